@@ -1,0 +1,124 @@
+/* settings.h: dataset settings (fields, questions, metadata, distribution) parsed and checked by Argilla's rules, and record validation against them. Pure logic, no I/O. */
+#ifndef JURY_SETTINGS_H
+#define JURY_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "jury_err.h"
+
+/* Parsed, validated dataset settings. Immutable once parsed. */
+typedef struct jury_settings jury_settings_t;
+
+/* What annotators read. */
+typedef enum {
+    JURY_FIELD_TEXT = 0, /* a string */
+    JURY_FIELD_CHAT = 1  /* a list of {"role", "content"} turns */
+} jury_field_type;
+
+/* What annotators answer; the names are Argilla's. */
+typedef enum {
+    JURY_QUESTION_TEXT = 0,                  /* "text": free text */
+    JURY_QUESTION_RATING = 1,                /* "rating": one integer of `values` */
+    JURY_QUESTION_LABEL_SELECTION = 2,       /* "label_selection": one label */
+    JURY_QUESTION_MULTI_LABEL_SELECTION = 3, /* "multi_label_selection": a set of labels */
+    JURY_QUESTION_RANKING = 4,               /* "ranking": `values` ordered best first */
+    JURY_QUESTION_SPAN = 5                   /* "span": labelled character ranges of a text field */
+} jury_question_type;
+
+/* Metadata property kinds. */
+typedef enum {
+    JURY_METADATA_TERMS = 0,   /* a string (or list of strings), optionally from `options` */
+    JURY_METADATA_INTEGER = 1, /* an integer within optional min/max */
+    JURY_METADATA_FLOAT = 2    /* a number within optional min/max */
+} jury_metadata_type;
+
+/* Longest accepted name of a dataset, field, question, metadata property or annotator, in bytes. */
+#define JURY_SETTINGS_NAME_MAX 200
+
+/*
+ * Parses the settings JSON document in the len bytes at json (need not be
+ * NUL-terminated) and checks every rule of the settings format (README,
+ * "Dataset settings"). On success stores a new settings object in *out and
+ * returns JURY_OK; the caller owns it and must destroy it.
+ *
+ * On failure returns JURY_EINVAL (a broken rule, bad JSON or invalid UTF-8)
+ * or JURY_ENOMEM, leaves *out untouched, and writes a one-line message to err
+ * (at most errlen bytes, always NUL-terminated when errlen > 0) of the form
+ * "<JSON pointer>: <rule>", e.g.
+ * "/questions/1/values: rating values must be 2 to 11 unique integers within 0..10".
+ * The caller prefixes the file name.
+ */
+JURY_MUST_CHECK jury_err jury_settings_parse(jury_settings_t **out, const char *json, size_t len,
+                                             char *err, size_t errlen);
+
+/* Destroys *self_p and sets it to NULL. Accepts NULL and an already-NULL *self_p. */
+void jury_settings_destroy(jury_settings_t **self_p);
+
+/*
+ * Returns the settings as normalised JSON text: every default filled in
+ * (titles, required, use_markdown, labels as a {value: title} object, ...),
+ * keys in a fixed order, so that parsing the result gives equal settings and
+ * printing it again gives the same text. pretty selects indented output.
+ * Returns NULL when out of memory. The caller owns the string and frees it
+ * with free().
+ */
+char *jury_settings_to_json(const jury_settings_t *s, bool pretty);
+
+/* distribution.min_submitted: how many submitted responses complete a record (>= 1). */
+uint32_t jury_settings_min_submitted(const jury_settings_t *s);
+
+/* Number of fields; field names and types by index 0 .. count-1. Strings are borrowed from s. */
+size_t jury_settings_field_count(const jury_settings_t *s);
+const char *jury_settings_field_name(const jury_settings_t *s, size_t i);
+jury_field_type jury_settings_field_type(const jury_settings_t *s, size_t i);
+
+/* Number of questions; their names, types and required flags by index. Strings are borrowed from s. */
+size_t jury_settings_question_count(const jury_settings_t *s);
+const char *jury_settings_question_name(const jury_settings_t *s, size_t i);
+jury_question_type jury_settings_question_type(const jury_settings_t *s, size_t i);
+bool jury_settings_question_required(const jury_settings_t *s, size_t i);
+
+/* Index of the question called name, or -1 if there is none. */
+int jury_settings_question_index(const jury_settings_t *s, const char *name);
+
+/*
+ * Checks one record, parsed from a JSONL line, against the settings:
+ * the shape {"id", "fields", "metadata", "suggestions", "responses"} (only
+ * "fields" is required; unknown top-level keys are rejected), every required
+ * field present and of its type, no unknown field, metadata within its
+ * property, every suggestion a valid value for its question (with "score"
+ * in 0..1 and "agent" a string when present), and every response a valid value
+ * given by a valid annotator name in "user_id", each annotator answering every
+ * required question. String contents are assumed to be valid UTF-8 already (the
+ * importer checks the whole line first).
+ *
+ * Returns JURY_OK, or JURY_EINVAL with "<JSON pointer>: <reason>" in err,
+ * e.g. "/fields/instruction: field \"instruction\" is required by the dataset settings".
+ * record is borrowed.
+ */
+JURY_MUST_CHECK jury_err jury_settings_check_record(const jury_settings_t *s, const cJSON *record,
+                                                    char *err, size_t errlen);
+
+/*
+ * Checks that value is a valid answer to question q (0 .. question_count-1),
+ * as a suggestion or a response: for span questions, field_text (the text of
+ * the question's field, may be NULL when unknown) bounds the offsets, which
+ * count Unicode code points. Returns JURY_OK, or JURY_EINVAL with a reason in
+ * err (without a JSON pointer). value and field_text are borrowed.
+ */
+JURY_MUST_CHECK jury_err jury_settings_check_value(const jury_settings_t *s, size_t q,
+                                                   const cJSON *value, const char *field_text,
+                                                   char *err, size_t errlen);
+
+/*
+ * Checks a dataset or annotator name: 1 to JURY_SETTINGS_NAME_MAX bytes of
+ * ASCII letters, digits, '_', '-' and '.', not starting with '.' or '-'.
+ * Returns true when valid.
+ */
+bool jury_settings_name_valid(const char *name);
+
+#endif
