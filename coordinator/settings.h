@@ -39,6 +39,12 @@ typedef enum {
 /* Longest accepted name of a dataset, field, question, metadata property or annotator, in bytes. */
 #define JURY_SETTINGS_NAME_MAX 200
 
+/* Most fields, most questions and most metadata properties one dataset may declare (each). */
+#define JURY_SETTINGS_ITEMS_MAX 250
+
+/* Longest accepted string record id, in bytes. */
+#define JURY_SETTINGS_ID_MAX 1024
+
 /*
  * Parses the settings JSON document in the len bytes at json (need not be
  * NUL-terminated) and checks every rule of the settings format (README,
@@ -84,6 +90,23 @@ bool jury_settings_question_required(const jury_settings_t *s, size_t i);
 
 /* Index of the question called name, or -1 if there is none. */
 int jury_settings_question_index(const jury_settings_t *s, const char *name);
+
+/* Index of the field called name, or -1 if there is none. */
+int jury_settings_field_index(const jury_settings_t *s, const char *name);
+
+/* Whether field i must be present (and not null) in every record. */
+bool jury_settings_field_required(const jury_settings_t *s, size_t i);
+
+/* Number of declared metadata properties; their names and kinds by index. Strings are borrowed from s. */
+size_t jury_settings_metadata_count(const jury_settings_t *s);
+const char *jury_settings_metadata_name(const jury_settings_t *s, size_t i);
+jury_metadata_type jury_settings_metadata_type(const jury_settings_t *s, size_t i);
+
+/* allow_extra_metadata: whether records may carry metadata keys that are not declared properties. */
+bool jury_settings_allow_extra_metadata(const jury_settings_t *s);
+
+/* The guidelines markdown, or NULL when the settings have none. Borrowed from s. */
+const char *jury_settings_guidelines(const jury_settings_t *s);
 
 /*
  * Checks one record, parsed from a JSONL line, against the settings:

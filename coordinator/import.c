@@ -1,0 +1,504 @@
+/* import.c: JSONL record import: a bounded line reader, validation against the settings, msgpack encoding, one write transaction. */
+#include "import.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "jury_log.h"
+#include "jury_utf8.h"
+
+#define READ_CHUNK ((size_t)1 << 20)
+#define PROGRESS_EVERY 65536
+
+/* ---- a line reader that never holds more than one line of 16 MiB -------- */
+
+typedef struct {
+    int fd;           /* input */
+    char *buf;        /* buffered bytes */
+    size_t cap;       /* bytes allocated at buf */
+    size_t start;     /* first unread byte */
+    size_t end;       /* one past the last buffered byte */
+    bool eof;         /* read() returned 0 */
+    uint64_t offset;  /* bytes consumed (lines handed out) */
+} reader_t;
+
+typedef enum { LINE_OK, LINE_EOF, LINE_TOO_LONG, LINE_ERROR } line_result;
+
+/* Reads more input after the buffered bytes, compacting or growing the buffer. */
+static int s_fill(reader_t *r)
+{
+    if (r->start > 0) {
+        memmove(r->buf, r->buf + r->start, r->end - r->start);
+        r->end -= r->start;
+        r->start = 0;
+    }
+    if (r->cap - r->end < READ_CHUNK) {
+        size_t ncap = r->cap ? r->cap * 2 : 4 * READ_CHUNK;
+        char *nbuf = realloc(r->buf, ncap);
+        if (!nbuf)
+            return -1;
+        r->buf = nbuf;
+        r->cap = ncap;
+    }
+    ssize_t n;
+    do
+        n = read(r->fd, r->buf + r->end, r->cap - r->end);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -1;
+    if (n == 0)
+        r->eof = true;
+    r->end += (size_t)n;
+    return 0;
+}
+
+/*
+ * Hands out the next line (without its newline) in *line and *len, borrowed until
+ * the next call. A line longer than JURY_IMPORT_LINE_MAX is skipped up to its
+ * newline and reported as LINE_TOO_LONG, so memory stays bounded.
+ */
+static line_result s_next_line(reader_t *r, const char **line, size_t *len)
+{
+    size_t scanned = 0; /* bytes of the current line already searched */
+    bool too_long = false;
+    for (;;) {
+        char *nl = memchr(r->buf + r->start + scanned, '\n', r->end - r->start - scanned);
+        if (nl) {
+            size_t n = (size_t)(nl - (r->buf + r->start));
+            *line = r->buf + r->start;
+            *len = n;
+            r->start += n + 1;
+            r->offset += n + 1;
+            return too_long ? LINE_TOO_LONG : LINE_OK;
+        }
+        scanned = r->end - r->start;
+        if (r->eof) {
+            if (scanned == 0 && !too_long)
+                return LINE_EOF;
+            *line = r->buf + r->start;
+            *len = scanned;
+            r->start = r->end;
+            r->offset += scanned;
+            return too_long ? LINE_TOO_LONG : LINE_OK;
+        }
+        if (scanned > JURY_IMPORT_LINE_MAX) {
+            /* Drop what we have of the overlong line and keep looking for its end. */
+            too_long = true;
+            r->offset += scanned;
+            r->start = r->end;
+            scanned = 0;
+        }
+        if (s_fill(r) != 0)
+            return LINE_ERROR;
+    }
+}
+
+/* ---- encoding ---------------------------------------------------------- */
+
+static int s_pack_json(msgpack_packer *pk, const cJSON *v)
+{
+    int rc = 0;
+    if (cJSON_IsObject(v)) {
+        size_t n = 0;
+        for (const cJSON *c = v->child; c; c = c->next)
+            n++;
+        rc = msgpack_pack_map(pk, n);
+        for (const cJSON *c = v->child; c && rc == 0; c = c->next) {
+            size_t kl = strlen(c->string);
+            rc = msgpack_pack_str_with_body(pk, c->string, kl);
+            if (rc == 0)
+                rc = s_pack_json(pk, c);
+        }
+    } else if (cJSON_IsArray(v)) {
+        size_t n = 0;
+        for (const cJSON *c = v->child; c; c = c->next)
+            n++;
+        rc = msgpack_pack_array(pk, n);
+        for (const cJSON *c = v->child; c && rc == 0; c = c->next)
+            rc = s_pack_json(pk, c);
+    } else if (cJSON_IsString(v)) {
+        rc = msgpack_pack_str_with_body(pk, v->valuestring, strlen(v->valuestring));
+    } else if (cJSON_IsNumber(v)) {
+        double d = v->valuedouble;
+        /* JSON has one number type; keep integers as integers while exact. */
+        if (d == floor(d) && fabs(d) <= 9007199254740992.0)
+            rc = msgpack_pack_int64(pk, (int64_t)d);
+        else
+            rc = msgpack_pack_double(pk, d);
+    } else if (cJSON_IsTrue(v)) {
+        rc = msgpack_pack_true(pk);
+    } else if (cJSON_IsFalse(v)) {
+        rc = msgpack_pack_false(pk);
+    } else {
+        rc = msgpack_pack_nil(pk);
+    }
+    return rc;
+}
+
+jury_err jury_import_encode_record(msgpack_sbuffer *buf, const cJSON *record, const char *ext_id,
+                                   size_t ext_len)
+{
+    static const char *const parts[] = {"fields", "metadata", "suggestions"};
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+    const cJSON *v[3];
+    size_t n = 1;
+    for (int i = 0; i < 3; i++) {
+        v[i] = cJSON_GetObjectItemCaseSensitive(record, parts[i]);
+        if (v[i] && cJSON_IsNull(v[i]))
+            v[i] = NULL;
+        n += v[i] != NULL;
+    }
+    int rc = msgpack_pack_map(&pk, n);
+    rc = rc ? rc : msgpack_pack_str_with_body(&pk, "id", 2);
+    rc = rc ? rc : msgpack_pack_str_with_body(&pk, ext_id, ext_len);
+    for (int i = 0; i < 3 && rc == 0; i++) {
+        if (!v[i])
+            continue;
+        rc = msgpack_pack_str_with_body(&pk, parts[i], strlen(parts[i]));
+        rc = rc ? rc : s_pack_json(&pk, v[i]);
+    }
+    return rc == 0 ? JURY_OK : JURY_ENOMEM;
+}
+
+/* ---- the import -------------------------------------------------------- */
+
+typedef struct {
+    const char *path;               /* input path, "-" for stdin */
+    int fd;                         /* input */
+    uint32_t ds;                    /* dataset id */
+    uint32_t target;                /* min_submitted */
+    const jury_settings_t *settings;/* parsed settings */
+    const jury_import_opts_t *opts; /* caller's options */
+    jury_import_stats_t stats;      /* this attempt's figures */
+    uint64_t reported;              /* problems already reported (lines), for retries */
+    uint64_t total_bytes;           /* input size or 0 */
+    msgpack_sbuffer buf;            /* encoding scratch */
+    int io_errno;                   /* errno of a failed read */
+} import_ctx_t;
+
+static void s_problem(import_ctx_t *c, uint64_t line_no, const char *reason, const char *line,
+                      size_t len)
+{
+    c->stats.rejected++;
+    /* A retry after the map grew reads the file again: report each line once. */
+    if (line_no <= c->reported)
+        return;
+    c->reported = line_no;
+    if (c->opts->problem)
+        c->opts->problem(line_no, reason, line, len, c->opts->arg);
+}
+
+/* The record's external id: "id" as given, an integer's decimal form, or a new UUID. */
+static void s_ext_id(const cJSON *rec, char *out, size_t cap, size_t *len)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(rec, "id");
+    if (cJSON_IsString(id)) {
+        *len = strlen(id->valuestring);
+        memcpy(out, id->valuestring, *len < cap ? *len : cap);
+        return;
+    }
+    if (cJSON_IsNumber(id)) {
+        *len = (size_t)snprintf(out, cap, "%.0f", id->valuedouble);
+        return;
+    }
+    unsigned char u[16];
+    randombytes_buf(u, sizeof u);
+    u[6] = (u[6] & 0x0f) | 0x40; /* version 4 */
+    u[8] = (u[8] & 0x3f) | 0x80; /* RFC 4122 variant */
+    *len = (size_t)snprintf(out, cap,
+                            "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                            u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10],
+                            u[11], u[12], u[13], u[14], u[15]);
+}
+
+/* Stores a record's pre-existing responses: one submitted response per user_id, {question: value}. */
+static jury_err s_import_responses(import_ctx_t *c, jury_txn_t *txn, uint64_t rid,
+                                   const cJSON *responses, int64_t now)
+{
+    /* Collect the distinct annotators in first-seen order, then pack each one's answers. */
+    enum { MAX_USERS = 256 };
+    const char *users[MAX_USERS];
+    size_t nusers = 0;
+    for (const cJSON *q = responses->child; q; q = q->next)
+        for (const cJSON *r = q->child; r; r = r->next) {
+            const char *u = cJSON_GetObjectItemCaseSensitive(r, "user_id")->valuestring;
+            size_t i = 0;
+            while (i < nusers && strcmp(users[i], u) != 0)
+                i++;
+            if (i == nusers) {
+                if (nusers == MAX_USERS)
+                    return JURY_ETOOBIG;
+                users[nusers++] = u;
+            }
+        }
+    jury_err err;
+    for (size_t i = 0; i < nusers; i++) {
+        size_t n = 0;
+        for (const cJSON *q = responses->child; q; q = q->next)
+            for (const cJSON *r = q->child; r; r = r->next)
+                if (strcmp(cJSON_GetObjectItemCaseSensitive(r, "user_id")->valuestring, users[i]) == 0)
+                    n++;
+        msgpack_sbuffer_clear(&c->buf);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &c->buf, msgpack_sbuffer_write);
+        int rc = msgpack_pack_map(&pk, n);
+        for (const cJSON *q = responses->child; q && rc == 0; q = q->next)
+            for (const cJSON *r = q->child; r && rc == 0; r = r->next) {
+                if (strcmp(cJSON_GetObjectItemCaseSensitive(r, "user_id")->valuestring, users[i]) != 0)
+                    continue;
+                rc = msgpack_pack_str_with_body(&pk, q->string, strlen(q->string));
+                rc = rc ? rc : s_pack_json(&pk, cJSON_GetObjectItemCaseSensitive(r, "value"));
+            }
+        if (rc != 0)
+            return JURY_ENOMEM;
+        uint32_t annotator;
+        if ((err = jury_store_annotator_ensure(txn, users[i], &annotator, NULL)) != JURY_OK)
+            return err;
+        if ((err = jury_store_response_put(txn, rid, annotator, JURY_RESPONSE_SUBMITTED,
+                                           c->buf.data, c->buf.size, now)) != JURY_OK)
+            return err;
+        c->stats.responses++;
+    }
+    return JURY_OK;
+}
+
+static void s_progress(import_ctx_t *c, const reader_t *r)
+{
+    if (!c->opts->progress)
+        return;
+    jury_import_progress_t p = {
+        .lines = c->stats.lines,
+        .bytes = r->offset,
+        .total_bytes = c->total_bytes,
+        .imported = c->stats.created + c->stats.updated,
+        .rejected = c->stats.rejected,
+    };
+    c->opts->progress(&p, c->opts->arg);
+}
+
+/* Validates and stores one line. Returns JURY_EINVAL after reporting an invalid line. */
+static jury_err s_import_line(import_ctx_t *c, jury_txn_t *txn, const char *line, size_t len,
+                              bool write, int64_t now)
+{
+    char reason[512];
+    size_t bad;
+    if (!jury_utf8_valid(line, len, &bad)) {
+        snprintf(reason, sizeof reason, "invalid UTF-8 at byte %zu of the line", bad + 1);
+        s_problem(c, c->stats.lines, reason, line, len);
+        return JURY_EINVAL;
+    }
+    const char *end = NULL;
+    cJSON *rec = cJSON_ParseWithLengthOpts(line, len, &end, false);
+    if (!rec) {
+        size_t at = end && end >= line ? (size_t)(end - line) : 0;
+        if (at >= len)
+            snprintf(reason, sizeof reason, "truncated JSON: the line ends inside a value");
+        else
+            snprintf(reason, sizeof reason, "invalid JSON at byte %zu of the line", at + 1);
+        s_problem(c, c->stats.lines, reason, line, len);
+        return JURY_EINVAL;
+    }
+    jury_err err;
+    if (!cJSON_IsObject(rec)) {
+        snprintf(reason, sizeof reason, "/: a record must be a JSON object");
+        err = JURY_EINVAL;
+    } else {
+        err = jury_settings_check_record(c->settings, rec, reason, sizeof reason);
+    }
+    char ext[JURY_STORE_EXTID_MAX + 64];
+    size_t ext_len = 0;
+    if (err == JURY_OK) {
+        s_ext_id(rec, ext, sizeof ext, &ext_len);
+        if (ext_len > JURY_STORE_EXTID_MAX) {
+            snprintf(reason, sizeof reason, "/id: ids are at most %d bytes long",
+                     JURY_STORE_EXTID_MAX);
+            err = JURY_EINVAL;
+        }
+    }
+    if (err == JURY_EINVAL) {
+        s_problem(c, c->stats.lines, reason, line, len);
+        cJSON_Delete(rec);
+        return JURY_EINVAL;
+    }
+    if (err != JURY_OK || !write) {
+        cJSON_Delete(rec);
+        return err;
+    }
+
+    msgpack_sbuffer_clear(&c->buf);
+    uint64_t rid;
+    bool created;
+    if ((err = jury_import_encode_record(&c->buf, rec, ext, ext_len)) == JURY_OK &&
+        (err = jury_store_record_put(txn, c->ds, ext, ext_len, c->buf.data, c->buf.size, c->target,
+                                     &rid, &created)) == JURY_OK) {
+        created ? c->stats.created++ : c->stats.updated++;
+        const cJSON *responses = cJSON_GetObjectItemCaseSensitive(rec, "responses");
+        if (cJSON_IsObject(responses))
+            err = s_import_responses(c, txn, rid, responses, now);
+    }
+    cJSON_Delete(rec);
+    return err;
+}
+
+static bool s_blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+            return false;
+    return true;
+}
+
+static int64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The write transaction's body; restartable (it rewinds the input). */
+static jury_err s_import_body(jury_txn_t *txn, void *arg)
+{
+    import_ctx_t *c = arg;
+    /* A second run (the map grew) starts from the top of the input. */
+    if (lseek(c->fd, 0, SEEK_SET) != 0) {
+        c->io_errno = errno;
+        return JURY_EIO;
+    }
+    memset(&c->stats, 0, sizeof c->stats);
+    reader_t r = {.fd = c->fd};
+    int64_t now = s_now_ms();
+    jury_err err = JURY_OK;
+    bool writing = true; /* until the first invalid line when all-or-nothing */
+    const char *line;
+    size_t len;
+    line_result lr;
+    while ((lr = s_next_line(&r, &line, &len)) != LINE_EOF) {
+        if (lr == LINE_ERROR) {
+            c->io_errno = errno;
+            err = JURY_EIO;
+            break;
+        }
+        c->stats.lines++;
+        if (lr == LINE_TOO_LONG) {
+            char reason[128];
+            snprintf(reason, sizeof reason, "line is longer than %zu MiB",
+                     JURY_IMPORT_LINE_MAX >> 20);
+            s_problem(c, c->stats.lines, reason, NULL, 0);
+        } else if (!s_blank(line, len)) {
+            err = s_import_line(c, txn, line, len, writing, now);
+            if (err == JURY_EINVAL)
+                err = JURY_OK; /* reported; go on to find the other problems */
+            else if (err != JURY_OK)
+                break;
+        }
+        if (c->stats.rejected && !c->opts->skip_invalid)
+            writing = false;
+        if (c->stats.lines % PROGRESS_EVERY == 0)
+            s_progress(c, &r);
+    }
+    s_progress(c, &r);
+    free(r.buf);
+    if (err == JURY_OK && c->stats.rejected && !c->opts->skip_invalid)
+        err = JURY_EINVAL;
+    return err;
+}
+
+static jury_err s_spool_stdin(int *fd_out)
+{
+    FILE *f = tmpfile();
+    if (!f)
+        return JURY_EIO;
+    char chunk[1 << 16];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
+        if (fwrite(chunk, 1, n, f) != n)
+            break;
+    if (ferror(stdin) || ferror(f) || fflush(f) != 0) {
+        fclose(f);
+        return JURY_EIO;
+    }
+    int fd = dup(fileno(f));
+    fclose(f);
+    if (fd < 0)
+        return JURY_EIO;
+    *fd_out = fd;
+    return JURY_OK;
+}
+
+jury_err jury_import_file(jury_store_t *store, const char *dataset, const char *path,
+                          const jury_import_opts_t *opts, jury_import_stats_t *stats)
+{
+    jury_import_opts_t defaults = {0};
+    if (!opts)
+        opts = &defaults;
+    import_ctx_t c = {.path = path, .fd = -1, .opts = opts};
+    jury_settings_t *settings = NULL;
+    jury_err err;
+
+    /* Read the settings in a short read transaction; they do not change under
+     * us because only the writer may change them, and we are about to be it. */
+    jury_txn_t *txn;
+    if ((err = jury_store_read(store, &txn)) != JURY_OK)
+        return err;
+    jury_dataset_t ds;
+    if ((err = jury_store_dataset_get(txn, dataset, &ds)) == JURY_OK) {
+        char why[256];
+        c.ds = ds.id;
+        err = jury_settings_parse(&settings, ds.settings, ds.settings_len, why, sizeof why);
+        if (err == JURY_EINVAL) {
+            jury_log(JURY_LOG_ERROR, "dataset %s: stored settings do not parse: %s", dataset, why);
+            err = JURY_ECORRUPT;
+        }
+    }
+    jury_txn_abort(&txn);
+    if (err != JURY_OK)
+        return err;
+    c.settings = settings;
+    c.target = jury_settings_min_submitted(settings);
+
+    if (strcmp(path, "-") == 0) {
+        /* Spool standard input to an unnamed file, so a retry can read it again. */
+        if ((err = s_spool_stdin(&c.fd)) != JURY_OK) {
+            c.io_errno = errno;
+            goto done;
+        }
+    } else if ((c.fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        c.io_errno = errno;
+        err = JURY_EIO;
+        goto done;
+    }
+    struct stat st;
+    if (fstat(c.fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        c.total_bytes = (uint64_t)st.st_size;
+        posix_fadvise(c.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        /* Grow the map before the transaction so it need not start over:
+         * stored records take about as much room as their JSON, plus indexes. */
+        if ((err = jury_store_reserve(store, 2 * (size_t)st.st_size + (16u << 20))) != JURY_OK)
+            goto done;
+    } else if (fstat(c.fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        c.io_errno = EISDIR;
+        err = JURY_EIO;
+        goto done;
+    }
+    msgpack_sbuffer_init(&c.buf);
+    err = jury_store_write(store, s_import_body, &c);
+    msgpack_sbuffer_destroy(&c.buf);
+done:
+    if (c.fd >= 0)
+        close(c.fd);
+    if (stats)
+        *stats = c.stats;
+    jury_settings_destroy(&settings);
+    if (err == JURY_EIO)
+        errno = c.io_errno;
+    return err;
+}

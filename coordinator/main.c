@@ -1,0 +1,95 @@
+/* main.c: the `jury` program: global options, help, and dispatch to subcommands. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "jury_log.h"
+
+static const char s_usage[] =
+    "usage: jury [--store DIR] COMMAND [ARGS]\n"
+    "\n"
+    "jury coordinates human annotation of LLM fine-tuning data: datasets of\n"
+    "records, overlapping assignment to annotators, agreement and consolidation.\n"
+    "\n"
+    "commands:\n"
+    "  dataset create NAME --settings FILE   create a dataset from a settings JSON file\n"
+    "  dataset list [--json]                 list the datasets in the store\n"
+    "  dataset show NAME                     print a dataset's settings (normalised JSON)\n"
+    "  dataset delete NAME --yes             delete a dataset with its records and responses\n"
+    "  import NAME FILE.jsonl [--skip-invalid] [--rejects FILE]\n"
+    "                                        load records (Argilla record dicts, one per line)\n"
+    "  status NAME [--json]                  records, responses and annotators of a dataset\n"
+    "\n"
+    "options:\n"
+    "  --store DIR     the store directory (default: $JURY_STORE, else ./jury-data)\n"
+    "  -v, --verbose   log more (repeat for debug output)\n"
+    "  -h, --help      show this help; `jury COMMAND --help` shows a command's\n"
+    "  --version       print the version\n"
+    "\n"
+    "exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input\n";
+
+int main(int argc, char **argv)
+{
+    if (sodium_init() < 0) {
+        jury_cli_error("libsodium failed to initialise");
+        return JURY_EXIT_FAILURE;
+    }
+    jury_cli_t cli = {.store = getenv("JURY_STORE")};
+    if (!cli.store || !*cli.store)
+        cli.store = "./jury-data";
+
+    static const struct option opts[] = {
+        {"store", required_argument, NULL, 's'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int verbosity = JURY_LOG_WARN;
+    int c;
+    /* "+" stops at the first non-option: the rest belongs to the subcommand. */
+    while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            cli.store = optarg;
+            break;
+        case 'v':
+            verbosity++;
+            break;
+        case 'h':
+            fputs(s_usage, stdout);
+            return JURY_EXIT_OK;
+        case 'V':
+            printf("jury %s\n", JURY_VERSION);
+            return JURY_EXIT_OK;
+        default:
+            fputs(s_usage, stderr);
+            return JURY_EXIT_USAGE;
+        }
+    }
+    jury_log_set_level(verbosity > JURY_LOG_DEBUG ? JURY_LOG_DEBUG : (jury_log_level)verbosity);
+    if (optind >= argc) {
+        fputs(s_usage, stderr);
+        return JURY_EXIT_USAGE;
+    }
+    char **sub = argv + optind;
+    int subc = argc - optind;
+    /* Subcommands parse their own options from their argv[0]. */
+    optind = 0;
+    if (strcmp(sub[0], "dataset") == 0)
+        return jury_cmd_dataset(&cli, subc, sub);
+    if (strcmp(sub[0], "import") == 0)
+        return jury_cmd_import(&cli, subc, sub);
+    if (strcmp(sub[0], "status") == 0)
+        return jury_cmd_status(&cli, subc, sub);
+    if (strcmp(sub[0], "help") == 0) {
+        fputs(s_usage, stdout);
+        return JURY_EXIT_OK;
+    }
+    jury_cli_error("unknown command '%s' (see jury --help)", sub[0]);
+    return JURY_EXIT_USAGE;
+}

@@ -1,0 +1,1090 @@
+/* jury_store.c: the LMDB schema behind jury_store.h, its key encodings and its transactions. */
+#include "jury_store.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "jury_log.h"
+
+/*
+ * Layout. Integers in keys are big-endian so that LMDB's byte order is
+ * numeric order and a dataset's rows form one contiguous range.
+ *
+ *   meta        "schema_version" -> be32; "next_dataset", "next_annotator" -> be32
+ *   datasets    name NUL                 -> be32 id, be64 created_ms, settings JSON
+ *   dataset_ids be32 id                  -> name NUL
+ *   records     be64 rid                 -> payload (the encoded record)
+ *   rstate      be64 rid                 -> u8 status, be32 target, submitted, discarded, draft
+ *   extids      be32 ds, external id     -> be64 rid
+ *   responses   be64 rid, be32 annotator -> u8 status, be64 updated_ms, values
+ *   annotators  name NUL                 -> be32 id, be64 created_ms
+ *   annot_ids   be32 id                  -> name NUL
+ *   counters    be32 ds, be32 annotator  -> be64 x COUNTER_N (annotator 0: the whole dataset)
+ *
+ * A record id is dataset << 40 | sequence, so one range scan walks a dataset.
+ */
+enum { DB_META, DB_DATASETS, DB_DATASET_IDS, DB_RECORDS, DB_RSTATE, DB_EXTIDS,
+       DB_RESPONSES, DB_ANNOTATORS, DB_ANNOTATOR_IDS, DB_COUNTERS, DB_COUNT };
+
+static const char *const s_db_names[DB_COUNT] = {
+    "meta",      "datasets",  "dataset_ids", "records",    "rstate",
+    "extids",    "responses", "annotators",  "annotator_ids", "counters",
+};
+
+/* Counter row slots. NEXT_SEQ is the dataset's next record sequence (dataset row only). */
+enum { C_RECORDS, C_COMPLETED, C_SUBMITTED, C_DISCARDED, C_DRAFT, C_NEXT_SEQ, COUNTER_N };
+
+#define RSTATE_LEN 17
+#define RESPONSE_HDR 9
+#define DATASET_HDR 12
+#define ANNOTATOR_LEN 12
+#define DEFAULT_MAP_SIZE ((size_t)1 << 30)
+#define COUNTER_CACHE 32
+#define WRITE_RETRIES 24
+
+struct jury_store {
+    MDB_env *env;         /* the LMDB environment */
+    MDB_dbi dbi[DB_COUNT];/* named databases, opened once */
+    char *dir;            /* store directory (owned) */
+    bool read_only;       /* opened with MDB_RDONLY */
+    size_t map_growth;    /* bytes to add on a full map; 0 doubles */
+    int open_txns;        /* transactions open now (the map may only grow at 0) */
+};
+
+/* A counter row held in the transaction until commit, so that a batch of
+ * inserts rewrites each row once instead of once per record. */
+typedef struct {
+    uint32_t ds;            /* dataset id */
+    uint32_t annotator;     /* annotator id, 0 for the dataset row */
+    uint64_t v[COUNTER_N];  /* absolute values */
+} counter_row_t;
+
+struct jury_txn {
+    jury_store_t *store;                /* owning store */
+    MDB_txn *txn;                       /* the LMDB transaction */
+    bool write;                         /* a write transaction */
+    int ncache;                         /* rows in cache */
+    counter_row_t cache[COUNTER_CACHE]; /* dirty counter rows */
+};
+
+/* ---- encoding ---------------------------------------------------------- */
+
+static void s_put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8), p[3] = (unsigned char)v;
+}
+
+static uint32_t s_get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void s_put64(unsigned char *p, uint64_t v)
+{
+    s_put32(p, (uint32_t)(v >> 32));
+    s_put32(p + 4, (uint32_t)v);
+}
+
+static uint64_t s_get64(const unsigned char *p)
+{
+    return (uint64_t)s_get32(p) << 32 | s_get32(p + 4);
+}
+
+static int64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Translates an LMDB or errno code, logging the original where it is not routine. */
+static jury_err s_err(int rc, const char *what)
+{
+    switch (rc) {
+    case MDB_SUCCESS:
+        return JURY_OK;
+    case MDB_NOTFOUND:
+        return JURY_ENOTFOUND;
+    case MDB_KEYEXIST:
+        return JURY_EEXIST;
+    case MDB_MAP_FULL:
+        return JURY_EFULL; /* jury_store_write grows the map and retries */
+    case ENOMEM:
+        jury_log(JURY_LOG_ERROR, "store: %s: %s", what, mdb_strerror(rc));
+        return JURY_ENOMEM;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+        jury_log(JURY_LOG_DEBUG, "store: %s: %s", what, mdb_strerror(rc));
+        return JURY_EPERM;
+    case MDB_TXN_FULL:
+        jury_log(JURY_LOG_ERROR, "store: %s: %s", what, mdb_strerror(rc));
+        return JURY_ETOOBIG;
+    case MDB_VERSION_MISMATCH:
+        jury_log(JURY_LOG_ERROR, "store: %s: %s", what, mdb_strerror(rc));
+        return JURY_EVERSION;
+    case MDB_INVALID:
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_BAD_VALSIZE:
+        jury_log(JURY_LOG_ERROR, "store: %s: %s", what, mdb_strerror(rc));
+        return rc == MDB_INVALID ? JURY_EINVAL : JURY_ECORRUPT;
+    case MDB_READERS_FULL:
+        jury_log(JURY_LOG_ERROR, "store: %s: %s", what, mdb_strerror(rc));
+        return JURY_EBUSY;
+    default:
+        jury_log(JURY_LOG_ERROR, "store: %s: %s (%d)", what, mdb_strerror(rc), rc);
+        return JURY_EIO;
+    }
+}
+
+static MDB_val s_val(const void *p, size_t n)
+{
+    MDB_val v = {.mv_size = n, .mv_data = (void *)p};
+    return v;
+}
+
+/* ---- open / close ------------------------------------------------------ */
+
+static jury_err s_open_dbs(jury_store_t *s, bool create)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, s->read_only ? MDB_RDONLY : 0, &txn);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "begin");
+    jury_err err = JURY_OK;
+    for (int i = 0; i < DB_COUNT; i++) {
+        rc = mdb_dbi_open(txn, s_db_names[i], create ? MDB_CREATE : 0, &s->dbi[i]);
+        if (rc == MDB_NOTFOUND) {
+            /* An LMDB environment without jury's tables: empty or someone else's. */
+            err = JURY_ENOTFOUND;
+            goto fail;
+        }
+        if (rc != MDB_SUCCESS) {
+            err = s_err(rc, "open table");
+            goto fail;
+        }
+    }
+    MDB_val key = s_val("schema_version", 14), val;
+    rc = mdb_get(txn, s->dbi[DB_META], &key, &val);
+    if (rc == MDB_NOTFOUND && create) {
+        unsigned char v[4];
+        s_put32(v, JURY_STORE_SCHEMA);
+        val = s_val(v, 4);
+        if ((rc = mdb_put(txn, s->dbi[DB_META], &key, &val, 0)) != MDB_SUCCESS) {
+            err = s_err(rc, "write schema version");
+            goto fail;
+        }
+    } else if (rc == MDB_NOTFOUND) {
+        err = JURY_ENOTFOUND;
+        goto fail;
+    } else if (rc != MDB_SUCCESS) {
+        err = s_err(rc, "read schema version");
+        goto fail;
+    } else if (val.mv_size != 4 || s_get32(val.mv_data) != JURY_STORE_SCHEMA) {
+        jury_log(JURY_LOG_ERROR, "store %s: schema version %u, this jury reads version %d",
+                 s->dir, val.mv_size == 4 ? s_get32(val.mv_data) : 0u, JURY_STORE_SCHEMA);
+        err = JURY_EVERSION;
+        goto fail;
+    }
+    /* Committing (even a read transaction) keeps the table handles open. */
+    if ((rc = mdb_txn_commit(txn)) != MDB_SUCCESS)
+        return s_err(rc, "commit open");
+    return JURY_OK;
+fail:
+    mdb_txn_abort(txn);
+    return err;
+}
+
+jury_err jury_store_open(jury_store_t **out, const char *dir, const jury_store_opts_t *opts)
+{
+    jury_store_opts_t defaults = {0};
+    if (!opts)
+        opts = &defaults;
+    if (!out || !dir || !*dir || (opts->read_only && opts->create))
+        return JURY_EINVAL;
+
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        if (errno != ENOENT)
+            return s_err(errno, dir);
+        if (!opts->create)
+            return JURY_ENOTFOUND;
+        if (mkdir(dir, 0750) != 0)
+            return errno == ENOENT ? JURY_ENOTFOUND : s_err(errno, dir);
+    } else if (!S_ISDIR(st.st_mode)) {
+        return JURY_EINVAL;
+    }
+    if (!opts->read_only && access(dir, W_OK) != 0)
+        return JURY_EPERM;
+
+    jury_store_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return JURY_ENOMEM;
+    s->read_only = opts->read_only;
+    s->map_growth = opts->map_growth;
+    jury_err err = JURY_ENOMEM;
+    if (!(s->dir = strdup(dir)))
+        goto fail;
+    int rc;
+    if ((rc = mdb_env_create(&s->env)) != MDB_SUCCESS) {
+        err = s_err(rc, "create environment");
+        goto fail;
+    }
+    mdb_env_set_maxdbs(s->env, DB_COUNT);
+    /* LMDB keeps the larger of this and the size recorded in the store. */
+    mdb_env_set_mapsize(s->env, opts->map_size ? opts->map_size : DEFAULT_MAP_SIZE);
+    unsigned flags = MDB_NOTLS | (opts->read_only ? MDB_RDONLY : 0);
+    if ((rc = mdb_env_open(s->env, dir, flags, 0640)) != MDB_SUCCESS) {
+        err = rc == ENOENT ? JURY_ENOTFOUND : s_err(rc, dir);
+        goto fail;
+    }
+    if ((err = s_open_dbs(s, opts->create)) != JURY_OK)
+        goto fail;
+    *out = s;
+    return JURY_OK;
+fail:
+    jury_store_destroy(&s);
+    return err;
+}
+
+void jury_store_destroy(jury_store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    jury_store_t *s = *self_p;
+    if (s->env)
+        mdb_env_close(s->env);
+    free(s->dir);
+    free(s);
+    *self_p = NULL;
+}
+
+const char *jury_store_dir(const jury_store_t *store)
+{
+    return store->dir;
+}
+
+size_t jury_store_map_size(const jury_store_t *store)
+{
+    MDB_envinfo info;
+    mdb_env_info(store->env, &info);
+    return info.me_mapsize;
+}
+
+size_t jury_store_used_bytes(jury_store_t *store)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    mdb_env_info(store->env, &info);
+    mdb_env_stat(store->env, &st);
+    return (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+}
+
+static jury_err s_grow(jury_store_t *s, size_t at_least)
+{
+    if (s->open_txns > 0)
+        return JURY_EBUSY;
+    size_t cur = jury_store_map_size(s);
+    size_t next = s->map_growth ? cur + s->map_growth : cur * 2;
+    if (next < at_least)
+        next = at_least;
+    if (next <= cur)
+        return JURY_EFULL; /* overflow */
+    int rc = mdb_env_set_mapsize(s->env, next);
+    if (rc != MDB_SUCCESS) {
+        jury_log(JURY_LOG_ERROR, "store %s: cannot grow the map to %zu bytes: %s", s->dir, next,
+                 mdb_strerror(rc));
+        return JURY_EFULL;
+    }
+    jury_log(JURY_LOG_INFO, "store %s: map grown to %zu MiB", s->dir, next >> 20);
+    return JURY_OK;
+}
+
+jury_err jury_store_reserve(jury_store_t *store, size_t bytes)
+{
+    if (store->open_txns > 0)
+        return JURY_EBUSY;
+    size_t used = jury_store_used_bytes(store);
+    size_t cur = jury_store_map_size(store);
+    if (used + bytes <= cur)
+        return JURY_OK;
+    return s_grow(store, used + bytes);
+}
+
+/* ---- transactions ------------------------------------------------------ */
+
+static jury_err s_begin(jury_store_t *s, bool write, jury_txn_t **out)
+{
+    if (write && s->read_only)
+        return JURY_EPERM;
+    jury_txn_t *t = malloc(sizeof *t);
+    if (!t)
+        return JURY_ENOMEM;
+    t->store = s;
+    t->write = write;
+    t->ncache = 0;
+    int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+    if (rc == MDB_MAP_RESIZED) {
+        /* Another process grew the map: adopt its size and try again. */
+        mdb_env_set_mapsize(s->env, 0);
+        rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+    }
+    if (rc != MDB_SUCCESS) {
+        free(t);
+        return s_err(rc, "begin transaction");
+    }
+    s->open_txns++;
+    *out = t;
+    return JURY_OK;
+}
+
+jury_err jury_store_read(jury_store_t *store, jury_txn_t **out)
+{
+    return s_begin(store, false, out);
+}
+
+void jury_txn_abort(jury_txn_t **txn_p)
+{
+    if (!txn_p || !*txn_p)
+        return;
+    jury_txn_t *t = *txn_p;
+    mdb_txn_abort(t->txn);
+    t->store->open_txns--;
+    free(t);
+    *txn_p = NULL;
+}
+
+static jury_err s_counters_flush(jury_txn_t *t);
+
+static jury_err s_commit(jury_txn_t **txn_p)
+{
+    jury_txn_t *t = *txn_p;
+    jury_err err = s_counters_flush(t);
+    if (err != JURY_OK) {
+        jury_txn_abort(txn_p);
+        return err;
+    }
+    int rc = mdb_txn_commit(t->txn);
+    t->store->open_txns--;
+    free(t);
+    *txn_p = NULL;
+    return s_err(rc, "commit");
+}
+
+jury_err jury_store_write(jury_store_t *store, jury_store_write_fn fn, void *arg)
+{
+    for (int attempt = 0; attempt < WRITE_RETRIES; attempt++) {
+        jury_txn_t *t;
+        jury_err err = s_begin(store, true, &t);
+        if (err != JURY_OK)
+            return err;
+        err = fn(t, arg);
+        if (err == JURY_OK)
+            err = s_commit(&t);
+        else
+            jury_txn_abort(&t);
+        if (err != JURY_EFULL)
+            return err;
+        if ((err = s_grow(store, 0)) != JURY_OK)
+            return err;
+    }
+    return JURY_EFULL;
+}
+
+/* ---- counters ---------------------------------------------------------- */
+
+static void s_counter_key(unsigned char k[8], uint32_t ds, uint32_t annotator)
+{
+    s_put32(k, ds);
+    s_put32(k + 4, annotator);
+}
+
+static jury_err s_counters_flush(jury_txn_t *t)
+{
+    for (int i = 0; i < t->ncache; i++) {
+        unsigned char k[8], v[8 * COUNTER_N];
+        s_counter_key(k, t->cache[i].ds, t->cache[i].annotator);
+        for (int j = 0; j < COUNTER_N; j++)
+            s_put64(v + 8 * j, t->cache[i].v[j]);
+        MDB_val key = s_val(k, 8), val = s_val(v, sizeof v);
+        int rc = mdb_put(t->txn, t->store->dbi[DB_COUNTERS], &key, &val, 0);
+        if (rc != MDB_SUCCESS)
+            return s_err(rc, "write counters");
+    }
+    t->ncache = 0;
+    return JURY_OK;
+}
+
+static void s_counters_decode(const MDB_val *val, uint64_t v[COUNTER_N])
+{
+    memset(v, 0, sizeof(uint64_t) * COUNTER_N);
+    size_t n = val->mv_size / 8 < COUNTER_N ? val->mv_size / 8 : COUNTER_N;
+    for (size_t j = 0; j < n; j++)
+        v[j] = s_get64((const unsigned char *)val->mv_data + 8 * j);
+}
+
+/* Returns the cached row (ds, annotator), loading it; NULL with *err set on failure. */
+static counter_row_t *s_counter_row(jury_txn_t *t, uint32_t ds, uint32_t annotator, jury_err *err)
+{
+    for (int i = 0; i < t->ncache; i++)
+        if (t->cache[i].ds == ds && t->cache[i].annotator == annotator)
+            return &t->cache[i];
+    if (t->ncache == COUNTER_CACHE && (*err = s_counters_flush(t)) != JURY_OK)
+        return NULL;
+    counter_row_t *row = &t->cache[t->ncache];
+    unsigned char k[8];
+    s_counter_key(k, ds, annotator);
+    MDB_val key = s_val(k, 8), val;
+    int rc = mdb_get(t->txn, t->store->dbi[DB_COUNTERS], &key, &val);
+    if (rc == MDB_NOTFOUND) {
+        memset(row->v, 0, sizeof row->v);
+    } else if (rc != MDB_SUCCESS) {
+        *err = s_err(rc, "read counters");
+        return NULL;
+    } else {
+        s_counters_decode(&val, row->v);
+    }
+    row->ds = ds;
+    row->annotator = annotator;
+    t->ncache++;
+    return row;
+}
+
+static void s_counts_from(const uint64_t v[COUNTER_N], jury_counts_t *out)
+{
+    out->records = v[C_RECORDS];
+    out->completed = v[C_COMPLETED];
+    out->responses[JURY_RESPONSE_SUBMITTED] = v[C_SUBMITTED];
+    out->responses[JURY_RESPONSE_DISCARDED] = v[C_DISCARDED];
+    out->responses[JURY_RESPONSE_DRAFT] = v[C_DRAFT];
+}
+
+/* Reads a counter row, seeing this transaction's unflushed changes. */
+static jury_err s_counts_read(jury_txn_t *t, uint32_t ds, uint32_t annotator, uint64_t v[COUNTER_N])
+{
+    for (int i = 0; i < t->ncache; i++)
+        if (t->cache[i].ds == ds && t->cache[i].annotator == annotator) {
+            memcpy(v, t->cache[i].v, sizeof(uint64_t) * COUNTER_N);
+            return JURY_OK;
+        }
+    unsigned char k[8];
+    s_counter_key(k, ds, annotator);
+    MDB_val key = s_val(k, 8), val;
+    int rc = mdb_get(t->txn, t->store->dbi[DB_COUNTERS], &key, &val);
+    if (rc == MDB_NOTFOUND) {
+        memset(v, 0, sizeof(uint64_t) * COUNTER_N);
+        return JURY_OK;
+    }
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "read counters");
+    s_counters_decode(&val, v);
+    return JURY_OK;
+}
+
+/* ---- meta sequences ---------------------------------------------------- */
+
+static jury_err s_next_id(jury_txn_t *t, const char *name, uint32_t *out)
+{
+    MDB_val key = s_val(name, strlen(name)), val;
+    uint32_t next = 1;
+    int rc = mdb_get(t->txn, t->store->dbi[DB_META], &key, &val);
+    if (rc == MDB_SUCCESS && val.mv_size == 4)
+        next = s_get32(val.mv_data);
+    else if (rc != MDB_NOTFOUND)
+        return rc == MDB_SUCCESS ? JURY_ECORRUPT : s_err(rc, name);
+    if (next == UINT32_MAX || next >= (1u << (64 - JURY_RECORD_SEQ_BITS)))
+        return JURY_EFULL;
+    unsigned char v[4];
+    s_put32(v, next + 1);
+    val = s_val(v, 4);
+    if ((rc = mdb_put(t->txn, t->store->dbi[DB_META], &key, &val, 0)) != MDB_SUCCESS)
+        return s_err(rc, name);
+    *out = next;
+    return JURY_OK;
+}
+
+/* ---- datasets ---------------------------------------------------------- */
+
+static jury_err s_need_write(const jury_txn_t *t)
+{
+    return t->write ? JURY_OK : JURY_EPERM;
+}
+
+static bool s_name_ok(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    return n > 0 && n <= JURY_STORE_NAME_MAX;
+}
+
+static jury_err s_dataset_decode(const MDB_val *key, const MDB_val *val, jury_dataset_t *out)
+{
+    if (val->mv_size < DATASET_HDR || key->mv_size < 1 ||
+        ((const char *)key->mv_data)[key->mv_size - 1] != '\0')
+        return JURY_ECORRUPT;
+    const unsigned char *p = val->mv_data;
+    out->id = s_get32(p);
+    out->created_ms = (int64_t)s_get64(p + 4);
+    out->settings = (const char *)p + DATASET_HDR;
+    out->settings_len = val->mv_size - DATASET_HDR;
+    out->name = key->mv_data;
+    return JURY_OK;
+}
+
+jury_err jury_store_dataset_create(jury_txn_t *txn, const char *name, const char *settings,
+                                   size_t settings_len, uint32_t *id_out)
+{
+    jury_err err;
+    if ((err = s_need_write(txn)) != JURY_OK)
+        return err;
+    if (!s_name_ok(name) || (!settings && settings_len))
+        return JURY_EINVAL;
+    MDB_val key = s_val(name, strlen(name) + 1), val;
+    int rc = mdb_get(txn->txn, txn->store->dbi[DB_DATASETS], &key, &val);
+    if (rc == MDB_SUCCESS)
+        return JURY_EEXIST;
+    if (rc != MDB_NOTFOUND)
+        return s_err(rc, "read dataset");
+    uint32_t id;
+    if ((err = s_next_id(txn, "next_dataset", &id)) != JURY_OK)
+        return err;
+    /* MDB_RESERVE lets us write the header and settings straight into the map. */
+    val.mv_size = DATASET_HDR + settings_len;
+    rc = mdb_put(txn->txn, txn->store->dbi[DB_DATASETS], &key, &val, MDB_RESERVE);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "write dataset");
+    unsigned char *p = val.mv_data;
+    s_put32(p, id);
+    s_put64(p + 4, (uint64_t)s_now_ms());
+    if (settings_len)
+        memcpy(p + DATASET_HDR, settings, settings_len);
+
+    unsigned char k[4];
+    s_put32(k, id);
+    MDB_val ikey = s_val(k, 4), ival = s_val(name, strlen(name) + 1);
+    if ((rc = mdb_put(txn->txn, txn->store->dbi[DB_DATASET_IDS], &ikey, &ival, 0)) != MDB_SUCCESS)
+        return s_err(rc, "write dataset id");
+    if (id_out)
+        *id_out = id;
+    return JURY_OK;
+}
+
+jury_err jury_store_dataset_get(jury_txn_t *txn, const char *name, jury_dataset_t *out)
+{
+    if (!s_name_ok(name))
+        return JURY_ENOTFOUND;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn->txn, txn->store->dbi[DB_DATASETS], &cur);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "open cursor");
+    /* A cursor lookup returns the key as stored in the map, which gives a
+     * NUL-terminated name that lives as long as the transaction. */
+    MDB_val key = s_val(name, strlen(name) + 1), val;
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_KEY);
+    jury_err err = rc == MDB_SUCCESS ? s_dataset_decode(&key, &val, out) : s_err(rc, "read dataset");
+    mdb_cursor_close(cur);
+    return err;
+}
+
+jury_err jury_store_dataset_get_id(jury_txn_t *txn, uint32_t id, jury_dataset_t *out)
+{
+    unsigned char k[4];
+    s_put32(k, id);
+    MDB_val key = s_val(k, 4), val;
+    int rc = mdb_get(txn->txn, txn->store->dbi[DB_DATASET_IDS], &key, &val);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "read dataset id");
+    if (val.mv_size < 2 || ((const char *)val.mv_data)[val.mv_size - 1] != '\0')
+        return JURY_ECORRUPT;
+    return jury_store_dataset_get(txn, val.mv_data, out);
+}
+
+jury_err jury_store_dataset_each(jury_txn_t *txn,
+                                 jury_err (*fn)(const jury_dataset_t *ds, void *arg), void *arg)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn->txn, txn->store->dbi[DB_DATASETS], &cur);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "open cursor");
+    MDB_val key, val;
+    jury_err err = JURY_OK;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        jury_dataset_t ds;
+        if ((err = s_dataset_decode(&key, &val, &ds)) != JURY_OK || (err = fn(&ds, arg)) != JURY_OK)
+            break;
+    }
+    if (err == JURY_OK && rc != MDB_NOTFOUND)
+        err = s_err(rc, "walk datasets");
+    mdb_cursor_close(cur);
+    return err;
+}
+
+/* Deletes every key in db that starts with the prefix bytes. */
+static jury_err s_delete_prefix(jury_txn_t *t, int db, const unsigned char *prefix, size_t n)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(t->txn, t->store->dbi[db], &cur);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "open cursor");
+    for (;;) {
+        /* Seek afresh after each delete rather than trust the cursor's
+         * position past a deleted key at the end of a page. */
+        MDB_val key = s_val(prefix, n), val;
+        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+        if (rc != MDB_SUCCESS || key.mv_size < n || memcmp(key.mv_data, prefix, n) != 0)
+            break;
+        if ((rc = mdb_cursor_del(cur, 0)) != MDB_SUCCESS)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? JURY_OK
+                                                                     : s_err(rc, "delete range");
+}
+
+jury_err jury_store_dataset_delete(jury_txn_t *txn, const char *name)
+{
+    jury_err err;
+    jury_dataset_t ds;
+    if ((err = s_need_write(txn)) != JURY_OK || (err = jury_store_dataset_get(txn, name, &ds)) != JURY_OK)
+        return err;
+    uint32_t id = ds.id;
+    if ((err = s_counters_flush(txn)) != JURY_OK)
+        return err;
+    /* Record and response keys start with the big-endian record id, whose
+     * top 24 bits are the dataset id (< 2^24): its first 3 bytes are the prefix. */
+    unsigned char p32[4], p24[3];
+    s_put32(p32, id);
+    uint64_t base = (uint64_t)id << JURY_RECORD_SEQ_BITS;
+    unsigned char b[8];
+    s_put64(b, base);
+    memcpy(p24, b, 3);
+    if ((err = s_delete_prefix(txn, DB_RECORDS, p24, 3)) != JURY_OK ||
+        (err = s_delete_prefix(txn, DB_RSTATE, p24, 3)) != JURY_OK ||
+        (err = s_delete_prefix(txn, DB_RESPONSES, p24, 3)) != JURY_OK ||
+        (err = s_delete_prefix(txn, DB_EXTIDS, p32, 4)) != JURY_OK ||
+        (err = s_delete_prefix(txn, DB_COUNTERS, p32, 4)) != JURY_OK)
+        return err;
+    MDB_val key = s_val(name, strlen(name) + 1);
+    int rc = mdb_del(txn->txn, txn->store->dbi[DB_DATASETS], &key, NULL);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "delete dataset");
+    key = s_val(p32, 4);
+    rc = mdb_del(txn->txn, txn->store->dbi[DB_DATASET_IDS], &key, NULL);
+    return rc == MDB_NOTFOUND ? JURY_OK : s_err(rc, "delete dataset id");
+}
+
+/* ---- records ----------------------------------------------------------- */
+
+static void s_rstate_encode(unsigned char p[RSTATE_LEN], const jury_record_state_t *st)
+{
+    p[0] = (unsigned char)st->status;
+    s_put32(p + 1, st->target);
+    s_put32(p + 5, st->submitted);
+    s_put32(p + 9, st->discarded);
+    s_put32(p + 13, st->draft);
+}
+
+static jury_err s_rstate_decode(const MDB_val *val, jury_record_state_t *st)
+{
+    if (val->mv_size != RSTATE_LEN)
+        return JURY_ECORRUPT;
+    const unsigned char *p = val->mv_data;
+    st->status = p[0] ? JURY_RECORD_COMPLETED : JURY_RECORD_PENDING;
+    st->target = s_get32(p + 1);
+    st->submitted = s_get32(p + 5);
+    st->discarded = s_get32(p + 9);
+    st->draft = s_get32(p + 13);
+    return JURY_OK;
+}
+
+static jury_err s_rstate_put(jury_txn_t *t, uint64_t rid, const jury_record_state_t *st)
+{
+    unsigned char k[8], v[RSTATE_LEN];
+    s_put64(k, rid);
+    s_rstate_encode(v, st);
+    MDB_val key = s_val(k, 8), val = s_val(v, RSTATE_LEN);
+    return s_err(mdb_put(t->txn, t->store->dbi[DB_RSTATE], &key, &val, 0), "write record state");
+}
+
+static jury_err s_rstate_get(jury_txn_t *t, uint64_t rid, jury_record_state_t *st)
+{
+    unsigned char k[8];
+    s_put64(k, rid);
+    MDB_val key = s_val(k, 8), val;
+    int rc = mdb_get(t->txn, t->store->dbi[DB_RSTATE], &key, &val);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "read record state");
+    return s_rstate_decode(&val, st);
+}
+
+jury_err jury_store_record_find(jury_txn_t *txn, uint32_t ds, const char *ext_id, size_t ext_len,
+                                uint64_t *rid_out)
+{
+    if (!ext_len || ext_len > JURY_STORE_EXTID_MAX)
+        return JURY_ENOTFOUND;
+    unsigned char k[4 + JURY_STORE_EXTID_MAX];
+    s_put32(k, ds);
+    memcpy(k + 4, ext_id, ext_len);
+    MDB_val key = s_val(k, 4 + ext_len), val;
+    int rc = mdb_get(txn->txn, txn->store->dbi[DB_EXTIDS], &key, &val);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "find record");
+    if (val.mv_size != 8)
+        return JURY_ECORRUPT;
+    *rid_out = s_get64(val.mv_data);
+    return JURY_OK;
+}
+
+jury_err jury_store_record_put(jury_txn_t *txn, uint32_t ds, const char *ext_id, size_t ext_len,
+                               const void *payload, size_t payload_len, uint32_t target,
+                               uint64_t *rid_out, bool *created)
+{
+    jury_err err;
+    if ((err = s_need_write(txn)) != JURY_OK)
+        return err;
+    if (!ext_len || !target || (!payload && payload_len))
+        return JURY_EINVAL;
+    if (ext_len > JURY_STORE_EXTID_MAX)
+        return JURY_ETOOBIG;
+
+    unsigned char k[4 + JURY_STORE_EXTID_MAX];
+    s_put32(k, ds);
+    memcpy(k + 4, ext_id, ext_len);
+    MDB_val xkey = s_val(k, 4 + ext_len), xval;
+    uint64_t rid;
+    bool is_new;
+    int rc = mdb_get(txn->txn, txn->store->dbi[DB_EXTIDS], &xkey, &xval);
+    if (rc == MDB_SUCCESS) {
+        if (xval.mv_size != 8)
+            return JURY_ECORRUPT;
+        rid = s_get64(xval.mv_data);
+        is_new = false;
+    } else if (rc == MDB_NOTFOUND) {
+        counter_row_t *row = s_counter_row(txn, ds, 0, &err);
+        if (!row)
+            return err;
+        if (row->v[C_NEXT_SEQ] == 0) {
+            /* First record of this dataset in this store: check it exists. */
+            jury_dataset_t d;
+            if ((err = jury_store_dataset_get_id(txn, ds, &d)) != JURY_OK)
+                return err;
+            row->v[C_NEXT_SEQ] = 1;
+        }
+        uint64_t seq = row->v[C_NEXT_SEQ];
+        if (seq >> JURY_RECORD_SEQ_BITS)
+            return JURY_EFULL;
+        rid = (uint64_t)ds << JURY_RECORD_SEQ_BITS | seq;
+        unsigned char v[8];
+        s_put64(v, rid);
+        xval = s_val(v, 8);
+        if ((rc = mdb_put(txn->txn, txn->store->dbi[DB_EXTIDS], &xkey, &xval, 0)) != MDB_SUCCESS)
+            return s_err(rc, "write record index");
+        jury_record_state_t st = {.status = JURY_RECORD_PENDING, .target = target};
+        if ((err = s_rstate_put(txn, rid, &st)) != JURY_OK)
+            return err;
+        row->v[C_NEXT_SEQ] = seq + 1;
+        row->v[C_RECORDS]++;
+        is_new = true;
+    } else {
+        return s_err(rc, "find record");
+    }
+
+    unsigned char rk[8];
+    s_put64(rk, rid);
+    MDB_val key = s_val(rk, 8), val = s_val(payload, payload_len);
+    /* New ids only grow within a dataset; MDB_APPEND would need the id to be
+     * the largest of the whole table, which is not so once a later dataset exists. */
+    if ((rc = mdb_put(txn->txn, txn->store->dbi[DB_RECORDS], &key, &val, 0)) != MDB_SUCCESS)
+        return s_err(rc, "write record");
+    if (rid_out)
+        *rid_out = rid;
+    if (created)
+        *created = is_new;
+    return JURY_OK;
+}
+
+jury_err jury_store_record_get(jury_txn_t *txn, uint64_t rid, const void **payload,
+                               size_t *payload_len, jury_record_state_t *state)
+{
+    unsigned char k[8];
+    s_put64(k, rid);
+    MDB_val key = s_val(k, 8), val;
+    int rc = mdb_get(txn->txn, txn->store->dbi[DB_RECORDS], &key, &val);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "read record");
+    if (payload)
+        *payload = val.mv_data;
+    if (payload_len)
+        *payload_len = val.mv_size;
+    return state ? s_rstate_get(txn, rid, state) : JURY_OK;
+}
+
+/* ---- annotators -------------------------------------------------------- */
+
+jury_err jury_store_annotator_find(jury_txn_t *txn, const char *name, uint32_t *id_out)
+{
+    if (!s_name_ok(name))
+        return JURY_ENOTFOUND;
+    MDB_val key = s_val(name, strlen(name) + 1), val;
+    int rc = mdb_get(txn->txn, txn->store->dbi[DB_ANNOTATORS], &key, &val);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "read annotator");
+    if (val.mv_size < ANNOTATOR_LEN)
+        return JURY_ECORRUPT;
+    *id_out = s_get32(val.mv_data);
+    return JURY_OK;
+}
+
+jury_err jury_store_annotator_ensure(jury_txn_t *txn, const char *name, uint32_t *id_out,
+                                     bool *created)
+{
+    jury_err err;
+    if ((err = s_need_write(txn)) != JURY_OK)
+        return err;
+    if (!s_name_ok(name))
+        return JURY_EINVAL;
+    uint32_t id;
+    err = jury_store_annotator_find(txn, name, &id);
+    if (err == JURY_OK) {
+        if (id_out)
+            *id_out = id;
+        if (created)
+            *created = false;
+        return JURY_OK;
+    }
+    if (err != JURY_ENOTFOUND)
+        return err;
+    if ((err = s_next_id(txn, "next_annotator", &id)) != JURY_OK)
+        return err;
+    unsigned char v[ANNOTATOR_LEN], k[4];
+    s_put32(v, id);
+    s_put64(v + 4, (uint64_t)s_now_ms());
+    MDB_val key = s_val(name, strlen(name) + 1), val = s_val(v, ANNOTATOR_LEN);
+    int rc = mdb_put(txn->txn, txn->store->dbi[DB_ANNOTATORS], &key, &val, 0);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "write annotator");
+    s_put32(k, id);
+    MDB_val ikey = s_val(k, 4);
+    if ((rc = mdb_put(txn->txn, txn->store->dbi[DB_ANNOTATOR_IDS], &ikey, &key, 0)) != MDB_SUCCESS)
+        return s_err(rc, "write annotator id");
+    if (id_out)
+        *id_out = id;
+    if (created)
+        *created = true;
+    return JURY_OK;
+}
+
+jury_err jury_store_annotator_name(jury_txn_t *txn, uint32_t id, const char **name_out)
+{
+    unsigned char k[4];
+    s_put32(k, id);
+    MDB_val key = s_val(k, 4), val;
+    int rc = mdb_get(txn->txn, txn->store->dbi[DB_ANNOTATOR_IDS], &key, &val);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "read annotator id");
+    if (val.mv_size < 2 || ((const char *)val.mv_data)[val.mv_size - 1] != '\0')
+        return JURY_ECORRUPT;
+    *name_out = val.mv_data;
+    return JURY_OK;
+}
+
+/* ---- responses --------------------------------------------------------- */
+
+const char *jury_response_status_name(jury_response_status status)
+{
+    static const char *const names[JURY_RESPONSE_NSTATUS] = {"submitted", "discarded", "draft"};
+    return (unsigned)status < JURY_RESPONSE_NSTATUS ? names[status] : NULL;
+}
+
+static jury_err s_response_decode(const MDB_val *key, const MDB_val *val, jury_response_t *out)
+{
+    if (key->mv_size != 12 || val->mv_size < RESPONSE_HDR)
+        return JURY_ECORRUPT;
+    const unsigned char *p = val->mv_data;
+    if (p[0] >= JURY_RESPONSE_NSTATUS)
+        return JURY_ECORRUPT;
+    out->annotator = s_get32((const unsigned char *)key->mv_data + 8);
+    out->status = (jury_response_status)p[0];
+    out->updated_ms = (int64_t)s_get64(p + 1);
+    out->values = p + RESPONSE_HDR;
+    out->values_len = val->mv_size - RESPONSE_HDR;
+    return JURY_OK;
+}
+
+static uint32_t *s_state_slot(jury_record_state_t *st, jury_response_status s)
+{
+    return s == JURY_RESPONSE_SUBMITTED ? &st->submitted
+           : s == JURY_RESPONSE_DISCARDED ? &st->discarded
+                                          : &st->draft;
+}
+
+jury_err jury_store_response_put(jury_txn_t *txn, uint64_t rid, uint32_t annotator,
+                                 jury_response_status status, const void *values,
+                                 size_t values_len, int64_t updated_ms)
+{
+    jury_err err;
+    if ((err = s_need_write(txn)) != JURY_OK)
+        return err;
+    if ((unsigned)status >= JURY_RESPONSE_NSTATUS || (!values && values_len))
+        return JURY_EINVAL;
+    jury_record_state_t st;
+    if ((err = s_rstate_get(txn, rid, &st)) != JURY_OK)
+        return err;
+    const char *name;
+    if ((err = jury_store_annotator_name(txn, annotator, &name)) != JURY_OK)
+        return err;
+
+    unsigned char k[12];
+    s_put64(k, rid);
+    s_put32(k + 8, annotator);
+    MDB_val key = s_val(k, 12), val;
+    int rc = mdb_get(txn->txn, txn->store->dbi[DB_RESPONSES], &key, &val);
+    bool had = false;
+    jury_response_status old = JURY_RESPONSE_SUBMITTED;
+    if (rc == MDB_SUCCESS) {
+        jury_response_t prev;
+        if ((err = s_response_decode(&key, &val, &prev)) != JURY_OK)
+            return err;
+        had = true;
+        old = prev.status;
+    } else if (rc != MDB_NOTFOUND) {
+        return s_err(rc, "read response");
+    }
+
+    val.mv_size = RESPONSE_HDR + values_len;
+    if ((rc = mdb_put(txn->txn, txn->store->dbi[DB_RESPONSES], &key, &val, MDB_RESERVE)) !=
+        MDB_SUCCESS)
+        return s_err(rc, "write response");
+    unsigned char *p = val.mv_data;
+    p[0] = (unsigned char)status;
+    s_put64(p + 1, (uint64_t)updated_ms);
+    if (values_len)
+        memcpy(p + RESPONSE_HDR, values, values_len);
+
+    uint32_t ds = jury_record_dataset(rid);
+    /* Make room for both rows first, so that loading the second cannot flush
+     * the cache under the first. */
+    if (txn->ncache > COUNTER_CACHE - 2 && (err = s_counters_flush(txn)) != JURY_OK)
+        return err;
+    counter_row_t *drow = s_counter_row(txn, ds, 0, &err);
+    if (!drow)
+        return err;
+    counter_row_t *arow = s_counter_row(txn, ds, annotator, &err);
+    if (!arow)
+        return err;
+    bool was_completed = st.status == JURY_RECORD_COMPLETED;
+    if (had) {
+        (*s_state_slot(&st, old))--;
+        drow->v[C_SUBMITTED + old]--;
+        arow->v[C_SUBMITTED + old]--;
+    }
+    (*s_state_slot(&st, status))++;
+    drow->v[C_SUBMITTED + status]++;
+    arow->v[C_SUBMITTED + status]++;
+    st.status = st.submitted >= st.target ? JURY_RECORD_COMPLETED : JURY_RECORD_PENDING;
+    bool is_completed = st.status == JURY_RECORD_COMPLETED;
+    if (is_completed && !was_completed)
+        drow->v[C_COMPLETED]++;
+    else if (!is_completed && was_completed)
+        drow->v[C_COMPLETED]--;
+    return s_rstate_put(txn, rid, &st);
+}
+
+jury_err jury_store_response_get(jury_txn_t *txn, uint64_t rid, uint32_t annotator,
+                                 jury_response_t *out)
+{
+    unsigned char k[12];
+    s_put64(k, rid);
+    s_put32(k + 8, annotator);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn->txn, txn->store->dbi[DB_RESPONSES], &cur);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "open cursor");
+    MDB_val key = s_val(k, 12), val;
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_KEY);
+    jury_err err = rc == MDB_SUCCESS ? s_response_decode(&key, &val, out) : s_err(rc, "read response");
+    mdb_cursor_close(cur);
+    return err;
+}
+
+jury_err jury_store_response_each(jury_txn_t *txn, uint64_t rid,
+                                  jury_err (*fn)(const jury_response_t *r, void *arg), void *arg)
+{
+    unsigned char k[8];
+    s_put64(k, rid);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn->txn, txn->store->dbi[DB_RESPONSES], &cur);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "open cursor");
+    MDB_val key = s_val(k, 8), val;
+    jury_err err = JURY_OK;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+         rc == MDB_SUCCESS && key.mv_size == 12 && memcmp(key.mv_data, k, 8) == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        jury_response_t r;
+        if ((err = s_response_decode(&key, &val, &r)) != JURY_OK || (err = fn(&r, arg)) != JURY_OK)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (err == JURY_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+        err = s_err(rc, "walk responses");
+    return err;
+}
+
+/* ---- counters (public) ------------------------------------------------- */
+
+jury_err jury_store_dataset_counts(jury_txn_t *txn, uint32_t ds, jury_counts_t *out)
+{
+    jury_dataset_t d;
+    jury_err err = jury_store_dataset_get_id(txn, ds, &d);
+    if (err != JURY_OK)
+        return err;
+    uint64_t v[COUNTER_N];
+    if ((err = s_counts_read(txn, ds, 0, v)) != JURY_OK)
+        return err;
+    s_counts_from(v, out);
+    return JURY_OK;
+}
+
+jury_err jury_store_annotator_counts_each(jury_txn_t *txn, uint32_t ds,
+                                          jury_err (*fn)(uint32_t annotator, const char *name,
+                                                         const jury_counts_t *c, void *arg),
+                                          void *arg)
+{
+    jury_err err;
+    if (txn->write && (err = s_counters_flush(txn)) != JURY_OK)
+        return err;
+    unsigned char k[8];
+    s_counter_key(k, ds, 1);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn->txn, txn->store->dbi[DB_COUNTERS], &cur);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "open cursor");
+    MDB_val key = s_val(k, 8), val;
+    err = JURY_OK;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+         rc == MDB_SUCCESS && key.mv_size == 8 && memcmp(key.mv_data, k, 4) == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        uint32_t annotator = s_get32((const unsigned char *)key.mv_data + 4);
+        uint64_t v[COUNTER_N];
+        s_counters_decode(&val, v);
+        jury_counts_t c;
+        s_counts_from(v, &c);
+        const char *name;
+        if ((err = jury_store_annotator_name(txn, annotator, &name)) != JURY_OK ||
+            (err = fn(annotator, name, &c, arg)) != JURY_OK)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (err == JURY_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+        err = s_err(rc, "walk counters");
+    return err;
+}

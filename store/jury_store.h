@@ -1,0 +1,279 @@
+/* jury_store.h: jury's LMDB store: datasets, records, responses, annotators and counters, and their transactions. */
+#ifndef JURY_STORE_H
+#define JURY_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jury_err.h"
+
+/*
+ * One store is one LMDB environment in one directory, holding any number of
+ * datasets. Every write happens inside a write transaction; any number of
+ * readers, in this process or others (`jury status` while `jury serve`
+ * writes), see consistent snapshots and never block the writer.
+ *
+ * Values handed out by the store (payloads, names, settings text) are
+ * borrowed from LMDB's memory map: they stay valid until the end of the
+ * transaction they were read in, and must never be written to.
+ */
+typedef struct jury_store jury_store_t;
+
+/* A read or write transaction on a store. Belongs to the thread that began it. */
+typedef struct jury_txn jury_txn_t;
+
+/* The store layout version this build reads and writes. */
+#define JURY_STORE_SCHEMA 1
+
+/* Longest external record id, in bytes (LMDB keys are at most 511 bytes). */
+#define JURY_STORE_EXTID_MAX 500
+
+/* Longest dataset or annotator name, in bytes. */
+#define JURY_STORE_NAME_MAX 200
+
+/* Options for jury_store_open. Zero-initialise, then set what you need. */
+typedef struct {
+    bool read_only;    /* open for reading only; the store must exist */
+    bool create;       /* create the directory and an empty store if missing */
+    size_t map_size;   /* initial map size in bytes; 0 picks the default (1 GiB) */
+    size_t map_growth; /* bytes added when the map fills; 0 doubles the map */
+} jury_store_opts_t;
+
+/*
+ * Opens (and with opts->create, creates) the store in directory dir.
+ * opts may be NULL for defaults (read-write, must exist).
+ *
+ * Returns JURY_OK and a new store in *out, which the caller owns and must
+ * destroy. Errors: JURY_ENOTFOUND (no store there and create not set),
+ * JURY_EPERM (the directory or its files cannot be written, or read),
+ * JURY_EVERSION (the store has another schema version), JURY_EINVAL (dir is
+ * not a directory or not an LMDB store), JURY_EIO, JURY_ENOMEM.
+ */
+JURY_MUST_CHECK jury_err jury_store_open(jury_store_t **out, const char *dir,
+                                         const jury_store_opts_t *opts);
+
+/* Closes the store and sets *self_p to NULL. Accepts NULL and is safe twice. No transaction may be open. */
+void jury_store_destroy(jury_store_t **self_p);
+
+/* The directory the store was opened from. Borrowed; valid while the store is open. */
+const char *jury_store_dir(const jury_store_t *store);
+
+/* Current map size in bytes (grows on demand). */
+size_t jury_store_map_size(const jury_store_t *store);
+
+/* Bytes of the data file in use (pages written so far). */
+size_t jury_store_used_bytes(jury_store_t *store);
+
+/*
+ * Makes sure at least `bytes` more can be written without the map filling,
+ * growing it now if needed. Call with no transaction open, before a large
+ * write (an import), so that it does not have to start over. Errors:
+ * JURY_EFULL (the map cannot grow), JURY_EBUSY (a transaction is open).
+ */
+JURY_MUST_CHECK jury_err jury_store_reserve(jury_store_t *store, size_t bytes);
+
+/*
+ * Begins a read-only transaction. The caller owns *out and must end it with
+ * jury_txn_abort. Keep read transactions short: a reader pins the pages it
+ * sees, and the writer cannot reuse them while it lives.
+ */
+JURY_MUST_CHECK jury_err jury_store_read(jury_store_t *store, jury_txn_t **out);
+
+/*
+ * The body of a write transaction. Return JURY_OK to commit; anything else
+ * aborts and is returned by jury_store_write. A body must be restartable: when
+ * the map fills (a store function returns JURY_EFULL), the transaction is
+ * aborted, the map grows, and the body runs again from the start.
+ */
+typedef jury_err (*jury_store_write_fn)(jury_txn_t *txn, void *arg);
+
+/*
+ * Runs fn(txn, arg) inside one write transaction and commits it. On a full
+ * map, aborts, grows the map and runs fn again, until it fits or the map
+ * cannot grow (JURY_EFULL). Returns fn's error, or the commit's.
+ */
+JURY_MUST_CHECK jury_err jury_store_write(jury_store_t *store, jury_store_write_fn fn, void *arg);
+
+/* Aborts a transaction and sets *txn_p to NULL. Accepts NULL; safe twice. Ends read transactions too. */
+void jury_txn_abort(jury_txn_t **txn_p);
+
+/* ---- datasets ---------------------------------------------------------- */
+
+/* A dataset as stored. Pointers are borrowed from the transaction it was read in. */
+typedef struct {
+    uint32_t id;          /* internal id, never reused */
+    const char *name;     /* NUL-terminated copy valid until the transaction ends */
+    const char *settings; /* normalised settings JSON (not NUL-terminated) */
+    size_t settings_len;  /* bytes at settings */
+    int64_t created_ms;   /* creation time, milliseconds since the Unix epoch */
+} jury_dataset_t;
+
+/*
+ * Creates a dataset called name with the given settings JSON text (stored as
+ * is; the caller validates it). Stores the new id in *id_out when not NULL.
+ * Errors: JURY_EEXIST, JURY_EINVAL (empty or too long name), JURY_EFULL.
+ */
+JURY_MUST_CHECK jury_err jury_store_dataset_create(jury_txn_t *txn, const char *name,
+                                                   const char *settings, size_t settings_len,
+                                                   uint32_t *id_out);
+
+/* Looks up a dataset by name into *out. Errors: JURY_ENOTFOUND. */
+JURY_MUST_CHECK jury_err jury_store_dataset_get(jury_txn_t *txn, const char *name,
+                                                jury_dataset_t *out);
+
+/* Looks up a dataset by id into *out. Errors: JURY_ENOTFOUND. */
+JURY_MUST_CHECK jury_err jury_store_dataset_get_id(jury_txn_t *txn, uint32_t id,
+                                                   jury_dataset_t *out);
+
+/*
+ * Calls fn for each dataset in name order. fn returns JURY_OK to go on;
+ * anything else stops the walk and is returned. ds is valid during the call.
+ */
+JURY_MUST_CHECK jury_err jury_store_dataset_each(jury_txn_t *txn,
+                                                 jury_err (*fn)(const jury_dataset_t *ds,
+                                                                void *arg),
+                                                 void *arg);
+
+/* Deletes a dataset with all its records, responses and counters. Errors: JURY_ENOTFOUND. */
+JURY_MUST_CHECK jury_err jury_store_dataset_delete(jury_txn_t *txn, const char *name);
+
+/* ---- records ------------------------------------------------------------- */
+
+/* Whether a record still needs responses. */
+typedef enum {
+    JURY_RECORD_PENDING = 0,  /* fewer submitted responses than its target */
+    JURY_RECORD_COMPLETED = 1 /* at least `target` submitted responses */
+} jury_record_status;
+
+/* The small, often-updated part of a record, kept apart from its payload. */
+typedef struct {
+    jury_record_status status; /* derived: completed iff submitted >= target */
+    uint32_t target;           /* submitted responses that complete it (min_submitted when imported) */
+    uint32_t submitted;        /* responses with status submitted */
+    uint32_t discarded;        /* responses with status discarded */
+    uint32_t draft;            /* responses with status draft */
+} jury_record_state_t;
+
+/* Record ids carry their dataset: id = dataset << 40 | sequence (1-based). */
+#define JURY_RECORD_SEQ_BITS 40
+
+/* The dataset a record id belongs to. */
+static inline uint32_t jury_record_dataset(uint64_t rid)
+{
+    return (uint32_t)(rid >> JURY_RECORD_SEQ_BITS);
+}
+
+/*
+ * Inserts or updates the record with external id ext_id (ext_len bytes) in
+ * dataset ds. A new record gets the next id, the given payload (opaque bytes,
+ * the encoded record) and state {pending, target}; an existing one gets the
+ * new payload and keeps its id, state and responses. Stores the id in
+ * *rid_out and whether it was new in *created when those are not NULL.
+ * Errors: JURY_ENOTFOUND (no dataset ds), JURY_EINVAL (empty ext_id, or
+ * target 0), JURY_ETOOBIG (ext_id over JURY_STORE_EXTID_MAX), JURY_EFULL.
+ */
+JURY_MUST_CHECK jury_err jury_store_record_put(jury_txn_t *txn, uint32_t ds, const char *ext_id,
+                                               size_t ext_len, const void *payload,
+                                               size_t payload_len, uint32_t target,
+                                               uint64_t *rid_out, bool *created);
+
+/* Finds the id of the record with external id ext_id in dataset ds. Errors: JURY_ENOTFOUND. */
+JURY_MUST_CHECK jury_err jury_store_record_find(jury_txn_t *txn, uint32_t ds, const char *ext_id,
+                                                size_t ext_len, uint64_t *rid_out);
+
+/*
+ * Reads record rid: its payload (borrowed until the transaction ends; either
+ * pointer may be NULL) and its state (when state is not NULL).
+ * Errors: JURY_ENOTFOUND.
+ */
+JURY_MUST_CHECK jury_err jury_store_record_get(jury_txn_t *txn, uint64_t rid,
+                                               const void **payload, size_t *payload_len,
+                                               jury_record_state_t *state);
+
+/* ---- annotators ---------------------------------------------------------- */
+
+/*
+ * Finds the annotator called name, creating it (without a key) if unknown.
+ * Stores its id (>= 1) in *id_out and whether it was created in *created when
+ * not NULL. Errors: JURY_EINVAL (empty or too long name), JURY_EFULL.
+ */
+JURY_MUST_CHECK jury_err jury_store_annotator_ensure(jury_txn_t *txn, const char *name,
+                                                     uint32_t *id_out, bool *created);
+
+/* Finds an annotator's id by name. Errors: JURY_ENOTFOUND. */
+JURY_MUST_CHECK jury_err jury_store_annotator_find(jury_txn_t *txn, const char *name,
+                                                   uint32_t *id_out);
+
+/* Finds an annotator's name by id (NUL-terminated, borrowed until the transaction ends). */
+JURY_MUST_CHECK jury_err jury_store_annotator_name(jury_txn_t *txn, uint32_t id,
+                                                   const char **name_out);
+
+/* ---- responses ----------------------------------------------------------- */
+
+/* Argilla's response statuses. */
+typedef enum {
+    JURY_RESPONSE_SUBMITTED = 0, /* a final answer; counts toward the record's target */
+    JURY_RESPONSE_DISCARDED = 1, /* the annotator skipped the record */
+    JURY_RESPONSE_DRAFT = 2,     /* saved but not final */
+    JURY_RESPONSE_NSTATUS = 3    /* number of statuses */
+} jury_response_status;
+
+/* Name of a status as in JSON ("submitted", "discarded", "draft"); NULL if out of range. */
+const char *jury_response_status_name(jury_response_status status);
+
+/* A stored response. values is borrowed until the transaction ends. */
+typedef struct {
+    uint32_t annotator;          /* annotator id */
+    jury_response_status status; /* its status */
+    int64_t updated_ms;          /* last change, ms since the Unix epoch */
+    const void *values;          /* encoded answers (opaque bytes) */
+    size_t values_len;           /* bytes at values */
+} jury_response_t;
+
+/*
+ * Stores the response of annotator to record rid (one per pair: a second put
+ * replaces the first), updating the record's state and the dataset's and
+ * annotator's counters in the same transaction. Errors: JURY_ENOTFOUND (no
+ * such record or annotator), JURY_EINVAL (bad status), JURY_EFULL.
+ */
+JURY_MUST_CHECK jury_err jury_store_response_put(jury_txn_t *txn, uint64_t rid, uint32_t annotator,
+                                                 jury_response_status status, const void *values,
+                                                 size_t values_len, int64_t updated_ms);
+
+/* Reads the response of annotator to record rid into *out. Errors: JURY_ENOTFOUND. */
+JURY_MUST_CHECK jury_err jury_store_response_get(jury_txn_t *txn, uint64_t rid, uint32_t annotator,
+                                                 jury_response_t *out);
+
+/*
+ * Calls fn for each response to record rid, in annotator id order. fn returns
+ * JURY_OK to go on; anything else stops and is returned.
+ */
+JURY_MUST_CHECK jury_err jury_store_response_each(jury_txn_t *txn, uint64_t rid,
+                                                  jury_err (*fn)(const jury_response_t *r,
+                                                                 void *arg),
+                                                  void *arg);
+
+/* ---- counters ------------------------------------------------------------ */
+
+/* Counters of one dataset, or of one annotator within a dataset. */
+typedef struct {
+    uint64_t records;                          /* records in the dataset (dataset row only) */
+    uint64_t completed;                        /* completed records (dataset row only) */
+    uint64_t responses[JURY_RESPONSE_NSTATUS]; /* responses by status */
+} jury_counts_t;
+
+/* Reads dataset ds's counters. Errors: JURY_ENOTFOUND (no such dataset). */
+JURY_MUST_CHECK jury_err jury_store_dataset_counts(jury_txn_t *txn, uint32_t ds,
+                                                   jury_counts_t *out);
+
+/*
+ * Calls fn for each annotator with responses in dataset ds, in annotator id
+ * order, with the annotator's counters. name is borrowed for the call.
+ */
+JURY_MUST_CHECK jury_err jury_store_annotator_counts_each(
+    jury_txn_t *txn, uint32_t ds,
+    jury_err (*fn)(uint32_t annotator, const char *name, const jury_counts_t *c, void *arg),
+    void *arg);
+
+#endif

@@ -1,0 +1,506 @@
+/* test_store.c: the LMDB store on real files: datasets, records, responses, counters, growth, versions, permissions. */
+#include "testutil.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "jury_store.h"
+
+typedef struct {
+    char dir[256];        /* a fresh store directory */
+    jury_store_t *store;  /* open on dir */
+} fixture_t;
+
+static int s_setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    char base[200];
+    tu_tmpdir(base, sizeof base);
+    snprintf(f->dir, sizeof f->dir, "%s/store", base);
+    jury_store_opts_t opts = {.create = true};
+    assert_int_equal(jury_store_open(&f->store, f->dir, &opts), JURY_OK);
+    *state = f;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    fixture_t *f = *state;
+    jury_store_destroy(&f->store);
+    char base[256];
+    snprintf(base, sizeof base, "%s", f->dir);
+    *strrchr(base, '/') = '\0';
+    tu_rmrf(base);
+    free(f);
+    return 0;
+}
+
+/* ---- write bodies used by the tests ---- */
+
+typedef struct {
+    const char *name;
+    uint32_t id;
+} ds_arg_t;
+
+static jury_err s_create_ds(jury_txn_t *txn, void *arg)
+{
+    ds_arg_t *a = arg;
+    return jury_store_dataset_create(txn, a->name, "{\"s\":1}", 7, &a->id);
+}
+
+static uint32_t s_new_dataset(jury_store_t *s, const char *name)
+{
+    ds_arg_t a = {name, 0};
+    assert_int_equal(jury_store_write(s, s_create_ds, &a), JURY_OK);
+    return a.id;
+}
+
+typedef struct {
+    uint32_t ds;
+    const char *ext;
+    const char *payload;
+    uint32_t target;
+    uint64_t rid;
+    bool created;
+} rec_arg_t;
+
+static jury_err s_put_record(jury_txn_t *txn, void *arg)
+{
+    rec_arg_t *a = arg;
+    return jury_store_record_put(txn, a->ds, a->ext, strlen(a->ext), a->payload,
+                                 strlen(a->payload), a->target, &a->rid, &a->created);
+}
+
+typedef struct {
+    uint64_t rid;
+    const char *annotator;
+    jury_response_status status;
+    const char *values;
+} resp_arg_t;
+
+static jury_err s_put_response(jury_txn_t *txn, void *arg)
+{
+    resp_arg_t *a = arg;
+    uint32_t id;
+    jury_err err = jury_store_annotator_ensure(txn, a->annotator, &id, NULL);
+    if (err != JURY_OK)
+        return err;
+    return jury_store_response_put(txn, a->rid, id, a->status, a->values, strlen(a->values), 1000);
+}
+
+static void s_counts(jury_store_t *s, uint32_t ds, jury_counts_t *c)
+{
+    jury_txn_t *txn;
+    assert_int_equal(jury_store_read(s, &txn), JURY_OK);
+    assert_int_equal(jury_store_dataset_counts(txn, ds, c), JURY_OK);
+    jury_txn_abort(&txn);
+}
+
+/* ---- tests ---- */
+
+static void test_open_requires_create(void **state)
+{
+    fixture_t *f = *state;
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s-missing", f->dir);
+    jury_store_t *s = NULL;
+    assert_int_equal(jury_store_open(&s, missing, NULL), JURY_ENOTFOUND);
+    assert_null(s);
+    jury_store_opts_t ro = {.read_only = true};
+    assert_int_equal(jury_store_open(&s, missing, &ro), JURY_ENOTFOUND);
+    /* A regular file is not a store directory. */
+    tu_write_file(missing, "x", 1);
+    assert_int_equal(jury_store_open(&s, missing, NULL), JURY_EINVAL);
+    remove(missing);
+}
+
+static void test_dataset_lifecycle(void **state)
+{
+    fixture_t *f = *state;
+    uint32_t a = s_new_dataset(f->store, "alpha");
+    uint32_t b = s_new_dataset(f->store, "beta");
+    assert_int_equal(a, 1);
+    assert_int_equal(b, 2);
+    ds_arg_t dup = {"alpha", 0};
+    assert_int_equal(jury_store_write(f->store, s_create_ds, &dup), JURY_EEXIST);
+
+    jury_txn_t *txn;
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    jury_dataset_t ds;
+    assert_int_equal(jury_store_dataset_get(txn, "beta", &ds), JURY_OK);
+    assert_int_equal(ds.id, 2);
+    assert_string_equal(ds.name, "beta");
+    assert_int_equal(ds.settings_len, 7);
+    assert_memory_equal(ds.settings, "{\"s\":1}", 7);
+    assert_true(ds.created_ms > 1700000000000LL);
+    assert_int_equal(jury_store_dataset_get_id(txn, 1, &ds), JURY_OK);
+    assert_string_equal(ds.name, "alpha");
+    assert_int_equal(jury_store_dataset_get(txn, "gamma", &ds), JURY_ENOTFOUND);
+    jury_txn_abort(&txn);
+    jury_txn_abort(&txn); /* safe twice */
+}
+
+static void test_record_upsert_keeps_responses(void **state)
+{
+    fixture_t *f = *state;
+    uint32_t ds = s_new_dataset(f->store, "d");
+    rec_arg_t r = {ds, "rec-1", "payload-v1", 2, 0, false};
+    assert_int_equal(jury_store_write(f->store, s_put_record, &r), JURY_OK);
+    assert_true(r.created);
+    assert_int_equal(r.rid, ((uint64_t)ds << 40) | 1);
+    assert_int_equal(jury_record_dataset(r.rid), ds);
+    uint64_t first = r.rid;
+
+    resp_arg_t resp = {first, "alice", JURY_RESPONSE_SUBMITTED, "answers"};
+    assert_int_equal(jury_store_write(f->store, s_put_response, &resp), JURY_OK);
+
+    /* Same external id: payload replaced, id, state and responses kept. */
+    r.payload = "payload-v2";
+    assert_int_equal(jury_store_write(f->store, s_put_record, &r), JURY_OK);
+    assert_false(r.created);
+    assert_int_equal(r.rid, first);
+
+    jury_txn_t *txn;
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    const void *p;
+    size_t n;
+    jury_record_state_t st;
+    assert_int_equal(jury_store_record_get(txn, first, &p, &n, &st), JURY_OK);
+    assert_int_equal(n, 10);
+    assert_memory_equal(p, "payload-v2", 10);
+    assert_int_equal(st.status, JURY_RECORD_PENDING);
+    assert_int_equal(st.target, 2);
+    assert_int_equal(st.submitted, 1);
+    uint32_t alice;
+    assert_int_equal(jury_store_annotator_find(txn, "alice", &alice), JURY_OK);
+    jury_response_t got;
+    assert_int_equal(jury_store_response_get(txn, first, alice, &got), JURY_OK);
+    assert_int_equal(got.status, JURY_RESPONSE_SUBMITTED);
+    assert_int_equal(got.values_len, 7);
+    assert_memory_equal(got.values, "answers", 7);
+    assert_int_equal(got.updated_ms, 1000);
+    uint64_t rid;
+    assert_int_equal(jury_store_record_find(txn, ds, "rec-1", 5, &rid), JURY_OK);
+    assert_int_equal(rid, first);
+    assert_int_equal(jury_store_record_find(txn, ds, "rec-2", 5, &rid), JURY_ENOTFOUND);
+    jury_txn_abort(&txn);
+
+    jury_counts_t c;
+    s_counts(f->store, ds, &c);
+    assert_int_equal(c.records, 1);
+    assert_int_equal(c.completed, 0);
+    assert_int_equal(c.responses[JURY_RESPONSE_SUBMITTED], 1);
+}
+
+static jury_err s_count_responses(const jury_response_t *r, void *arg)
+{
+    (void)r;
+    (*(int *)arg)++;
+    return JURY_OK;
+}
+
+static void test_responses_complete_records(void **state)
+{
+    fixture_t *f = *state;
+    uint32_t ds = s_new_dataset(f->store, "d");
+    rec_arg_t r = {ds, "x", "p", 2, 0, false};
+    assert_int_equal(jury_store_write(f->store, s_put_record, &r), JURY_OK);
+
+    resp_arg_t a = {r.rid, "ann", JURY_RESPONSE_DRAFT, "v"};
+    assert_int_equal(jury_store_write(f->store, s_put_response, &a), JURY_OK);
+    resp_arg_t b = {r.rid, "bob", JURY_RESPONSE_SUBMITTED, "v"};
+    assert_int_equal(jury_store_write(f->store, s_put_response, &b), JURY_OK);
+    jury_counts_t c;
+    s_counts(f->store, ds, &c);
+    assert_int_equal(c.completed, 0);
+    assert_int_equal(c.responses[JURY_RESPONSE_DRAFT], 1);
+
+    /* The draft becomes a submission: the record reaches its target of 2. */
+    a.status = JURY_RESPONSE_SUBMITTED;
+    assert_int_equal(jury_store_write(f->store, s_put_response, &a), JURY_OK);
+    s_counts(f->store, ds, &c);
+    assert_int_equal(c.records, 1);
+    assert_int_equal(c.completed, 1);
+    assert_int_equal(c.responses[JURY_RESPONSE_SUBMITTED], 2);
+    assert_int_equal(c.responses[JURY_RESPONSE_DRAFT], 0);
+
+    /* Bob discards instead: the record is pending again. */
+    b.status = JURY_RESPONSE_DISCARDED;
+    assert_int_equal(jury_store_write(f->store, s_put_response, &b), JURY_OK);
+    s_counts(f->store, ds, &c);
+    assert_int_equal(c.completed, 0);
+    assert_int_equal(c.responses[JURY_RESPONSE_SUBMITTED], 1);
+    assert_int_equal(c.responses[JURY_RESPONSE_DISCARDED], 1);
+
+    jury_txn_t *txn;
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    int n = 0;
+    assert_int_equal(jury_store_response_each(txn, r.rid, s_count_responses, &n), JURY_OK);
+    assert_int_equal(n, 2);
+    jury_record_state_t st;
+    assert_int_equal(jury_store_record_get(txn, r.rid, NULL, NULL, &st), JURY_OK);
+    assert_int_equal(st.submitted, 1);
+    assert_int_equal(st.discarded, 1);
+    assert_int_equal(st.draft, 0);
+    assert_int_equal(st.status, JURY_RECORD_PENDING);
+    jury_txn_abort(&txn);
+}
+
+typedef struct {
+    char names[4][16];
+    uint64_t submitted[4];
+    int n;
+} ann_list_t;
+
+static jury_err s_collect_annotator(uint32_t id, const char *name, const jury_counts_t *c,
+                                    void *arg)
+{
+    (void)id;
+    ann_list_t *l = arg;
+    snprintf(l->names[l->n], sizeof l->names[0], "%s", name);
+    l->submitted[l->n++] = c->responses[JURY_RESPONSE_SUBMITTED];
+    return JURY_OK;
+}
+
+static void test_annotator_counts(void **state)
+{
+    fixture_t *f = *state;
+    uint32_t ds = s_new_dataset(f->store, "d");
+    const char *ids[] = {"r1", "r2", "r3"};
+    for (int i = 0; i < 3; i++) {
+        rec_arg_t r = {ds, ids[i], "p", 1, 0, false};
+        assert_int_equal(jury_store_write(f->store, s_put_record, &r), JURY_OK);
+        resp_arg_t a = {r.rid, "zoe", JURY_RESPONSE_SUBMITTED, "v"};
+        assert_int_equal(jury_store_write(f->store, s_put_response, &a), JURY_OK);
+        if (i == 0) {
+            resp_arg_t b = {r.rid, "adam", JURY_RESPONSE_SUBMITTED, "v"};
+            assert_int_equal(jury_store_write(f->store, s_put_response, &b), JURY_OK);
+        }
+    }
+    jury_txn_t *txn;
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    ann_list_t l = {0};
+    assert_int_equal(jury_store_annotator_counts_each(txn, ds, s_collect_annotator, &l), JURY_OK);
+    jury_txn_abort(&txn);
+    /* Annotator id order: zoe was created first. */
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.names[0], "zoe");
+    assert_int_equal(l.submitted[0], 3);
+    assert_string_equal(l.names[1], "adam");
+    assert_int_equal(l.submitted[1], 1);
+    jury_counts_t c;
+    s_counts(f->store, ds, &c);
+    assert_int_equal(c.records, 3);
+    assert_int_equal(c.completed, 3);
+}
+
+static jury_err s_delete_ds(jury_txn_t *txn, void *arg)
+{
+    return jury_store_dataset_delete(txn, arg);
+}
+
+static void test_dataset_delete_removes_only_its_rows(void **state)
+{
+    fixture_t *f = *state;
+    uint32_t a = s_new_dataset(f->store, "a");
+    uint32_t b = s_new_dataset(f->store, "b");
+    rec_arg_t ra = {a, "same-id", "A", 1, 0, false};
+    rec_arg_t rb = {b, "same-id", "B", 1, 0, false};
+    assert_int_equal(jury_store_write(f->store, s_put_record, &ra), JURY_OK);
+    assert_int_equal(jury_store_write(f->store, s_put_record, &rb), JURY_OK);
+    assert_int_not_equal(ra.rid, rb.rid);
+    resp_arg_t resp = {ra.rid, "ann", JURY_RESPONSE_SUBMITTED, "v"};
+    assert_int_equal(jury_store_write(f->store, s_put_response, &resp), JURY_OK);
+
+    assert_int_equal(jury_store_write(f->store, s_delete_ds, "a"), JURY_OK);
+    assert_int_equal(jury_store_write(f->store, s_delete_ds, "a"), JURY_ENOTFOUND);
+
+    jury_txn_t *txn;
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    jury_dataset_t ds;
+    assert_int_equal(jury_store_dataset_get(txn, "a", &ds), JURY_ENOTFOUND);
+    assert_int_equal(jury_store_record_get(txn, ra.rid, NULL, NULL, NULL), JURY_ENOTFOUND);
+    uint64_t rid;
+    assert_int_equal(jury_store_record_find(txn, a, "same-id", 7, &rid), JURY_ENOTFOUND);
+    int n = 0;
+    assert_int_equal(jury_store_response_each(txn, ra.rid, s_count_responses, &n), JURY_OK);
+    assert_int_equal(n, 0);
+    const void *p;
+    size_t len;
+    assert_int_equal(jury_store_record_get(txn, rb.rid, &p, &len, NULL), JURY_OK);
+    assert_memory_equal(p, "B", 1);
+    jury_txn_abort(&txn);
+
+    /* A new dataset never reuses the deleted one's id. */
+    assert_int_equal(s_new_dataset(f->store, "a"), 3);
+}
+
+typedef struct {
+    uint32_t ds;
+    int n;
+} bulk_arg_t;
+
+static jury_err s_bulk(jury_txn_t *txn, void *arg)
+{
+    bulk_arg_t *a = arg;
+    char payload[4000];
+    memset(payload, 'x', sizeof payload);
+    for (int i = 0; i < a->n; i++) {
+        char ext[32];
+        int n = snprintf(ext, sizeof ext, "r%d", i);
+        jury_err err = jury_store_record_put(txn, a->ds, ext, (size_t)n, payload, sizeof payload, 1,
+                                             NULL, NULL);
+        if (err != JURY_OK)
+            return err;
+    }
+    return JURY_OK;
+}
+
+static void test_full_map_grows_and_retries(void **state)
+{
+    fixture_t *f = *state;
+    jury_store_destroy(&f->store);
+    tu_rmrf(f->dir);
+    /* A 1 MiB map cannot hold 2,000 records of 4 KB: the write must grow it. */
+    jury_store_opts_t opts = {.create = true, .map_size = 1 << 20};
+    assert_int_equal(jury_store_open(&f->store, f->dir, &opts), JURY_OK);
+    size_t before = jury_store_map_size(f->store);
+    bulk_arg_t a = {s_new_dataset(f->store, "big"), 2000};
+    assert_int_equal(jury_store_write(f->store, s_bulk, &a), JURY_OK);
+    assert_true(jury_store_map_size(f->store) > before);
+    assert_true(jury_store_used_bytes(f->store) > 2000u * 4000u);
+    jury_counts_t c;
+    s_counts(f->store, a.ds, &c);
+    assert_int_equal(c.records, 2000);
+}
+
+static void test_schema_version_mismatch(void **state)
+{
+    fixture_t *f = *state;
+    jury_store_destroy(&f->store);
+    /* Rewrite the version key with raw LMDB, as a future jury would have. */
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    assert_int_equal(mdb_env_open(env, f->dir, 0, 0640), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    unsigned char v[4] = {0, 0, 0, 99};
+    MDB_val key = {14, "schema_version"}, val = {4, v};
+    assert_int_equal(mdb_put(txn, dbi, &key, &val, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    assert_int_equal(jury_store_open(&f->store, f->dir, NULL), JURY_EVERSION);
+    assert_null(f->store);
+}
+
+static void test_reader_sees_snapshot_while_writer_runs(void **state)
+{
+    fixture_t *f = *state;
+    uint32_t ds = s_new_dataset(f->store, "d");
+    /* A second handle, as `jury status` in another process would open. */
+    jury_store_t *reader;
+    jury_store_opts_t ro = {.read_only = true};
+    assert_int_equal(jury_store_open(&reader, f->dir, &ro), JURY_OK);
+    jury_txn_t *rtxn;
+    assert_int_equal(jury_store_read(reader, &rtxn), JURY_OK);
+    rec_arg_t r = {ds, "late", "p", 1, 0, false};
+    assert_int_equal(jury_store_write(f->store, s_put_record, &r), JURY_OK);
+    jury_counts_t c;
+    assert_int_equal(jury_store_dataset_counts(rtxn, ds, &c), JURY_OK);
+    assert_int_equal(c.records, 0); /* its snapshot predates the write */
+    jury_txn_abort(&rtxn);
+    assert_int_equal(jury_store_read(reader, &rtxn), JURY_OK);
+    assert_int_equal(jury_store_dataset_counts(rtxn, ds, &c), JURY_OK);
+    assert_int_equal(c.records, 1);
+    jury_txn_abort(&rtxn);
+    /* A read-only store refuses to write. */
+    assert_int_equal(jury_store_write(reader, s_put_record, &r), JURY_EPERM);
+    jury_store_destroy(&reader);
+    jury_store_destroy(&reader);
+}
+
+static void test_bad_arguments(void **state)
+{
+    fixture_t *f = *state;
+    uint32_t ds = s_new_dataset(f->store, "d");
+    char longid[JURY_STORE_EXTID_MAX + 2];
+    memset(longid, 'i', sizeof longid - 1);
+    longid[sizeof longid - 1] = '\0';
+    rec_arg_t r = {ds, longid, "p", 1, 0, false};
+    assert_int_equal(jury_store_write(f->store, s_put_record, &r), JURY_ETOOBIG);
+    r.ext = "";
+    assert_int_equal(jury_store_write(f->store, s_put_record, &r), JURY_EINVAL);
+    r.ext = "ok";
+    r.target = 0;
+    assert_int_equal(jury_store_write(f->store, s_put_record, &r), JURY_EINVAL);
+    r.target = 1;
+    r.ds = 77; /* no such dataset */
+    assert_int_equal(jury_store_write(f->store, s_put_record, &r), JURY_ENOTFOUND);
+    ds_arg_t empty = {"", 0};
+    assert_int_equal(jury_store_write(f->store, s_create_ds, &empty), JURY_EINVAL);
+    resp_arg_t resp = {((uint64_t)ds << 40) | 999, "ann", JURY_RESPONSE_SUBMITTED, "v"};
+    assert_int_equal(jury_store_write(f->store, s_put_response, &resp), JURY_ENOTFOUND);
+    jury_counts_t c;
+    s_counts(f->store, ds, &c);
+    assert_int_equal(c.records, 0);
+}
+
+static void test_unwritable_directory(void **state)
+{
+    fixture_t *f = *state;
+    jury_store_destroy(&f->store);
+    /* Root ignores permission bits, so the check runs in a child that drops to
+     * nobody; the store directory is left world-readable but not writable. */
+    char base[256];
+    snprintf(base, sizeof base, "%s", f->dir);
+    *strrchr(base, '/') = '\0';
+    chmod(base, 0755);
+    chmod(f->dir, 0555);
+    char path[300];
+    snprintf(path, sizeof path, "%s/data.mdb", f->dir);
+    chmod(path, 0644);
+    snprintf(path, sizeof path, "%s/lock.mdb", f->dir);
+    chmod(path, 0644);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+            _exit(90);
+        jury_store_t *s = NULL;
+        jury_err err = jury_store_open(&s, f->dir, NULL);
+        _exit(err == JURY_EPERM && s == NULL ? 0 : 10 + (int)err);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    chmod(f->dir, 0750);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_requires_create, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_lifecycle, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_record_upsert_keeps_responses, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_responses_complete_records, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_annotator_counts, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_delete_removes_only_its_rows, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_full_map_grows_and_retries, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_schema_version_mismatch, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_reader_sees_snapshot_while_writer_runs, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_arguments, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_unwritable_directory, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
