@@ -102,6 +102,12 @@ char *jury_cli_read_file(const char *path, size_t max, size_t *len_out)
 void jury_cli_json_string(FILE *f, const char *s, size_t n)
 {
     fputc('"', f);
+    jury_cli_json_chars(f, s, n);
+    fputc('"', f);
+}
+
+void jury_cli_json_chars(FILE *f, const char *s, size_t n)
+{
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '"' || c == '\\')
@@ -117,5 +123,4 @@ void jury_cli_json_string(FILE *f, const char *s, size_t n)
         else
             fputc(c, f);
     }
-    fputc('"', f);
 }

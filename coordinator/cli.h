@@ -42,6 +42,9 @@ void jury_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints a JSON string literal for the n bytes at s to f, escaping as RFC 8259 requires. */
 void jury_cli_json_string(FILE *f, const char *s, size_t n);
 
+/* Like jury_cli_json_string without the surrounding quotes, for writing a string in pieces. */
+void jury_cli_json_chars(FILE *f, const char *s, size_t n);
+
 /* Subcommands: argv[0] is the subcommand's name. Each returns an exit code. */
 int jury_cmd_dataset(const jury_cli_t *cli, int argc, char **argv);
 int jury_cmd_import(const jury_cli_t *cli, int argc, char **argv);

@@ -76,7 +76,7 @@ static void s_problem(uint64_t line_no, const char *reason, const char *line, si
                 size_t n = len - off;
                 if (!jury_utf8_valid(line + off, n, &bad))
                     n = bad;
-                jury_cli_json_string(ui->rejects, line + off, n);
+                jury_cli_json_chars(ui->rejects, line + off, n);
                 off += n;
                 if (off < len) {
                     fputs("\xef\xbf\xbd", ui->rejects);

@@ -70,9 +70,12 @@ static line_result s_next_line(reader_t *r, const char **line, size_t *len)
     size_t scanned = 0; /* bytes of the current line already searched */
     bool too_long = false;
     for (;;) {
-        char *nl = memchr(r->buf + r->start + scanned, '\n', r->end - r->start - scanned);
+        char *nl = r->end > r->start + scanned
+                       ? memchr(r->buf + r->start + scanned, '\n', r->end - r->start - scanned)
+                       : NULL;
         if (nl) {
             size_t n = (size_t)(nl - (r->buf + r->start));
+            too_long = too_long || n > JURY_IMPORT_LINE_MAX;
             *line = r->buf + r->start;
             *len = n;
             r->start += n + 1;
@@ -85,6 +88,7 @@ static line_result s_next_line(reader_t *r, const char **line, size_t *len)
                 return LINE_EOF;
             *line = r->buf + r->start;
             *len = scanned;
+            too_long = too_long || scanned > JURY_IMPORT_LINE_MAX;
             r->start = r->end;
             r->offset += scanned;
             return too_long ? LINE_TOO_LONG : LINE_OK;
@@ -285,6 +289,29 @@ static void s_progress(import_ctx_t *c, const reader_t *r)
     c->opts->progress(&p, c->opts->arg);
 }
 
+/* True when JSON text ends inside a string, an object or an array: it was cut short. */
+static bool s_unclosed(const char *s, size_t n)
+{
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return in_string || depth > 0;
+}
+
 /* Validates and stores one line. Returns JURY_EINVAL after reporting an invalid line. */
 static jury_err s_import_line(import_ctx_t *c, jury_txn_t *txn, const char *line, size_t len,
                               bool write, int64_t now)
@@ -300,11 +327,22 @@ static jury_err s_import_line(import_ctx_t *c, jury_txn_t *txn, const char *line
     cJSON *rec = cJSON_ParseWithLengthOpts(line, len, &end, false);
     if (!rec) {
         size_t at = end && end >= line ? (size_t)(end - line) : 0;
-        if (at >= len)
+        if (s_unclosed(line, len))
             snprintf(reason, sizeof reason, "truncated JSON: the line ends inside a value");
         else
             snprintf(reason, sizeof reason, "invalid JSON at byte %zu of the line", at + 1);
         s_problem(c, c->stats.lines, reason, line, len);
+        return JURY_EINVAL;
+    }
+    /* One record per line: anything but blanks after it is an error. */
+    size_t after = (size_t)(end - line);
+    while (after < len && (line[after] == ' ' || line[after] == '\t' || line[after] == '\r'))
+        after++;
+    if (after < len) {
+        snprintf(reason, sizeof reason, "invalid JSON at byte %zu of the line: text after the record",
+                 after + 1);
+        s_problem(c, c->stats.lines, reason, line, len);
+        cJSON_Delete(rec);
         return JURY_EINVAL;
     }
     jury_err err;

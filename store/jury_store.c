@@ -1047,7 +1047,7 @@ jury_err jury_store_dataset_counts(jury_txn_t *txn, uint32_t ds, jury_counts_t *
     jury_err err = jury_store_dataset_get_id(txn, ds, &d);
     if (err != JURY_OK)
         return err;
-    uint64_t v[COUNTER_N];
+    uint64_t v[COUNTER_N] = {0};
     if ((err = s_counts_read(txn, ds, 0, v)) != JURY_OK)
         return err;
     s_counts_from(v, out);
@@ -1074,7 +1074,7 @@ jury_err jury_store_annotator_counts_each(jury_txn_t *txn, uint32_t ds,
          rc == MDB_SUCCESS && key.mv_size == 8 && memcmp(key.mv_data, k, 4) == 0;
          rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
         uint32_t annotator = s_get32((const unsigned char *)key.mv_data + 4);
-        uint64_t v[COUNTER_N];
+        uint64_t v[COUNTER_N] = {0};
         s_counters_decode(&val, v);
         jury_counts_t c;
         s_counts_from(v, &c);
