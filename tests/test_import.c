@@ -191,7 +191,7 @@ static void test_one_bad_line_imports_nothing(void **state)
     assert_int_equal(f->lines[2], 4);
     assert_string_equal(f->reasons[2], "/: a record must be a JSON object");
     assert_int_equal(f->lines[3], 5);
-    assert_string_equal(f->reasons[3], "invalid JSON at byte 47 of the line: text after the record");
+    assert_string_equal(f->reasons[3], "invalid JSON at byte 46 of the line: text after the record");
     jury_counts_t c = s_counts(f);
     assert_int_equal(c.records, 0); /* not even line 1 */
 }
