@@ -15,6 +15,9 @@
 #include "jury_log.h"
 #include "jury_utf8.h"
 
+_Static_assert(JURY_SETTINGS_ID_MAX <= JURY_STORE_EXTID_MAX,
+               "every id the settings accept must fit the store's index");
+
 #define READ_CHUNK ((size_t)1 << 20)
 #define PROGRESS_EVERY 65536
 

@@ -42,8 +42,9 @@ typedef enum {
 /* Most fields, most questions and most metadata properties one dataset may declare (each). */
 #define JURY_SETTINGS_ITEMS_MAX 250
 
-/* Longest accepted string record id, in bytes. */
-#define JURY_SETTINGS_ID_MAX 1024
+/* Longest accepted string record id, in bytes: the store indexes ids as LMDB
+ * keys, which are at most 511 bytes (store/jury_store.h, JURY_STORE_EXTID_MAX). */
+#define JURY_SETTINGS_ID_MAX 500
 
 /*
  * Parses the settings JSON document in the len bytes at json (need not be
@@ -97,12 +98,12 @@ int jury_settings_field_index(const jury_settings_t *s, const char *name);
 /* Whether field i must be present (and not null) in every record. */
 bool jury_settings_field_required(const jury_settings_t *s, size_t i);
 
-/* Number of declared metadata properties; their names and kinds by index. Strings are borrowed from s. */
+/* Number of metadata properties; their names and kinds by index. Strings are borrowed from s. */
 size_t jury_settings_metadata_count(const jury_settings_t *s);
 const char *jury_settings_metadata_name(const jury_settings_t *s, size_t i);
 jury_metadata_type jury_settings_metadata_type(const jury_settings_t *s, size_t i);
 
-/* allow_extra_metadata: whether records may carry metadata keys that are not declared properties. */
+/* allow_extra_metadata: whether records may carry metadata keys that are not declared. */
 bool jury_settings_allow_extra_metadata(const jury_settings_t *s);
 
 /* The guidelines markdown, or NULL when the settings have none. Borrowed from s. */
