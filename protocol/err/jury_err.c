@@ -19,6 +19,8 @@ static const struct {
     [JURY_ETOOBIG] = {"ETOOBIG", "value too large"},
     [JURY_ECORRUPT] = {"ECORRUPT", "stored data is corrupt"},
     [JURY_EINTERNAL] = {"EINTERNAL", "internal error"},
+    [JURY_ENOTLEASED] = {"ENOTLEASED", "record not leased to this annotator"},
+    [JURY_ENOSESSION] = {"ENOSESSION", "no session: send hello first"},
 };
 
 const char *jury_strerror(jury_err err)

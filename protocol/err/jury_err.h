@@ -9,20 +9,22 @@
  * are met and the original is logged there.
  */
 typedef enum {
-    JURY_OK = 0,       /* success */
-    JURY_ENOMEM = 1,   /* an allocation failed */
-    JURY_EINVAL = 2,   /* an argument or an input document breaks a rule */
-    JURY_ENOTFOUND = 3,/* the named thing does not exist */
-    JURY_EEXIST = 4,   /* the thing to create exists already */
-    JURY_EIO = 5,      /* the operating system failed a read, write or open */
-    JURY_EPROTO = 6,   /* a malformed or over-limit message or encoded value */
-    JURY_EVERSION = 7, /* an incompatible version (store schema or protocol) */
-    JURY_EFULL = 8,    /* the store cannot grow any further */
-    JURY_EBUSY = 9,    /* the resource is locked or in use by someone else */
-    JURY_EPERM = 10,   /* not allowed: permissions, read-only store or access rights */
-    JURY_ETOOBIG = 11, /* a value exceeds a size limit */
-    JURY_ECORRUPT = 12,/* stored data does not have the shape jury wrote */
-    JURY_EINTERNAL = 13/* a bug in jury; please report it */
+    JURY_OK = 0,          /* success */
+    JURY_ENOMEM = 1,      /* an allocation failed */
+    JURY_EINVAL = 2,      /* an argument or an input document breaks a rule */
+    JURY_ENOTFOUND = 3,   /* the named thing does not exist */
+    JURY_EEXIST = 4,      /* the thing to create exists already */
+    JURY_EIO = 5,         /* the operating system failed a read, write or open */
+    JURY_EPROTO = 6,      /* a malformed or over-limit message or encoded value */
+    JURY_EVERSION = 7,    /* an incompatible version (store schema or protocol) */
+    JURY_EFULL = 8,       /* the store cannot grow any further */
+    JURY_EBUSY = 9,       /* the resource is locked or in use by someone else */
+    JURY_EPERM = 10,      /* not allowed: permissions, read-only store or access rights */
+    JURY_ETOOBIG = 11,    /* a value exceeds a size limit */
+    JURY_ECORRUPT = 12,   /* stored data does not have the shape jury wrote */
+    JURY_EINTERNAL = 13,  /* a bug in jury; please report it */
+    JURY_ENOTLEASED = 14, /* the record is not (or no longer) leased to this annotator */
+    JURY_ENOSESSION = 15  /* no session on this connection: send hello first */
 } jury_err;
 
 /* Marks a function whose jury_err result must not be ignored (libsodium's habit). */
@@ -33,7 +35,7 @@ typedef enum {
 #endif
 
 /* Number of defined codes; valid codes are 0 .. JURY_ERR_COUNT - 1. */
-#define JURY_ERR_COUNT 14
+#define JURY_ERR_COUNT 16
 
 /*
  * Returns a short English message for err, e.g. "not found". Never NULL:
