@@ -271,7 +271,7 @@ static jury_err s_import_responses(import_ctx_t *c, jury_txn_t *txn, uint64_t ri
         if ((err = jury_store_annotator_ensure(txn, users[i], &annotator, NULL)) != JURY_OK)
             return err;
         if ((err = jury_store_response_put(txn, rid, annotator, JURY_RESPONSE_SUBMITTED,
-                                           c->buf.data, c->buf.size, now)) != JURY_OK)
+                                           c->buf.data, c->buf.size, now, 0, NULL)) != JURY_OK)
             return err;
         c->stats.responses++;
     }

@@ -38,7 +38,7 @@ static const char *const s_db_names[DB_COUNT] = {
 };
 
 /* Counter row slots. NEXT_SEQ is the dataset's next record sequence (dataset row only). */
-enum { C_RECORDS, C_COMPLETED, C_SUBMITTED, C_DISCARDED, C_DRAFT, C_NEXT_SEQ, COUNTER_N };
+enum { C_RECORDS, C_COMPLETED, C_SUBMITTED, C_DISCARDED, C_DRAFT, C_NEXT_SEQ, C_SET_ASIDE, COUNTER_N };
 
 #define RSTATE_LEN 17
 #define RESPONSE_HDR 9
@@ -462,6 +462,7 @@ static void s_counts_from(const uint64_t v[COUNTER_N], jury_counts_t *out)
 {
     out->records = v[C_RECORDS];
     out->completed = v[C_COMPLETED];
+    out->discarded = v[C_SET_ASIDE];
     out->responses[JURY_RESPONSE_SUBMITTED] = v[C_SUBMITTED];
     out->responses[JURY_RESPONSE_DISCARDED] = v[C_DISCARDED];
     out->responses[JURY_RESPONSE_DRAFT] = v[C_DRAFT];
@@ -697,7 +698,9 @@ static jury_err s_rstate_decode(const MDB_val *val, jury_record_state_t *st)
     if (val->mv_size != RSTATE_LEN)
         return JURY_ECORRUPT;
     const unsigned char *p = val->mv_data;
-    st->status = p[0] ? JURY_RECORD_COMPLETED : JURY_RECORD_PENDING;
+    if (p[0] > JURY_RECORD_DISCARDED)
+        return JURY_ECORRUPT;
+    st->status = (jury_record_status)p[0];
     st->target = s_get32(p + 1);
     st->submitted = s_get32(p + 5);
     st->discarded = s_get32(p + 9);
@@ -827,6 +830,49 @@ jury_err jury_store_record_get(jury_txn_t *txn, uint64_t rid, const void **paylo
     return state ? s_rstate_get(txn, rid, state) : JURY_OK;
 }
 
+const char *jury_record_status_name(jury_record_status status)
+{
+    static const char *const names[] = {"pending", "completed", "discarded"};
+    return (unsigned)status <= JURY_RECORD_DISCARDED ? names[status] : NULL;
+}
+
+jury_err jury_store_record_each(jury_txn_t *txn, uint32_t ds, uint64_t after_rid,
+                                jury_err (*fn)(uint64_t rid, const jury_record_state_t *st,
+                                               void *arg),
+                                void *arg)
+{
+    uint64_t lo = (uint64_t)ds << JURY_RECORD_SEQ_BITS;
+    uint64_t hi = lo | ((UINT64_C(1) << JURY_RECORD_SEQ_BITS) - 1);
+    if (after_rid >= hi)
+        return JURY_OK;
+    uint64_t start = after_rid >= lo ? after_rid + 1 : lo;
+    unsigned char k[8];
+    s_put64(k, start);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn->txn, txn->store->dbi[DB_RSTATE], &cur);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "open cursor");
+    MDB_val key = s_val(k, 8), val;
+    jury_err err = JURY_OK;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        if (key.mv_size != 8) {
+            err = JURY_ECORRUPT;
+            break;
+        }
+        uint64_t rid = s_get64(key.mv_data);
+        if (rid > hi)
+            break;
+        jury_record_state_t st;
+        if ((err = s_rstate_decode(&val, &st)) != JURY_OK || (err = fn(rid, &st, arg)) != JURY_OK)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (err == JURY_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+        err = s_err(rc, "walk records");
+    return err;
+}
+
 /* ---- annotators -------------------------------------------------------- */
 
 jury_err jury_store_annotator_find(jury_txn_t *txn, const char *name, uint32_t *id_out)
@@ -928,7 +974,8 @@ static uint32_t *s_state_slot(jury_record_state_t *st, jury_response_status s)
 
 jury_err jury_store_response_put(jury_txn_t *txn, uint64_t rid, uint32_t annotator,
                                  jury_response_status status, const void *values,
-                                 size_t values_len, int64_t updated_ms)
+                                 size_t values_len, int64_t updated_ms, uint32_t max_discards,
+                                 jury_record_state_t *state_out)
 {
     jury_err err;
     if ((err = s_need_write(txn)) != JURY_OK)
@@ -980,7 +1027,7 @@ jury_err jury_store_response_put(jury_txn_t *txn, uint64_t rid, uint32_t annotat
     counter_row_t *arow = s_counter_row(txn, ds, annotator, &err);
     if (!arow)
         return err;
-    bool was_completed = st.status == JURY_RECORD_COMPLETED;
+    jury_record_status was = st.status;
     if (had) {
         (*s_state_slot(&st, old))--;
         drow->v[C_SUBMITTED + old]--;
@@ -989,12 +1036,21 @@ jury_err jury_store_response_put(jury_txn_t *txn, uint64_t rid, uint32_t annotat
     (*s_state_slot(&st, status))++;
     drow->v[C_SUBMITTED + status]++;
     arow->v[C_SUBMITTED + status]++;
-    st.status = st.submitted >= st.target ? JURY_RECORD_COMPLETED : JURY_RECORD_PENDING;
-    bool is_completed = st.status == JURY_RECORD_COMPLETED;
-    if (is_completed && !was_completed)
-        drow->v[C_COMPLETED]++;
-    else if (!is_completed && was_completed)
-        drow->v[C_COMPLETED]--;
+    st.status = st.submitted >= st.target                         ? JURY_RECORD_COMPLETED
+                : max_discards && st.discarded >= max_discards ? JURY_RECORD_DISCARDED
+                                                                : JURY_RECORD_PENDING;
+    if (st.status != was) {
+        if (was == JURY_RECORD_COMPLETED)
+            drow->v[C_COMPLETED]--;
+        else if (was == JURY_RECORD_DISCARDED)
+            drow->v[C_SET_ASIDE]--;
+        if (st.status == JURY_RECORD_COMPLETED)
+            drow->v[C_COMPLETED]++;
+        else if (st.status == JURY_RECORD_DISCARDED)
+            drow->v[C_SET_ASIDE]++;
+    }
+    if (state_out)
+        *state_out = st;
     return s_rstate_put(txn, rid, &st);
 }
 

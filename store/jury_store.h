@@ -142,13 +142,17 @@ JURY_MUST_CHECK jury_err jury_store_dataset_delete(jury_txn_t *txn, const char *
 
 /* Whether a record still needs responses. */
 typedef enum {
-    JURY_RECORD_PENDING = 0,  /* fewer submitted responses than its target */
-    JURY_RECORD_COMPLETED = 1 /* at least `target` submitted responses */
+    JURY_RECORD_PENDING = 0,   /* fewer submitted responses than its target */
+    JURY_RECORD_COMPLETED = 1, /* at least `target` submitted responses */
+    JURY_RECORD_DISCARDED = 2  /* set aside: discarded max_discards times, not completed */
 } jury_record_status;
+
+/* Name of a record status as in JSON ("pending", "completed", "discarded"); NULL if out of range. */
+const char *jury_record_status_name(jury_record_status status);
 
 /* The small, often-updated part of a record, kept apart from its payload. */
 typedef struct {
-    jury_record_status status; /* derived: completed iff submitted >= target */
+    jury_record_status status; /* derived from the counts, see jury_store_response_put */
     uint32_t target;           /* submitted responses that complete it (min_submitted when imported) */
     uint32_t submitted;        /* responses with status submitted */
     uint32_t discarded;        /* responses with status discarded */
@@ -190,6 +194,18 @@ JURY_MUST_CHECK jury_err jury_store_record_find(jury_txn_t *txn, uint32_t ds, co
 JURY_MUST_CHECK jury_err jury_store_record_get(jury_txn_t *txn, uint64_t rid,
                                                const void **payload, size_t *payload_len,
                                                jury_record_state_t *state);
+
+/*
+ * Calls fn for each record of dataset ds whose id is greater than after_rid
+ * (0 for all), in id order, with its state. fn returns JURY_OK to go on;
+ * anything else stops the walk and is returned. The coordinator uses it to
+ * load a dataset and to pick up records imported while it runs.
+ */
+JURY_MUST_CHECK jury_err jury_store_record_each(jury_txn_t *txn, uint32_t ds, uint64_t after_rid,
+                                                jury_err (*fn)(uint64_t rid,
+                                                               const jury_record_state_t *st,
+                                                               void *arg),
+                                                void *arg);
 
 /* ---- annotators ---------------------------------------------------------- */
 
@@ -234,12 +250,19 @@ typedef struct {
 /*
  * Stores the response of annotator to record rid (one per pair: a second put
  * replaces the first), updating the record's state and the dataset's and
- * annotator's counters in the same transaction. Errors: JURY_ENOTFOUND (no
- * such record or annotator), JURY_EINVAL (bad status), JURY_EFULL.
+ * annotator's counters in the same transaction, so that a record turns
+ * completed in the very transaction of its last needed response. The
+ * record's status becomes: completed when submitted >= target; else
+ * discarded (set aside) when max_discards > 0 and discarded >= max_discards;
+ * else pending. The new state is stored in *state_out when not NULL.
+ * Errors: JURY_ENOTFOUND (no such record or annotator), JURY_EINVAL (bad
+ * status), JURY_EFULL.
  */
 JURY_MUST_CHECK jury_err jury_store_response_put(jury_txn_t *txn, uint64_t rid, uint32_t annotator,
                                                  jury_response_status status, const void *values,
-                                                 size_t values_len, int64_t updated_ms);
+                                                 size_t values_len, int64_t updated_ms,
+                                                 uint32_t max_discards,
+                                                 jury_record_state_t *state_out);
 
 /* Reads the response of annotator to record rid into *out. Errors: JURY_ENOTFOUND. */
 JURY_MUST_CHECK jury_err jury_store_response_get(jury_txn_t *txn, uint64_t rid, uint32_t annotator,
@@ -260,6 +283,7 @@ JURY_MUST_CHECK jury_err jury_store_response_each(jury_txn_t *txn, uint64_t rid,
 typedef struct {
     uint64_t records;                          /* records in the dataset (dataset row only) */
     uint64_t completed;                        /* completed records (dataset row only) */
+    uint64_t discarded;                        /* records set aside (dataset row only) */
     uint64_t responses[JURY_RESPONSE_NSTATUS]; /* responses by status */
 } jury_counts_t;
 

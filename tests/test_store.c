@@ -81,6 +81,7 @@ typedef struct {
     const char *annotator;
     jury_response_status status;
     const char *values;
+    uint32_t max_discards;
 } resp_arg_t;
 
 static jury_err s_put_response(jury_txn_t *txn, void *arg)
@@ -90,7 +91,8 @@ static jury_err s_put_response(jury_txn_t *txn, void *arg)
     jury_err err = jury_store_annotator_ensure(txn, a->annotator, &id, NULL);
     if (err != JURY_OK)
         return err;
-    return jury_store_response_put(txn, a->rid, id, a->status, a->values, strlen(a->values), 1000);
+    return jury_store_response_put(txn, a->rid, id, a->status, a->values, strlen(a->values), 1000,
+                                   a->max_discards, NULL);
 }
 
 static void s_counts(jury_store_t *s, uint32_t ds, jury_counts_t *c)
@@ -156,7 +158,7 @@ static void test_record_upsert_keeps_responses(void **state)
     assert_int_equal(jury_record_dataset(r.rid), ds);
     uint64_t first = r.rid;
 
-    resp_arg_t resp = {first, "alice", JURY_RESPONSE_SUBMITTED, "answers"};
+    resp_arg_t resp = {first, "alice", JURY_RESPONSE_SUBMITTED, "answers", 0};
     assert_int_equal(jury_store_write(f->store, s_put_response, &resp), JURY_OK);
 
     /* Same external id: payload replaced, id, state and responses kept. */
@@ -211,9 +213,9 @@ static void test_responses_complete_records(void **state)
     rec_arg_t r = {ds, "x", "p", 2, 0, false};
     assert_int_equal(jury_store_write(f->store, s_put_record, &r), JURY_OK);
 
-    resp_arg_t a = {r.rid, "ann", JURY_RESPONSE_DRAFT, "v"};
+    resp_arg_t a = {r.rid, "ann", JURY_RESPONSE_DRAFT, "v", 0};
     assert_int_equal(jury_store_write(f->store, s_put_response, &a), JURY_OK);
-    resp_arg_t b = {r.rid, "bob", JURY_RESPONSE_SUBMITTED, "v"};
+    resp_arg_t b = {r.rid, "bob", JURY_RESPONSE_SUBMITTED, "v", 0};
     assert_int_equal(jury_store_write(f->store, s_put_response, &b), JURY_OK);
     jury_counts_t c;
     s_counts(f->store, ds, &c);
@@ -275,10 +277,10 @@ static void test_annotator_counts(void **state)
     for (int i = 0; i < 3; i++) {
         rec_arg_t r = {ds, ids[i], "p", 1, 0, false};
         assert_int_equal(jury_store_write(f->store, s_put_record, &r), JURY_OK);
-        resp_arg_t a = {r.rid, "zoe", JURY_RESPONSE_SUBMITTED, "v"};
+        resp_arg_t a = {r.rid, "zoe", JURY_RESPONSE_SUBMITTED, "v", 0};
         assert_int_equal(jury_store_write(f->store, s_put_response, &a), JURY_OK);
         if (i == 0) {
-            resp_arg_t b = {r.rid, "adam", JURY_RESPONSE_SUBMITTED, "v"};
+            resp_arg_t b = {r.rid, "adam", JURY_RESPONSE_SUBMITTED, "v", 0};
             assert_int_equal(jury_store_write(f->store, s_put_response, &b), JURY_OK);
         }
     }
@@ -314,7 +316,7 @@ static void test_dataset_delete_removes_only_its_rows(void **state)
     assert_int_equal(jury_store_write(f->store, s_put_record, &ra), JURY_OK);
     assert_int_equal(jury_store_write(f->store, s_put_record, &rb), JURY_OK);
     assert_int_not_equal(ra.rid, rb.rid);
-    resp_arg_t resp = {ra.rid, "ann", JURY_RESPONSE_SUBMITTED, "v"};
+    resp_arg_t resp = {ra.rid, "ann", JURY_RESPONSE_SUBMITTED, "v", 0};
     assert_int_equal(jury_store_write(f->store, s_put_response, &resp), JURY_OK);
 
     assert_int_equal(jury_store_write(f->store, s_delete_ds, "a"), JURY_OK);
@@ -447,11 +449,56 @@ static void test_bad_arguments(void **state)
     assert_int_equal(jury_store_write(f->store, s_put_record, &r), JURY_ENOTFOUND);
     ds_arg_t empty = {"", 0};
     assert_int_equal(jury_store_write(f->store, s_create_ds, &empty), JURY_EINVAL);
-    resp_arg_t resp = {((uint64_t)ds << 40) | 999, "ann", JURY_RESPONSE_SUBMITTED, "v"};
+    resp_arg_t resp = {((uint64_t)ds << 40) | 999, "ann", JURY_RESPONSE_SUBMITTED, "v", 0};
     assert_int_equal(jury_store_write(f->store, s_put_response, &resp), JURY_ENOTFOUND);
     jury_counts_t c;
     s_counts(f->store, ds, &c);
     assert_int_equal(c.records, 0);
+}
+
+static jury_err s_collect_rids(uint64_t rid, const jury_record_state_t *st, void *arg)
+{
+    uint64_t *out = arg;
+    out[out[0] + 1] = rid;
+    out[0]++;
+    (void)st;
+    return JURY_OK;
+}
+
+static void test_discards_set_records_aside(void **state)
+{
+    fixture_t *f = *state;
+    uint32_t ds = s_new_dataset(f->store, "d");
+    rec_arg_t r = {ds, "x", "p", 2, 0, false};
+    assert_int_equal(jury_store_write(f->store, s_put_record, &r), JURY_OK);
+    rec_arg_t r2 = {ds, "y", "p", 2, 0, false};
+    assert_int_equal(jury_store_write(f->store, s_put_record, &r2), JURY_OK);
+    const char *who[] = {"a", "b"};
+    for (int i = 0; i < 2; i++) {
+        resp_arg_t d = {r.rid, who[i], JURY_RESPONSE_DISCARDED, "", 2};
+        assert_int_equal(jury_store_write(f->store, s_put_response, &d), JURY_OK);
+    }
+    jury_counts_t c;
+    s_counts(f->store, ds, &c);
+    assert_int_equal(c.discarded, 1);
+    assert_int_equal(c.completed, 0);
+    jury_txn_t *txn;
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    jury_record_state_t st;
+    assert_int_equal(jury_store_record_get(txn, r.rid, NULL, NULL, &st), JURY_OK);
+    assert_int_equal(st.status, JURY_RECORD_DISCARDED);
+    assert_string_equal(jury_record_status_name(st.status), "discarded");
+    /* record_each walks the dataset in id order, from after a given id. */
+    uint64_t rids[4] = {0};
+    assert_int_equal(jury_store_record_each(txn, ds, 0, s_collect_rids, rids), JURY_OK);
+    assert_int_equal(rids[0], 2);
+    assert_int_equal(rids[1], r.rid);
+    assert_int_equal(rids[2], r2.rid);
+    rids[0] = 0;
+    assert_int_equal(jury_store_record_each(txn, ds, r.rid, s_collect_rids, rids), JURY_OK);
+    assert_int_equal(rids[0], 1);
+    assert_int_equal(rids[1], r2.rid);
+    jury_txn_abort(&txn);
 }
 
 static void test_unwritable_directory(void **state)
@@ -500,6 +547,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reader_sees_snapshot_while_writer_runs, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_discards_set_records_aside, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unwritable_directory, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
