@@ -49,5 +49,6 @@ void jury_cli_json_chars(FILE *f, const char *s, size_t n);
 int jury_cmd_dataset(const jury_cli_t *cli, int argc, char **argv);
 int jury_cmd_import(const jury_cli_t *cli, int argc, char **argv);
 int jury_cmd_status(const jury_cli_t *cli, int argc, char **argv);
+int jury_cmd_serve(const jury_cli_t *cli, int argc, char **argv);
 
 #endif

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "jsonpack.h"
 #include "jury_log.h"
 #include "jury_utf8.h"
 
@@ -110,46 +110,6 @@ static line_result s_next_line(reader_t *r, const char **line, size_t *len)
 
 /* ---- encoding ---------------------------------------------------------- */
 
-static int s_pack_json(msgpack_packer *pk, const cJSON *v)
-{
-    int rc = 0;
-    if (cJSON_IsObject(v)) {
-        size_t n = 0;
-        for (const cJSON *c = v->child; c; c = c->next)
-            n++;
-        rc = msgpack_pack_map(pk, n);
-        for (const cJSON *c = v->child; c && rc == 0; c = c->next) {
-            size_t kl = strlen(c->string);
-            rc = msgpack_pack_str_with_body(pk, c->string, kl);
-            if (rc == 0)
-                rc = s_pack_json(pk, c);
-        }
-    } else if (cJSON_IsArray(v)) {
-        size_t n = 0;
-        for (const cJSON *c = v->child; c; c = c->next)
-            n++;
-        rc = msgpack_pack_array(pk, n);
-        for (const cJSON *c = v->child; c && rc == 0; c = c->next)
-            rc = s_pack_json(pk, c);
-    } else if (cJSON_IsString(v)) {
-        rc = msgpack_pack_str_with_body(pk, v->valuestring, strlen(v->valuestring));
-    } else if (cJSON_IsNumber(v)) {
-        double d = v->valuedouble;
-        /* JSON has one number type; keep integers as integers while exact. */
-        if (d == floor(d) && fabs(d) <= 9007199254740992.0)
-            rc = msgpack_pack_int64(pk, (int64_t)d);
-        else
-            rc = msgpack_pack_double(pk, d);
-    } else if (cJSON_IsTrue(v)) {
-        rc = msgpack_pack_true(pk);
-    } else if (cJSON_IsFalse(v)) {
-        rc = msgpack_pack_false(pk);
-    } else {
-        rc = msgpack_pack_nil(pk);
-    }
-    return rc;
-}
-
 jury_err jury_import_encode_record(msgpack_sbuffer *buf, const cJSON *record, const char *ext_id,
                                    size_t ext_len)
 {
@@ -171,7 +131,7 @@ jury_err jury_import_encode_record(msgpack_sbuffer *buf, const cJSON *record, co
         if (!v[i])
             continue;
         rc = msgpack_pack_str_with_body(&pk, parts[i], strlen(parts[i]));
-        rc = rc ? rc : s_pack_json(&pk, v[i]);
+        rc = rc ? rc : jury_jsonpack_pack(&pk, v[i]);
     }
     return rc == 0 ? JURY_OK : JURY_ENOMEM;
 }
@@ -182,7 +142,6 @@ typedef struct {
     const char *path;               /* input path, "-" for stdin */
     int fd;                         /* input */
     uint32_t ds;                    /* dataset id */
-    uint32_t target;                /* min_submitted */
     const jury_settings_t *settings;/* parsed settings */
     const jury_import_opts_t *opts; /* caller's options */
     jury_import_stats_t stats;      /* this attempt's figures */
@@ -263,7 +222,7 @@ static jury_err s_import_responses(import_ctx_t *c, jury_txn_t *txn, uint64_t ri
                 if (strcmp(cJSON_GetObjectItemCaseSensitive(r, "user_id")->valuestring, users[i]) != 0)
                     continue;
                 rc = msgpack_pack_str_with_body(&pk, q->string, strlen(q->string));
-                rc = rc ? rc : s_pack_json(&pk, cJSON_GetObjectItemCaseSensitive(r, "value"));
+                rc = rc ? rc : jury_jsonpack_pack(&pk, cJSON_GetObjectItemCaseSensitive(r, "value"));
             }
         if (rc != 0)
             return JURY_ENOMEM;
@@ -379,8 +338,9 @@ static jury_err s_import_line(import_ctx_t *c, jury_txn_t *txn, const char *line
     uint64_t rid;
     bool created;
     if ((err = jury_import_encode_record(&c->buf, rec, ext, ext_len)) == JURY_OK &&
-        (err = jury_store_record_put(txn, c->ds, ext, ext_len, c->buf.data, c->buf.size, c->target,
-                                     &rid, &created)) == JURY_OK) {
+        (err = jury_store_record_put(txn, c->ds, ext, ext_len, c->buf.data, c->buf.size,
+                                     jury_settings_record_target(c->settings, ext, ext_len), &rid,
+                                     &created)) == JURY_OK) {
         created ? c->stats.created++ : c->stats.updated++;
         const cJSON *responses = cJSON_GetObjectItemCaseSensitive(rec, "responses");
         if (cJSON_IsObject(responses))
@@ -504,7 +464,6 @@ jury_err jury_import_file(jury_store_t *store, const char *dataset, const char *
     if (err != JURY_OK)
         return err;
     c.settings = settings;
-    c.target = jury_settings_min_submitted(settings);
 
     if (strcmp(path, "-") == 0) {
         /* Spool standard input to an unnamed file, so a retry can read it again. */

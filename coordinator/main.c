@@ -23,6 +23,7 @@ static const char s_usage[] =
     "  import NAME FILE.jsonl [--skip-invalid] [--rejects FILE]\n"
     "                                        load records (Argilla record dicts, one per line)\n"
     "  status NAME [--json]                  records, responses and annotators of a dataset\n"
+    "  serve [--bind ENDPOINT]               run the coordinator for annotator workers\n"
     "\n"
     "options:\n"
     "  --store DIR     the store directory (default: $JURY_STORE, else ./jury-data)\n"
@@ -86,6 +87,8 @@ int main(int argc, char **argv)
         return jury_cmd_import(&cli, subc, sub);
     if (strcmp(sub[0], "status") == 0)
         return jury_cmd_status(&cli, subc, sub);
+    if (strcmp(sub[0], "serve") == 0)
+        return jury_cmd_serve(&cli, subc, sub);
     if (strcmp(sub[0], "help") == 0) {
         fputs(s_usage, stdout);
         return JURY_EXIT_OK;

@@ -16,7 +16,12 @@
 #define S_RANKING_MAX       50   /* ranking questions take 2..50 values */
 #define S_RATING_MAX        11   /* rating questions take 2..11 values within 0..10 */
 #define S_VISIBLE_MIN       3    /* visible_options is null or at least 3 */
-#define S_MIN_SUBMITTED_MAX 1000
+#define S_MIN_SUBMITTED_MAX 1000 /* distribution.min_submitted is 1..1000, fractions allowed */
+#define S_MAX_DISCARDS_MAX  1000 /* distribution.max_discards is 1..1000 */
+#define S_MAX_DISCARDS_DEF  3
+#define S_LEASE_MIN         5 /* distribution.lease_seconds is 5 s .. one day */
+#define S_LEASE_MAX         86400
+#define S_LEASE_DEF         600
 
 /* Integers are exact in a double up to 2^53 - 1: the range jury accepts for integer values. */
 #define S_INT_SAFE 9007199254740991.0
@@ -65,6 +70,7 @@ typedef struct {
     bool order_by_suggestion;  /* multi-label: labels_order is "suggestion" */
     size_t span_field;         /* span: index of the text field it marks up */
     bool allow_overlapping;    /* span: spans may overlap */
+    bool allow_ties;           /* ranking: an answer may rank 2+ values equal */
 } s_question;
 
 /* One metadata property of the settings. */
@@ -85,7 +91,11 @@ typedef struct {
 struct jury_settings {
     char *guidelines;          /* markdown for annotators, or NULL */
     bool allow_extra_metadata; /* records may carry undeclared metadata keys */
-    uint32_t min_submitted;    /* distribution.min_submitted */
+    double overlap;            /* distribution.min_submitted as given, 1..1000, maybe fractional */
+    uint32_t min_submitted;    /* floor(overlap) */
+    uint32_t max_discards;     /* distribution.max_discards */
+    jury_order order;          /* distribution.order */
+    uint32_t lease_seconds;    /* distribution.lease_seconds */
     s_field *fields;           /* the fields, in the given order */
     size_t field_count;        /* how many fields */
     s_question *questions;     /* the questions, in the given order */
@@ -108,7 +118,8 @@ typedef struct s_path {
     size_t index;            /* array index when key is NULL */
 } s_path;
 
-/* Marks a message written without a JSON pointer (jury_settings_check_value). */
+/* Marks a message written without a JSON pointer (jury_settings_check_value). A path below it
+ * names an element of the value instead: "item 1: ...", "item 1/0: ...". */
 static const s_path s_bare;
 
 /* Where messages go. */
@@ -176,12 +187,14 @@ static void s_put_char_escaped(s_out *o, unsigned char c, bool json_quote)
     }
 }
 
-/* Writes the RFC 6901 pointer of at: '~' becomes "~0" and '/' becomes "~1" in member names. */
+/* Writes the RFC 6901 pointer of at: '~' becomes "~0" and '/' becomes "~1" in member names.
+ * Below s_bare the pointer is relative, without its leading '/'. */
 static void s_put_path(s_out *o, const s_path *at)
 {
-    if (at->up != NULL)
+    if (at->up != NULL && at->up != &s_bare)
         s_put_path(o, at->up);
-    s_put(o, "/", 1);
+    if (at->up != &s_bare)
+        s_put(o, "/", 1);
     if (at->key == NULL) {
         char tmp[24];
         snprintf(tmp, sizeof tmp, "%zu", at->index);
@@ -198,6 +211,14 @@ static void s_put_path(s_out *o, const s_path *at)
     }
 }
 
+/* Whether at lies below s_bare, in a message without a JSON pointer. */
+static bool s_below_bare(const s_path *at)
+{
+    while (at != NULL && at->up != &s_bare)
+        at = at->up;
+    return at != NULL;
+}
+
 /* Writes "<pointer of at>: <fmt ...>" into e and returns JURY_EINVAL. A NULL at is the root. */
 __attribute__((format(printf, 3, 4))) static jury_err s_fail(const s_err *e, const s_path *at,
                                                              const char *fmt, ...)
@@ -209,6 +230,8 @@ __attribute__((format(printf, 3, 4))) static jury_err s_fail(const s_err *e, con
     if (at == NULL) {
         s_puts(&o, "/: ");
     } else if (at != &s_bare) {
+        if (s_below_bare(at))
+            s_puts(&o, "item ");
         s_put_path(&o, at);
         s_puts(&o, ": ");
     }
@@ -434,6 +457,63 @@ void jury_settings_destroy(jury_settings_t **self_p)
 uint32_t jury_settings_min_submitted(const jury_settings_t *s)
 {
     return s->min_submitted;
+}
+
+double jury_settings_overlap(const jury_settings_t *s)
+{
+    return s->overlap;
+}
+
+uint32_t jury_settings_max_discards(const jury_settings_t *s)
+{
+    return s->max_discards;
+}
+
+jury_order jury_settings_order(const jury_settings_t *s)
+{
+    return s->order;
+}
+
+uint32_t jury_settings_lease_seconds(const jury_settings_t *s)
+{
+    return s->lease_seconds;
+}
+
+/* 64-bit FNV-1a (Fowler, Noll and Vo; draft-eastlake-fnv): small, fixed and byte-order free, so
+ * every machine and every run splits the records the same way. */
+static uint64_t s_fnv1a64(const unsigned char *p, size_t len)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
+/* MurmurHash3's 64-bit finaliser (fmix64), a bijection. FNV-1a's last step multiplies by a prime
+ * of 2^40 + 0x1b3, so ids that differ only in their last characters ("rec-1", "rec-2") differ
+ * little in the top bits: alone it gave 4100 of "rec-0".."rec-9999" (not ~5000) a second
+ * annotator at min_submitted 1.5, and 300 of "ticket-00000".."ticket-09999" (not ~1000) at 1.1. */
+static uint64_t s_fmix64(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= UINT64_C(0xff51afd7ed558ccd);
+    k ^= k >> 33;
+    k *= UINT64_C(0xc4ceb9fe1a85ec53);
+    k ^= k >> 33;
+    return k;
+}
+
+uint32_t jury_settings_record_target(const jury_settings_t *s, const char *ext_id, size_t len)
+{
+    double frac = s->overlap - (double)s->min_submitted;
+    if (frac <= 0.0 || (ext_id == NULL && len > 0))
+        return s->min_submitted;
+    uint64_t h = s_fmix64(s_fnv1a64((const unsigned char *)ext_id, len));
+    /* The top 53 bits as a fraction in [0, 1): exact in a double, so the split is exact too. */
+    double u = (double)(h >> 11) * 0x1.0p-53;
+    return s->min_submitted + (u < frac ? 1u : 0u);
 }
 
 size_t jury_settings_field_count(const jury_settings_t *s)
@@ -810,7 +890,7 @@ static const char *const s_multi_keys[] = {"name",           "title",        "de
                                            "required",       "type",         "labels",
                                            "visible_labels", "labels_order", NULL};
 static const char *const s_ranking_keys[] = {"name", "title",  "description", "required",
-                                             "type", "values", NULL};
+                                             "type", "values", "allow_ties",  NULL};
 static const char *const s_span_keys[] = {
     "name",  "title",  "description",       "required",       "type",
     "field", "labels", "allow_overlapping", "visible_labels", NULL};
@@ -935,6 +1015,8 @@ static jury_err s_parse_question(const s_err *e, jury_settings_t *s, const cJSON
     case JURY_QUESTION_RANKING:
         rc = s_parse_options(e, s_member(v, "values"), &values_at, 2, S_RANKING_MAX, "value",
                              S_RANKING_RULE, &q->options, &q->option_count);
+        if (rc == JURY_OK)
+            rc = s_opt_bool(e, v, at, "allow_ties", false, &q->allow_ties);
         break;
     case JURY_QUESTION_LABEL_SELECTION:
     case JURY_QUESTION_MULTI_LABEL_SELECTION:
@@ -1073,15 +1155,38 @@ static jury_err s_parse_meta(const s_err *e, jury_settings_t *s, const cJSON *v,
     return JURY_OK;
 }
 
-static const char *const s_distribution_keys[] = {"strategy", "min_submitted", NULL};
+static const char *const s_distribution_keys[] = {"strategy", "min_submitted", "max_discards",
+                                                  "order",    "lease_seconds", NULL};
+
+/* Reads the optional integer member key of obj, lo..hi, into *out, or def when absent or null. */
+static jury_err s_opt_uint(const s_err *e, const cJSON *obj, const s_path *at, const char *key,
+                           uint32_t lo, uint32_t hi, uint32_t def, uint32_t *out)
+{
+    const s_path here = {at, key, 0};
+    const cJSON *v = s_member(obj, key);
+    long long n;
+    *out = def;
+    if (v == NULL)
+        return JURY_OK;
+    if (!s_int_in(v, lo, hi, &n))
+        return s_fail(e, &here, "%s must be an integer from %u to %u", key, (unsigned)lo,
+                      (unsigned)hi);
+    *out = (uint32_t)n;
+    return JURY_OK;
+}
 
 static jury_err s_parse_distribution(const s_err *e, jury_settings_t *s, const cJSON *v)
 {
     const s_path at = {NULL, "distribution", 0};
     const s_path strategy_at = {&at, "strategy", 0};
     const s_path min_at = {&at, "min_submitted", 0};
+    const s_path order_at = {&at, "order", 0};
     jury_err rc;
+    s->overlap = 1.0;
     s->min_submitted = 1;
+    s->max_discards = S_MAX_DISCARDS_DEF;
+    s->order = JURY_ORDER_COMPLETE_FIRST;
+    s->lease_seconds = S_LEASE_DEF;
     if (v == NULL)
         return JURY_OK;
     if (!cJSON_IsObject(v))
@@ -1095,14 +1200,33 @@ static jury_err s_parse_distribution(const s_err *e, jury_settings_t *s, const c
         !(cJSON_IsString(strategy) && strcmp(strategy->valuestring, "overlap") == 0))
         return s_fail(e, &strategy_at, "strategy must be \"overlap\"");
     const cJSON *min = s_member(v, "min_submitted");
-    long long n;
     if (min != NULL) {
-        if (!s_int_in(min, 1, S_MIN_SUBMITTED_MAX, &n))
-            return s_fail(e, &min_at, "min_submitted must be an integer from 1 to %d",
+        /* A fraction splits the records between floor(N) and floor(N) + 1 annotators
+         * (jury_settings_record_target). */
+        if (!cJSON_IsNumber(min) ||
+            !(min->valuedouble >= 1.0 && min->valuedouble <= S_MIN_SUBMITTED_MAX))
+            return s_fail(e, &min_at,
+                          "min_submitted must be a number from 1 to %d (a fraction such as 1.5 "
+                          "gives half the records 2 annotators)",
                           S_MIN_SUBMITTED_MAX);
-        s->min_submitted = (uint32_t)n;
+        s->overlap = min->valuedouble;
+        s->min_submitted = (uint32_t)min->valuedouble; /* floor: the value is positive */
     }
-    return JURY_OK;
+    rc = s_opt_uint(e, v, &at, "max_discards", 1, S_MAX_DISCARDS_MAX, S_MAX_DISCARDS_DEF,
+                    &s->max_discards);
+    if (rc != JURY_OK)
+        return rc;
+    const cJSON *order = s_member(v, "order");
+    if (order != NULL) {
+        if (cJSON_IsString(order) && strcmp(order->valuestring, "complete_first") == 0)
+            s->order = JURY_ORDER_COMPLETE_FIRST;
+        else if (cJSON_IsString(order) && strcmp(order->valuestring, "random") == 0)
+            s->order = JURY_ORDER_RANDOM;
+        else
+            return s_fail(e, &order_at, "order must be \"complete_first\" or \"random\"");
+    }
+    return s_opt_uint(e, v, &at, "lease_seconds", S_LEASE_MIN, S_LEASE_MAX, S_LEASE_DEF,
+                      &s->lease_seconds);
 }
 
 /* Checks that v is a list of 1..JURY_SETTINGS_ITEMS_MAX entries (or absent/null when optional)
@@ -1264,6 +1388,22 @@ static cJSON *s_add_int(cJSON *obj, const char *key, double d)
     return cJSON_AddRawToObject(obj, key, buf);
 }
 
+/* Adds a number as the shortest text that reads back as the same double. cJSON's own printing
+ * settles for 15 digits when they come within an epsilon, which would move a fractional
+ * min_submitted by one ulp on each round trip. */
+static cJSON *s_add_exact(cJSON *obj, const char *key, double d)
+{
+    char buf[32];
+    if (d >= -S_INT_SAFE && d <= S_INT_SAFE && (double)(long long)d == d)
+        return s_add_int(obj, key, d);
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    return cJSON_AddRawToObject(obj, key, buf);
+}
+
 static cJSON *s_add_string_or_null(cJSON *obj, const char *key, const char *value)
 {
     return value != NULL ? cJSON_AddStringToObject(obj, key, value)
@@ -1335,7 +1475,8 @@ static bool s_question_json(const jury_settings_t *s, const s_question *q, cJSON
                cJSON_AddStringToObject(o, "labels_order",
                                        q->order_by_suggestion ? "suggestion" : "natural");
     case JURY_QUESTION_RANKING:
-        return s_add_options(o, "values", q->options, q->option_count) != NULL;
+        return s_add_options(o, "values", q->options, q->option_count) &&
+               cJSON_AddBoolToObject(o, "allow_ties", q->allow_ties);
     case JURY_QUESTION_SPAN:
         return cJSON_AddStringToObject(o, "field", s->fields[q->span_field].name) &&
                s_add_options(o, "labels", q->options, q->option_count) &&
@@ -1390,7 +1531,11 @@ char *jury_settings_to_json(const jury_settings_t *s, bool pretty)
               cJSON_AddBoolToObject(doc, "allow_extra_metadata", s->allow_extra_metadata) &&
               (dist = cJSON_AddObjectToObject(doc, "distribution")) != NULL &&
               cJSON_AddStringToObject(dist, "strategy", "overlap") &&
-              cJSON_AddNumberToObject(dist, "min_submitted", s->min_submitted) &&
+              s_add_exact(dist, "min_submitted", s->overlap) &&
+              cJSON_AddNumberToObject(dist, "max_discards", s->max_discards) &&
+              cJSON_AddStringToObject(
+                  dist, "order", s->order == JURY_ORDER_RANDOM ? "random" : "complete_first") &&
+              cJSON_AddNumberToObject(dist, "lease_seconds", s->lease_seconds) &&
               (fields = cJSON_AddArrayToObject(doc, "fields")) != NULL &&
               (questions = cJSON_AddArrayToObject(doc, "questions")) != NULL &&
               (metadata = cJSON_AddArrayToObject(doc, "metadata")) != NULL;
@@ -1564,18 +1709,80 @@ static jury_err s_check_span(const s_question *q, const cJSON *v, const char *te
     return s_check_overlaps(e, at, v, i);
 }
 
+/* Marks the ranking value c as ranked, once. */
+static jury_err s_rank_value(const s_question *q, const cJSON *c, uint64_t *seen, const s_err *e,
+                             const s_path *at)
+{
+    char qb[S_QUOTE_MAX];
+    int k = s_option_find(q, c->valuestring);
+    if (k < 0)
+        return s_fail(e, at, "%s is not one of the ranking values %s",
+                      s_quote(qb, sizeof qb, c->valuestring), q->choices);
+    if ((*seen >> k) & 1u)
+        return s_fail(e, at, "value %s is ranked twice", s_quote(qb, sizeof qb, c->valuestring));
+    *seen |= UINT64_C(1) << k;
+    return JURY_OK;
+}
+
+/* A ranking lists every value once, best first; with allow_ties an item may be a list of 2 or
+ * more values that share its rank. */
+static jury_err s_check_ranking(const s_question *q, const cJSON *v, const s_err *e,
+                                const s_path *at)
+{
+    _Static_assert(S_RANKING_MAX <= 64, "one bit per ranking value");
+    uint64_t seen = 0;
+    size_t i = 0, ranked = 0;
+    jury_err rc;
+    if (!cJSON_IsArray(v))
+        return s_fail(e, at, "a ranking answer must be a list of all the values, best first");
+    for (const cJSON *c = v->child; c != NULL; c = c->next, i++) {
+        const s_path item = {at, NULL, i};
+        if (cJSON_IsArray(c)) {
+            if (!q->allow_ties)
+                return s_fail(e, &item,
+                              "ties are not allowed by this question (allow_ties is false)");
+            if (c->child == NULL || c->child->next == NULL)
+                return s_fail(e, &item, "a tie must be a list of 2 or more value strings");
+            for (const cJSON *t = c->child; t != NULL; t = t->next, ranked++) {
+                if (!cJSON_IsString(t) || t->valuestring == NULL)
+                    return s_fail(e, &item, "a tie must be a list of 2 or more value strings");
+                if ((rc = s_rank_value(q, t, &seen, e, at)) != JURY_OK)
+                    return rc;
+            }
+            continue;
+        }
+        if (!cJSON_IsString(c) || c->valuestring == NULL)
+            return s_fail(e, at,
+                          q->allow_ties ? "item %zu must be a string or a list of tied strings"
+                                        : "item %zu must be a string",
+                          i);
+        if ((rc = s_rank_value(q, c, &seen, e, at)) != JURY_OK)
+            return rc;
+        ranked++;
+    }
+    if (ranked != q->option_count)
+        return s_fail(e, at, "a ranking must list all %zu values once, best first; got %zu",
+                      q->option_count, ranked);
+    return JURY_OK;
+}
+
 /* Checks value as an answer to q; text bounds span offsets when not NULL. */
 static jury_err s_check_answer(const s_question *q, const cJSON *v, const char *text,
                                const s_err *e, const s_path *at)
 {
     char qb[S_QUOTE_MAX];
     switch (q->type) {
-    case JURY_QUESTION_TEXT:
+    case JURY_QUESTION_TEXT: {
         if (!cJSON_IsString(v) || v->valuestring == NULL)
             return s_fail(e, at, "a text answer must be a string");
         if (v->valuestring[0] == '\0')
             return s_fail(e, at, "a text answer must not be empty");
+        size_t n = strlen(v->valuestring);
+        if (n > JURY_SETTINGS_TEXT_MAX)
+            return s_fail(e, at, "a text answer must be at most %d bytes, and this one has %zu",
+                          JURY_SETTINGS_TEXT_MAX, n);
         return JURY_OK;
+    }
 
     case JURY_QUESTION_RATING: {
         long long r;
@@ -1621,28 +1828,8 @@ static jury_err s_check_answer(const s_question *q, const cJSON *v, const char *
         return JURY_OK;
     }
 
-    case JURY_QUESTION_RANKING: {
-        uint64_t seen = 0;
-        size_t i = 0;
-        if (!cJSON_IsArray(v))
-            return s_fail(e, at, "a ranking answer must be a list of all the values, best first");
-        for (const cJSON *c = v->child; c != NULL; c = c->next, i++) {
-            if (!cJSON_IsString(c) || c->valuestring == NULL)
-                return s_fail(e, at, "item %zu must be a string", i);
-            int k = s_option_find(q, c->valuestring);
-            if (k < 0)
-                return s_fail(e, at, "%s is not one of the ranking values %s",
-                              s_quote(qb, sizeof qb, c->valuestring), q->choices);
-            if ((seen >> k) & 1u)
-                return s_fail(e, at, "value %s is ranked twice",
-                              s_quote(qb, sizeof qb, c->valuestring));
-            seen |= UINT64_C(1) << k;
-        }
-        if (i != q->option_count)
-            return s_fail(e, at, "a ranking must list all %zu values once, best first; got %zu",
-                          q->option_count, i);
-        return JURY_OK;
-    }
+    case JURY_QUESTION_RANKING:
+        return s_check_ranking(q, v, e, at);
 
     case JURY_QUESTION_SPAN:
         return s_check_span(q, v, text, e, at);
@@ -2075,4 +2262,46 @@ jury_err jury_settings_check_record(const jury_settings_t *s, const cJSON *recor
     if ((rc = s_check_suggestions(s, sugg, fields, &e)) != JURY_OK)
         return rc;
     return s_check_responses(s, resp, fields, &e);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Responses from workers. Nothing here allocates.
+ */
+
+jury_err jury_settings_check_answers(const jury_settings_t *s, const cJSON *values, bool submitted,
+                                     const cJSON *fields, char *err, size_t errlen)
+{
+    const s_err e = {err, errlen};
+    const s_path at = {NULL, "values", 0};
+    uint64_t seen[S_ITEM_WORDS] = {0};
+    jury_err rc;
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (s == NULL)
+        return s_fail(&e, &s_bare, "jury_settings_check_answers: invalid arguments");
+    if (!cJSON_IsObject(values))
+        return s_fail(&e, &at, "must be an object of answers by question name");
+    for (const cJSON *c = values->child; c != NULL; c = c->next) {
+        const s_path here = {&at, s_key(c), 0};
+        const s_question *q;
+        const char *text = NULL;
+        if ((rc = s_question_of(s, c, seen, &e, &here, &q)) != JURY_OK)
+            return rc;
+        if (cJSON_IsNull(c))
+            continue; /* not answered */
+        /* Without the record's fields a span is checked for everything but the text's end. */
+        if (fields != NULL && (rc = s_span_text(s, q, fields, &e, &here, &text)) != JURY_OK)
+            return rc;
+        if ((rc = s_check_answer(q, c, text, &e, &here)) != JURY_OK)
+            return rc;
+    }
+    for (size_t qi = 0; submitted && qi < s->question_count; qi++) {
+        const s_question *q = &s->questions[qi];
+        if (q->required && s_member(values, q->name) == NULL) {
+            const s_path here = {&at, q->name, 0};
+            return s_fail(&e, &here, "question \"%s\" is required in a submitted response",
+                          q->name);
+        }
+    }
+    return JURY_OK;
 }

@@ -36,6 +36,12 @@ typedef enum {
     JURY_METADATA_FLOAT = 2    /* a number within optional min/max */
 } jury_metadata_type;
 
+/* Which pending records annotators get first (distribution.order). */
+typedef enum {
+    JURY_ORDER_COMPLETE_FIRST = 0, /* "complete_first": records with submitted responses first */
+    JURY_ORDER_RANDOM = 1          /* "random": each annotator in an order of its own */
+} jury_order;
+
 /* Longest accepted name of a dataset, field, question, metadata property or annotator, in bytes. */
 #define JURY_SETTINGS_NAME_MAX 200
 
@@ -45,6 +51,9 @@ typedef enum {
 /* Longest accepted string record id, in bytes: the store indexes ids as LMDB
  * keys, which are at most 511 bytes (store/jury_store.h, JURY_STORE_EXTID_MAX). */
 #define JURY_SETTINGS_ID_MAX 500
+
+/* Longest accepted text answer (suggestion or response), in bytes. */
+#define JURY_SETTINGS_TEXT_MAX 65536
 
 /*
  * Parses the settings JSON document in the len bytes at json (need not be
@@ -75,8 +84,47 @@ void jury_settings_destroy(jury_settings_t **self_p);
  */
 char *jury_settings_to_json(const jury_settings_t *s, bool pretty);
 
-/* distribution.min_submitted: how many submitted responses complete a record (>= 1). */
+/* floor(distribution.min_submitted): the fewest submitted responses that complete a record
+ * (>= 1). Records get this many or one more: see jury_settings_record_target. */
 uint32_t jury_settings_min_submitted(const jury_settings_t *s);
+
+/* distribution.min_submitted exactly as given (1..1000, default 1): the mean number of
+ * submitted responses per record, which may be fractional (1.5). */
+double jury_settings_overlap(const jury_settings_t *s);
+
+/*
+ * The number of submitted responses that completes the record with external
+ * id ext_id (the len bytes at ext_id, need not be NUL-terminated; NULL when
+ * len is 0): floor(N) + 1 for a share of the records equal to the fractional
+ * part of N = distribution.min_submitted, and floor(N) for the rest. An
+ * integer N gives N for every record.
+ *
+ * The choice is a pure function of the id's bytes, the same on every run and
+ * machine, so a frontend or tool can reproduce it:
+ *
+ *     h = fmix64(FNV-1a-64(id))   FNV-1a: offset basis 0xcbf29ce484222325,
+ *                                 prime 0x100000001b3, one byte at a time
+ *     u = (h >> 11) * 2^-53       a number in [0, 1), exact in a double
+ *     target = floor(N) + (u < N - floor(N) ? 1 : 0)
+ *
+ * where fmix64 is MurmurHash3's finaliser: k ^= k >> 33;
+ * k *= 0xff51afd7ed558ccd; k ^= k >> 33; k *= 0xc4ceb9fe1a85ec53;
+ * k ^= k >> 33 (all mod 2^64). FNV-1a alone mixes the last bytes of an id
+ * too little into its top bits for ids like "rec-1", "rec-2", ... to split
+ * evenly. Pass the id exactly as the store keys it (a string id's bytes, an
+ * integer id in decimal). ext_id is borrowed.
+ */
+uint32_t jury_settings_record_target(const jury_settings_t *s, const char *ext_id, size_t len);
+
+/* distribution.max_discards (1..1000, default 3): a record discarded this many times is set
+ * aside. */
+uint32_t jury_settings_max_discards(const jury_settings_t *s);
+
+/* distribution.order (default JURY_ORDER_COMPLETE_FIRST). */
+jury_order jury_settings_order(const jury_settings_t *s);
+
+/* distribution.lease_seconds (5..86400, default 600): how long an annotator holds a record. */
+uint32_t jury_settings_lease_seconds(const jury_settings_t *s);
 
 /* Number of fields; field names and types by index 0 .. count-1. Strings are borrowed from s. */
 size_t jury_settings_field_count(const jury_settings_t *s);
@@ -131,12 +179,39 @@ JURY_MUST_CHECK jury_err jury_settings_check_record(const jury_settings_t *s, co
  * Checks that value is a valid answer to question q (0 .. question_count-1),
  * as a suggestion or a response: for span questions, field_text (the text of
  * the question's field, may be NULL when unknown) bounds the offsets, which
- * count Unicode code points. Returns JURY_OK, or JURY_EINVAL with a reason in
- * err (without a JSON pointer). value and field_text are borrowed.
+ * count Unicode code points. Text answers are 1 to JURY_SETTINGS_TEXT_MAX
+ * bytes. A ranking lists every value once, best first; when the question has
+ * allow_ties, an item may instead be a list of 2 or more values that share a
+ * rank: ["b", ["a", "c"]].
+ *
+ * Returns JURY_OK, or JURY_EINVAL with a reason in err (without a JSON
+ * pointer; a reason about one item of the value starts with it, as in
+ * "item 1: ties are not allowed by this question (allow_ties is false)").
+ * value and field_text are borrowed.
  */
 JURY_MUST_CHECK jury_err jury_settings_check_value(const jury_settings_t *s, size_t q,
                                                    const cJSON *value, const char *field_text,
                                                    char *err, size_t errlen);
+
+/*
+ * Checks the answers of one worker's response to one record: values is the
+ * {question name: value} object. Every key names a question; every non-null
+ * value passes jury_settings_check_value for its question; a null value is
+ * the same as an absent one. When submitted, every required question has a
+ * value; a draft (submitted false) may be partial. fields is the record's
+ * "fields" object: span answers are bounded by the text of their question's
+ * field, which must then be present. fields may be NULL, and then span
+ * offsets are checked without the text's length. String contents are assumed
+ * to be valid UTF-8 already. Allocates nothing.
+ *
+ * Returns JURY_OK, or JURY_EINVAL with "<JSON pointer>: <reason>" in err,
+ * pointers starting at /values, e.g.
+ * "/values/quality: question \"quality\" is required in a submitted response".
+ * values and fields are borrowed.
+ */
+JURY_MUST_CHECK jury_err jury_settings_check_answers(const jury_settings_t *s, const cJSON *values,
+                                                     bool submitted, const cJSON *fields, char *err,
+                                                     size_t errlen);
 
 /*
  * Checks a dataset or annotator name: 1 to JURY_SETTINGS_NAME_MAX bytes of

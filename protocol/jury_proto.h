@@ -1,4 +1,4 @@
-/* jury_proto.h: the jury wire protocol (SPEC.md): message limits, strict decoding and encoding of msgpack bodies. */
+/* jury_proto.h: the jury wire protocol (SPEC.md): limits, strict decoding, encoding of bodies. */
 #ifndef JURY_PROTO_H
 #define JURY_PROTO_H
 
@@ -32,9 +32,13 @@
 #define JURY_PROTO_STR_MAX ((size_t)1 << 20)
 /* Longest name (annotator, dataset) and record id, in bytes. */
 #define JURY_PROTO_NAME_MAX 200
-#define JURY_PROTO_ID_MAX 500
+#define JURY_PROTO_ID_MAX   500
 /* Longest error reason, in bytes. */
 #define JURY_PROTO_REASON_MAX 1024
+/* Longest error code name ("ENOTLEASED"), in bytes. */
+#define JURY_PROTO_CODE_MAX 32
+/* Largest request id: 2^53, so that every JavaScript or Lua number can hold it. */
+#define JURY_PROTO_REQ_MAX ((uint64_t)1 << 53)
 
 /* Commands. Worker to coordinator first, then coordinator to worker. */
 typedef enum {
@@ -62,7 +66,10 @@ typedef enum {
     JURY_PROTO_DRAFT = 2      /* saved, not final; extends the lease */
 } jury_proto_status;
 
-/* A string inside a decoded frame: not NUL-terminated, valid UTF-8. Borrowed from the frame. */
+/*
+ * A string inside a decoded frame: not NUL-terminated, valid UTF-8, borrowed from the frame. In
+ * a decoded field ptr is never NULL: an absent optional string is "" with len 0.
+ */
 typedef struct {
     const char *ptr; /* first byte */
     uint32_t len;    /* bytes */
@@ -70,9 +77,9 @@ typedef struct {
 
 /* One response of a submit. */
 typedef struct {
-    jury_str_t record;             /* the record's external id */
-    jury_proto_status status;      /* its status */
-    const msgpack_object *values;  /* map question -> value; NULL when absent (discards) */
+    jury_str_t record;            /* the record's external id */
+    jury_proto_status status;     /* its status */
+    const msgpack_object *values; /* map question -> value; NULL when absent (discards) */
 } jury_proto_response_t;
 
 /* One result of a submit or release. */
@@ -81,10 +88,13 @@ typedef struct {
     bool ok;               /* accepted */
     jury_str_t code;       /* error code name when !ok ("ENOTLEASED", ...) */
     jury_str_t reason;     /* human-readable reason when !ok */
-    int64_t lease_expires; /* for an accepted draft: the extended lease, ms since the epoch; else 0 */
+    int64_t lease_expires; /* accepted draft: the extended lease, ms since the epoch; else 0 */
 } jury_proto_result_t;
 
-/* A decoded message. Pointers borrow from the frame and from the zone passed to decode. */
+/*
+ * A decoded message. Strings borrow from the frame and msgpack_object pointers from the zone
+ * passed to decode: keep both alive (and unchanged) while msg is in use.
+ */
 typedef struct {
     uint32_t version; /* "v" */
     jury_cmd cmd;     /* "cmd" */
@@ -100,11 +110,11 @@ typedef struct {
             uint32_t n; /* 1..JURY_PROTO_BATCH_MAX */
         } fetch;
         struct {
-            uint32_t count;                                   /* 1..JURY_PROTO_BATCH_MAX */
+            uint32_t count;                                    /* 1..JURY_PROTO_BATCH_MAX */
             jury_proto_response_t items[JURY_PROTO_BATCH_MAX]; /* the responses */
         } submit;
         struct {
-            uint32_t count;                        /* 1..JURY_PROTO_BATCH_MAX */
+            uint32_t count;                           /* 1..JURY_PROTO_BATCH_MAX */
             jury_str_t records[JURY_PROTO_BATCH_MAX]; /* external ids */
         } release;
         struct {
@@ -119,7 +129,7 @@ typedef struct {
             const msgpack_object *records; /* array of record maps (see SPEC.md, "batch") */
         } batch;
         struct {
-            uint32_t count;                                 /* 0..JURY_PROTO_BATCH_MAX */
+            uint32_t count;                                  /* 0..JURY_PROTO_BATCH_MAX */
             jury_proto_result_t items[JURY_PROTO_BATCH_MAX]; /* in request order */
         } results;
         struct {
@@ -135,7 +145,12 @@ typedef struct {
  * and container counts that the remaining bytes can actually hold) and that
  * every string in it is valid UTF-8 — all before anything is unpacked, so a
  * hostile frame cannot make the decoder allocate. Map keys must be strings.
- * Returns JURY_OK, or JURY_EPROTO / JURY_ETOOBIG with a reason in why.
+ * Returns JURY_OK; JURY_ETOOBIG when the frame is over JURY_PROTO_FRAME_MAX,
+ * a string over JURY_PROTO_STR_MAX or the objects over JURY_PROTO_OBJECTS_MAX;
+ * JURY_EPROTO for anything else (truncation, trailing bytes, nesting, bad
+ * UTF-8, bin or ext objects, non-string keys). The reason (at most whylen
+ * bytes, NUL-terminated; why may be NULL) names the byte offset, from 0, and
+ * what is wrong there: "byte 17: string is not valid UTF-8". frame is borrowed.
  */
 JURY_MUST_CHECK jury_err jury_proto_check(const void *frame, size_t len, char *why, size_t whylen);
 
@@ -144,11 +159,16 @@ JURY_MUST_CHECK jury_err jury_proto_check(const void *frame, size_t len, char *w
  * zone (which the caller owns, initialises with msgpack_zone_init and
  * clears or destroys when done with msg). Checks the version, the command,
  * and every field's presence, type and limits as SPEC.md states them;
- * unknown keys are ignored (forward compatibility). Returns JURY_OK, or
- * JURY_EPROTO (malformed), JURY_ETOOBIG (over a limit), JURY_EVERSION (another
- * protocol version; msg->version is set) with a reason in why (at most whylen
- * bytes, NUL-terminated). When the command could be read, msg->cmd and
- * msg->req/has_req are set even on failure, so the reply can name the request.
+ * unknown keys are ignored (forward compatibility); a known key given twice
+ * and a repeated key inside a response's values are refused. Returns JURY_OK,
+ * or JURY_EPROTO (malformed), JURY_ETOOBIG (over a frame limit, see
+ * jury_proto_check), JURY_EVERSION (another protocol version; msg->version is
+ * set), JURY_ENOMEM (the zone could not grow) with a reason in why (at most
+ * whylen bytes, NUL-terminated; why may be NULL) that names the command and
+ * the field: "submit: responses[3].status: must be ...". When the command
+ * could be read, msg->cmd and msg->req/has_req are set even on failure, so
+ * the reply can name the request; otherwise msg->cmd is JURY_CMD_COUNT.
+ * frame is borrowed, but msg's strings point into it (see jury_msg_t).
  */
 JURY_MUST_CHECK jury_err jury_proto_decode(const void *frame, size_t len, msgpack_zone *zone,
                                            jury_msg_t *msg, char *why, size_t whylen);
@@ -156,20 +176,27 @@ JURY_MUST_CHECK jury_err jury_proto_decode(const void *frame, size_t len, msgpac
 /*
  * Starts a message: packs a map header of 2 + (has_req ? 1 : 0) + extra
  * entries, then "v", "cmd" and (when has_req) "req". The caller then packs
- * exactly `extra` key/value pairs. Returns 0 or a msgpack packer error.
+ * exactly `extra` key/value pairs. Returns 0, or a msgpack packer error
+ * (-1 also when cmd is out of range).
  */
 int jury_proto_pack_header(msgpack_packer *pk, jury_cmd cmd, bool has_req, uint64_t req,
                            uint32_t extra);
 
-/* Packs a string (NUL-terminated). Returns 0 or a packer error. */
+/* Packs s (NUL-terminated, not NULL) as a msgpack string. Returns 0 or a packer error. */
 int jury_proto_pack_cstr(msgpack_packer *pk, const char *s);
 
-/* Packs n bytes as a msgpack string. Returns 0 or a packer error. */
+/* Packs the n bytes at s (NULL when n is 0) as a msgpack string. Returns 0 or a packer error. */
 int jury_proto_pack_str(msgpack_packer *pk, const char *s, size_t n);
 
 /*
- * Complete messages for the simple commands, appended to buf. Each returns
- * JURY_OK or JURY_ENOMEM. Strings are borrowed for the call.
+ * Complete messages for the simple commands, appended to buf (which the
+ * caller owns). Each returns JURY_OK; JURY_EINVAL when an argument breaks the
+ * limits decode enforces (a NULL or empty name, a name, id or code over its
+ * limit or not UTF-8, n or count out of range, req over JURY_PROTO_REQ_MAX);
+ * or JURY_ENOMEM. On failure buf is left as it was. Reasons are never refused:
+ * NULL means empty, and a long or broken one is cut to its longest valid UTF-8
+ * prefix of at most JURY_PROTO_REASON_MAX bytes. hello omits agent and bye
+ * omits reason when NULL or empty. Strings are borrowed for the call.
  */
 JURY_MUST_CHECK jury_err jury_proto_encode_hello(msgpack_sbuffer *buf, uint64_t req,
                                                  const char *annotator, const char *dataset,

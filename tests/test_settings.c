@@ -177,7 +177,8 @@ static void test_minimal_settings_get_every_default(void **state)
     assert_non_null(out);
     char *expected =
         json_of("{'guidelines':null,'allow_extra_metadata':false,"
-                "'distribution':{'strategy':'overlap','min_submitted':1},"
+                "'distribution':{'strategy':'overlap','min_submitted':1,'max_discards':3,"
+                "'order':'complete_first','lease_seconds':600},"
                 "'fields':[{'name':'text','title':'text','type':'text','required':true,"
                 "'use_markdown':false}],"
                 "'questions':[{'name':'label','title':'label','description':null,'required':true,"
@@ -231,6 +232,7 @@ static void test_to_json_writes_labels_and_ranking_values_as_objects(void **stat
         "Factually wrong");
     assert_string_equal(cJSON_GetObjectItem(flaws, "labels_order")->valuestring, "suggestion");
     assert_true(cJSON_IsObject(cJSON_GetObjectItem(preference, "values")));
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(preference, "allow_ties")));
     assert_true(cJSON_IsObject(cJSON_GetObjectItem(entities, "labels")));
     assert_false(cJSON_IsTrue(cJSON_GetObjectItem(entities, "allow_overlapping")));
     cJSON *rating = cJSON_GetObjectItem(cJSON_GetArrayItem(questions, 1), "values");
@@ -265,6 +267,10 @@ static void test_accessors(void **state)
     (void)state;
     const jury_settings_t *s = support;
     assert_int_equal(jury_settings_min_submitted(s), 3);
+    assert_true(jury_settings_overlap(s) == 3.0);
+    assert_int_equal(jury_settings_max_discards(s), 3);
+    assert_int_equal(jury_settings_order(s), JURY_ORDER_COMPLETE_FIRST);
+    assert_int_equal(jury_settings_lease_seconds(s), 600);
     assert_int_equal(jury_settings_field_count(s), 3);
     assert_string_equal(jury_settings_field_name(s, 0), "instruction");
     assert_int_equal(jury_settings_field_type(s, 2), JURY_FIELD_CHAT);
@@ -674,6 +680,28 @@ static void test_ranking_values(void **state)
         "/questions/0/values/2: duplicate value \"b\"");
 }
 
+static void test_ranking_allow_ties(void **state)
+{
+    (void)state;
+    assert_settings_error(
+        WITH_QUESTIONS("{'name': 'q', 'type': 'ranking', 'values': ['a', 'b'], 'allow_ties': 1}"),
+        "/questions/0/allow_ties: must be true or false");
+    assert_settings_error(WITH_QUESTIONS("{'name': 'q', 'type': 'label_selection',"
+                                         " 'labels': ['a', 'b'], 'allow_ties': true}"),
+                          "/questions/0/allow_ties: unknown key \"allow_ties\"; a label_selection "
+                          "question has the keys name, title, description, required, type, "
+                          "labels, visible_labels");
+    jury_settings_t *s = parse_ok(WITH_QUESTIONS(
+        "{'name': 'q', 'type': 'ranking', 'values': ['a', 'b'], 'allow_ties': true}"));
+    char *out = jury_settings_to_json(s, false);
+    assert_non_null(out);
+    char *expected = json_of("'type':'ranking','values':{'a':'a','b':'b'},'allow_ties':true}");
+    assert_non_null(strstr(out, expected));
+    free(expected);
+    free(out);
+    jury_settings_destroy(&s);
+}
+
 static void test_span_field_naming_a_chat_field(void **state)
 {
     (void)state;
@@ -767,18 +795,215 @@ static void test_metadata_must_be_a_list(void **state)
                           "/metadata: must be a list of metadata properties");
 }
 
-static void test_distribution_min_submitted_zero(void **state)
+#define MIN_SUBMITTED_RULE                                                                         \
+    "/distribution/min_submitted: min_submitted must be a number from 1 to 1000 (a fraction "      \
+    "such as 1.5 gives half the records 2 annotators)"
+
+static void test_distribution_min_submitted_range(void **state)
 {
     (void)state;
-    assert_settings_error("{'distribution': {'min_submitted': 0}}",
-                          "/distribution/min_submitted: min_submitted must be an integer from 1 "
-                          "to 1000");
-    assert_settings_error("{'distribution': {'min_submitted': 1001}}",
-                          "/distribution/min_submitted: min_submitted must be an integer from 1 "
-                          "to 1000");
-    assert_settings_error("{'distribution': {'min_submitted': 1.5}}",
-                          "/distribution/min_submitted: min_submitted must be an integer from 1 "
-                          "to 1000");
+    assert_settings_error("{'distribution': {'min_submitted': 0}}", MIN_SUBMITTED_RULE);
+    assert_settings_error("{'distribution': {'min_submitted': 0.5}}", MIN_SUBMITTED_RULE);
+    assert_settings_error("{'distribution': {'min_submitted': 1001}}", MIN_SUBMITTED_RULE);
+    assert_settings_error("{'distribution': {'min_submitted': 1000.5}}", MIN_SUBMITTED_RULE);
+    assert_settings_error("{'distribution': {'min_submitted': -2}}", MIN_SUBMITTED_RULE);
+    assert_settings_error("{'distribution': {'min_submitted': '2'}}", MIN_SUBMITTED_RULE);
+    assert_settings_error("{'distribution': {'min_submitted': true}}", MIN_SUBMITTED_RULE);
+}
+
+/* Settings with one text field, one text question and the given distribution. */
+#define WITH_DISTRIBUTION(distribution)                                                            \
+    "{'fields': [{'name': 'text', 'type': 'text'}], 'questions': [{'name': 'q', 'type': "          \
+    "'text'}], 'distribution': " distribution "}"
+
+static void test_distribution_min_submitted_may_be_fractional(void **state)
+{
+    (void)state;
+    jury_settings_t *s = parse_ok(WITH_DISTRIBUTION("{'min_submitted': 1.5}"));
+    assert_int_equal(jury_settings_min_submitted(s), 1);
+    assert_true(jury_settings_overlap(s) == 1.5);
+    char *out = jury_settings_to_json(s, false);
+    assert_non_null(strstr(out, "\"min_submitted\":1.5,"));
+    free(out);
+    jury_settings_destroy(&s);
+
+    s = parse_ok(WITH_DISTRIBUTION("{'min_submitted': 1000}"));
+    assert_int_equal(jury_settings_min_submitted(s), 1000);
+    assert_true(jury_settings_overlap(s) == 1000.0);
+    jury_settings_destroy(&s);
+
+    /* A whole number is written as an integer, however it was written. */
+    s = parse_ok(WITH_DISTRIBUTION("{'min_submitted': 2.0}"));
+    assert_int_equal(jury_settings_min_submitted(s), 2);
+    out = jury_settings_to_json(s, false);
+    assert_non_null(strstr(out, "\"min_submitted\":2,"));
+    free(out);
+    jury_settings_destroy(&s);
+}
+
+static void test_distribution_fractional_min_submitted_round_trips_exactly(void **state)
+{
+    (void)state;
+    /* The double just above 1.1: 15 significant digits print it as 1.1, a different number. */
+    jury_settings_t *s = parse_ok(WITH_DISTRIBUTION("{'min_submitted': 1.1000000000000003}"));
+    double n = jury_settings_overlap(s);
+    assert_true(n > 1.1);
+    char *out = jury_settings_to_json(s, false);
+    assert_non_null(strstr(out, "\"min_submitted\":1.1000000000000003,"));
+    jury_settings_t *again = NULL;
+    assert_int_equal(jury_settings_parse(&again, out, strlen(out), err, sizeof err), JURY_OK);
+    assert_true(jury_settings_overlap(again) == n);
+    char *second = jury_settings_to_json(again, false);
+    assert_string_equal(out, second);
+    free(out);
+    free(second);
+    jury_settings_destroy(&again);
+    jury_settings_destroy(&s);
+}
+
+static void test_distribution_keys_and_defaults(void **state)
+{
+    (void)state;
+    jury_settings_t *s = parse_ok(WITH_DISTRIBUTION("{}"));
+    assert_int_equal(jury_settings_min_submitted(s), 1);
+    assert_true(jury_settings_overlap(s) == 1.0);
+    assert_int_equal(jury_settings_max_discards(s), 3);
+    assert_int_equal(jury_settings_order(s), JURY_ORDER_COMPLETE_FIRST);
+    assert_int_equal(jury_settings_lease_seconds(s), 600);
+    jury_settings_destroy(&s);
+
+    s = parse_ok(WITH_DISTRIBUTION("{'strategy': 'overlap', 'min_submitted': 2.25,"
+                                   " 'max_discards': 1, 'order': 'random', 'lease_seconds': 5}"));
+    assert_int_equal(jury_settings_min_submitted(s), 2);
+    assert_true(jury_settings_overlap(s) == 2.25);
+    assert_int_equal(jury_settings_max_discards(s), 1);
+    assert_int_equal(jury_settings_order(s), JURY_ORDER_RANDOM);
+    assert_int_equal(jury_settings_lease_seconds(s), 5);
+    char *out = jury_settings_to_json(s, false);
+    assert_non_null(out);
+    char *expected = json_of("'distribution':{'strategy':'overlap','min_submitted':2.25,"
+                             "'max_discards':1,'order':'random','lease_seconds':5},");
+    assert_non_null(strstr(out, expected));
+    free(expected);
+    jury_settings_t *again = NULL;
+    assert_int_equal(jury_settings_parse(&again, out, strlen(out), err, sizeof err), JURY_OK);
+    assert_int_equal(jury_settings_order(again), JURY_ORDER_RANDOM);
+    char *second = jury_settings_to_json(again, false);
+    assert_string_equal(out, second);
+    free(out);
+    free(second);
+    jury_settings_destroy(&again);
+    jury_settings_destroy(&s);
+
+    s = parse_ok(WITH_DISTRIBUTION("{'max_discards': 1000, 'order': 'complete_first',"
+                                   " 'lease_seconds': 86400}"));
+    assert_int_equal(jury_settings_max_discards(s), 1000);
+    assert_int_equal(jury_settings_order(s), JURY_ORDER_COMPLETE_FIRST);
+    assert_int_equal(jury_settings_lease_seconds(s), 86400);
+    jury_settings_destroy(&s);
+
+    /* null takes the default, as everywhere else. */
+    s = parse_ok(WITH_DISTRIBUTION("{'max_discards': null, 'order': null, 'lease_seconds': null}"));
+    assert_int_equal(jury_settings_max_discards(s), 3);
+    assert_int_equal(jury_settings_order(s), JURY_ORDER_COMPLETE_FIRST);
+    assert_int_equal(jury_settings_lease_seconds(s), 600);
+    jury_settings_destroy(&s);
+}
+
+static void test_distribution_key_rules(void **state)
+{
+    (void)state;
+    const char *discards = "/distribution/max_discards: max_discards must be an integer from 1 "
+                           "to 1000";
+    const char *lease = "/distribution/lease_seconds: lease_seconds must be an integer from 5 to "
+                        "86400";
+    const char *order = "/distribution/order: order must be \"complete_first\" or \"random\"";
+    assert_settings_error("{'distribution': {'max_discards': 0}}", discards);
+    assert_settings_error("{'distribution': {'max_discards': 1001}}", discards);
+    assert_settings_error("{'distribution': {'max_discards': 2.5}}", discards);
+    assert_settings_error("{'distribution': {'max_discards': '3'}}", discards);
+    assert_settings_error("{'distribution': {'lease_seconds': 4}}", lease);
+    assert_settings_error("{'distribution': {'lease_seconds': 86401}}", lease);
+    assert_settings_error("{'distribution': {'lease_seconds': 60.5}}", lease);
+    assert_settings_error("{'distribution': {'order': 'fifo'}}", order);
+    assert_settings_error("{'distribution': {'order': 'Random'}}", order);
+    assert_settings_error("{'distribution': {'order': 1}}", order);
+}
+
+/* How many of the records "rec-0" .. "rec-9999" get n + 1 annotators. */
+static int records_with_one_more(const jury_settings_t *s, uint32_t n)
+{
+    int more = 0;
+    for (int i = 0; i < 10000; i++) {
+        char id[16];
+        int len = snprintf(id, sizeof id, "rec-%d", i);
+        uint32_t target = jury_settings_record_target(s, id, (size_t)len);
+        assert_true(target == n || target == n + 1);
+        more += target == n + 1;
+    }
+    return more;
+}
+
+static void test_record_target_splits_records_by_the_fraction(void **state)
+{
+    (void)state;
+    jury_settings_t *s = parse_ok(WITH_DISTRIBUTION("{'min_submitted': 1.5}"));
+    int two = records_with_one_more(s, 1);
+    /* The exact count pins the hash: any change to it changes who gets a second annotator. */
+    assert_int_equal(two, 4892);
+    /* And the split is fair: were the choice a fair coin, the count would be Binomial(10000,
+     * 0.5), standard deviation 50; 5000 +- 150 is three of them. */
+    assert_true(two >= 5000 - 150 && two <= 5000 + 150);
+    jury_settings_destroy(&s);
+
+    s = parse_ok(WITH_DISTRIBUTION("{'min_submitted': 2.1}"));
+    assert_int_equal(records_with_one_more(s, 2), 980);
+    jury_settings_destroy(&s);
+}
+
+static void test_record_target_integer_n_is_n_for_every_record(void **state)
+{
+    (void)state;
+    assert_int_equal(records_with_one_more(support, 3), 0);
+    assert_int_equal(jury_settings_record_target(support, "", 0), 3);
+    assert_int_equal(jury_settings_record_target(support, NULL, 0), 3);
+    jury_settings_t *s = parse_ok(WITH_DISTRIBUTION("{'min_submitted': 1000}"));
+    assert_int_equal(records_with_one_more(s, 1000), 0);
+    jury_settings_destroy(&s);
+}
+
+/* Sets min_submitted to n and returns the target of the record with id ext_id. */
+static uint32_t target_of(const char *n, const char *ext_id)
+{
+    char text[256];
+    snprintf(text, sizeof text, WITH_DISTRIBUTION("{'min_submitted': %s}"), n);
+    jury_settings_t *s = parse_ok(text);
+    uint32_t target = jury_settings_record_target(s, ext_id, strlen(ext_id));
+    jury_settings_destroy(&s);
+    return target;
+}
+
+static void test_record_target_is_pinned_across_machines(void **state)
+{
+    (void)state;
+    /*
+     * u = (fmix64(FNV-1a-64(id)) >> 11) * 2^-53, computed apart (in Python) from the FNV reference
+     * vectors (FNV-1a-64 of "" is cbf29ce484222325, of "a" af63dc4c8601ec8c, of "foobar"
+     * 85944171f73967e8: http://www.isthe.com/chongo/src/fnv/test_fnv.c), then fmix64:
+     * "" -> efd01f60ba992926, u = 0.93677; "a" -> 82a2a958a9bece5b, u = 0.51029;
+     * "foobar" -> 2c22194922d1672b, u = 0.17240. A record gets one more when u < frac.
+     */
+    assert_int_equal(target_of("1.93", ""), 1);
+    assert_int_equal(target_of("1.94", ""), 2);
+    assert_int_equal(target_of("1.5", "a"), 1);
+    assert_int_equal(target_of("1.52", "a"), 2);
+    assert_int_equal(target_of("4.17", "foobar"), 4);
+    assert_int_equal(target_of("4.18", "foobar"), 5);
+    /* Only the len bytes at ext_id are the id: ("a", 0) is the empty id. */
+    jury_settings_t *s = parse_ok(WITH_DISTRIBUTION("{'min_submitted': 1.94}"));
+    assert_int_equal(jury_settings_record_target(s, "", 0), 2);
+    assert_int_equal(jury_settings_record_target(s, "a", 0), 2);
+    jury_settings_destroy(&s);
 }
 
 static void test_distribution_strategy_and_keys(void **state)
@@ -788,7 +1013,8 @@ static void test_distribution_strategy_and_keys(void **state)
                           "/distribution/strategy: strategy must be \"overlap\"");
     assert_settings_error("{'distribution': {'min_submited': 2}}",
                           "/distribution/min_submited: unknown key \"min_submited\"; distribution "
-                          "has the keys strategy, min_submitted");
+                          "has the keys strategy, min_submitted, max_discards, order, "
+                          "lease_seconds");
     assert_settings_error("{'distribution': 2}",
                           "/distribution: must be an object like {\"strategy\": \"overlap\", "
                           "\"min_submitted\": 1}");
@@ -1202,6 +1428,115 @@ static void test_value_ranking(void **state)
                        "a ranking answer must be a list of all the values, best first");
 }
 
+static void test_value_ranking_ties_need_allow_ties(void **state)
+{
+    (void)state;
+    assert_value_error(support, "preference", "['draft-a', ['draft-b', 'draft-c']]", NULL,
+                       "item 1: ties are not allowed by this question (allow_ties is false)");
+    assert_value_error(support, "preference", "[['draft-a'], 'draft-b', 'draft-c']", NULL,
+                       "item 0: ties are not allowed by this question (allow_ties is false)");
+    assert_value_error(support, "preference", "['draft-a', 'draft-b', {'draft-c': 1}]", NULL,
+                       "item 2 must be a string");
+}
+
+/* A ranking question over a, b, c and d that allows ties. */
+#define TIES                                                                                       \
+    WITH_QUESTIONS("{'name': 'q', 'type': 'ranking', 'values': ['a', 'b', 'c', 'd'],"              \
+                   " 'allow_ties': true}")
+
+static void test_value_ranking_with_ties(void **state)
+{
+    (void)state;
+    jury_settings_t *s = parse_ok(TIES);
+    assert_value_ok(s, "q", "['b', ['a', 'c'], 'd']", NULL);
+    assert_value_ok(s, "q", "[['d', 'c'], ['a', 'b']]", NULL);
+    assert_value_ok(s, "q", "[['a', 'b', 'c', 'd']]", NULL);
+    assert_value_ok(s, "q", "['a', 'b', 'c', 'd']", NULL);
+    assert_value_error(s, "q", "['a', ['b'], 'c', 'd']", NULL,
+                       "item 1: a tie must be a list of 2 or more value strings");
+    assert_value_error(s, "q", "['a', [], 'b', 'c', 'd']", NULL,
+                       "item 1: a tie must be a list of 2 or more value strings");
+    assert_value_error(s, "q", "['a', ['b', 3], 'c', 'd']", NULL,
+                       "item 1: a tie must be a list of 2 or more value strings");
+    assert_value_error(s, "q", "[['a', ['b', 'c']], 'd']", NULL,
+                       "item 0: a tie must be a list of 2 or more value strings");
+    assert_value_error(s, "q", "['a', ['b', 'a'], 'c', 'd']", NULL, "value \"a\" is ranked twice");
+    assert_value_error(s, "q", "['a', ['b', 'x'], 'c', 'd']", NULL,
+                       "\"x\" is not one of the ranking values \"a\", \"b\", \"c\", \"d\"");
+    assert_value_error(s, "q", "['a', ['b', 'c']]", NULL,
+                       "a ranking must list all 4 values once, best first; got 3");
+    assert_value_error(s, "q", "['a', 2, 'c', 'd']", NULL,
+                       "item 1 must be a string or a list of tied strings");
+    jury_settings_destroy(&s);
+}
+
+static void test_record_ranking_ties_name_the_item(void **state)
+{
+    (void)state;
+    assert_record_error(support,
+                        "{'fields': {'instruction': 'x'},"
+                        " 'suggestions': {'preference': {'value': ['draft-a',"
+                        "                                          ['draft-b', 'draft-c']]}}}",
+                        "/suggestions/preference/value/1: ties are not allowed by this question "
+                        "(allow_ties is false)");
+    assert_record_error(
+        support,
+        "{'fields': {'instruction': 'x'},"
+        " 'responses': {'response': [{'value': 'ok', 'user_id': 'alice'}],"
+        "               'quality': [{'value': 4, 'user_id': 'alice'}],"
+        "               'preference': [{'value': [['draft-a', 'draft-b'],"
+        "                                         'draft-c'], 'user_id': 'alice'}]}}",
+        "/responses/preference/0/value/0: ties are not allowed by this question "
+        "(allow_ties is false)");
+    /* With ties, a suggestion's list of scores has one score per rank. */
+    jury_settings_t *s = parse_ok(TIES);
+    assert_record_ok(s, "{'fields': {'text': 'x'},"
+                        " 'suggestions': {'q': {'value': ['b', ['a', 'c'], 'd'],"
+                        "                       'score': [0.9, 0.5, 0.1]}}}");
+    assert_record_error(s,
+                        "{'fields': {'text': 'x'},"
+                        " 'suggestions': {'q': {'value': ['b', ['a'], 'c', 'd']}}}",
+                        "/suggestions/q/value/1: a tie must be a list of 2 or more value strings");
+    jury_settings_destroy(&s);
+}
+
+/* A JSON string answer of n bytes 'x'. */
+static cJSON *text_of(size_t n)
+{
+    char *text = malloc(n + 1);
+    assert_non_null(text);
+    memset(text, 'x', n);
+    text[n] = '\0';
+    cJSON *v = cJSON_CreateString(text);
+    free(text);
+    assert_non_null(v);
+    return v;
+}
+
+static void test_value_text_at_most_64_kib(void **state)
+{
+    (void)state;
+    size_t q = (size_t)jury_settings_question_index(support, "response");
+    cJSON *v = text_of(JURY_SETTINGS_TEXT_MAX);
+    assert_int_equal(jury_settings_check_value(support, q, v, NULL, err, sizeof err), JURY_OK);
+    cJSON_Delete(v);
+    v = text_of(JURY_SETTINGS_TEXT_MAX + 1);
+    assert_int_equal(jury_settings_check_value(support, q, v, NULL, err, sizeof err), JURY_EINVAL);
+    assert_string_equal(err, "a text answer must be at most 65536 bytes, and this one has 65537");
+
+    /* The same limit holds for suggestions. */
+    cJSON *record = cJSON_CreateObject();
+    cJSON *fields = cJSON_AddObjectToObject(record, "fields");
+    cJSON_AddStringToObject(fields, "instruction", "x");
+    cJSON *sugg =
+        cJSON_AddObjectToObject(cJSON_AddObjectToObject(record, "suggestions"), "response");
+    cJSON_AddItemToObject(sugg, "value", v);
+    assert_int_equal(jury_settings_check_record(support, record, err, sizeof err), JURY_EINVAL);
+    assert_string_equal(err, "/suggestions/response/value: a text answer must be at most 65536 "
+                             "bytes, and this one has 65537");
+    cJSON_Delete(record);
+}
+
 static void test_value_span(void **state)
 {
     (void)state;
@@ -1420,6 +1755,149 @@ static void test_record_span_response_needs_its_field(void **state)
     jury_settings_destroy(&s);
 }
 
+/* ---- a worker's answers (jury_settings_check_answers) ------------------------------------- */
+
+static jury_err check_answers(const jury_settings_t *s, const char *values, bool submitted,
+                              const char *fields)
+{
+    char *json = json_of(values);
+    cJSON *v = cJSON_Parse(json);
+    free(json);
+    assert_non_null(v);
+    cJSON *f = NULL;
+    if (fields != NULL) {
+        json = json_of(fields);
+        f = cJSON_Parse(json);
+        free(json);
+        assert_non_null(f);
+    }
+    jury_err rc = jury_settings_check_answers(s, v, submitted, f, err, sizeof err);
+    cJSON_Delete(v);
+    cJSON_Delete(f);
+    return rc;
+}
+
+static void assert_answers_ok(const jury_settings_t *s, const char *values, bool submitted,
+                              const char *fields)
+{
+    if (check_answers(s, values, submitted, fields) != JURY_OK)
+        fail_msg("answers %s rejected: %s", values, err);
+}
+
+static void assert_answers_error(const jury_settings_t *s, const char *values, bool submitted,
+                                 const char *fields, const char *expected)
+{
+    assert_int_equal(check_answers(s, values, submitted, fields), JURY_EINVAL);
+    assert_string_equal(err, expected);
+}
+
+static void test_answers_submitted_need_every_required_question(void **state)
+{
+    (void)state;
+    assert_answers_ok(support, "{'response': 'Fixed.', 'quality': 4}", true, NULL);
+    assert_answers_ok(support,
+                      "{'response': 'Fixed.', 'quality': 4, 'topic': 'billing',"
+                      " 'flaws': ['rude'], 'preference': ['draft-c', 'draft-a', 'draft-b'],"
+                      " 'entities': [{'start': 0, 'end': 5, 'label': 'product'}]}",
+                      true, "{'instruction': 'Kettle is broken'}");
+    assert_answers_error(support, "{'quality': 4}", true, NULL,
+                         "/values/response: question \"response\" is required in a submitted "
+                         "response");
+    /* null is no answer. */
+    assert_answers_error(support, "{'response': 'Fixed.', 'quality': null}", true, NULL,
+                         "/values/quality: question \"quality\" is required in a submitted "
+                         "response");
+    assert_answers_error(support, "{}", true, NULL,
+                         "/values/response: question \"response\" is required in a submitted "
+                         "response");
+}
+
+static void test_answers_draft_may_be_partial(void **state)
+{
+    (void)state;
+    assert_answers_ok(support, "{}", false, NULL);
+    assert_answers_ok(support, "{'quality': 4}", false, NULL);
+    assert_answers_ok(support, "{'response': null, 'quality': 4, 'topic': null}", false, NULL);
+    /* What a draft does answer must still be valid. */
+    assert_answers_error(support, "{'quality': 9}", false, NULL,
+                         "/values/quality: 9 is not one of the rating values 1, 2, 3, 4, 5");
+}
+
+static void test_answers_name_questions_of_the_dataset(void **state)
+{
+    (void)state;
+    jury_settings_t *s = parse_ok(WITH_QUESTIONS(
+        "{'name': 'a', 'type': 'text'}, {'name': 'b', 'type': 'rating', 'values': [1, 2]}"));
+    assert_answers_error(s, "{'a': 'x', 'foo': 1}", false, NULL,
+                         "/values/foo: unknown question \"foo\"; the dataset has questions: a, b");
+    assert_answers_error(s, "{'a': 'x', 'b': 1, 'a': 'y'}", true, NULL,
+                         "/values/a: duplicate key \"a\"");
+    jury_settings_destroy(&s);
+}
+
+static void test_answers_must_be_an_object(void **state)
+{
+    (void)state;
+    assert_answers_error(support, "[4]", false, NULL,
+                         "/values: must be an object of answers by question name");
+    assert_int_equal(jury_settings_check_answers(support, NULL, true, NULL, err, sizeof err),
+                     JURY_EINVAL);
+    assert_string_equal(err, "/values: must be an object of answers by question name");
+    cJSON *v = cJSON_CreateObject();
+    assert_int_equal(jury_settings_check_answers(NULL, v, true, NULL, err, sizeof err),
+                     JURY_EINVAL);
+    assert_string_equal(err, "jury_settings_check_answers: invalid arguments");
+    /* No room for a message is fine too. */
+    assert_int_equal(jury_settings_check_answers(support, v, true, NULL, NULL, 0), JURY_EINVAL);
+    cJSON_Delete(v);
+}
+
+static void test_answers_values_are_checked_like_suggestions(void **state)
+{
+    (void)state;
+    assert_answers_error(support, "{'response': '', 'quality': 4}", true, NULL,
+                         "/values/response: a text answer must not be empty");
+    assert_answers_error(support, "{'flaws': ['rude', 'rude']}", false, NULL,
+                         "/values/flaws: label \"rude\" is given twice");
+    assert_answers_error(support, "{'preference': ['draft-a', ['draft-b', 'draft-c']]}", false,
+                         NULL,
+                         "/values/preference/1: ties are not allowed by this question "
+                         "(allow_ties is false)");
+    jury_settings_t *s = parse_ok(TIES);
+    assert_answers_ok(s, "{'q': [['a', 'b'], 'c', 'd']}", true, NULL);
+    assert_answers_error(s, "{'q': [['a', 'b'], ['c'], 'd']}", true, NULL,
+                         "/values/q/1: a tie must be a list of 2 or more value strings");
+    jury_settings_destroy(&s);
+
+    cJSON *values = cJSON_CreateObject();
+    cJSON_AddItemToObject(values, "response", text_of(JURY_SETTINGS_TEXT_MAX + 1));
+    cJSON_AddNumberToObject(values, "quality", 4);
+    assert_int_equal(jury_settings_check_answers(support, values, true, NULL, err, sizeof err),
+                     JURY_EINVAL);
+    assert_string_equal(err, "/values/response: a text answer must be at most 65536 bytes, and "
+                             "this one has 65537");
+    cJSON_Delete(values);
+}
+
+static void test_answers_spans_use_the_records_text_when_given(void **state)
+{
+    (void)state;
+    const char *span = "{'entities': [{'start': 6, 'end': 20, 'label': 'product'}]}";
+    /* "Order 123" is 9 code points. */
+    assert_answers_error(support, span, false, "{'instruction': 'Order 123'}",
+                         "/values/entities: span 0: end (20) is beyond the end of the text (9 "
+                         "characters)");
+    assert_answers_ok(support, span, false, "{'instruction': 'Order 123 for the blue kettle'}");
+    /* Without the record's fields the end cannot be checked, and everything else is. */
+    assert_answers_ok(support, span, false, NULL);
+    assert_answers_error(support, "{'entities': [{'start': 6, 'end': 2, 'label': 'product'}]}",
+                         false, NULL,
+                         "/values/entities: span 0: start (6) must be less than end (2)");
+    assert_answers_error(support, span, false, "{'context': 'x'}",
+                         "/values/entities: span question \"entities\" needs the record's field "
+                         "\"instruction\", which is missing");
+}
+
 /* ---- the shipped example ------------------------------------------------------------------ */
 
 static char *read_file(const char *path, size_t *len)
@@ -1534,6 +2012,7 @@ int main(void)
         cmocka_unit_test(test_visible_labels_rule),
         cmocka_unit_test(test_labels_order),
         cmocka_unit_test(test_ranking_values),
+        cmocka_unit_test(test_ranking_allow_ties),
         cmocka_unit_test(test_span_field_naming_a_chat_field),
         cmocka_unit_test(test_span_field_naming_an_unknown_field),
         cmocka_unit_test(test_span_one_question_per_field),
@@ -1543,7 +2022,14 @@ int main(void)
         cmocka_unit_test(test_metadata_keys_depend_on_type),
         cmocka_unit_test(test_metadata_terms_options),
         cmocka_unit_test(test_metadata_must_be_a_list),
-        cmocka_unit_test(test_distribution_min_submitted_zero),
+        cmocka_unit_test(test_distribution_min_submitted_range),
+        cmocka_unit_test(test_distribution_min_submitted_may_be_fractional),
+        cmocka_unit_test(test_distribution_fractional_min_submitted_round_trips_exactly),
+        cmocka_unit_test(test_distribution_keys_and_defaults),
+        cmocka_unit_test(test_distribution_key_rules),
+        cmocka_unit_test(test_record_target_splits_records_by_the_fraction),
+        cmocka_unit_test(test_record_target_integer_n_is_n_for_every_record),
+        cmocka_unit_test(test_record_target_is_pinned_across_machines),
         cmocka_unit_test(test_distribution_strategy_and_keys),
         cmocka_unit_test(test_error_buffer_is_truncated_and_terminated),
         cmocka_unit_test(test_error_message_stays_on_one_line),
@@ -1575,6 +2061,10 @@ int main(void)
         cmocka_unit_test(test_value_label_selection),
         cmocka_unit_test(test_value_multi_label_selection),
         cmocka_unit_test(test_value_ranking),
+        cmocka_unit_test(test_value_ranking_ties_need_allow_ties),
+        cmocka_unit_test(test_value_ranking_with_ties),
+        cmocka_unit_test(test_record_ranking_ties_name_the_item),
+        cmocka_unit_test(test_value_text_at_most_64_kib),
         cmocka_unit_test(test_value_span),
         cmocka_unit_test(test_value_span_multibyte_text_counts_code_points),
         cmocka_unit_test(test_value_span_overlaps),
@@ -1585,6 +2075,12 @@ int main(void)
         cmocka_unit_test(test_record_responses_user_id_is_a_valid_name),
         cmocka_unit_test(test_record_responses_shape),
         cmocka_unit_test(test_record_span_response_needs_its_field),
+        cmocka_unit_test(test_answers_submitted_need_every_required_question),
+        cmocka_unit_test(test_answers_draft_may_be_partial),
+        cmocka_unit_test(test_answers_name_questions_of_the_dataset),
+        cmocka_unit_test(test_answers_must_be_an_object),
+        cmocka_unit_test(test_answers_values_are_checked_like_suggestions),
+        cmocka_unit_test(test_answers_spans_use_the_records_text_when_given),
         cmocka_unit_test(test_support_sft_example_is_valid),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1,0 +1,1237 @@
+/* serve.c: the coordinator loop: sessions over one ROUTER socket, leases from sched, responses committed in one transaction per loop turn. */
+#include "serve.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <msgpack.h>
+#include <zmq.h>
+
+#include "jsonpack.h"
+#include "jury_proto.h"
+#include "sched.h"
+#include "settings.h"
+
+/* Messages taken from the socket in one loop turn (one transaction). */
+#define TURN_MAX 512
+/* Malformed messages a peer may send before it is sent away. */
+#define BAD_MAX 10
+/* How long a peer that was sent away is ignored. */
+#define BAN_MS 60000
+/* Timer period: heartbeats, liveness, lease expiry, new records, status file. */
+#define TICK_MS 100
+#define POLL_RECORDS_MS 500
+#define STATUS_MS 1000
+
+/* ---- clocks and logs ------------------------------------------------------ */
+
+static int64_t s_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t s_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static jury_log_level s_level = JURY_LOG_INFO;
+
+/* One logfmt line: ts=... level=... event=NAME then the caller's key=value pairs. */
+static void s_event(jury_log_level level, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void s_event(jury_log_level level, const char *event, const char *fmt, ...)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    if (level > s_level)
+        return;
+    char line[1024];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    int n = snprintf(line, sizeof line, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s event=%s ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec, ts.tv_nsec / 1000000, names[level], event);
+    va_list ap;
+    va_start(ap, fmt);
+    if (n > 0 && (size_t)n < sizeof line)
+        vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s\n", line);
+}
+
+/* Writes a logfmt-safe value: quoted, with quotes, backslashes and controls escaped, cut at 120 bytes. */
+static const char *s_q(char *buf, size_t cap, const char *s, size_t n)
+{
+    size_t o = 0;
+    buf[o++] = '"';
+    for (size_t i = 0; i < n && i < 120 && o + 6 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            buf[o++] = '\\', buf[o++] = (char)c;
+        else if (c < 0x20 || c == 0x7f)
+            o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", c);
+        else
+            buf[o++] = (char)c;
+    }
+    buf[o++] = '"';
+    buf[o] = '\0';
+    return buf;
+}
+
+/* ---- datasets ------------------------------------------------------------- */
+
+typedef struct dataset {
+    char *name;                 /* dataset name (owned) */
+    uint32_t id;                /* store id */
+    jury_settings_t *settings;  /* parsed settings (owned) */
+    jury_sched_t *sched;        /* assignment state (owned) */
+    char *welcome;              /* settings as annotators see them, msgpack (owned) */
+    size_t welcome_len;         /* bytes at welcome */
+    char **visible;             /* metadata names annotators may see (owned) */
+    size_t nvisible;            /* entries in visible */
+    bool has_span;              /* a span question exists: answers need the record's fields */
+    struct dataset *next;       /* list */
+} dataset_t;
+
+/* ---- sessions ------------------------------------------------------------- */
+
+typedef struct {
+    unsigned char peer[256]; /* ROUTER routing id */
+    size_t peer_len;         /* bytes in peer */
+    dataset_t *ds;           /* dataset after hello, else NULL */
+    uint32_t annotator;      /* annotator id after hello */
+    char name[JURY_PROTO_NAME_MAX + 1]; /* annotator name */
+    int64_t last_heard;      /* monotonic ms of the last message from the peer */
+    int64_t last_sent;       /* monotonic ms of the last message to the peer */
+    int bad;                 /* malformed messages so far */
+} session_t;
+
+typedef struct {
+    unsigned char peer[256]; /* banned routing id */
+    size_t peer_len;         /* bytes */
+    int64_t until;           /* monotonic ms */
+} ban_t;
+
+/* A response accepted in this turn, to be written before it is acknowledged. */
+typedef struct {
+    uint64_t rid;                 /* record */
+    uint32_t annotator;           /* who */
+    jury_response_status status;  /* what */
+    size_t off, len;              /* its values in the turn's values buffer */
+    uint32_t max_discards;        /* the dataset's */
+    jury_record_state_t state;    /* the record's state after the write */
+    dataset_t *ds;                /* its dataset */
+} op_t;
+
+/* A reply waiting for the turn's commit. */
+typedef struct {
+    unsigned char peer[256]; /* to whom */
+    size_t peer_len;         /* bytes */
+    char *data;              /* message (owned) */
+    size_t len;              /* bytes */
+    bool is_submit;          /* replaced by an error when the commit fails */
+    bool has_req;            /* the request's id, for that error */
+    uint64_t req;
+} reply_t;
+
+typedef struct {
+    jury_store_t *store;        /* the store */
+    const jury_serve_opts_t *o; /* options */
+    void *zctx, *sock;          /* ZeroMQ */
+    dataset_t *datasets;        /* loaded datasets */
+    session_t *sessions;        /* live sessions */
+    size_t nsessions, capsessions;
+    ban_t bans[64];             /* peers sent away */
+    size_t nbans;
+    op_t ops[TURN_MAX * JURY_PROTO_BATCH_MAX]; /* this turn's writes */
+    size_t nops;
+    msgpack_sbuffer values;     /* this turn's response values */
+    reply_t replies[TURN_MAX];  /* this turn's replies */
+    size_t nreplies;
+    int64_t now;                /* monotonic ms of this turn */
+    int64_t wall;               /* wall-clock ms of this turn */
+    char status_path[4096];     /* serve.status */
+    int64_t started_wall;       /* start time */
+} server_t;
+
+/* Converts a monotonic deadline to wall-clock milliseconds for the wire. */
+static int64_t s_to_wall(const server_t *sv, int64_t mono)
+{
+    return sv->wall + (mono - sv->now);
+}
+
+static void s_hex(char *out, size_t cap, const unsigned char *p, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 3 < cap; i++)
+        o += (size_t)snprintf(out + o, cap - o, "%02x", p[i]);
+    out[o] = '\0';
+}
+
+static session_t *s_session(server_t *sv, const unsigned char *peer, size_t len)
+{
+    for (size_t i = 0; i < sv->nsessions; i++)
+        if (sv->sessions[i].peer_len == len && memcmp(sv->sessions[i].peer, peer, len) == 0)
+            return &sv->sessions[i];
+    return NULL;
+}
+
+static session_t *s_session_new(server_t *sv, const unsigned char *peer, size_t len)
+{
+    if (sv->nsessions == sv->capsessions) {
+        size_t ncap = sv->capsessions ? sv->capsessions * 2 : 64;
+        session_t *v = realloc(sv->sessions, ncap * sizeof *v);
+        if (!v)
+            return NULL;
+        sv->sessions = v;
+        sv->capsessions = ncap;
+    }
+    session_t *s = &sv->sessions[sv->nsessions++];
+    memset(s, 0, sizeof *s);
+    memcpy(s->peer, peer, len);
+    s->peer_len = len;
+    s->last_heard = s->last_sent = sv->now;
+    return s;
+}
+
+/* Whether another live session speaks for the same annotator on the same dataset. */
+static bool s_other_session(const server_t *sv, const session_t *me)
+{
+    for (size_t i = 0; i < sv->nsessions; i++) {
+        const session_t *o = &sv->sessions[i];
+        if (o != me && o->ds == me->ds && o->ds && o->annotator == me->annotator)
+            return true;
+    }
+    return false;
+}
+
+/* Ends a session: releases its annotator's leases unless another session holds them. */
+static void s_session_end(server_t *sv, session_t *s, const char *why)
+{
+    char hex[80], q[300];
+    s_hex(hex, sizeof hex, s->peer, s->peer_len);
+    if (s->ds) {
+        size_t released = 0;
+        if (!s_other_session(sv, s))
+            released = jury_sched_release_annotator(s->ds->sched, s->annotator);
+        s_event(JURY_LOG_INFO, "disconnect", "peer=%s annotator=%s dataset=%s reason=%s released=%zu",
+                hex, s->name, s->ds->name, s_q(q, sizeof q, why, strlen(why)), released);
+    }
+    *s = sv->sessions[--sv->nsessions];
+}
+
+static bool s_banned(server_t *sv, const unsigned char *peer, size_t len)
+{
+    for (size_t i = 0; i < sv->nbans; i++) {
+        if (sv->bans[i].until <= sv->now) {
+            sv->bans[i--] = sv->bans[--sv->nbans];
+            continue;
+        }
+        if (sv->bans[i].peer_len == len && memcmp(sv->bans[i].peer, peer, len) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* ---- sending -------------------------------------------------------------- */
+
+static void s_send_now(server_t *sv, const unsigned char *peer, size_t peer_len, const void *data,
+                       size_t len)
+{
+    /* ROUTER_MANDATORY makes an unknown or full peer an error instead of a
+     * silent drop; either way the message is lost and the peer will time out. */
+    if (zmq_send(sv->sock, peer, peer_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(sv->sock, data, len, ZMQ_DONTWAIT) < 0) {
+        char hex[80];
+        s_hex(hex, sizeof hex, peer, peer_len);
+        s_event(JURY_LOG_DEBUG, "send_failed", "peer=%s error=\"%s\"", hex, zmq_strerror(errno));
+        return;
+    }
+    session_t *s = s_session(sv, peer, peer_len);
+    if (s)
+        s->last_sent = sv->now;
+}
+
+/* Queues a reply for after the commit. Takes the buffer's data (the buffer is reset). */
+static void s_queue(server_t *sv, const unsigned char *peer, size_t peer_len, msgpack_sbuffer *buf,
+                    bool is_submit, bool has_req, uint64_t req)
+{
+    if (sv->nreplies == TURN_MAX) {
+        msgpack_sbuffer_destroy(buf);
+        msgpack_sbuffer_init(buf);
+        return;
+    }
+    reply_t *r = &sv->replies[sv->nreplies++];
+    memcpy(r->peer, peer, peer_len);
+    r->peer_len = peer_len;
+    r->len = buf->size;
+    r->data = msgpack_sbuffer_release(buf);
+    r->is_submit = is_submit;
+    r->has_req = has_req;
+    r->req = req;
+}
+
+static void s_queue_error(server_t *sv, const unsigned char *peer, size_t peer_len, bool has_req,
+                          uint64_t req, jury_err code, const char *reason)
+{
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    if (jury_proto_encode_error(&buf, has_req, req, jury_errname(code), reason) == JURY_OK)
+        s_queue(sv, peer, peer_len, &buf, false, has_req, req);
+    msgpack_sbuffer_destroy(&buf);
+}
+
+static void s_goodbye(server_t *sv, const unsigned char *peer, size_t peer_len, jury_err code,
+                      const char *reason)
+{
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    if (jury_proto_encode_goodbye(&buf, jury_errname(code), reason) == JURY_OK)
+        s_send_now(sv, peer, peer_len, buf.data, buf.size);
+    msgpack_sbuffer_destroy(&buf);
+}
+
+/* ---- loading datasets ------------------------------------------------------- */
+
+typedef struct {
+    server_t *sv;
+    dataset_t *ds;
+    jury_txn_t *txn;
+    uint32_t responded[256];
+    size_t nresponded;
+    jury_err err;
+} load_ctx_t;
+
+static jury_err s_collect_responded(const jury_response_t *r, void *arg)
+{
+    load_ctx_t *l = arg;
+    if ((r->status == JURY_RESPONSE_SUBMITTED || r->status == JURY_RESPONSE_DISCARDED) &&
+        l->nresponded < sizeof l->responded / sizeof l->responded[0])
+        l->responded[l->nresponded++] = r->annotator;
+    return JURY_OK;
+}
+
+static jury_err s_load_record(uint64_t rid, const jury_record_state_t *st, void *arg)
+{
+    load_ctx_t *l = arg;
+    uint64_t seq = rid & ((UINT64_C(1) << JURY_RECORD_SEQ_BITS) - 1);
+    bool done = st->status != JURY_RECORD_PENDING;
+    l->nresponded = 0;
+    jury_err err;
+    if (!done && (st->submitted || st->discarded) &&
+        (err = jury_store_response_each(l->txn, rid, s_collect_responded, l)) != JURY_OK)
+        return err;
+    return jury_sched_add(l->ds->sched, seq, st->target, st->submitted, st->discarded, done,
+                          l->responded, l->nresponded);
+}
+
+/* Adds the dataset's records with ids above what the scheduler has (all, the first time). */
+static jury_err s_load_records(server_t *sv, dataset_t *ds, jury_txn_t *txn, size_t *added)
+{
+    uint64_t before = jury_sched_last_seq(ds->sched);
+    uint64_t after = ((uint64_t)ds->id << JURY_RECORD_SEQ_BITS) | before;
+    load_ctx_t l = {.sv = sv, .ds = ds, .txn = txn};
+    jury_err err = jury_store_record_each(txn, ds->id, after, s_load_record, &l);
+    if (added)
+        *added = (size_t)(jury_sched_last_seq(ds->sched) - before);
+    return err;
+}
+
+static void s_dataset_free(dataset_t *ds)
+{
+    if (!ds)
+        return;
+    free(ds->name);
+    jury_settings_destroy(&ds->settings);
+    jury_sched_destroy(&ds->sched);
+    free(ds->welcome);
+    for (size_t i = 0; i < ds->nvisible; i++)
+        free(ds->visible[i]);
+    free(ds->visible);
+    free(ds);
+}
+
+/* Builds what annotators see of the settings: everything but hidden metadata properties. */
+static jury_err s_dataset_welcome(dataset_t *ds, const char *json, size_t len)
+{
+    cJSON *root = cJSON_ParseWithLength(json, len);
+    if (!root)
+        return JURY_ECORRUPT;
+    cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+    size_t n = (size_t)cJSON_GetArraySize(meta);
+    ds->visible = calloc(n ? n : 1, sizeof *ds->visible);
+    jury_err err = ds->visible ? JURY_OK : JURY_ENOMEM;
+    for (int i = (int)n - 1; i >= 0 && err == JURY_OK; i--) {
+        cJSON *m = cJSON_GetArrayItem(meta, i);
+        if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(m, "visible_for_annotators"))) {
+            cJSON_DeleteItemFromArray(meta, i);
+            continue;
+        }
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(m, "name");
+        if (cJSON_IsString(name) && !(ds->visible[ds->nvisible++] = strdup(name->valuestring)))
+            err = JURY_ENOMEM;
+    }
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    if (err == JURY_OK && jury_jsonpack_pack(&pk, root) != 0)
+        err = JURY_ENOMEM;
+    cJSON_Delete(root);
+    if (err != JURY_OK) {
+        msgpack_sbuffer_destroy(&buf);
+        return err;
+    }
+    ds->welcome_len = buf.size;
+    ds->welcome = msgpack_sbuffer_release(&buf);
+    return JURY_OK;
+}
+
+/* Finds the dataset called name, loading it (settings and every record) on first use. */
+static jury_err s_dataset(server_t *sv, const char *name, dataset_t **out)
+{
+    for (dataset_t *d = sv->datasets; d; d = d->next)
+        if (strcmp(d->name, name) == 0) {
+            *out = d;
+            return JURY_OK;
+        }
+    jury_txn_t *txn;
+    jury_err err = jury_store_read(sv->store, &txn);
+    if (err != JURY_OK)
+        return err;
+    jury_dataset_t info;
+    dataset_t *ds = NULL;
+    if ((err = jury_store_dataset_get(txn, name, &info)) != JURY_OK)
+        goto done;
+    err = JURY_ENOMEM;
+    if (!(ds = calloc(1, sizeof *ds)) || !(ds->name = strdup(name)))
+        goto done;
+    ds->id = info.id;
+    char why[256];
+    if ((err = jury_settings_parse(&ds->settings, info.settings, info.settings_len, why,
+                                   sizeof why)) != JURY_OK) {
+        jury_log(JURY_LOG_ERROR, "dataset %s: stored settings do not parse: %s", name, why);
+        err = JURY_ECORRUPT;
+        goto done;
+    }
+    for (size_t q = 0; q < jury_settings_question_count(ds->settings); q++)
+        ds->has_span |= jury_settings_question_type(ds->settings, q) == JURY_QUESTION_SPAN;
+    jury_sched_opts_t so = {
+        .max_discards = jury_settings_max_discards(ds->settings),
+        .random_order = jury_settings_order(ds->settings) == JURY_ORDER_RANDOM,
+        .seed = ds->id,
+        .lease_ms = (int64_t)jury_settings_lease_seconds(ds->settings) * 1000,
+    };
+    err = JURY_ENOMEM;
+    if (!(ds->sched = jury_sched_new(&so)))
+        goto done;
+    if ((err = s_dataset_welcome(ds, info.settings, info.settings_len)) != JURY_OK)
+        goto done;
+    size_t n = 0;
+    if ((err = s_load_records(sv, ds, txn, &n)) != JURY_OK)
+        goto done;
+    s_event(JURY_LOG_INFO, "dataset_loaded", "dataset=%s records=%zu open=%zu", name, n,
+            jury_sched_open(ds->sched));
+    ds->next = sv->datasets;
+    sv->datasets = ds;
+    *out = ds;
+    ds = NULL;
+done:
+    jury_txn_abort(&txn);
+    s_dataset_free(ds);
+    return err;
+}
+
+/* Rebuilds a dataset's assignment state from the store (after a failed commit). */
+static void s_dataset_reload(server_t *sv, dataset_t *ds)
+{
+    jury_sched_opts_t so = {
+        .max_discards = jury_settings_max_discards(ds->settings),
+        .random_order = jury_settings_order(ds->settings) == JURY_ORDER_RANDOM,
+        .seed = ds->id,
+        .lease_ms = (int64_t)jury_settings_lease_seconds(ds->settings) * 1000,
+    };
+    jury_sched_t *fresh = jury_sched_new(&so);
+    jury_txn_t *txn;
+    if (!fresh || jury_store_read(sv->store, &txn) != JURY_OK) {
+        jury_sched_destroy(&fresh);
+        return;
+    }
+    jury_sched_t *old = ds->sched;
+    ds->sched = fresh;
+    if (s_load_records(sv, ds, txn, NULL) == JURY_OK) {
+        jury_sched_destroy(&old);
+    } else {
+        ds->sched = old;
+        jury_sched_destroy(&fresh);
+    }
+    jury_txn_abort(&txn);
+    /* Leases were lost with the old state: sessions fetch again. */
+}
+
+/* ---- requests ------------------------------------------------------------- */
+
+typedef struct {
+    const char *name; /* annotator name */
+    uint32_t id;      /* its id, out */
+} ensure_arg_t;
+
+static jury_err s_ensure_body(jury_txn_t *txn, void *arg)
+{
+    ensure_arg_t *a = arg;
+    return jury_store_annotator_ensure(txn, a->name, &a->id, NULL);
+}
+
+static void s_hello(server_t *sv, const unsigned char *peer, size_t plen, const jury_msg_t *m)
+{
+    char annotator[JURY_PROTO_NAME_MAX + 1], dataset[JURY_PROTO_NAME_MAX + 1], reason[512];
+    snprintf(annotator, sizeof annotator, "%.*s", (int)m->u.hello.annotator.len,
+             m->u.hello.annotator.ptr);
+    snprintf(dataset, sizeof dataset, "%.*s", (int)m->u.hello.dataset.len, m->u.hello.dataset.ptr);
+    if (strlen(annotator) != m->u.hello.annotator.len || !jury_settings_name_valid(annotator)) {
+        s_queue_error(sv, peer, plen, true, m->req, JURY_EINVAL,
+                      "hello: annotator: use 1 to 200 letters, digits, '_', '-' or '.', not "
+                      "starting with '.' or '-'");
+        return;
+    }
+    dataset_t *ds = NULL;
+    jury_err err = strlen(dataset) == m->u.hello.dataset.len ? s_dataset(sv, dataset, &ds)
+                                                             : JURY_ENOTFOUND;
+    if (err != JURY_OK) {
+        snprintf(reason, sizeof reason,
+                 err == JURY_ENOTFOUND ? "hello: dataset: no dataset '%s' in this store"
+                                       : "hello: dataset: '%s' cannot be loaded",
+                 dataset);
+        s_queue_error(sv, peer, plen, true, m->req, err == JURY_ENOTFOUND ? err : JURY_EINTERNAL,
+                      reason);
+        return;
+    }
+    ensure_arg_t a = {annotator, 0};
+    jury_txn_t *txn;
+    if ((err = jury_store_read(sv->store, &txn)) == JURY_OK) {
+        err = jury_store_annotator_find(txn, annotator, &a.id);
+        jury_txn_abort(&txn);
+    }
+    /* The first hello of an annotator creates it, in a small transaction of its own. */
+    if (err == JURY_ENOTFOUND)
+        err = jury_store_write(sv->store, s_ensure_body, &a);
+    if (err != JURY_OK) {
+        s_queue_error(sv, peer, plen, true, m->req, err, "hello: cannot record the annotator");
+        return;
+    }
+
+    session_t *s = s_session(sv, peer, plen);
+    if (s && s->ds && (s->ds != ds || s->annotator != a.id))
+        s_session_end(sv, s, "hello as someone else");
+    if (!(s = s_session(sv, peer, plen)) && !(s = s_session_new(sv, peer, plen))) {
+        s_queue_error(sv, peer, plen, true, m->req, JURY_ENOMEM, "hello: out of memory");
+        return;
+    }
+    s->ds = ds;
+    s->annotator = a.id;
+    snprintf(s->name, sizeof s->name, "%s", annotator);
+    /* Leases the annotator still holds (a reconnect) come back with its next fetch. */
+    jury_sched_redeliver(ds->sched, a.id);
+
+    char hex[80], q[300];
+    s_hex(hex, sizeof hex, peer, plen);
+    s_event(JURY_LOG_INFO, "connect", "peer=%s annotator=%s dataset=%s agent=%s leases=%zu", hex,
+            annotator, dataset, s_q(q, sizeof q, m->u.hello.agent.ptr, m->u.hello.agent.len),
+            jury_sched_annotator_leases(ds->sched, a.id));
+
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    int rc = jury_proto_pack_header(&pk, JURY_CMD_WELCOME, true, m->req, 6);
+    rc = rc ? rc : jury_proto_pack_cstr(&pk, "dataset");
+    rc = rc ? rc : jury_proto_pack_cstr(&pk, ds->name);
+    rc = rc ? rc : jury_proto_pack_cstr(&pk, "annotator");
+    rc = rc ? rc : jury_proto_pack_cstr(&pk, annotator);
+    rc = rc ? rc : jury_proto_pack_cstr(&pk, "settings");
+    rc = rc ? rc : msgpack_sbuffer_write(&buf, ds->welcome, ds->welcome_len);
+    rc = rc ? rc : jury_proto_pack_cstr(&pk, "heartbeat_ms");
+    rc = rc ? rc : msgpack_pack_uint32(&pk, (uint32_t)sv->o->heartbeat_ms);
+    rc = rc ? rc : jury_proto_pack_cstr(&pk, "lease_seconds");
+    rc = rc ? rc : msgpack_pack_uint32(&pk, jury_settings_lease_seconds(ds->settings));
+    rc = rc ? rc : jury_proto_pack_cstr(&pk, "batch_max");
+    rc = rc ? rc : msgpack_pack_uint32(&pk, JURY_PROTO_BATCH_MAX);
+    if (rc == 0)
+        s_queue(sv, peer, plen, &buf, false, true, m->req);
+    msgpack_sbuffer_destroy(&buf);
+}
+
+/* Packs one record of a batch: the stored payload reshaped for annotators. */
+static int s_pack_record(server_t *sv, msgpack_packer *pk, msgpack_sbuffer *buf, dataset_t *ds,
+                         jury_txn_t *txn, uint64_t rid, uint32_t annotator, int64_t expires)
+{
+    const void *payload;
+    size_t len;
+    if (jury_store_record_get(txn, rid, &payload, &len, NULL) != JURY_OK)
+        return -1;
+    msgpack_zone zone;
+    msgpack_zone_init(&zone, 2048);
+    msgpack_object o;
+    int rc = -1;
+    if (msgpack_unpack(payload, len, NULL, &zone, &o) != MSGPACK_UNPACK_SUCCESS ||
+        o.type != MSGPACK_OBJECT_MAP)
+        goto done;
+    const msgpack_object *id = NULL, *fields = NULL, *sugg = NULL, *meta = NULL;
+    for (uint32_t i = 0; i < o.via.map.size; i++) {
+        const msgpack_object_kv *kv = &o.via.map.ptr[i];
+        const char *k = kv->key.via.str.ptr;
+        uint32_t kl = kv->key.via.str.size;
+        if (kl == 2 && memcmp(k, "id", 2) == 0)
+            id = &kv->val;
+        else if (kl == 6 && memcmp(k, "fields", 6) == 0)
+            fields = &kv->val;
+        else if (kl == 11 && memcmp(k, "suggestions", 11) == 0)
+            sugg = &kv->val;
+        else if (kl == 8 && memcmp(k, "metadata", 8) == 0)
+            meta = &kv->val;
+    }
+    if (!id || !fields)
+        goto done;
+    jury_response_t draft;
+    bool has_draft = jury_store_response_get(txn, rid, annotator, &draft) == JURY_OK &&
+                     draft.status == JURY_RESPONSE_DRAFT && draft.values_len > 0;
+    rc = msgpack_pack_map(pk, 6);
+    rc = rc ? rc : jury_proto_pack_cstr(pk, "id");
+    rc = rc ? rc : msgpack_pack_object(pk, *id);
+    rc = rc ? rc : jury_proto_pack_cstr(pk, "fields");
+    rc = rc ? rc : msgpack_pack_object(pk, *fields);
+    rc = rc ? rc : jury_proto_pack_cstr(pk, "suggestions");
+    rc = rc ? rc : sugg ? msgpack_pack_object(pk, *sugg) : msgpack_pack_map(pk, 0);
+    rc = rc ? rc : jury_proto_pack_cstr(pk, "metadata");
+    /* Only the metadata properties annotators may see. */
+    uint32_t nvis = 0;
+    if (meta && meta->type == MSGPACK_OBJECT_MAP)
+        for (uint32_t i = 0; i < meta->via.map.size; i++)
+            for (size_t v = 0; v < ds->nvisible; v++)
+                if (meta->via.map.ptr[i].key.via.str.size == strlen(ds->visible[v]) &&
+                    memcmp(meta->via.map.ptr[i].key.via.str.ptr, ds->visible[v],
+                           strlen(ds->visible[v])) == 0) {
+                    nvis++;
+                    break;
+                }
+    rc = rc ? rc : msgpack_pack_map(pk, nvis);
+    if (meta && meta->type == MSGPACK_OBJECT_MAP)
+        for (uint32_t i = 0; i < meta->via.map.size && rc == 0; i++)
+            for (size_t v = 0; v < ds->nvisible; v++)
+                if (meta->via.map.ptr[i].key.via.str.size == strlen(ds->visible[v]) &&
+                    memcmp(meta->via.map.ptr[i].key.via.str.ptr, ds->visible[v],
+                           strlen(ds->visible[v])) == 0) {
+                    rc = msgpack_pack_object(pk, meta->via.map.ptr[i].key);
+                    rc = rc ? rc : msgpack_pack_object(pk, meta->via.map.ptr[i].val);
+                    break;
+                }
+    rc = rc ? rc : jury_proto_pack_cstr(pk, "lease_expires");
+    rc = rc ? rc : msgpack_pack_int64(pk, s_to_wall(sv, expires));
+    rc = rc ? rc : jury_proto_pack_cstr(pk, "draft");
+    if (rc == 0)
+        rc = has_draft ? msgpack_sbuffer_write(buf, draft.values, draft.values_len)
+                       : msgpack_pack_nil(pk);
+done:
+    msgpack_zone_destroy(&zone);
+    return rc;
+}
+
+static void s_fetch(server_t *sv, session_t *s, jury_txn_t *txn, const jury_msg_t *m)
+{
+    uint64_t seqs[JURY_PROTO_BATCH_MAX];
+    int64_t expires[JURY_PROTO_BATCH_MAX];
+    dataset_t *ds = s->ds;
+    size_t n = jury_sched_fetch(ds->sched, s->annotator, m->u.fetch.n, sv->now, seqs, expires);
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    int rc = jury_proto_pack_header(&pk, JURY_CMD_BATCH, true, m->req, 1);
+    rc = rc ? rc : jury_proto_pack_cstr(&pk, "records");
+    rc = rc ? rc : msgpack_pack_array(&pk, n);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        uint64_t rid = ((uint64_t)ds->id << JURY_RECORD_SEQ_BITS) | seqs[i];
+        rc = s_pack_record(sv, &pk, &buf, ds, txn, rid, s->annotator, expires[i]);
+    }
+    if (rc != 0) {
+        /* Give the leases back: the worker never learns of them. */
+        for (size_t i = 0; i < n; i++)
+            jury_sched_release(ds->sched, s->annotator, seqs[i]);
+        s_queue_error(sv, s->peer, s->peer_len, true, m->req, JURY_EINTERNAL,
+                      "fetch: a record could not be read");
+    } else {
+        s_queue(sv, s->peer, s->peer_len, &buf, false, true, m->req);
+    }
+    msgpack_sbuffer_destroy(&buf);
+}
+
+/* Packs one result entry. */
+static int s_pack_result(msgpack_packer *pk, jury_str_t record, jury_err err, const char *reason,
+                         int64_t lease_expires)
+{
+    int rc = msgpack_pack_map(pk, err == JURY_OK ? (lease_expires ? 3 : 2) : 4);
+    rc = rc ? rc : jury_proto_pack_cstr(pk, "record");
+    rc = rc ? rc : jury_proto_pack_str(pk, record.ptr, record.len);
+    rc = rc ? rc : jury_proto_pack_cstr(pk, "ok");
+    rc = rc ? rc : (err == JURY_OK ? msgpack_pack_true(pk) : msgpack_pack_false(pk));
+    if (err == JURY_OK && lease_expires) {
+        rc = rc ? rc : jury_proto_pack_cstr(pk, "lease_expires");
+        rc = rc ? rc : msgpack_pack_int64(pk, lease_expires);
+    } else if (err != JURY_OK) {
+        rc = rc ? rc : jury_proto_pack_cstr(pk, "code");
+        rc = rc ? rc : jury_proto_pack_cstr(pk, jury_errname(err));
+        rc = rc ? rc : jury_proto_pack_cstr(pk, "reason");
+        rc = rc ? rc : jury_proto_pack_cstr(pk, reason);
+    }
+    return rc;
+}
+
+static jury_response_status s_status(jury_proto_status st)
+{
+    return st == JURY_PROTO_SUBMITTED   ? JURY_RESPONSE_SUBMITTED
+           : st == JURY_PROTO_DISCARDED ? JURY_RESPONSE_DISCARDED
+                                        : JURY_RESPONSE_DRAFT;
+}
+
+/* Reads the record's fields as JSON, for span answers. Caller deletes. */
+static cJSON *s_record_fields(jury_txn_t *txn, uint64_t rid)
+{
+    const void *payload;
+    size_t len;
+    if (jury_store_record_get(txn, rid, &payload, &len, NULL) != JURY_OK)
+        return NULL;
+    msgpack_zone zone;
+    msgpack_zone_init(&zone, 2048);
+    msgpack_object o;
+    cJSON *out = NULL;
+    if (msgpack_unpack(payload, len, NULL, &zone, &o) == MSGPACK_UNPACK_SUCCESS &&
+        o.type == MSGPACK_OBJECT_MAP)
+        for (uint32_t i = 0; i < o.via.map.size; i++)
+            if (o.via.map.ptr[i].key.via.str.size == 6 &&
+                memcmp(o.via.map.ptr[i].key.via.str.ptr, "fields", 6) == 0)
+                out = jury_jsonpack_to_json(&o.via.map.ptr[i].val);
+    msgpack_zone_destroy(&zone);
+    return out;
+}
+
+/* Decides one response of a submit; on acceptance queues its write and applies it to the schedule. */
+static jury_err s_submit_one(server_t *sv, session_t *s, jury_txn_t *txn,
+                             const jury_proto_response_t *r, char *reason, size_t cap,
+                             int64_t *lease_expires)
+{
+    dataset_t *ds = s->ds;
+    uint64_t rid;
+    jury_err err = jury_store_record_find(txn, ds->id, r->record.ptr, r->record.len, &rid);
+    if (err != JURY_OK) {
+        snprintf(reason, cap, "no record '%.*s' in dataset %s", (int)r->record.len, r->record.ptr,
+                 ds->name);
+        return JURY_ENOTFOUND;
+    }
+    uint64_t seq = rid & ((UINT64_C(1) << JURY_RECORD_SEQ_BITS) - 1);
+    jury_response_status status = s_status(r->status);
+
+    /* Pack the values now: the idempotency check compares bytes. */
+    size_t off = sv->values.size;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sv->values, msgpack_sbuffer_write);
+    if ((r->values ? msgpack_pack_object(&pk, *r->values) : msgpack_pack_map(&pk, 0)) != 0) {
+        snprintf(reason, cap, "out of memory");
+        return JURY_ENOMEM;
+    }
+    size_t len = sv->values.size - off;
+
+    jury_response_t prev;
+    if (jury_store_response_get(txn, rid, s->annotator, &prev) == JURY_OK &&
+        prev.status != JURY_RESPONSE_DRAFT) {
+        sv->values.size = off;
+        /* A resubmit after a lost acknowledgement is the same response: fine. */
+        if (prev.status == status && prev.values_len == len &&
+            memcmp(prev.values, sv->values.data + off, len) == 0)
+            return JURY_OK;
+        snprintf(reason, cap, "record '%.*s' was already %s by %s; a final response cannot change",
+                 (int)r->record.len, r->record.ptr, jury_response_status_name(prev.status),
+                 s->name);
+        return JURY_EEXIST;
+    }
+    if ((err = jury_sched_check(ds->sched, s->annotator, seq, sv->now)) != JURY_OK) {
+        sv->values.size = off;
+        snprintf(reason, cap, "record '%.*s' is not leased to %s (never fetched, released, expired, "
+                 "or finished by others)",
+                 (int)r->record.len, r->record.ptr, s->name);
+        return JURY_ENOTLEASED;
+    }
+    if (status != JURY_RESPONSE_DISCARDED || r->values) {
+        cJSON *values = r->values ? jury_jsonpack_to_json(r->values) : NULL;
+        cJSON *fields = ds->has_span ? s_record_fields(txn, rid) : NULL;
+        char why[400];
+        err = values ? jury_settings_check_answers(ds->settings, values,
+                                                   status == JURY_RESPONSE_SUBMITTED, fields, why,
+                                                   sizeof why)
+                     : JURY_EINVAL;
+        if (!values)
+            snprintf(why, sizeof why, "/values: must be a map of question names to answers");
+        cJSON_Delete(values);
+        cJSON_Delete(fields);
+        /* A discard's values are a courtesy: keep them only when they are valid. */
+        if (err != JURY_OK && status == JURY_RESPONSE_DISCARDED) {
+            sv->values.size = off;
+            len = 0;
+            if (msgpack_pack_map(&pk, 0) != 0)
+                return JURY_ENOMEM;
+            len = sv->values.size - off;
+            err = JURY_OK;
+        }
+        if (err != JURY_OK) {
+            sv->values.size = off;
+            snprintf(reason, cap, "%s", why);
+            return err;
+        }
+    }
+    op_t *op = &sv->ops[sv->nops++];
+    *op = (op_t){.rid = rid, .annotator = s->annotator, .status = status, .off = off, .len = len,
+                 .max_discards = jury_settings_max_discards(ds->settings), .ds = ds};
+    if (status == JURY_RESPONSE_SUBMITTED)
+        jury_sched_submitted(ds->sched, s->annotator, seq);
+    else if (status == JURY_RESPONSE_DISCARDED)
+        jury_sched_discarded(ds->sched, s->annotator, seq);
+    else
+        *lease_expires = s_to_wall(sv, jury_sched_draft(ds->sched, s->annotator, seq, sv->now));
+    return JURY_OK;
+}
+
+static void s_submit(server_t *sv, session_t *s, jury_txn_t *txn, const jury_msg_t *m)
+{
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    int rc = jury_proto_pack_header(&pk, JURY_CMD_RESULTS, true, m->req, 1);
+    rc = rc ? rc : jury_proto_pack_cstr(&pk, "results");
+    rc = rc ? rc : msgpack_pack_array(&pk, m->u.submit.count);
+    for (uint32_t i = 0; i < m->u.submit.count && rc == 0; i++) {
+        char reason[512] = "";
+        int64_t lease = 0;
+        jury_err err = s_submit_one(sv, s, txn, &m->u.submit.items[i], reason, sizeof reason, &lease);
+        if (err != JURY_OK) {
+            char hex[80], q[600];
+            s_hex(hex, sizeof hex, s->peer, s->peer_len);
+            s_event(JURY_LOG_DEBUG, "response_refused", "peer=%s annotator=%s code=%s reason=%s",
+                    hex, s->name, jury_errname(err), s_q(q, sizeof q, reason, strlen(reason)));
+        }
+        rc = s_pack_result(&pk, m->u.submit.items[i].record, err, reason, lease);
+    }
+    if (rc == 0)
+        s_queue(sv, s->peer, s->peer_len, &buf, true, true, m->req);
+    msgpack_sbuffer_destroy(&buf);
+}
+
+static void s_release(server_t *sv, session_t *s, jury_txn_t *txn, const jury_msg_t *m)
+{
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    int rc = jury_proto_pack_header(&pk, JURY_CMD_RESULTS, true, m->req, 1);
+    rc = rc ? rc : jury_proto_pack_cstr(&pk, "results");
+    rc = rc ? rc : msgpack_pack_array(&pk, m->u.release.count);
+    for (uint32_t i = 0; i < m->u.release.count && rc == 0; i++) {
+        jury_str_t id = m->u.release.records[i];
+        uint64_t rid;
+        char reason[512] = "";
+        jury_err err = jury_store_record_find(txn, s->ds->id, id.ptr, id.len, &rid);
+        if (err != JURY_OK) {
+            snprintf(reason, sizeof reason, "no record '%.*s' in dataset %s", (int)id.len, id.ptr,
+                     s->ds->name);
+            err = JURY_ENOTFOUND;
+        } else if (!jury_sched_release(s->ds->sched, s->annotator,
+                                       rid & ((UINT64_C(1) << JURY_RECORD_SEQ_BITS) - 1))) {
+            snprintf(reason, sizeof reason, "record '%.*s' is not leased to %s", (int)id.len,
+                     id.ptr, s->name);
+            err = JURY_ENOTLEASED;
+        }
+        rc = s_pack_result(&pk, id, err, reason, 0);
+    }
+    if (rc == 0)
+        s_queue(sv, s->peer, s->peer_len, &buf, false, true, m->req);
+    msgpack_sbuffer_destroy(&buf);
+}
+
+/* ---- one loop turn -------------------------------------------------------- */
+
+/* One received message: the peer and its body. */
+typedef struct {
+    unsigned char peer[256]; /* routing id */
+    size_t peer_len;         /* bytes */
+    zmq_msg_t body;          /* frame */
+    bool extra_frames;       /* the peer sent more than one frame */
+} inmsg_t;
+
+static void s_bad(server_t *sv, const unsigned char *peer, size_t plen, const jury_msg_t *m,
+                  bool cmd_known, jury_err err, const char *why)
+{
+    char hex[80], q[600];
+    s_hex(hex, sizeof hex, peer, plen);
+    s_event(JURY_LOG_WARN, "bad_message", "peer=%s code=%s reason=%s", hex, jury_errname(err),
+            s_q(q, sizeof q, why, strlen(why)));
+    /* Heartbeats and byes get no reply, even when malformed. */
+    if (!cmd_known || (m->cmd != JURY_CMD_HEARTBEAT && m->cmd != JURY_CMD_BYE))
+        s_queue_error(sv, peer, plen, cmd_known && m->has_req, m->req, err, why);
+    session_t *s = s_session(sv, peer, plen);
+    if (!s && !(s = s_session_new(sv, peer, plen)))
+        return;
+    if (++s->bad >= BAD_MAX) {
+        s_goodbye(sv, peer, plen, JURY_EPROTO, "too many malformed messages");
+        s_event(JURY_LOG_WARN, "peer_banned", "peer=%s seconds=%d", hex, BAN_MS / 1000);
+        if (sv->nbans < sizeof sv->bans / sizeof sv->bans[0]) {
+            ban_t *b = &sv->bans[sv->nbans++];
+            memcpy(b->peer, peer, plen);
+            b->peer_len = plen;
+            b->until = sv->now + BAN_MS;
+        }
+        s_session_end(sv, s, "too many malformed messages");
+    }
+}
+
+static void s_handle(server_t *sv, inmsg_t *in, jury_txn_t *txn, msgpack_zone *zone)
+{
+    jury_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.cmd = JURY_CMD_COUNT;
+    char why[512] = "";
+    if (in->extra_frames) {
+        s_bad(sv, in->peer, in->peer_len, &m, false, JURY_EPROTO,
+              "a message is one frame; send the msgpack body alone");
+        return;
+    }
+    jury_err err = jury_proto_decode(zmq_msg_data(&in->body), zmq_msg_size(&in->body), zone, &m,
+                                     why, sizeof why);
+    bool cmd_known = m.cmd < JURY_CMD_COUNT;
+    if (err != JURY_OK) {
+        s_bad(sv, in->peer, in->peer_len, &m, cmd_known, err, why);
+        return;
+    }
+    session_t *s = s_session(sv, in->peer, in->peer_len);
+    if (s)
+        s->last_heard = sv->now;
+    switch (m.cmd) {
+    case JURY_CMD_HELLO:
+        s_hello(sv, in->peer, in->peer_len, &m);
+        return;
+    case JURY_CMD_HEARTBEAT:
+        return;
+    case JURY_CMD_BYE:
+        if (s)
+            s_session_end(sv, s, "bye");
+        return;
+    case JURY_CMD_FETCH:
+    case JURY_CMD_SUBMIT:
+    case JURY_CMD_RELEASE:
+        break;
+    default:
+        s_bad(sv, in->peer, in->peer_len, &m, cmd_known, JURY_EPROTO,
+              "only a coordinator sends this command");
+        return;
+    }
+    if (!s || !s->ds) {
+        s_queue_error(sv, in->peer, in->peer_len, true, m.req, JURY_ENOSESSION,
+                      "no session on this connection: send hello first");
+        return;
+    }
+    if (m.cmd == JURY_CMD_FETCH)
+        s_fetch(sv, s, txn, &m);
+    else if (m.cmd == JURY_CMD_SUBMIT)
+        s_submit(sv, s, txn, &m);
+    else
+        s_release(sv, s, txn, &m);
+}
+
+static jury_err s_write_body(jury_txn_t *txn, void *arg)
+{
+    server_t *sv = arg;
+    for (size_t i = 0; i < sv->nops; i++) {
+        op_t *op = &sv->ops[i];
+        jury_err err = jury_store_response_put(txn, op->rid, op->annotator, op->status,
+                                               sv->values.data + op->off, op->len, sv->wall,
+                                               op->max_discards, &op->state);
+        if (err != JURY_OK)
+            return err;
+    }
+    return JURY_OK;
+}
+
+/* Receives what is waiting (at most TURN_MAX messages), answers it, commits, then replies. */
+static void s_turn(server_t *sv)
+{
+    static inmsg_t in[TURN_MAX];
+    size_t n = 0;
+    while (n < TURN_MAX) {
+        zmq_msg_t id;
+        zmq_msg_init(&id);
+        if (zmq_msg_recv(&id, sv->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&id);
+            break;
+        }
+        inmsg_t *m = &in[n];
+        m->peer_len = zmq_msg_size(&id) < sizeof m->peer ? zmq_msg_size(&id) : sizeof m->peer;
+        memcpy(m->peer, zmq_msg_data(&id), m->peer_len);
+        zmq_msg_close(&id);
+        zmq_msg_init(&m->body);
+        m->extra_frames = false;
+        if (zmq_msg_recv(&m->body, sv->sock, 0) < 0) {
+            zmq_msg_close(&m->body);
+            continue;
+        }
+        while (zmq_msg_more(&m->body) || m->extra_frames) {
+            zmq_msg_t extra;
+            zmq_msg_init(&extra);
+            int r = zmq_msg_recv(&extra, sv->sock, 0);
+            bool more = r >= 0 && zmq_msg_more(&extra);
+            zmq_msg_close(&extra);
+            m->extra_frames = true;
+            if (!more)
+                break;
+        }
+        if (s_banned(sv, m->peer, m->peer_len)) {
+            zmq_msg_close(&m->body);
+            continue;
+        }
+        n++;
+    }
+    if (n == 0)
+        return;
+    sv->now = s_mono_ms();
+    sv->wall = s_wall_ms();
+    sv->nops = 0;
+    sv->nreplies = 0;
+    sv->values.size = 0;
+
+    jury_txn_t *txn = NULL;
+    jury_err err = jury_store_read(sv->store, &txn);
+    msgpack_zone zone;
+    msgpack_zone_init(&zone, 8192);
+    for (size_t i = 0; i < n; i++) {
+        if (err == JURY_OK) {
+            s_handle(sv, &in[i], txn, &zone);
+        } else {
+            s_queue_error(sv, in[i].peer, in[i].peer_len, false, 0, err,
+                          "the coordinator cannot read its store");
+        }
+        msgpack_zone_clear(&zone);
+        zmq_msg_close(&in[i].body);
+    }
+    msgpack_zone_destroy(&zone);
+    jury_txn_abort(&txn);
+
+    /* Group commit: every response of this turn in one transaction, before any acknowledgement. */
+    jury_err werr = sv->nops ? jury_store_write(sv->store, s_write_body, sv) : JURY_OK;
+    if (werr != JURY_OK) {
+        s_event(JURY_LOG_ERROR, "commit_failed", "responses=%zu error=\"%s\"", sv->nops,
+                jury_strerror(werr));
+        for (dataset_t *d = sv->datasets; d; d = d->next)
+            for (size_t i = 0; i < sv->nops; i++)
+                if (sv->ops[i].ds == d) {
+                    s_dataset_reload(sv, d);
+                    break;
+                }
+    } else {
+        for (size_t i = 0; i < sv->nops; i++) {
+            op_t *op = &sv->ops[i];
+            if (op->state.status == JURY_RECORD_COMPLETED &&
+                op->status == JURY_RESPONSE_SUBMITTED &&
+                op->state.submitted == op->state.target)
+                s_event(JURY_LOG_INFO, "record_completed", "dataset=%s record=%llu submitted=%u",
+                        op->ds->name, (unsigned long long)op->rid, op->state.submitted);
+            else if (op->state.status == JURY_RECORD_DISCARDED &&
+                     op->status == JURY_RESPONSE_DISCARDED)
+                s_event(JURY_LOG_INFO, "record_set_aside", "dataset=%s record=%llu discards=%u",
+                        op->ds->name, (unsigned long long)op->rid, op->state.discarded);
+        }
+    }
+    for (size_t i = 0; i < sv->nreplies; i++) {
+        reply_t *r = &sv->replies[i];
+        if (werr != JURY_OK && r->is_submit) {
+            msgpack_sbuffer buf;
+            msgpack_sbuffer_init(&buf);
+            if (jury_proto_encode_error(&buf, r->has_req, r->req, jury_errname(werr),
+                                        "the responses could not be stored; nothing was "
+                                        "stored, send them again") == JURY_OK)
+                s_send_now(sv, r->peer, r->peer_len, buf.data, buf.size);
+            msgpack_sbuffer_destroy(&buf);
+        } else {
+            s_send_now(sv, r->peer, r->peer_len, r->data, r->len);
+        }
+        free(r->data);
+    }
+    sv->nreplies = 0;
+}
+
+/* ---- timers ----------------------------------------------------------------- */
+
+static void s_on_expired(uint32_t annotator, uint64_t seq, void *arg)
+{
+    dataset_t *ds = arg;
+    s_event(JURY_LOG_INFO, "lease_expired", "dataset=%s annotator_id=%u record_seq=%llu", ds->name,
+            annotator, (unsigned long long)seq);
+}
+
+static void s_tick(server_t *sv, bool poll_records, bool write_status)
+{
+    sv->now = s_mono_ms();
+    sv->wall = s_wall_ms();
+    int64_t dead_after = 3 * (int64_t)sv->o->heartbeat_ms;
+    for (size_t i = 0; i < sv->nsessions;) {
+        session_t *s = &sv->sessions[i];
+        if (sv->now - s->last_heard > dead_after) {
+            s_session_end(sv, s, "heartbeat timeout");
+            continue; /* the last session moved into slot i */
+        }
+        if (s->ds && sv->now - s->last_sent >= sv->o->heartbeat_ms) {
+            msgpack_sbuffer buf;
+            msgpack_sbuffer_init(&buf);
+            if (jury_proto_encode_heartbeat(&buf) == JURY_OK)
+                s_send_now(sv, s->peer, s->peer_len, buf.data, buf.size);
+            msgpack_sbuffer_destroy(&buf);
+        }
+        i++;
+    }
+    for (dataset_t *d = sv->datasets; d; d = d->next)
+        jury_sched_expire(d->sched, sv->now, s_on_expired, d);
+
+    if (poll_records) {
+        /* Records imported while we run: pick up ids above the last one we know. */
+        jury_txn_t *txn;
+        if (jury_store_read(sv->store, &txn) == JURY_OK) {
+            for (dataset_t *d = sv->datasets; d; d = d->next) {
+                size_t added = 0;
+                jury_dataset_t info;
+                if (jury_store_dataset_get(txn, d->name, &info) != JURY_OK || info.id != d->id)
+                    continue; /* deleted under us: its sessions will find no records */
+                if (s_load_records(sv, d, txn, &added) == JURY_OK && added)
+                    s_event(JURY_LOG_INFO, "records_added", "dataset=%s records=%zu", d->name,
+                            added);
+            }
+            jury_txn_abort(&txn);
+        }
+    }
+    if (write_status) {
+        char tmp[4200];
+        snprintf(tmp, sizeof tmp, "%s.tmp", sv->status_path);
+        FILE *f = fopen(tmp, "w");
+        if (f) {
+            fprintf(f, "{\"pid\": %ld, \"bind\": \"%s\", \"started_ms\": %lld, \"updated_ms\": %lld, "
+                       "\"sessions\": %zu, \"datasets\": {",
+                    (long)getpid(), sv->o->bind, (long long)sv->started_wall, (long long)sv->wall,
+                    sv->nsessions);
+            int k = 0;
+            for (dataset_t *d = sv->datasets; d; d = d->next) {
+                fprintf(f, "%s\"%s\": {\"leases\": %zu, \"open\": %zu, \"annotators\": [", k++ ? ", " : "",
+                        d->name, jury_sched_leases(d->sched), jury_sched_open(d->sched));
+                int a = 0;
+                for (size_t i = 0; i < sv->nsessions; i++)
+                    if (sv->sessions[i].ds == d)
+                        fprintf(f, "%s\"%s\"", a++ ? ", " : "", sv->sessions[i].name);
+                fprintf(f, "]}");
+            }
+            fprintf(f, "}}\n");
+            if (fclose(f) == 0)
+                rename(tmp, sv->status_path);
+        }
+    }
+}
+
+/* ---- run -------------------------------------------------------------------- */
+
+jury_err jury_serve_run(jury_store_t *store, const jury_serve_opts_t *opts)
+{
+    s_level = opts->log_level;
+    server_t *sv = calloc(1, sizeof *sv);
+    if (!sv)
+        return JURY_ENOMEM;
+    sv->store = store;
+    sv->o = opts;
+    sv->started_wall = s_wall_ms();
+    msgpack_sbuffer_init(&sv->values);
+    snprintf(sv->status_path, sizeof sv->status_path, "%s/%s", jury_store_dir(store),
+             JURY_SERVE_STATUS_FILE);
+    jury_err err = JURY_OK;
+    sv->zctx = zmq_ctx_new();
+    sv->sock = sv->zctx ? zmq_socket(sv->zctx, ZMQ_ROUTER) : NULL;
+    if (!sv->sock) {
+        err = JURY_ENOMEM;
+        goto done;
+    }
+    int one = 1, linger = 1000;
+    int64_t maxmsg = (int64_t)JURY_PROTO_FRAME_MAX;
+    zmq_setsockopt(sv->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    zmq_setsockopt(sv->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    zmq_setsockopt(sv->sock, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_bind(sv->sock, opts->bind) != 0) {
+        jury_log(JURY_LOG_ERROR, "cannot bind %s: %s", opts->bind, zmq_strerror(errno));
+        err = JURY_EINVAL;
+        goto done;
+    }
+    s_event(JURY_LOG_INFO, "listening", "bind=%s store=%s pid=%ld", opts->bind,
+            jury_store_dir(store), (long)getpid());
+    int64_t last_tick = 0, last_poll = 0, last_status = 0;
+    while (!*opts->stop) {
+        int64_t now = s_mono_ms();
+        long timeout = (long)(last_tick + TICK_MS - now);
+        zmq_pollitem_t item = {.socket = sv->sock, .events = ZMQ_POLLIN};
+        int rc = zmq_poll(&item, 1, timeout > 0 ? timeout : 0);
+        if (rc < 0 && errno != EINTR) {
+            jury_log(JURY_LOG_ERROR, "zmq_poll: %s", zmq_strerror(errno));
+            err = JURY_EIO;
+            break;
+        }
+        if (*opts->stop)
+            break;
+        if (rc > 0)
+            s_turn(sv);
+        now = s_mono_ms();
+        if (now - last_tick >= TICK_MS) {
+            bool poll = now - last_poll >= POLL_RECORDS_MS, status = now - last_status >= STATUS_MS;
+            s_tick(sv, poll, status);
+            last_tick = now;
+            if (poll)
+                last_poll = now;
+            if (status)
+                last_status = now;
+        }
+    }
+    /* Stopping: every committed response was acknowledged in its turn; tell the rest to go. */
+    sv->now = s_mono_ms();
+    while (sv->nsessions > 0) {
+        session_t *s = &sv->sessions[sv->nsessions - 1];
+        s_goodbye(sv, s->peer, s->peer_len, JURY_EBUSY, "the coordinator is shutting down");
+        s_session_end(sv, s, "coordinator shutdown");
+    }
+    unlink(sv->status_path);
+    s_event(JURY_LOG_INFO, "stopped", "pid=%ld", (long)getpid());
+done:
+    if (sv->sock)
+        zmq_close(sv->sock);
+    if (sv->zctx)
+        zmq_ctx_term(sv->zctx);
+    while (sv->datasets) {
+        dataset_t *d = sv->datasets;
+        sv->datasets = d->next;
+        s_dataset_free(d);
+    }
+    free(sv->sessions);
+    msgpack_sbuffer_destroy(&sv->values);
+    free(sv);
+    return err;
+}
