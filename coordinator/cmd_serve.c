@@ -41,9 +41,12 @@ int jury_cmd_serve(const jury_cli_t *cli_in, int argc, char **argv)
                            .log_level = JURY_LOG_INFO,
                            .stop = &s_stop};
     static const struct option opts[] = {
-        {"bind", required_argument, NULL, 'b'},      {"log-level", required_argument, NULL, 'l'},
-        {"heartbeat-ms", required_argument, NULL, 'H'}, {"store", required_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+        {"bind", required_argument, NULL, 'b'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"heartbeat-ms", required_argument, NULL, 'H'},
+        {"store", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {

@@ -1,9 +1,17 @@
-/* cmd_status.c: `jury status NAME`: records by status, responses by status, per-annotator counts. */
+/* cmd_status.c: `jury status NAME`: records by status, responses by status, per-annotator counts.
+ */
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "serve.h"
 
 static const char s_usage[] =
     "usage: jury status NAME [--json]\n"
@@ -11,10 +19,13 @@ static const char s_usage[] =
     "Prints dataset NAME's records (total, pending, completed), its responses\n"
     "by status (submitted, discarded, draft) and each annotator's responses.\n"
     "Safe to run while `jury serve` or an import writes: it reads a snapshot.\n"
+    "While `jury serve` runs on the store, also shows its active leases and\n"
+    "connected annotators (from the store's serve.status, refreshed each second).\n"
     "\n"
     "options:\n"
     "  --json        one JSON object: {\"dataset\", \"records\", \"pending\", \"completed\",\n"
-    "                \"responses\": {...}, \"annotators\": {NAME: {...}}}\n"
+    "                \"discarded\", \"responses\": {...}, \"annotators\": {NAME: {...}},\n"
+    "                \"live\": {\"pid\", \"leases\", \"connected\": [...]} or null}\n"
     "  --store DIR   the store directory\n";
 
 typedef struct {
@@ -49,6 +60,41 @@ static jury_err s_annotator(uint32_t id, const char *name, const jury_counts_t *
     }
     s->n++;
     return JURY_OK;
+}
+
+/*
+ * Reads the live status `jury serve` writes into the store each second and
+ * returns the entry of dataset name, or NULL when no coordinator runs (no
+ * file, a dead pid, or a file older than 10 s). *root_out owns the tree.
+ */
+static const cJSON *s_live(const char *store, const char *name, cJSON **root_out, long *pid_out)
+{
+    *root_out = NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", store, JURY_SERVE_STATUS_FILE);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    cJSON *root = cJSON_Parse(buf);
+    const cJSON *pid = cJSON_GetObjectItemCaseSensitive(root, "pid");
+    const cJSON *updated = cJSON_GetObjectItemCaseSensitive(root, "updated_ms");
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    double now = (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+    if (!cJSON_IsNumber(pid) || !cJSON_IsNumber(updated) || now - updated->valuedouble > 10000 ||
+        (kill((pid_t)pid->valuedouble, 0) != 0 && errno != EPERM)) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+    *root_out = root;
+    *pid_out = (long)pid->valuedouble;
+    const cJSON *ds =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "datasets"), name);
+    return ds ? ds : cJSON_GetObjectItemCaseSensitive(root, "datasets");
 }
 
 int jury_cmd_status(const jury_cli_t *cli_in, int argc, char **argv)
@@ -93,28 +139,64 @@ int jury_cmd_status(const jury_cli_t *cli_in, int argc, char **argv)
     jury_counts_t counts;
     if (err == JURY_OK && (err = jury_store_dataset_get(txn, name, &ds)) == JURY_OK &&
         (err = jury_store_dataset_counts(txn, ds.id, &counts)) == JURY_OK) {
-        unsigned long long pending = counts.records - counts.completed;
+        unsigned long long pending = counts.records - counts.completed - counts.discarded;
         if (s.json) {
             printf("{\"dataset\": ");
             jury_cli_json_string(stdout, name, strlen(name));
-            printf(", \"records\": %llu, \"pending\": %llu, \"completed\": %llu, \"responses\": ",
+            printf(", \"records\": %llu, \"pending\": %llu, \"completed\": %llu, \"discarded\": "
+                   "%llu, \"responses\": ",
                    (unsigned long long)counts.records, pending,
-                   (unsigned long long)counts.completed);
+                   (unsigned long long)counts.completed, (unsigned long long)counts.discarded);
             s_responses_json(&counts);
             printf(", \"annotators\": {");
         } else {
             printf("dataset %s\n", name);
-            printf("records     %llu total, %llu pending, %llu completed\n",
+            printf("records     %llu total, %llu pending, %llu completed, %llu set aside\n",
                    (unsigned long long)counts.records, pending,
-                   (unsigned long long)counts.completed);
+                   (unsigned long long)counts.completed, (unsigned long long)counts.discarded);
             printf("responses   %llu submitted, %llu discarded, %llu draft\n",
                    (unsigned long long)counts.responses[JURY_RESPONSE_SUBMITTED],
                    (unsigned long long)counts.responses[JURY_RESPONSE_DISCARDED],
                    (unsigned long long)counts.responses[JURY_RESPONSE_DRAFT]);
         }
         err = jury_store_annotator_counts_each(txn, ds.id, s_annotator, &s);
-        if (s.json)
-            printf("}}\n");
+        cJSON *root;
+        long pid = 0;
+        const cJSON *live = s_live(cli.store, name, &root, &pid);
+        /* The coordinator runs but has not loaded this dataset yet: no leases, nobody connected. */
+        bool loaded = live && cJSON_GetObjectItemCaseSensitive(live, "leases");
+        const cJSON *leases = loaded ? cJSON_GetObjectItemCaseSensitive(live, "leases") : NULL;
+        const cJSON *who = loaded ? cJSON_GetObjectItemCaseSensitive(live, "annotators") : NULL;
+        if (s.json) {
+            printf("}, \"live\": ");
+            if (!live) {
+                printf("null");
+            } else {
+                printf("{\"pid\": %ld, \"leases\": %d, \"connected\": [", pid,
+                       cJSON_IsNumber(leases) ? leases->valueint : 0);
+                int k = 0;
+                const cJSON *a;
+                cJSON_ArrayForEach(a, who) if (cJSON_IsString(a))
+                {
+                    printf("%s", k++ ? ", " : "");
+                    jury_cli_json_string(stdout, a->valuestring, strlen(a->valuestring));
+                }
+                printf("]}");
+            }
+            printf("}\n");
+        } else if (live) {
+            printf("\ncoordinator running (pid %ld): %d active lease%s, connected:", pid,
+                   cJSON_IsNumber(leases) ? leases->valueint : 0,
+                   cJSON_IsNumber(leases) && leases->valueint == 1 ? "" : "s");
+            int k = 0;
+            const cJSON *a;
+            cJSON_ArrayForEach(a, who) if (cJSON_IsString(a))
+            {
+                printf("%s %s", k++ ? "," : "", a->valuestring);
+            }
+            printf("%s\n", k ? "" : " nobody");
+        }
+        cJSON_Delete(root);
     }
     jury_txn_abort(&txn);
     jury_store_destroy(&store);

@@ -1,4 +1,5 @@
-/* jsonpack.h: converting between cJSON trees and msgpack, the two encodings jury meets (JSON files and frontends, msgpack on disk and on the wire). */
+/* jsonpack.h: converting between cJSON trees and msgpack, the two encodings jury meets (JSON files
+ * and frontends, msgpack on disk and on the wire). */
 #ifndef JURY_JSONPACK_H
 #define JURY_JSONPACK_H
 

@@ -1,50 +1,52 @@
-/* sched.c: overlapping assignment with leases: per-record annotator sets, two ordered queues of records with free slots, per-annotator lease lists. */
+/* sched.c: overlapping assignment with leases: per-record annotator sets, two ordered queues of
+ * records with free slots, per-annotator lease lists. */
 #include "sched.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define NONE UINT32_MAX
-#define LEASED 0x80000000u /* flag on an annotator entry of a record: holds a lease, has not answered */
+#define LEASED                                                                                     \
+    0x80000000u /* flag on an annotator entry of a record: holds a lease, has not answered */
 
 enum { TIER_NONE = 0, TIER_STARTED = 1, TIER_FRESH = 2 };
 
 /* One record. Its annotator entries are those who answered it (submitted or
  * discarded) and, with LEASED set, those who hold a lease on it now. */
 typedef struct {
-    uint32_t target;    /* submitted responses that complete it */
-    uint32_t submitted; /* submitted responses */
-    uint32_t prev, next;/* neighbours in its tier's queue (record indices) */
-    uint32_t *ann;      /* annotator entries (owned) */
-    uint16_t leases;    /* active leases */
-    uint16_t discards;  /* discarded responses */
-    uint16_t nann, cap; /* entries used and allocated */
-    uint8_t done;       /* completed or set aside */
-    uint8_t tier;       /* queue it is in, TIER_NONE when it has no free slot */
+    uint32_t target;     /* submitted responses that complete it */
+    uint32_t submitted;  /* submitted responses */
+    uint32_t prev, next; /* neighbours in its tier's queue (record indices) */
+    uint32_t *ann;       /* annotator entries (owned) */
+    uint16_t leases;     /* active leases */
+    uint16_t discards;   /* discarded responses */
+    uint16_t nann, cap;  /* entries used and allocated */
+    uint8_t done;        /* completed or set aside */
+    uint8_t tier;        /* queue it is in, TIER_NONE when it has no free slot */
 } rec_t;
 
 /* One lease, in its annotator's list. */
 typedef struct {
-    uint32_t rec;      /* record index (seq - 1) */
-    bool delivered;    /* handed to the annotator's current session */
-    int64_t expires;   /* deadline */
+    uint32_t rec;    /* record index (seq - 1) */
+    bool delivered;  /* handed to the annotator's current session */
+    int64_t expires; /* deadline */
 } lease_t;
 
 /* An annotator's leases. */
 typedef struct {
-    lease_t *v;        /* leases (owned) */
-    uint32_t n, cap;   /* used and allocated */
+    lease_t *v;      /* leases (owned) */
+    uint32_t n, cap; /* used and allocated */
 } ann_t;
 
 struct jury_sched {
-    jury_sched_opts_t opts; /* distribution */
-    rec_t *recs;            /* records by index = seq - 1 */
-    uint32_t nrecs, cap;    /* used and allocated */
+    jury_sched_opts_t opts;    /* distribution */
+    rec_t *recs;               /* records by index = seq - 1 */
+    uint32_t nrecs, cap;       /* used and allocated */
     uint32_t head[3], tail[3]; /* queues of records with free slots, by tier */
-    ann_t *anns;            /* annotators by id */
-    uint32_t nanns;         /* allocated entries of anns */
-    size_t leases;          /* active leases */
-    size_t open;            /* records not done */
+    ann_t *anns;               /* annotators by id */
+    uint32_t nanns;            /* allocated entries of anns */
+    size_t leases;             /* active leases */
+    size_t open;               /* records not done */
 };
 
 jury_sched_t *jury_sched_new(const jury_sched_opts_t *opts)

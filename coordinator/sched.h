@@ -1,4 +1,5 @@
-/* sched.h: overlapping assignment of one dataset's records to annotators, with leases. Pure logic: no I/O, no clock of its own. */
+/* sched.h: overlapping assignment of one dataset's records to annotators, with leases. Pure logic:
+ * no I/O, no clock of its own. */
 #ifndef JURY_SCHED_H
 #define JURY_SCHED_H
 
@@ -76,7 +77,8 @@ JURY_MUST_CHECK jury_err jury_sched_check(const jury_sched_t *s, uint32_t annota
 bool jury_sched_submitted(jury_sched_t *s, uint32_t annotator, uint64_t seq);
 bool jury_sched_discarded(jury_sched_t *s, uint32_t annotator, uint64_t seq);
 
-/* A draft: extends annotator's lease on seq to now + lease and returns the new deadline (0 if no lease). */
+/* A draft: extends annotator's lease on seq to now + lease and returns the new deadline (0 if no
+ * lease). */
 int64_t jury_sched_draft(jury_sched_t *s, uint32_t annotator, uint64_t seq, int64_t now);
 
 /* Ends annotator's lease on seq without a response. Returns true if there was one. */
@@ -85,7 +87,8 @@ bool jury_sched_release(jury_sched_t *s, uint32_t annotator, uint64_t seq);
 /* Ends every lease annotator holds (its worker died or left). Returns how many. */
 size_t jury_sched_release_annotator(jury_sched_t *s, uint32_t annotator);
 
-/* Marks annotator's leases as not yet handed to its (new) session, so its next fetch returns them. */
+/* Marks annotator's leases as not yet handed to its (new) session, so its next fetch returns them.
+ */
 void jury_sched_redeliver(jury_sched_t *s, uint32_t annotator);
 
 /*

@@ -1,4 +1,5 @@
-/* serve.c: the coordinator loop: sessions over one ROUTER socket, leases from sched, responses committed in one transaction per loop turn. */
+/* serve.c: the coordinator loop: sessions over one ROUTER socket, leases from sched, responses
+ * committed in one transaction per loop turn. */
 #include "serve.h"
 
 #include <errno.h>
@@ -25,9 +26,9 @@
 /* How long a peer that was sent away is ignored. */
 #define BAN_MS 60000
 /* Timer period: heartbeats, liveness, lease expiry, new records, status file. */
-#define TICK_MS 100
+#define TICK_MS         100
 #define POLL_RECORDS_MS 500
-#define STATUS_MS 1000
+#define STATUS_MS       1000
 
 /* ---- clocks and logs ------------------------------------------------------ */
 
@@ -61,9 +62,10 @@ static void s_event(jury_log_level level, const char *event, const char *fmt, ..
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(line, sizeof line, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s event=%s ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000, names[level], event);
+    int n =
+        snprintf(line, sizeof line, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s event=%s ",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 ts.tv_nsec / 1000000, names[level], event);
     va_list ap;
     va_start(ap, fmt);
     if (n > 0 && (size_t)n < sizeof line)
@@ -72,7 +74,8 @@ static void s_event(jury_log_level level, const char *event, const char *fmt, ..
     fprintf(stderr, "%s\n", line);
 }
 
-/* Writes a logfmt-safe value: quoted, with quotes, backslashes and controls escaped, cut at 120 bytes. */
+/* Writes a logfmt-safe value: quoted, with quotes, backslashes and controls escaped, cut at 120
+ * bytes. */
 static const char *s_q(char *buf, size_t cap, const char *s, size_t n)
 {
     size_t o = 0;
@@ -94,29 +97,29 @@ static const char *s_q(char *buf, size_t cap, const char *s, size_t n)
 /* ---- datasets ------------------------------------------------------------- */
 
 typedef struct dataset {
-    char *name;                 /* dataset name (owned) */
-    uint32_t id;                /* store id */
-    jury_settings_t *settings;  /* parsed settings (owned) */
-    jury_sched_t *sched;        /* assignment state (owned) */
-    char *welcome;              /* settings as annotators see them, msgpack (owned) */
-    size_t welcome_len;         /* bytes at welcome */
-    char **visible;             /* metadata names annotators may see (owned) */
-    size_t nvisible;            /* entries in visible */
-    bool has_span;              /* a span question exists: answers need the record's fields */
-    struct dataset *next;       /* list */
+    char *name;                /* dataset name (owned) */
+    uint32_t id;               /* store id */
+    jury_settings_t *settings; /* parsed settings (owned) */
+    jury_sched_t *sched;       /* assignment state (owned) */
+    char *welcome;             /* settings as annotators see them, msgpack (owned) */
+    size_t welcome_len;        /* bytes at welcome */
+    char **visible;            /* metadata names annotators may see (owned) */
+    size_t nvisible;           /* entries in visible */
+    bool has_span;             /* a span question exists: answers need the record's fields */
+    struct dataset *next;      /* list */
 } dataset_t;
 
 /* ---- sessions ------------------------------------------------------------- */
 
 typedef struct {
-    unsigned char peer[256]; /* ROUTER routing id */
-    size_t peer_len;         /* bytes in peer */
-    dataset_t *ds;           /* dataset after hello, else NULL */
-    uint32_t annotator;      /* annotator id after hello */
+    unsigned char peer[256];            /* ROUTER routing id */
+    size_t peer_len;                    /* bytes in peer */
+    dataset_t *ds;                      /* dataset after hello, else NULL */
+    uint32_t annotator;                 /* annotator id after hello */
     char name[JURY_PROTO_NAME_MAX + 1]; /* annotator name */
-    int64_t last_heard;      /* monotonic ms of the last message from the peer */
-    int64_t last_sent;       /* monotonic ms of the last message to the peer */
-    int bad;                 /* malformed messages so far */
+    int64_t last_heard;                 /* monotonic ms of the last message from the peer */
+    int64_t last_sent;                  /* monotonic ms of the last message to the peer */
+    int bad;                            /* malformed messages so far */
 } session_t;
 
 typedef struct {
@@ -127,13 +130,13 @@ typedef struct {
 
 /* A response accepted in this turn, to be written before it is acknowledged. */
 typedef struct {
-    uint64_t rid;                 /* record */
-    uint32_t annotator;           /* who */
-    jury_response_status status;  /* what */
-    size_t off, len;              /* its values in the turn's values buffer */
-    uint32_t max_discards;        /* the dataset's */
-    jury_record_state_t state;    /* the record's state after the write */
-    dataset_t *ds;                /* its dataset */
+    uint64_t rid;                /* record */
+    uint32_t annotator;          /* who */
+    jury_response_status status; /* what */
+    size_t off, len;             /* its values in the turn's values buffer */
+    uint32_t max_discards;       /* the dataset's */
+    jury_record_state_t state;   /* the record's state after the write */
+    dataset_t *ds;               /* its dataset */
 } op_t;
 
 /* A reply waiting for the turn's commit. */
@@ -154,17 +157,17 @@ typedef struct {
     dataset_t *datasets;        /* loaded datasets */
     session_t *sessions;        /* live sessions */
     size_t nsessions, capsessions;
-    ban_t bans[64];             /* peers sent away */
+    ban_t bans[64]; /* peers sent away */
     size_t nbans;
     op_t ops[TURN_MAX * JURY_PROTO_BATCH_MAX]; /* this turn's writes */
     size_t nops;
-    msgpack_sbuffer values;     /* this turn's response values */
-    reply_t replies[TURN_MAX];  /* this turn's replies */
+    msgpack_sbuffer values;    /* this turn's response values */
+    reply_t replies[TURN_MAX]; /* this turn's replies */
     size_t nreplies;
-    int64_t now;                /* monotonic ms of this turn */
-    int64_t wall;               /* wall-clock ms of this turn */
-    char status_path[4096];     /* serve.status */
-    int64_t started_wall;       /* start time */
+    int64_t now;            /* monotonic ms of this turn */
+    int64_t wall;           /* wall-clock ms of this turn */
+    char status_path[4096]; /* serve.status */
+    int64_t started_wall;   /* start time */
 } server_t;
 
 /* Converts a monotonic deadline to wall-clock milliseconds for the wire. */
@@ -227,8 +230,9 @@ static void s_session_end(server_t *sv, session_t *s, const char *why)
         size_t released = 0;
         if (!s_other_session(sv, s))
             released = jury_sched_release_annotator(s->ds->sched, s->annotator);
-        s_event(JURY_LOG_INFO, "disconnect", "peer=%s annotator=%s dataset=%s reason=%s released=%zu",
-                hex, s->name, s->ds->name, s_q(q, sizeof q, why, strlen(why)), released);
+        s_event(JURY_LOG_INFO, "disconnect",
+                "peer=%s annotator=%s dataset=%s reason=%s released=%zu", hex, s->name, s->ds->name,
+                s_q(q, sizeof q, why, strlen(why)), released);
     }
     *s = sv->sessions[--sv->nsessions];
 }
@@ -508,8 +512,8 @@ static void s_hello(server_t *sv, const unsigned char *peer, size_t plen, const 
         return;
     }
     dataset_t *ds = NULL;
-    jury_err err = strlen(dataset) == m->u.hello.dataset.len ? s_dataset(sv, dataset, &ds)
-                                                             : JURY_ENOTFOUND;
+    jury_err err =
+        strlen(dataset) == m->u.hello.dataset.len ? s_dataset(sv, dataset, &ds) : JURY_ENOTFOUND;
     if (err != JURY_OK) {
         snprintf(reason, sizeof reason,
                  err == JURY_ENOTFOUND ? "hello: dataset: no dataset '%s' in this store"
@@ -533,10 +537,25 @@ static void s_hello(server_t *sv, const unsigned char *peer, size_t plen, const 
         return;
     }
 
+    /* The same annotator on the same dataset over another connection: this
+     * hello takes the session over, and the leases stay with the annotator. */
+    for (size_t i = 0; i < sv->nsessions; i++) {
+        session_t *o = &sv->sessions[i];
+        if (o->ds == ds && o->annotator == a.id &&
+            !(o->peer_len == plen && memcmp(o->peer, peer, plen) == 0)) {
+            char ohex[80];
+            s_hex(ohex, sizeof ohex, o->peer, o->peer_len);
+            s_goodbye(sv, o->peer, o->peer_len, JURY_EBUSY,
+                      "another connection opened a session for this annotator and dataset");
+            s_event(JURY_LOG_INFO, "disconnect",
+                    "peer=%s annotator=%s dataset=%s reason=\"taken over\" released=0", ohex,
+                    o->name, ds->name);
+            *o = sv->sessions[--sv->nsessions];
+            i--;
+        }
+    }
     session_t *s = s_session(sv, peer, plen);
-    if (s && s->ds && (s->ds != ds || s->annotator != a.id))
-        s_session_end(sv, s, "hello as someone else");
-    if (!(s = s_session(sv, peer, plen)) && !(s = s_session_new(sv, peer, plen))) {
+    if (!s && !(s = s_session_new(sv, peer, plen))) {
         s_queue_error(sv, peer, plen, true, m->req, JURY_ENOMEM, "hello: out of memory");
         return;
     }
@@ -727,7 +746,8 @@ static cJSON *s_record_fields(jury_txn_t *txn, uint64_t rid)
     return out;
 }
 
-/* Decides one response of a submit; on acceptance queues its write and applies it to the schedule. */
+/* Decides one response of a submit; on acceptance queues its write and applies it to the schedule.
+ */
 static jury_err s_submit_one(server_t *sv, session_t *s, jury_txn_t *txn,
                              const jury_proto_response_t *r, char *reason, size_t cap,
                              int64_t *lease_expires)
@@ -768,7 +788,8 @@ static jury_err s_submit_one(server_t *sv, session_t *s, jury_txn_t *txn,
     }
     if ((err = jury_sched_check(ds->sched, s->annotator, seq, sv->now)) != JURY_OK) {
         sv->values.size = off;
-        snprintf(reason, cap, "record '%.*s' is not leased to %s (never fetched, released, expired, "
+        snprintf(reason, cap,
+                 "record '%.*s' is not leased to %s (never fetched, released, expired, "
                  "or finished by others)",
                  (int)r->record.len, r->record.ptr, s->name);
         return JURY_ENOTLEASED;
@@ -785,15 +806,6 @@ static jury_err s_submit_one(server_t *sv, session_t *s, jury_txn_t *txn,
             snprintf(why, sizeof why, "/values: must be a map of question names to answers");
         cJSON_Delete(values);
         cJSON_Delete(fields);
-        /* A discard's values are a courtesy: keep them only when they are valid. */
-        if (err != JURY_OK && status == JURY_RESPONSE_DISCARDED) {
-            sv->values.size = off;
-            len = 0;
-            if (msgpack_pack_map(&pk, 0) != 0)
-                return JURY_ENOMEM;
-            len = sv->values.size - off;
-            err = JURY_OK;
-        }
         if (err != JURY_OK) {
             sv->values.size = off;
             snprintf(reason, cap, "%s", why);
@@ -801,8 +813,13 @@ static jury_err s_submit_one(server_t *sv, session_t *s, jury_txn_t *txn,
         }
     }
     op_t *op = &sv->ops[sv->nops++];
-    *op = (op_t){.rid = rid, .annotator = s->annotator, .status = status, .off = off, .len = len,
-                 .max_discards = jury_settings_max_discards(ds->settings), .ds = ds};
+    *op = (op_t){.rid = rid,
+                 .annotator = s->annotator,
+                 .status = status,
+                 .off = off,
+                 .len = len,
+                 .max_discards = jury_settings_max_discards(ds->settings),
+                 .ds = ds};
     if (status == JURY_RESPONSE_SUBMITTED)
         jury_sched_submitted(ds->sched, s->annotator, seq);
     else if (status == JURY_RESPONSE_DISCARDED)
@@ -824,7 +841,8 @@ static void s_submit(server_t *sv, session_t *s, jury_txn_t *txn, const jury_msg
     for (uint32_t i = 0; i < m->u.submit.count && rc == 0; i++) {
         char reason[512] = "";
         int64_t lease = 0;
-        jury_err err = s_submit_one(sv, s, txn, &m->u.submit.items[i], reason, sizeof reason, &lease);
+        jury_err err =
+            s_submit_one(sv, s, txn, &m->u.submit.items[i], reason, sizeof reason, &lease);
         if (err != JURY_OK) {
             char hex[80], q[600];
             s_hex(hex, sizeof hex, s->peer, s->peer_len);
@@ -928,6 +946,11 @@ static void s_handle(server_t *sv, inmsg_t *in, jury_txn_t *txn, msgpack_zone *z
         s->last_heard = sv->now;
     switch (m.cmd) {
     case JURY_CMD_HELLO:
+        if (s && s->ds) {
+            s_queue_error(sv, in->peer, in->peer_len, true, m.req, JURY_EPROTO,
+                          "hello: this connection has a session already; send bye first");
+            return;
+        }
         s_hello(sv, in->peer, in->peer_len, &m);
         return;
     case JURY_CMD_HEARTBEAT:
@@ -1050,8 +1073,7 @@ static void s_turn(server_t *sv)
         for (size_t i = 0; i < sv->nops; i++) {
             op_t *op = &sv->ops[i];
             if (op->state.status == JURY_RECORD_COMPLETED &&
-                op->status == JURY_RESPONSE_SUBMITTED &&
-                op->state.submitted == op->state.target)
+                op->status == JURY_RESPONSE_SUBMITTED && op->state.submitted == op->state.target)
                 s_event(JURY_LOG_INFO, "record_completed", "dataset=%s record=%llu submitted=%u",
                         op->ds->name, (unsigned long long)op->rid, op->state.submitted);
             else if (op->state.status == JURY_RECORD_DISCARDED &&
@@ -1131,14 +1153,16 @@ static void s_tick(server_t *sv, bool poll_records, bool write_status)
         snprintf(tmp, sizeof tmp, "%s.tmp", sv->status_path);
         FILE *f = fopen(tmp, "w");
         if (f) {
-            fprintf(f, "{\"pid\": %ld, \"bind\": \"%s\", \"started_ms\": %lld, \"updated_ms\": %lld, "
-                       "\"sessions\": %zu, \"datasets\": {",
+            fprintf(f,
+                    "{\"pid\": %ld, \"bind\": \"%s\", \"started_ms\": %lld, \"updated_ms\": %lld, "
+                    "\"sessions\": %zu, \"datasets\": {",
                     (long)getpid(), sv->o->bind, (long long)sv->started_wall, (long long)sv->wall,
                     sv->nsessions);
             int k = 0;
             for (dataset_t *d = sv->datasets; d; d = d->next) {
-                fprintf(f, "%s\"%s\": {\"leases\": %zu, \"open\": %zu, \"annotators\": [", k++ ? ", " : "",
-                        d->name, jury_sched_leases(d->sched), jury_sched_open(d->sched));
+                fprintf(f, "%s\"%s\": {\"leases\": %zu, \"open\": %zu, \"annotators\": [",
+                        k++ ? ", " : "", d->name, jury_sched_leases(d->sched),
+                        jury_sched_open(d->sched));
                 int a = 0;
                 for (size_t i = 0; i < sv->nsessions; i++)
                     if (sv->sessions[i].ds == d)

@@ -1,4 +1,5 @@
-/* serve.h: `jury serve`: the coordinator's event loop: one ROUTER socket, every LMDB write, all datasets of a store. */
+/* serve.h: `jury serve`: the coordinator's event loop: one ROUTER socket, every LMDB write, all
+ * datasets of a store. */
 #ifndef JURY_SERVE_H
 #define JURY_SERVE_H
 
@@ -11,10 +12,10 @@
 
 /* Options of jury_serve_run. */
 typedef struct {
-    const char *bind;                /* ZeroMQ endpoint to bind, e.g. "tcp://127.0.0.1:5555" */
-    int heartbeat_ms;                /* heartbeat interval; a peer silent 3 intervals is dead */
-    jury_log_level log_level;        /* session events at or above this level are logged */
-    volatile sig_atomic_t *stop;     /* set (by a signal handler) to stop; checked every turn */
+    const char *bind;            /* ZeroMQ endpoint to bind, e.g. "tcp://127.0.0.1:5555" */
+    int heartbeat_ms;            /* heartbeat interval; a peer silent 3 intervals is dead */
+    jury_log_level log_level;    /* session events at or above this level are logged */
+    volatile sig_atomic_t *stop; /* set (by a signal handler) to stop; checked every turn */
 } jury_serve_opts_t;
 
 /*

@@ -106,9 +106,9 @@ static void test_example_campaign(void **state)
     r = s_jury(f, NULL, "status", "support", "--json", NULL);
     assert_int_equal(r.status, 0);
     assert_string_equal(r.out, "{\"dataset\": \"support\", \"records\": 12, \"pending\": 12, "
-                               "\"completed\": 0, \"responses\": {\"submitted\": 2, "
+                               "\"completed\": 0, \"discarded\": 0, \"responses\": {\"submitted\": 2, "
                                "\"discarded\": 0, \"draft\": 0}, \"annotators\": {\"alice\": "
-                               "{\"submitted\": 2, \"discarded\": 0, \"draft\": 0}}}\n");
+                               "{\"submitted\": 2, \"discarded\": 0, \"draft\": 0}}, \"live\": null}\n");
     tu_result_free(&r);
 
     /* show prints settings that create accepts again: a round trip. */
@@ -219,8 +219,8 @@ static void test_dolly_import(void **state)
     r = s_jury(f, NULL, "status", "dolly", "--json", NULL);
     assert_int_equal(r.status, 0);
     assert_string_equal(r.out, "{\"dataset\": \"dolly\", \"records\": 6400, \"pending\": 6400, "
-                               "\"completed\": 0, \"responses\": {\"submitted\": 0, "
-                               "\"discarded\": 0, \"draft\": 0}, \"annotators\": {}}\n");
+                               "\"completed\": 0, \"discarded\": 0, \"responses\": {\"submitted\": 0, "
+                               "\"discarded\": 0, \"draft\": 0}, \"annotators\": {}, \"live\": null}\n");
     tu_result_free(&r);
 }
 
