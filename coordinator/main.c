@@ -23,6 +23,7 @@ static const char s_usage[] =
     "  import NAME FILE.jsonl [--skip-invalid] [--rejects FILE]\n"
     "                                        load records (Argilla record dicts, one per line)\n"
     "  status NAME [--json]                  records, responses and annotators of a dataset\n"
+    "  dump NAME [--status S]                every record with its state and responses (JSONL)\n"
     "  serve [--bind ENDPOINT]               run the coordinator for annotator workers\n"
     "\n"
     "options:\n"
@@ -89,6 +90,8 @@ int main(int argc, char **argv)
         return jury_cmd_status(&cli, subc, sub);
     if (strcmp(sub[0], "serve") == 0)
         return jury_cmd_serve(&cli, subc, sub);
+    if (strcmp(sub[0], "dump") == 0)
+        return jury_cmd_dump(&cli, subc, sub);
     if (strcmp(sub[0], "help") == 0) {
         fputs(s_usage, stdout);
         return JURY_EXIT_OK;
