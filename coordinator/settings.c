@@ -850,7 +850,7 @@ static jury_err s_parse_field(const s_err *e, jury_settings_t *s, const cJSON *v
                               size_t i)
 {
     s_field *f = &s->fields[i];
-    const char *type;
+    const char *type = NULL;
     char q[S_QUOTE_MAX];
     jury_err rc;
     if (!cJSON_IsObject(v))
@@ -965,7 +965,7 @@ static jury_err s_parse_question(const s_err *e, jury_settings_t *s, const cJSON
                                  const s_path *at, size_t i)
 {
     s_question *q = &s->questions[i];
-    const char *type;
+    const char *type = NULL;
     const char *const *keys;
     char qb[S_QUOTE_MAX];
     jury_err rc;
@@ -1112,7 +1112,7 @@ static jury_err s_parse_meta(const s_err *e, jury_settings_t *s, const cJSON *v,
                              size_t i)
 {
     s_meta *m = &s->metadata[i];
-    const char *type;
+    const char *type = NULL;
     char qb[S_QUOTE_MAX];
     jury_err rc;
     if (!cJSON_IsObject(v))
@@ -2053,7 +2053,7 @@ static jury_err s_check_suggestions(const jury_settings_t *s, const cJSON *sugg,
         const s_path here = {&at, s_key(c), 0};
         const s_path value_at = {&here, "value", 0};
         const s_path score_at = {&here, "score", 0};
-        const s_question *q;
+        const s_question *q = NULL;
         const char *text;
         if ((rc = s_question_of(s, c, seen, e, &here, &q)) != JURY_OK)
             return rc;
@@ -2140,7 +2140,7 @@ static jury_err s_check_responses(const jury_settings_t *s, const cJSON *resp, c
         return s_fail(e, &at, "must be an object of response lists by question name");
     for (const cJSON *c = resp->child; c != NULL; c = c->next) {
         const s_path here = {&at, s_key(c), 0};
-        const s_question *q;
+        const s_question *q = NULL;
         const char *text;
         if ((rc = s_question_of(s, c, seen, e, &here, &q)) != JURY_OK)
             return rc;
@@ -2283,7 +2283,7 @@ jury_err jury_settings_check_answers(const jury_settings_t *s, const cJSON *valu
         return s_fail(&e, &at, "must be an object of answers by question name");
     for (const cJSON *c = values->child; c != NULL; c = c->next) {
         const s_path here = {&at, s_key(c), 0};
-        const s_question *q;
+        const s_question *q = NULL;
         const char *text = NULL;
         if ((rc = s_question_of(s, c, seen, &e, &here, &q)) != JURY_OK)
             return rc;
