@@ -708,13 +708,36 @@ static jury_err s_rstate_decode(const MDB_val *val, jury_record_state_t *st)
     return JURY_OK;
 }
 
-static jury_err s_rstate_put(jury_txn_t *t, uint64_t rid, const jury_record_state_t *st)
+/*
+ * Puts key/val into db. A new record's id is the largest of its dataset, and
+ * usually of the whole table: then MDB_APPEND skips the search and fills
+ * pages instead of splitting them in half. When a later dataset exists the
+ * append is refused (MDB_KEYEXIST) and an ordinary put follows.
+ */
+static int s_put_maybe_append(jury_txn_t *t, int db, MDB_val *key, MDB_val *val, bool append)
+{
+    if (append) {
+        MDB_val k = *key, v = *val;
+        int rc = mdb_put(t->txn, t->store->dbi[db], &k, &v, MDB_APPEND);
+        if (rc != MDB_KEYEXIST)
+            return rc;
+    }
+    return mdb_put(t->txn, t->store->dbi[db], key, val, 0);
+}
+
+static jury_err s_rstate_write(jury_txn_t *t, uint64_t rid, const jury_record_state_t *st,
+                               bool append)
 {
     unsigned char k[8], v[RSTATE_LEN];
     s_put64(k, rid);
     s_rstate_encode(v, st);
     MDB_val key = s_val(k, 8), val = s_val(v, RSTATE_LEN);
-    return s_err(mdb_put(t->txn, t->store->dbi[DB_RSTATE], &key, &val, 0), "write record state");
+    return s_err(s_put_maybe_append(t, DB_RSTATE, &key, &val, append), "write record state");
+}
+
+static jury_err s_rstate_put(jury_txn_t *t, uint64_t rid, const jury_record_state_t *st)
+{
+    return s_rstate_write(t, rid, st, false);
 }
 
 static jury_err s_rstate_get(jury_txn_t *t, uint64_t rid, jury_record_state_t *st)
@@ -761,51 +784,46 @@ jury_err jury_store_record_put(jury_txn_t *txn, uint32_t ds, const char *ext_id,
     unsigned char k[4 + JURY_STORE_EXTID_MAX];
     s_put32(k, ds);
     memcpy(k + 4, ext_id, ext_len);
-    MDB_val xkey = s_val(k, 4 + ext_len), xval;
-    uint64_t rid;
-    bool is_new;
-    int rc = mdb_get(txn->txn, txn->store->dbi[DB_EXTIDS], &xkey, &xval);
-    if (rc == MDB_SUCCESS) {
+    MDB_val xkey = s_val(k, 4 + ext_len);
+    counter_row_t *row = s_counter_row(txn, ds, 0, &err);
+    if (!row)
+        return err;
+    if (row->v[C_NEXT_SEQ] == 0) {
+        /* First record of this dataset in this store: check it exists. */
+        jury_dataset_t d;
+        if ((err = jury_store_dataset_get_id(txn, ds, &d)) != JURY_OK)
+            return err;
+        row->v[C_NEXT_SEQ] = 1;
+    }
+    uint64_t seq = row->v[C_NEXT_SEQ];
+    if (seq >> JURY_RECORD_SEQ_BITS)
+        return JURY_EFULL;
+    /* Claim the next id for this external id in one step: when the id is
+     * taken, LMDB hands back the record it names instead. */
+    uint64_t rid = (uint64_t)ds << JURY_RECORD_SEQ_BITS | seq;
+    unsigned char v[8];
+    s_put64(v, rid);
+    MDB_val xval = s_val(v, 8);
+    int rc = mdb_put(txn->txn, txn->store->dbi[DB_EXTIDS], &xkey, &xval, MDB_NOOVERWRITE);
+    bool is_new = rc == MDB_SUCCESS;
+    if (rc == MDB_KEYEXIST) {
         if (xval.mv_size != 8)
             return JURY_ECORRUPT;
         rid = s_get64(xval.mv_data);
-        is_new = false;
-    } else if (rc == MDB_NOTFOUND) {
-        counter_row_t *row = s_counter_row(txn, ds, 0, &err);
-        if (!row)
-            return err;
-        if (row->v[C_NEXT_SEQ] == 0) {
-            /* First record of this dataset in this store: check it exists. */
-            jury_dataset_t d;
-            if ((err = jury_store_dataset_get_id(txn, ds, &d)) != JURY_OK)
-                return err;
-            row->v[C_NEXT_SEQ] = 1;
-        }
-        uint64_t seq = row->v[C_NEXT_SEQ];
-        if (seq >> JURY_RECORD_SEQ_BITS)
-            return JURY_EFULL;
-        rid = (uint64_t)ds << JURY_RECORD_SEQ_BITS | seq;
-        unsigned char v[8];
-        s_put64(v, rid);
-        xval = s_val(v, 8);
-        if ((rc = mdb_put(txn->txn, txn->store->dbi[DB_EXTIDS], &xkey, &xval, 0)) != MDB_SUCCESS)
-            return s_err(rc, "write record index");
+    } else if (rc != MDB_SUCCESS) {
+        return s_err(rc, "write record index");
+    } else {
         jury_record_state_t st = {.status = JURY_RECORD_PENDING, .target = target};
-        if ((err = s_rstate_put(txn, rid, &st)) != JURY_OK)
+        if ((err = s_rstate_write(txn, rid, &st, true)) != JURY_OK)
             return err;
         row->v[C_NEXT_SEQ] = seq + 1;
         row->v[C_RECORDS]++;
-        is_new = true;
-    } else {
-        return s_err(rc, "find record");
     }
 
     unsigned char rk[8];
     s_put64(rk, rid);
     MDB_val key = s_val(rk, 8), val = s_val(payload, payload_len);
-    /* New ids only grow within a dataset; MDB_APPEND would need the id to be
-     * the largest of the whole table, which is not so once a later dataset exists. */
-    if ((rc = mdb_put(txn->txn, txn->store->dbi[DB_RECORDS], &key, &val, 0)) != MDB_SUCCESS)
+    if ((rc = s_put_maybe_append(txn, DB_RECORDS, &key, &val, is_new)) != MDB_SUCCESS)
         return s_err(rc, "write record");
     if (rid_out)
         *rid_out = rid;

@@ -501,6 +501,35 @@ static void test_discards_set_records_aside(void **state)
     jury_txn_abort(&txn);
 }
 
+static void test_records_of_an_older_dataset_after_a_newer_one(void **state)
+{
+    fixture_t *f = *state;
+    uint32_t a = s_new_dataset(f->store, "a");
+    uint32_t b = s_new_dataset(f->store, "b");
+    rec_arg_t rb = {b, "b1", "B1", 1, 0, false};
+    assert_int_equal(jury_store_write(f->store, s_put_record, &rb), JURY_OK);
+    /* "a" sorts before "b": these can no longer be appended at the table's end. */
+    const char *ids[] = {"a1", "a2", "a3"};
+    for (int i = 0; i < 3; i++) {
+        rec_arg_t ra = {a, ids[i], ids[i], 1, 0, false};
+        assert_int_equal(jury_store_write(f->store, s_put_record, &ra), JURY_OK);
+        assert_true(ra.created);
+        assert_int_equal(ra.rid, ((uint64_t)a << 40) | (uint64_t)(i + 1));
+    }
+    jury_txn_t *txn;
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    uint64_t rids[5] = {0};
+    assert_int_equal(jury_store_record_each(txn, a, 0, s_collect_rids, rids), JURY_OK);
+    assert_int_equal(rids[0], 3);
+    const void *p;
+    size_t n;
+    assert_int_equal(jury_store_record_get(txn, ((uint64_t)a << 40) | 2, &p, &n, NULL), JURY_OK);
+    assert_memory_equal(p, "a2", 2);
+    assert_int_equal(jury_store_record_get(txn, rb.rid, &p, &n, NULL), JURY_OK);
+    assert_memory_equal(p, "B1", 2);
+    jury_txn_abort(&txn);
+}
+
 static void test_unwritable_directory(void **state)
 {
     fixture_t *f = *state;
@@ -548,6 +577,8 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_discards_set_records_aside, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_records_of_an_older_dataset_after_a_newer_one, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_unwritable_directory, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
