@@ -1,4 +1,5 @@
-/* import.c: JSONL record import: a bounded line reader, validation against the settings, msgpack encoding, one write transaction. */
+/* import.c: JSONL record import: a bounded line reader, validation against the settings, msgpack
+ * encoding, one write transaction. */
 #include "import.h"
 
 #include <errno.h>
@@ -9,7 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 
 #include "jsonpack.h"
 #include "jury_log.h"
@@ -18,19 +21,19 @@
 _Static_assert(JURY_SETTINGS_ID_MAX <= JURY_STORE_EXTID_MAX,
                "every id the settings accept must fit the store's index");
 
-#define READ_CHUNK ((size_t)1 << 20)
+#define READ_CHUNK     ((size_t)1 << 20)
 #define PROGRESS_EVERY 65536
 
 /* ---- a line reader that never holds more than one line of 16 MiB -------- */
 
 typedef struct {
-    int fd;           /* input */
-    char *buf;        /* buffered bytes */
-    size_t cap;       /* bytes allocated at buf */
-    size_t start;     /* first unread byte */
-    size_t end;       /* one past the last buffered byte */
-    bool eof;         /* read() returned 0 */
-    uint64_t offset;  /* bytes consumed (lines handed out) */
+    int fd;          /* input */
+    char *buf;       /* buffered bytes */
+    size_t cap;      /* bytes allocated at buf */
+    size_t start;    /* first unread byte */
+    size_t end;      /* one past the last buffered byte */
+    bool eof;        /* read() returned 0 */
+    uint64_t offset; /* bytes consumed (lines handed out) */
 } reader_t;
 
 typedef enum { LINE_OK, LINE_EOF, LINE_TOO_LONG, LINE_ERROR } line_result;
@@ -138,23 +141,56 @@ jury_err jury_import_encode_record(msgpack_sbuffer *buf, const cJSON *record, co
 
 /* ---- the import -------------------------------------------------------- */
 
+/*
+ * The import runs as a pipeline of two threads, so that parsing and writing
+ * overlap on two cores: the reader thread reads lines, checks and encodes
+ * them into batches; the thread that owns the write transaction only puts
+ * them into the store (a transaction belongs to one thread).
+ *
+ * A batch holds entries of: u32 id length, id, u32 payload length, payload,
+ * u32 target, u32 response count, then per response u32 annotator name
+ * length, name, u32 values length, values (native byte order: the batch never
+ * leaves the process).
+ */
+#define BATCH_RECORDS 512
+#define QUEUE_BATCHES 4
+
+typedef struct batch {
+    char *data;         /* entries (owned) */
+    size_t len, cap;    /* used and allocated bytes */
+    uint32_t count;     /* entries */
+    struct batch *next; /* queue link */
+} batch_t;
+
 typedef struct {
-    const char *path;               /* input path, "-" for stdin */
-    int fd;                         /* input */
-    uint32_t ds;                    /* dataset id */
-    const jury_settings_t *settings;/* parsed settings */
-    const jury_import_opts_t *opts; /* caller's options */
-    jury_import_stats_t stats;      /* this attempt's figures */
-    uint64_t reported;              /* problems already reported (lines), for retries */
-    uint64_t total_bytes;           /* input size or 0 */
-    msgpack_sbuffer buf;            /* encoding scratch */
-    int io_errno;                   /* errno of a failed read */
+    const char *path;                /* input path, "-" for stdin */
+    int fd;                          /* input */
+    uint32_t ds;                     /* dataset id */
+    const jury_settings_t *settings; /* parsed settings */
+    const jury_import_opts_t *opts;  /* caller's options */
+    jury_import_stats_t stats; /* this attempt's figures: lines and rejected by the reader, the rest
+                                  by the writer */
+    uint64_t reported;         /* problems already reported (lines), for retries */
+    uint64_t total_bytes;      /* input size or 0 */
+    msgpack_sbuffer buf;       /* reader's encoding scratch */
+    int io_errno;              /* errno of a failed read */
+    jury_err reader_err;       /* the reader thread's failure */
+    atomic_uint_fast64_t written; /* records written so far, for progress */
+    atomic_bool invalid_seen;     /* the reader has rejected a line */
+    pthread_mutex_t mu;           /* guards the queue */
+    pthread_cond_t changed;       /* the queue or the flags changed */
+    batch_t *head, *tail;         /* full batches, oldest first */
+    batch_t *free_list;           /* empty batches to reuse */
+    int queued;                   /* batches in the queue */
+    bool reader_done;             /* the reader has queued its last batch */
+    bool abort;                   /* the writer failed: the reader stops */
 } import_ctx_t;
 
 static void s_problem(import_ctx_t *c, uint64_t line_no, const char *reason, const char *line,
                       size_t len)
 {
     c->stats.rejected++;
+    atomic_store(&c->invalid_seen, true);
     /* A retry after the map grew reads the file again: report each line once. */
     if (line_no <= c->reported)
         return;
@@ -186,18 +222,107 @@ static void s_ext_id(const cJSON *rec, char *out, size_t cap, size_t *len)
                             u[11], u[12], u[13], u[14], u[15]);
 }
 
-/* Stores a record's pre-existing responses: one submitted response per user_id, {question: value}. */
-static jury_err s_import_responses(import_ctx_t *c, jury_txn_t *txn, uint64_t rid,
-                                   const cJSON *responses, int64_t now)
+/* ---- batches ---------------------------------------------------------------- */
+
+static bool s_batch_put(batch_t *b, const void *p, size_t n)
 {
-    /* Collect the distinct annotators in first-seen order, then pack each one's answers. */
+    if (b->cap - b->len < n) {
+        size_t ncap = b->cap ? b->cap : 1 << 20;
+        while (ncap - b->len < n)
+            ncap *= 2;
+        char *d = realloc(b->data, ncap);
+        if (!d)
+            return false;
+        b->data = d;
+        b->cap = ncap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return true;
+}
+
+static bool s_batch_put_blob(batch_t *b, const void *p, size_t n)
+{
+    uint32_t n32 = (uint32_t)n;
+    return s_batch_put(b, &n32, 4) && s_batch_put(b, p, n);
+}
+
+static bool s_batch_get_blob(const batch_t *b, size_t *off, const char **p, uint32_t *n)
+{
+    if (b->len - *off < 4)
+        return false;
+    memcpy(n, b->data + *off, 4);
+    *off += 4;
+    if (b->len - *off < *n)
+        return false;
+    *p = b->data + *off;
+    *off += *n;
+    return true;
+}
+
+static void s_batches_free(batch_t *b)
+{
+    while (b) {
+        batch_t *next = b->next;
+        free(b->data);
+        free(b);
+        b = next;
+    }
+}
+
+/* Reader side: hands a full batch to the writer, waiting while the queue is full. */
+static bool s_queue_push(import_ctx_t *c, batch_t *b)
+{
+    pthread_mutex_lock(&c->mu);
+    while (c->queued >= QUEUE_BATCHES && !c->abort)
+        pthread_cond_wait(&c->changed, &c->mu);
+    bool ok = !c->abort;
+    if (ok) {
+        b->next = NULL;
+        if (c->tail)
+            c->tail->next = b;
+        else
+            c->head = b;
+        c->tail = b;
+        c->queued++;
+    } else {
+        b->next = c->free_list;
+        c->free_list = b;
+    }
+    pthread_cond_broadcast(&c->changed);
+    pthread_mutex_unlock(&c->mu);
+    return ok;
+}
+
+/* Reader side: an empty batch, reused when possible. NULL when out of memory. */
+static batch_t *s_batch_new(import_ctx_t *c)
+{
+    pthread_mutex_lock(&c->mu);
+    batch_t *b = c->free_list;
+    if (b)
+        c->free_list = b->next;
+    pthread_mutex_unlock(&c->mu);
+    if (!b && !(b = calloc(1, sizeof *b)))
+        return NULL;
+    b->len = 0;
+    b->count = 0;
+    b->next = NULL;
+    return b;
+}
+
+/* ---- the reader thread ------------------------------------------------------ */
+
+/* Encodes a record's pre-existing responses into the batch: one per user_id, {question: value}. */
+static jury_err s_encode_responses(import_ctx_t *c, batch_t *b, const cJSON *responses)
+{
+    /* The distinct annotators in first-seen order. */
     enum { MAX_USERS = 256 };
     const char *users[MAX_USERS];
-    size_t nusers = 0;
-    for (const cJSON *q = responses->child; q; q = q->next)
+    uint32_t nusers = 0;
+    for (const cJSON *q = responses ? responses->child : NULL; q; q = q->next)
         for (const cJSON *r = q->child; r; r = r->next) {
             const char *u = cJSON_GetObjectItemCaseSensitive(r, "user_id")->valuestring;
-            size_t i = 0;
+            uint32_t i = 0;
             while (i < nusers && strcmp(users[i], u) != 0)
                 i++;
             if (i == nusers) {
@@ -206,33 +331,30 @@ static jury_err s_import_responses(import_ctx_t *c, jury_txn_t *txn, uint64_t ri
                 users[nusers++] = u;
             }
         }
-    jury_err err;
-    for (size_t i = 0; i < nusers; i++) {
+    if (!s_batch_put(b, &nusers, 4))
+        return JURY_ENOMEM;
+    for (uint32_t i = 0; i < nusers; i++) {
         size_t n = 0;
         for (const cJSON *q = responses->child; q; q = q->next)
             for (const cJSON *r = q->child; r; r = r->next)
-                if (strcmp(cJSON_GetObjectItemCaseSensitive(r, "user_id")->valuestring, users[i]) == 0)
-                    n++;
+                n += strcmp(cJSON_GetObjectItemCaseSensitive(r, "user_id")->valuestring,
+                            users[i]) == 0;
         msgpack_sbuffer_clear(&c->buf);
         msgpack_packer pk;
         msgpack_packer_init(&pk, &c->buf, msgpack_sbuffer_write);
         int rc = msgpack_pack_map(&pk, n);
         for (const cJSON *q = responses->child; q && rc == 0; q = q->next)
             for (const cJSON *r = q->child; r && rc == 0; r = r->next) {
-                if (strcmp(cJSON_GetObjectItemCaseSensitive(r, "user_id")->valuestring, users[i]) != 0)
+                if (strcmp(cJSON_GetObjectItemCaseSensitive(r, "user_id")->valuestring, users[i]) !=
+                    0)
                     continue;
                 rc = msgpack_pack_str_with_body(&pk, q->string, strlen(q->string));
-                rc = rc ? rc : jury_jsonpack_pack(&pk, cJSON_GetObjectItemCaseSensitive(r, "value"));
+                rc =
+                    rc ? rc : jury_jsonpack_pack(&pk, cJSON_GetObjectItemCaseSensitive(r, "value"));
             }
-        if (rc != 0)
+        if (rc != 0 || !s_batch_put_blob(b, users[i], strlen(users[i])) ||
+            !s_batch_put_blob(b, c->buf.data, c->buf.size))
             return JURY_ENOMEM;
-        uint32_t annotator;
-        if ((err = jury_store_annotator_ensure(txn, users[i], &annotator, NULL)) != JURY_OK)
-            return err;
-        if ((err = jury_store_response_put(txn, rid, annotator, JURY_RESPONSE_SUBMITTED,
-                                           c->buf.data, c->buf.size, now, 0, NULL)) != JURY_OK)
-            return err;
-        c->stats.responses++;
     }
     return JURY_OK;
 }
@@ -245,7 +367,7 @@ static void s_progress(import_ctx_t *c, const reader_t *r)
         .lines = c->stats.lines,
         .bytes = r->offset,
         .total_bytes = c->total_bytes,
-        .imported = c->stats.created + c->stats.updated,
+        .imported = atomic_load(&c->written),
         .rejected = c->stats.rejected,
     };
     c->opts->progress(&p, c->opts->arg);
@@ -257,26 +379,27 @@ static bool s_unclosed(const char *s, size_t n)
     int depth = 0;
     bool in_string = false;
     for (size_t i = 0; i < n; i++) {
-        char c = s[i];
+        char ch = s[i];
         if (in_string) {
-            if (c == '\\')
+            if (ch == '\\')
                 i++;
-            else if (c == '"')
+            else if (ch == '"')
                 in_string = false;
-        } else if (c == '"') {
+        } else if (ch == '"') {
             in_string = true;
-        } else if (c == '{' || c == '[') {
+        } else if (ch == '{' || ch == '[') {
             depth++;
-        } else if (c == '}' || c == ']') {
+        } else if (ch == '}' || ch == ']') {
             depth--;
         }
     }
     return in_string || depth > 0;
 }
 
-/* Validates and stores one line. Returns JURY_EINVAL after reporting an invalid line. */
-static jury_err s_import_line(import_ctx_t *c, jury_txn_t *txn, const char *line, size_t len,
-                              bool write, int64_t now)
+/* Checks one line and, when valid and encode is set, appends it to b. JURY_EINVAL after reporting
+ * it. */
+static jury_err s_import_line(import_ctx_t *c, batch_t *b, const char *line, size_t len,
+                              bool encode)
 {
     char reason[512];
     size_t bad;
@@ -301,8 +424,8 @@ static jury_err s_import_line(import_ctx_t *c, jury_txn_t *txn, const char *line
     while (after < len && (line[after] == ' ' || line[after] == '\t' || line[after] == '\r'))
         after++;
     if (after < len) {
-        snprintf(reason, sizeof reason, "invalid JSON at byte %zu of the line: text after the record",
-                 after + 1);
+        snprintf(reason, sizeof reason,
+                 "invalid JSON at byte %zu of the line: text after the record", after + 1);
         s_problem(c, c->stats.lines, reason, line, len);
         cJSON_Delete(rec);
         return JURY_EINVAL;
@@ -324,28 +447,25 @@ static jury_err s_import_line(import_ctx_t *c, jury_txn_t *txn, const char *line
             err = JURY_EINVAL;
         }
     }
-    if (err == JURY_EINVAL) {
+    if (err == JURY_EINVAL)
         s_problem(c, c->stats.lines, reason, line, len);
-        cJSON_Delete(rec);
-        return JURY_EINVAL;
-    }
-    if (err != JURY_OK || !write) {
+    if (err != JURY_OK || !encode) {
         cJSON_Delete(rec);
         return err;
     }
-
     msgpack_sbuffer_clear(&c->buf);
-    uint64_t rid;
-    bool created;
-    if ((err = jury_import_encode_record(&c->buf, rec, ext, ext_len)) == JURY_OK &&
-        (err = jury_store_record_put(txn, c->ds, ext, ext_len, c->buf.data, c->buf.size,
-                                     jury_settings_record_target(c->settings, ext, ext_len), &rid,
-                                     &created)) == JURY_OK) {
-        created ? c->stats.created++ : c->stats.updated++;
+    uint32_t target = jury_settings_record_target(c->settings, ext, ext_len);
+    err = jury_import_encode_record(&c->buf, rec, ext, ext_len);
+    if (err == JURY_OK &&
+        (!s_batch_put_blob(b, ext, ext_len) || !s_batch_put_blob(b, c->buf.data, c->buf.size) ||
+         !s_batch_put(b, &target, 4)))
+        err = JURY_ENOMEM;
+    if (err == JURY_OK) {
         const cJSON *responses = cJSON_GetObjectItemCaseSensitive(rec, "responses");
-        if (cJSON_IsObject(responses))
-            err = s_import_responses(c, txn, rid, responses, now);
+        err = s_encode_responses(c, b, cJSON_IsObject(responses) ? responses : NULL);
     }
+    if (err == JURY_OK)
+        b->count++;
     cJSON_Delete(rec);
     return err;
 }
@@ -358,31 +478,19 @@ static bool s_blank(const char *s, size_t n)
     return true;
 }
 
-static int64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The write transaction's body; restartable (it rewinds the input). */
-static jury_err s_import_body(jury_txn_t *txn, void *arg)
+static void *s_reader(void *arg)
 {
     import_ctx_t *c = arg;
-    /* A second run (the map grew) starts from the top of the input. */
-    if (lseek(c->fd, 0, SEEK_SET) != 0) {
-        c->io_errno = errno;
-        return JURY_EIO;
-    }
-    memset(&c->stats, 0, sizeof c->stats);
     reader_t r = {.fd = c->fd};
-    int64_t now = s_now_ms();
     jury_err err = JURY_OK;
-    bool writing = true; /* until the first invalid line when all-or-nothing */
+    bool encoding = true; /* until the first invalid line when all-or-nothing */
+    batch_t *b = s_batch_new(c);
     const char *line;
     size_t len;
     line_result lr;
-    while ((lr = s_next_line(&r, &line, &len)) != LINE_EOF) {
+    if (!b)
+        err = JURY_ENOMEM;
+    while (err == JURY_OK && (lr = s_next_line(&r, &line, &len)) != LINE_EOF) {
         if (lr == LINE_ERROR) {
             c->io_errno = errno;
             err = JURY_EIO;
@@ -395,19 +503,138 @@ static jury_err s_import_body(jury_txn_t *txn, void *arg)
                      JURY_IMPORT_LINE_MAX >> 20);
             s_problem(c, c->stats.lines, reason, NULL, 0);
         } else if (!s_blank(line, len)) {
-            err = s_import_line(c, txn, line, len, writing, now);
+            err = s_import_line(c, b, line, len, encoding);
             if (err == JURY_EINVAL)
                 err = JURY_OK; /* reported; go on to find the other problems */
-            else if (err != JURY_OK)
-                break;
         }
         if (c->stats.rejected && !c->opts->skip_invalid)
-            writing = false;
+            encoding = false; /* nothing will be kept: only look for more problems */
+        if (b->count == BATCH_RECORDS) {
+            if (!s_queue_push(c, b)) {
+                b = NULL;
+                break; /* the writer failed */
+            }
+            if (!(b = s_batch_new(c)))
+                err = JURY_ENOMEM;
+        }
         if (c->stats.lines % PROGRESS_EVERY == 0)
             s_progress(c, &r);
     }
+    if (b && b->count && err == JURY_OK)
+        s_queue_push(c, b);
+    else if (b)
+        s_batches_free(b);
     s_progress(c, &r);
     free(r.buf);
+    pthread_mutex_lock(&c->mu);
+    c->reader_err = err;
+    c->reader_done = true;
+    pthread_cond_broadcast(&c->changed);
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+/* ---- the writer (the transaction's thread) ---------------------------------- */
+
+static jury_err s_write_batch(import_ctx_t *c, jury_txn_t *txn, const batch_t *b, int64_t now)
+{
+    size_t off = 0;
+    for (uint32_t k = 0; k < b->count; k++) {
+        const char *ext, *payload, *name, *values;
+        uint32_t ext_len, payload_len, target, nusers, name_len, values_len;
+        if (!s_batch_get_blob(b, &off, &ext, &ext_len) ||
+            !s_batch_get_blob(b, &off, &payload, &payload_len) || b->len - off < 8)
+            return JURY_EINTERNAL;
+        memcpy(&target, b->data + off, 4);
+        memcpy(&nusers, b->data + off + 4, 4);
+        off += 8;
+        uint64_t rid;
+        bool created;
+        jury_err err = jury_store_record_put(txn, c->ds, ext, ext_len, payload, payload_len, target,
+                                             &rid, &created);
+        if (err != JURY_OK)
+            return err;
+        created ? c->stats.created++ : c->stats.updated++;
+        for (uint32_t u = 0; u < nusers; u++) {
+            if (!s_batch_get_blob(b, &off, &name, &name_len) ||
+                !s_batch_get_blob(b, &off, &values, &values_len))
+                return JURY_EINTERNAL;
+            char who[JURY_STORE_NAME_MAX + 1];
+            snprintf(who, sizeof who, "%.*s", (int)name_len, name);
+            uint32_t annotator;
+            if ((err = jury_store_annotator_ensure(txn, who, &annotator, NULL)) != JURY_OK ||
+                (err = jury_store_response_put(txn, rid, annotator, JURY_RESPONSE_SUBMITTED, values,
+                                               values_len, now, 0, NULL)) != JURY_OK)
+                return err;
+            c->stats.responses++;
+        }
+        atomic_fetch_add(&c->written, 1);
+    }
+    return JURY_OK;
+}
+
+static int64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The write transaction's body; restartable (it rewinds the input and starts a new reader). */
+static jury_err s_import_body(jury_txn_t *txn, void *arg)
+{
+    import_ctx_t *c = arg;
+    /* A second run (the map grew) starts from the top of the input. */
+    if (lseek(c->fd, 0, SEEK_SET) != 0) {
+        c->io_errno = errno;
+        return JURY_EIO;
+    }
+    memset(&c->stats, 0, sizeof c->stats);
+    atomic_store(&c->written, 0);
+    atomic_store(&c->invalid_seen, false);
+    c->reader_err = JURY_OK;
+    c->reader_done = c->abort = false;
+    c->head = c->tail = NULL;
+    c->queued = 0;
+    pthread_t reader;
+    if (pthread_create(&reader, NULL, s_reader, c) != 0)
+        return JURY_ENOMEM;
+    int64_t now = s_now_ms();
+    jury_err err = JURY_OK;
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        while (!c->head && !c->reader_done)
+            pthread_cond_wait(&c->changed, &c->mu);
+        batch_t *b = c->head;
+        if (b) {
+            c->head = b->next;
+            if (!c->head)
+                c->tail = NULL;
+            c->queued--;
+            pthread_cond_broadcast(&c->changed);
+        }
+        pthread_mutex_unlock(&c->mu);
+        if (!b)
+            break; /* the reader is done and everything is written */
+        /* Without --skip-invalid one bad line dooms the import: stop writing then. */
+        if (err == JURY_OK && (c->opts->skip_invalid || !atomic_load(&c->invalid_seen)))
+            err = s_write_batch(c, txn, b, now);
+        pthread_mutex_lock(&c->mu);
+        b->next = c->free_list;
+        c->free_list = b;
+        if (err != JURY_OK) {
+            c->abort = true;
+            pthread_cond_broadcast(&c->changed);
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
+    pthread_join(reader, NULL);
+    pthread_mutex_lock(&c->mu);
+    s_batches_free(c->head);
+    c->head = c->tail = NULL;
+    pthread_mutex_unlock(&c->mu);
+    if (err == JURY_OK)
+        err = c->reader_err;
     if (err == JURY_OK && c->stats.rejected && !c->opts->skip_invalid)
         err = JURY_EINVAL;
     return err;
@@ -490,7 +717,12 @@ jury_err jury_import_file(jury_store_t *store, const char *dataset, const char *
         goto done;
     }
     msgpack_sbuffer_init(&c.buf);
+    pthread_mutex_init(&c.mu, NULL);
+    pthread_cond_init(&c.changed, NULL);
     err = jury_store_write(store, s_import_body, &c);
+    s_batches_free(c.free_list);
+    pthread_cond_destroy(&c.changed);
+    pthread_mutex_destroy(&c.mu);
     msgpack_sbuffer_destroy(&c.buf);
 done:
     if (c.fd >= 0)
