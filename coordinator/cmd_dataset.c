@@ -70,7 +70,7 @@ static int s_create(dataset_args_t *a, const char *name)
     }
     create_arg_t arg = {name, jury_settings_to_json(settings, false)};
     size_t nq = jury_settings_question_count(settings);
-    unsigned min_submitted = jury_settings_min_submitted(settings);
+    double overlap = jury_settings_overlap(settings);
     jury_settings_destroy(&settings);
     if (!arg.settings) {
         jury_cli_error("out of memory");
@@ -87,8 +87,8 @@ static int s_create(dataset_args_t *a, const char *name)
             jury_cli_error("dataset create: %s", jury_strerror(err));
             rc = JURY_EXIT_FAILURE;
         } else {
-            printf("created dataset %s (%zu question%s, min_submitted %u) in %s\n", name, nq,
-                   nq == 1 ? "" : "s", min_submitted, a->cli.store);
+            printf("created dataset %s (%zu question%s, min_submitted %g) in %s\n", name, nq,
+                   nq == 1 ? "" : "s", overlap, a->cli.store);
         }
         jury_store_destroy(&store);
     }
