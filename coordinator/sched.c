@@ -34,8 +34,10 @@ typedef struct {
 
 /* An annotator's leases. */
 typedef struct {
-    lease_t *v;      /* leases (owned) */
-    uint32_t n, cap; /* used and allocated */
+    lease_t *v;         /* leases (owned) */
+    uint64_t perm_pos;  /* random order: steps taken along this annotator's permutation */
+    uint64_t perm_size; /* records in the permutation perm_pos refers to */
+    uint32_t n, cap;    /* used and allocated */
 } ann_t;
 
 struct jury_sched {
@@ -357,12 +359,24 @@ size_t jury_sched_fetch(jury_sched_t *s, uint32_t annotator, size_t n, int64_t n
     uint64_t start = h % m, step = (s_mix(h) % m) | 1;
     while (s_gcd(step, m) != 1)
         step += 2;
-    for (uint64_t k = 0, i = start; k < m && got < n; k++, i = (i + step) % m) {
-        if (!s_offerable(s, (uint32_t)i, annotator))
+    /* Resume where this annotator's last fetch stopped, so that a long
+     * campaign does not rescan the records it already went past; a full
+     * turn still visits every record once. New records change the
+     * permutation, and the walk starts over. */
+    if (a->perm_size != m) {
+        a->perm_size = m;
+        a->perm_pos = 0;
+    }
+    uint64_t i = (start + (a->perm_pos % m) * step) % m;
+    for (uint64_t k = 0; k < m && got < n; k++) {
+        uint64_t here = i;
+        i = (i + step) % m;
+        a->perm_pos = (a->perm_pos + 1) % m;
+        if (!s_offerable(s, (uint32_t)here, annotator))
             continue;
-        if (!s_lease(s, a, annotator, (uint32_t)i, deadline))
+        if (!s_lease(s, a, annotator, (uint32_t)here, deadline))
             return got;
-        seqs[got] = i + 1;
+        seqs[got] = here + 1;
         expires[got++] = deadline;
     }
     return got;
