@@ -1,0 +1,1567 @@
+/* bench_serve.c: benchmark of `jury serve` with instant workers vs ZeroMQ echo and LMDB puts. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <lmdb.h>
+#include <msgpack.h>
+#include <zmq.h>
+
+#include "jury_proto.h"
+
+#ifndef JURY_BENCH_JURY
+#define JURY_BENCH_JURY "jury"
+#endif
+
+#define RUNS_MAX    99
+#define WORKERS_MAX 256
+#define TARGET_RATE 50000.0
+/* Work directory names stay short so that paths inside it fit PATH_CAP. */
+#define DIR_CAP  1024
+#define PATH_CAP (DIR_CAP + 64)
+/* Mean length of a record's text, in bytes. */
+#define TEXT_MEAN 200
+/* Reference workloads. */
+#define ECHO_BYTES   100
+#define ECHO_WINDOW  16
+#define LMDB_KEY     12
+#define LMDB_VALUE   60
+#define LMDB_BATCH   1000
+#define LMDB_MAPSIZE ((size_t)1 << 30)
+/* Submit requests one worker may have outstanding (pipelined: 2, else 1). */
+#define INFLIGHT_MAX 2
+/* Empty fetch back-off, ms: starts here and doubles up to EMPTY_MAX_MS. */
+#define EMPTY_MIN_MS 1
+#define EMPTY_MAX_MS 16
+
+static const char s_usage[] =
+    "usage: bench_serve [--records N] [--workers W] [--runs R] [--overlap K] [--batch B]\n"
+    "                   [--no-pipeline] [--timeout S] [--dir DIR] [--keep] [--jury PATH]\n"
+    "\n"
+    "Runs the real `jury serve` on a fresh store of N records (min_submitted K) and\n"
+    "W worker connections over tcp loopback that answer every record instantly:\n"
+    "fetch B, submit the B responses in one message, wait for the results. Measures\n"
+    "durable (acknowledged) responses/s, ack latency (submit sent -> results received)\n"
+    "and the coordinator's peak RSS, and in the same run, as references, a ZeroMQ\n"
+    "DEALER/ROUTER echo (W dealers, 100-byte messages, 16 in flight each) and LMDB\n"
+    "puts of N*K 60-byte values under 12-byte keys committed every 1,000.\n"
+    "Prints every run and the medians.\n"
+    "\n"
+    "options:\n"
+    "  --records N    records (default 100000)\n"
+    "  --workers W    worker connections, 1 to 256 (default 32)\n"
+    "  --runs R       runs, 1 to 99 (default 3)\n"
+    "  --overlap K    distribution.min_submitted, 1 to 32 and at most W (default 3)\n"
+    "  --batch B      records per fetch and responses per submit, 1 to 100 (default 10)\n"
+    "  --no-pipeline  send the next fetch only after the submit's results (default: with\n"
+    "                 the submit, one fetch ahead)\n"
+    "  --timeout S    give up on a run after S seconds (default 600)\n"
+    "  --dir DIR      work directory (default: a new directory under /tmp)\n"
+    "  --keep         keep the stores and logs\n"
+    "  --jury PATH    the jury binary (default: $JURY_BIN, else the one built with this)\n";
+
+/* Text material: syllables for pseudo-words, and a few multi-byte words. */
+static const char *const s_onsets[] = {"b", "c", "d", "f", "g", "h",  "k",  "l",  "m",  "n", "p",
+                                       "r", "s", "t", "v", "w", "st", "tr", "ch", "sh", "",  ""};
+static const char *const s_nuclei[] = {"a", "e", "i", "o", "u", "ai", "ea", "ou"};
+static const char *const s_codas[] = {"", "", "", "n", "r", "s", "t", "l", "nd", "ck"};
+static const char *const s_utf8_words[] = {"café", "naïve", "Zürich", "größe", "東京"};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* What the benchmark measures, one rate per run each. */
+enum { M_SERVE, M_ECHO, M_LMDB, M_COUNT };
+
+static const char *const s_metric_names[M_COUNT] = {
+    "jury serve, responses",
+    "ZeroMQ DEALER/ROUTER echo",
+    "LMDB puts, commit/1000",
+};
+static const char *const s_metric_units[M_COUNT] = {"responses", "messages", "puts"};
+
+typedef struct {
+    uint64_t records; /* --records */
+    int workers;      /* --workers */
+    int runs;         /* --runs */
+    int overlap;      /* --overlap */
+    int batch;        /* --batch */
+    bool pipeline;    /* not --no-pipeline */
+    int timeout_s;    /* --timeout */
+    const char *dir;  /* --dir, or NULL */
+    bool keep;        /* --keep */
+    const char *jury; /* --jury */
+} bench_args_t;
+
+/* Everything measured in one run. */
+typedef struct {
+    double rate[M_COUNT];    /* per second */
+    double seconds[M_COUNT]; /* wall time */
+    uint64_t count[M_COUNT]; /* responses, echoed messages, puts */
+    double p50_ms, p99_ms;   /* ack latency */
+    double max_ms;           /* slowest ack */
+    uint64_t rss_kb;         /* coordinator VmHWM */
+    uint64_t anon_kb;        /* coordinator RssAnon at the end: heap and stacks */
+    uint64_t file_kb;        /* coordinator RssFile at the end: mostly the LMDB map */
+    double cpu_s;            /* coordinator user + system time during the measured part */
+    uint64_t fetches;        /* fetch requests sent */
+    uint64_t empty;          /* fetches answered with no records */
+    uint64_t submits;        /* submit requests sent */
+    uint64_t refused;        /* results with ok false */
+    double setup_s;          /* dataset create + import */
+    double load_s;           /* first hello (the coordinator loads the dataset) */
+    uint64_t stored;         /* submitted responses in the store afterwards (jury status) */
+    uint64_t completed;      /* completed records in the store afterwards */
+} bench_run_t;
+
+/* xorshift64*. */
+typedef struct {
+    uint64_t s; /* state, never 0 */
+} bench_rng_t;
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static uint64_t s_rand(bench_rng_t *r)
+{
+    r->s ^= r->s >> 12;
+    r->s ^= r->s << 25;
+    r->s ^= r->s >> 27;
+    return r->s * 0x2545F4914F6CDD1DULL;
+}
+
+static uint32_t s_below(bench_rng_t *r, uint32_t n)
+{
+    return (uint32_t)(((s_rand(r) >> 32) * n) >> 32);
+}
+
+static double s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void s_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static const char *s_thousands(char *out, size_t cap, uint64_t v)
+{
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
+    size_t o = 0;
+    for (int i = 0; i < n && o + 2 < cap; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static int s_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int s_cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static double s_median(const double *v, int n)
+{
+    double s[RUNS_MAX];
+    memcpy(s, v, sizeof(double) * (size_t)n);
+    qsort(s, (size_t)n, sizeof s[0], s_cmp_double);
+    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+static double s_min(const double *v, int n)
+{
+    double m = v[0];
+    for (int i = 1; i < n; i++)
+        m = v[i] < m ? v[i] : m;
+    return m;
+}
+
+static double s_max(const double *v, int n)
+{
+    double m = v[0];
+    for (int i = 1; i < n; i++)
+        m = v[i] > m ? v[i] : m;
+    return m;
+}
+
+/* Removes an LMDB environment directory with what jury or a run left in it. */
+static void s_remove_env(const char *dir)
+{
+    static const char *const files[] = {"data.mdb", "lock.mdb", "serve.status", "serve.status.tmp"};
+    char path[PATH_CAP + 32];
+    for (size_t i = 0; i < COUNT(files); i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+/* ---- machine ------------------------------------------------------------- */
+
+static void s_proc_value(const char *path, const char *key, char *out, size_t cap)
+{
+    snprintf(out, cap, "unknown");
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    char line[512];
+    size_t kl = strlen(key);
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, key, kl) != 0 || !strchr(line, ':'))
+            continue;
+        const char *v = strchr(line, ':') + 1;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        snprintf(out, cap, "%.*s", (int)strcspn(v, "\n"), v);
+        break;
+    }
+    fclose(f);
+}
+
+static void s_print_machine(void)
+{
+    char model[256], mem[64];
+    s_proc_value("/proc/cpuinfo", "model name", model, sizeof model);
+    s_proc_value("/proc/meminfo", "MemTotal", mem, sizeof mem);
+    struct utsname u;
+    if (uname(&u) != 0)
+        snprintf(u.release, sizeof u.release, "unknown");
+    double load[3] = {0, 0, 0};
+    if (getloadavg(load, 3) != 3)
+        load[0] = load[1] = load[2] = -1;
+    int zmaj, zmin, zpat;
+    zmq_version(&zmaj, &zmin, &zpat);
+    printf("machine:   %ld CPUs online (nproc), %s, %s RAM, Linux %s %s, load %.2f %.2f %.2f\n",
+           sysconf(_SC_NPROCESSORS_ONLN), model, mem, u.release, u.machine, load[0], load[1],
+           load[2]);
+    printf("libraries: ZeroMQ %d.%d.%d, %s, msgpack-c %s\n", zmaj, zmin, zpat,
+           mdb_version(NULL, NULL, NULL), msgpack_version());
+}
+
+/* ---- processes ------------------------------------------------------------- */
+
+/*
+ * Starts argv[0] (a path) with stdin from /dev/null, stdout to out_fd (or
+ * /dev/null when -1) and stderr appended to log. Returns the pid, or -1.
+ */
+static pid_t s_spawn(char *const argv[], int out_fd, const char *log)
+{
+    int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (lfd < 0) {
+        fprintf(stderr, "bench_serve: %s: %s\n", log, strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        int nfd = open("/dev/null", O_RDWR);
+        dup2(nfd, 0);
+        dup2(out_fd >= 0 ? out_fd : nfd, 1);
+        dup2(lfd, 2);
+        execv(argv[0], argv);
+        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(lfd);
+    if (pid < 0)
+        fprintf(stderr, "bench_serve: fork: %s\n", strerror(errno));
+    return pid;
+}
+
+static void s_print_log(const char *log)
+{
+    FILE *f = fopen(log, "r");
+    if (!f)
+        return;
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof line, f) && n++ < 40)
+        fprintf(stderr, "  | %s", line);
+    fclose(f);
+}
+
+/*
+ * Runs argv to completion, its stdout into out (cap bytes, NUL-terminated;
+ * out may be NULL to discard it). Returns 0 when it exits 0, else -1 after
+ * printing its log.
+ */
+static int s_run(char *const argv[], const char *log, char *out, size_t cap)
+{
+    int fds[2] = {-1, -1};
+    if (out && pipe(fds) != 0) {
+        fprintf(stderr, "bench_serve: pipe: %s\n", strerror(errno));
+        return -1;
+    }
+    pid_t pid = s_spawn(argv, out ? fds[1] : -1, log);
+    if (out) {
+        close(fds[1]);
+        size_t len = 0;
+        ssize_t r;
+        while ((r = read(fds[0], out + len, cap - 1 - len)) > 0 || (r < 0 && errno == EINTR))
+            len += r > 0 ? (size_t)r : 0;
+        out[len] = '\0';
+        close(fds[0]);
+    }
+    if (pid < 0)
+        return -1;
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "bench_serve: %s %s failed (%s %d); its log %s:\n", argv[0],
+                argv[3] ? argv[3] : "", WIFEXITED(st) ? "exit" : "signal",
+                WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), log);
+        s_print_log(log);
+        return -1;
+    }
+    return 0;
+}
+
+/* A memory figure of pid from /proc/PID/status ("VmHWM", "RssAnon", ...), in kB; 0 when unknown. */
+static uint64_t s_status_kb(pid_t pid, const char *key)
+{
+    char path[64], v[64];
+    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    s_proc_value(path, key, v, sizeof v);
+    return strtoull(v, NULL, 10);
+}
+
+/* User plus system CPU time of pid so far, in seconds; -1 when unknown. */
+static double s_cpu_seconds(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* Fields after the command name (which may hold spaces) start past the last ')'. */
+    const char *p = strrchr(buf, ')');
+    if (!p)
+        return -1;
+    unsigned long long utime = 0, stime = 0;
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+        return -1;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* A TCP port on 127.0.0.1 that was free a moment ago. Returns 0 on failure. */
+static int s_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return 0;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = 0;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* ---- input ----------------------------------------------------------------- */
+
+/* Appends a text of about TEXT_MEAN bytes (0.8 .. 1.2 of it) of sentences, JSON-safe. */
+static size_t s_text(bench_rng_t *r, char *out)
+{
+    size_t target = TEXT_MEAN * 8 / 10 + s_below(r, TEXT_MEAN * 4 / 10 + 1), o = 0;
+    bool start = true;
+    while (o < target) {
+        if (s_below(r, 30) == 0) {
+            o += (size_t)sprintf(out + o, "%s", s_utf8_words[s_below(r, COUNT(s_utf8_words))]);
+        } else {
+            size_t first = o;
+            for (uint32_t i = 0, n = 1 + s_below(r, 3); i < n; i++)
+                o += (size_t)sprintf(out + o, "%s%s%s", s_onsets[s_below(r, COUNT(s_onsets))],
+                                     s_nuclei[s_below(r, COUNT(s_nuclei))],
+                                     s_codas[s_below(r, COUNT(s_codas))]);
+            if (start && out[first] >= 'a' && out[first] <= 'z')
+                out[first] = (char)(out[first] - 'a' + 'A');
+        }
+        start = s_below(r, 10) == 0;
+        out[o++] = start ? '.' : ' ';
+        if (start)
+            out[o++] = ' ';
+    }
+    out[o] = '\0';
+    return o;
+}
+
+/* Writes n records {"id": "r0000001", "fields": {"text": ...}} to path. Returns 0 or -1. */
+static int s_generate(const char *path, uint64_t n, uint64_t *bytes)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "bench_serve: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    bench_rng_t rng = {0x9E3779B97F4A7C15ULL};
+    char text[TEXT_MEAN * 2 + 64];
+    *bytes = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        s_text(&rng, text);
+        int len = fprintf(f, "{\"id\":\"r%07llu\",\"fields\":{\"text\":\"%s\"}}\n",
+                          (unsigned long long)(i + 1), text);
+        *bytes += len > 0 ? (uint64_t)len : 0;
+    }
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0) {
+        fprintf(stderr, "bench_serve: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- workers ----------------------------------------------------------------- */
+
+/* State shared by the workers of one run. */
+typedef struct {
+    const bench_args_t *a;     /* options */
+    char endpoint[64];         /* the coordinator */
+    void *zctx;                /* the workers' ZeroMQ context */
+    pthread_barrier_t start;   /* every worker connected */
+    atomic_uint_fast64_t acks; /* ok results so far, all workers */
+    uint64_t target;           /* acks that complete the dataset: N * overlap */
+    double deadline;           /* monotonic seconds */
+    atomic_int refused_logged; /* refused results printed so far */
+    atomic_bool failed;        /* a worker gave up: the others stop too */
+} bench_shared_t;
+
+/* One outstanding submit. */
+typedef struct {
+    uint64_t req; /* its request id */
+    double sent;  /* when it was sent */
+    uint32_t n;   /* responses in it */
+} inflight_t;
+
+/* One worker thread. */
+typedef struct {
+    bench_shared_t *sh;  /* shared state */
+    int index;           /* 0-based; the annotator is w%02d */
+    pthread_t thread;    /* the thread */
+    float *lat;          /* ack latencies, ms (owned) */
+    size_t nlat, caplat; /* used, allocated */
+    uint64_t fetches;    /* fetches sent */
+    uint64_t empty;      /* empty batches received */
+    uint64_t submits;    /* submits sent */
+    uint64_t refused;    /* results with ok false */
+    double first_hello;  /* when hello was sent */
+    double last_ack;     /* when the last ok result arrived; 0 before */
+    char err[512];       /* why it gave up, or "" */
+} bench_worker_t;
+
+static int s_worker_send(void *sock, const msgpack_sbuffer *b)
+{
+    return zmq_send(sock, b->data, b->size, 0) == (int)b->size ? 0 : -1;
+}
+
+static void s_worker_fail(bench_worker_t *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void s_worker_fail(bench_worker_t *w, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->err, sizeof w->err, fmt, ap);
+    va_end(ap);
+    atomic_store(&w->sh->failed, true);
+}
+
+static bool s_key_is(const msgpack_object *k, const char *s)
+{
+    size_t n = strlen(s);
+    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+           memcmp(k->via.str.ptr, s, n) == 0;
+}
+
+/* Packs a submit of the k records of a batch, each answered {"label": "pos"}. */
+static int s_pack_submit(msgpack_sbuffer *sb, uint64_t req, const msgpack_object *records)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_sbuffer_clear(sb);
+    uint32_t k = records->via.array.size;
+    int rc = jury_proto_pack_header(&pk, JURY_CMD_SUBMIT, true, req, 1);
+    rc = rc ? rc : jury_proto_pack_cstr(&pk, "responses");
+    rc = rc ? rc : msgpack_pack_array(&pk, k);
+    for (uint32_t i = 0; i < k && rc == 0; i++) {
+        const msgpack_object *r = &records->via.array.ptr[i];
+        const msgpack_object *id = NULL;
+        for (uint32_t j = 0; j < r->via.map.size; j++)
+            if (s_key_is(&r->via.map.ptr[j].key, "id"))
+                id = &r->via.map.ptr[j].val;
+        if (!id)
+            return -1; /* decode checked it is there */
+        rc = msgpack_pack_map(&pk, 3);
+        rc = rc ? rc : jury_proto_pack_cstr(&pk, "record");
+        rc = rc ? rc : jury_proto_pack_str(&pk, id->via.str.ptr, id->via.str.size);
+        rc = rc ? rc : jury_proto_pack_cstr(&pk, "status");
+        rc = rc ? rc : jury_proto_pack_cstr(&pk, "submitted");
+        rc = rc ? rc : jury_proto_pack_cstr(&pk, "values");
+        rc = rc ? rc : msgpack_pack_map(&pk, 1);
+        rc = rc ? rc : jury_proto_pack_cstr(&pk, "label");
+        rc = rc ? rc : jury_proto_pack_cstr(&pk, "pos");
+    }
+    return rc;
+}
+
+static int s_add_latency(bench_worker_t *w, float ms, uint32_t n)
+{
+    if (w->nlat + n > w->caplat) {
+        size_t cap = w->caplat ? w->caplat * 2 : 4096;
+        while (cap < w->nlat + n)
+            cap *= 2;
+        float *v = realloc(w->lat, cap * sizeof *v);
+        if (!v)
+            return -1;
+        w->lat = v;
+        w->caplat = cap;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        w->lat[w->nlat++] = ms;
+    return 0;
+}
+
+/*
+ * One annotator: hello, then fetch / submit / results until the dataset is
+ * complete. With pipelining, the next fetch goes out with each submit, so at
+ * most one fetch and two submits are outstanding.
+ */
+static void *s_worker_main(void *arg)
+{
+    bench_worker_t *w = arg;
+    bench_shared_t *sh = w->sh;
+    const bench_args_t *a = sh->a;
+    void *sock = zmq_socket(sh->zctx, ZMQ_DEALER);
+    int zero = 0;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_zone zone;
+    msgpack_zone_init(&zone, 65536);
+    jury_msg_t *m = malloc(sizeof *m);
+    if (!sock || !m) {
+        s_worker_fail(w, "out of memory");
+        pthread_barrier_wait(&sh->start);
+        goto done;
+    }
+    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_connect(sock, sh->endpoint) != 0)
+        s_worker_fail(w, "connect %s: %s", sh->endpoint, zmq_strerror(errno));
+    pthread_barrier_wait(&sh->start);
+    if (w->err[0])
+        goto done;
+
+    char annotator[16];
+    snprintf(annotator, sizeof annotator, "w%02d", w->index);
+    uint64_t req = 1, fetch_req = 0;
+    inflight_t inflight[INFLIGHT_MAX];
+    int ninflight = 0;
+    bool welcomed = false, fetch_pending = false;
+    int empty_streak = 0, backoff_ms = EMPTY_MIN_MS;
+    double next_fetch = 0;
+    w->first_hello = s_now();
+    if (jury_proto_encode_hello(&sb, req, annotator, "bench", "bench_serve/1") != JURY_OK ||
+        s_worker_send(sock, &sb) != 0) {
+        s_worker_fail(w, "hello: cannot send");
+        goto done;
+    }
+    uint64_t hello_req = req++;
+    for (;;) {
+        double now = s_now();
+        if (atomic_load(&sh->failed)) {
+            if (!w->err[0])
+                snprintf(w->err, sizeof w->err, "stopped: another worker failed");
+            break;
+        }
+        if (now > sh->deadline) {
+            s_worker_fail(w, "timeout: %llu of %llu acks after %d s",
+                          (unsigned long long)atomic_load(&sh->acks),
+                          (unsigned long long)sh->target, a->timeout_s);
+            break;
+        }
+        bool complete = atomic_load(&sh->acks) >= sh->target;
+        if (welcomed && complete && empty_streak >= 2 && ninflight == 0 && !fetch_pending)
+            break;
+        /* Ask for more when the pipeline has room. */
+        int room = a->pipeline ? INFLIGHT_MAX - 1 : 0;
+        if (welcomed && !fetch_pending && ninflight <= room && now >= next_fetch) {
+            msgpack_sbuffer_clear(&sb);
+            if (jury_proto_encode_fetch(&sb, req, (uint32_t)a->batch) != JURY_OK ||
+                s_worker_send(sock, &sb) != 0) {
+                s_worker_fail(w, "fetch: cannot send");
+                break;
+            }
+            fetch_req = req++;
+            fetch_pending = true;
+            w->fetches++;
+        }
+        long wait_ms = 100;
+        if (welcomed && !fetch_pending && ninflight <= room) {
+            wait_ms = (long)((next_fetch - now) * 1000) + 1;
+            wait_ms = wait_ms < 0 ? 0 : wait_ms > 100 ? 100 : wait_ms;
+        }
+        zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLIN};
+        int rc = zmq_poll(&item, 1, wait_ms);
+        if (rc < 0 && errno != EINTR) {
+            s_worker_fail(w, "zmq_poll: %s", zmq_strerror(errno));
+            break;
+        }
+        if (rc <= 0)
+            continue;
+        zmq_msg_t frame;
+        zmq_msg_init(&frame);
+        if (zmq_msg_recv(&frame, sock, 0) < 0) {
+            zmq_msg_close(&frame);
+            continue;
+        }
+        double t = s_now();
+        char why[512];
+        msgpack_zone_clear(&zone);
+        jury_err err = jury_proto_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), &zone, m, why,
+                                         sizeof why);
+        if (err != JURY_OK) {
+            s_worker_fail(w, "undecodable reply: %s: %s", jury_errname(err), why);
+            zmq_msg_close(&frame);
+            break;
+        }
+        bool stop = false;
+        switch (m->cmd) {
+        case JURY_CMD_HEARTBEAT:
+            break;
+        case JURY_CMD_WELCOME:
+            if (m->req != hello_req) {
+                s_worker_fail(w, "welcome for req %llu", (unsigned long long)m->req);
+                stop = true;
+            }
+            welcomed = true;
+            break;
+        case JURY_CMD_BATCH: {
+            const msgpack_object *recs = m->u.batch.records;
+            if (!fetch_pending || m->req != fetch_req) {
+                s_worker_fail(w, "batch for req %llu, expected %llu", (unsigned long long)m->req,
+                              (unsigned long long)fetch_req);
+                stop = true;
+                break;
+            }
+            fetch_pending = false;
+            if (recs->via.array.size == 0) {
+                w->empty++;
+                empty_streak++;
+                next_fetch = t + backoff_ms / 1000.0;
+                backoff_ms = backoff_ms * 2 > EMPTY_MAX_MS ? EMPTY_MAX_MS : backoff_ms * 2;
+                break;
+            }
+            if (complete) {
+                s_worker_fail(w, "fetch leased %u records after the dataset was complete",
+                              recs->via.array.size);
+                stop = true;
+                break;
+            }
+            empty_streak = 0;
+            backoff_ms = EMPTY_MIN_MS;
+            next_fetch = 0;
+            if (s_pack_submit(&sb, req, recs) != 0 || s_worker_send(sock, &sb) != 0) {
+                s_worker_fail(w, "submit: cannot send");
+                stop = true;
+                break;
+            }
+            inflight[ninflight++] = (inflight_t){req++, s_now(), recs->via.array.size};
+            w->submits++;
+            break;
+        }
+        case JURY_CMD_RESULTS: {
+            int k = 0;
+            while (k < ninflight && inflight[k].req != m->req)
+                k++;
+            if (k == ninflight || m->u.results.count != inflight[k].n) {
+                s_worker_fail(w, "results for req %llu with %u items: not an outstanding submit",
+                              (unsigned long long)m->req, m->u.results.count);
+                stop = true;
+                break;
+            }
+            uint32_t ok = 0;
+            for (uint32_t i = 0; i < m->u.results.count; i++) {
+                const jury_proto_result_t *r = &m->u.results.items[i];
+                if (r->ok) {
+                    ok++;
+                    continue;
+                }
+                w->refused++;
+                if (atomic_fetch_add(&sh->refused_logged, 1) < 5)
+                    fprintf(stderr, "bench_serve: %s: record %.*s refused: %.*s: %.*s\n", annotator,
+                            (int)r->record.len, r->record.ptr, (int)r->code.len, r->code.ptr,
+                            (int)r->reason.len, r->reason.ptr);
+            }
+            if (s_add_latency(w, (float)((t - inflight[k].sent) * 1000), ok) != 0) {
+                s_worker_fail(w, "out of memory");
+                stop = true;
+                break;
+            }
+            if (ok) {
+                atomic_fetch_add(&sh->acks, ok);
+                w->last_ack = t;
+            }
+            inflight[k] = inflight[--ninflight];
+            break;
+        }
+        case JURY_CMD_ERROR:
+        case JURY_CMD_GOODBYE:
+            s_worker_fail(w, "%s (req %llu): %.*s: %.*s", jury_proto_cmd_name(m->cmd),
+                          (unsigned long long)m->req, (int)m->u.error.code.len, m->u.error.code.ptr,
+                          (int)m->u.error.reason.len, m->u.error.reason.ptr);
+            stop = true;
+            break;
+        default:
+            s_worker_fail(w, "unexpected %s", jury_proto_cmd_name(m->cmd));
+            stop = true;
+            break;
+        }
+        zmq_msg_close(&frame);
+        if (stop)
+            break;
+    }
+    if (!w->err[0]) {
+        msgpack_sbuffer_clear(&sb);
+        if (jury_proto_encode_bye(&sb, "benchmark done") == JURY_OK)
+            (void)s_worker_send(sock, &sb);
+    }
+done:
+    free(m);
+    msgpack_zone_destroy(&zone);
+    msgpack_sbuffer_destroy(&sb);
+    if (sock)
+        zmq_close(sock);
+    return NULL;
+}
+
+/*
+ * Opens a session for annotator "warmup" and closes it, so that the
+ * coordinator has loaded the dataset before the measured part. Retries until
+ * the coordinator answers (it may still be starting) or timeout_s passes.
+ * Returns 0, or -1 after printing why.
+ */
+static int s_warmup(void *zctx, const char *endpoint, pid_t serve, int timeout_s, double *secs)
+{
+    void *sock = zmq_socket(zctx, ZMQ_DEALER);
+    int zero = 0, rc = -1;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_zone zone;
+    msgpack_zone_init(&zone, 8192);
+    jury_msg_t *m = malloc(sizeof *m);
+    if (!sock || !m)
+        goto done;
+    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_connect(sock, endpoint) != 0) {
+        fprintf(stderr, "bench_serve: connect %s: %s\n", endpoint, zmq_strerror(errno));
+        goto done;
+    }
+    double t0 = s_now();
+    if (jury_proto_encode_hello(&sb, 1, "warmup", "bench", "bench_serve/1") != JURY_OK ||
+        s_worker_send(sock, &sb) != 0)
+        goto done;
+    while (s_now() - t0 < timeout_s) {
+        int st;
+        if (waitpid(serve, &st, WNOHANG) == serve) {
+            fprintf(stderr, "bench_serve: jury serve exited before answering\n");
+            goto done;
+        }
+        zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLIN};
+        if (zmq_poll(&item, 1, 100) <= 0)
+            continue;
+        zmq_msg_t frame;
+        zmq_msg_init(&frame);
+        if (zmq_msg_recv(&frame, sock, 0) < 0) {
+            zmq_msg_close(&frame);
+            continue;
+        }
+        char why[256];
+        msgpack_zone_clear(&zone);
+        jury_err err = jury_proto_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), &zone, m, why,
+                                         sizeof why);
+        zmq_msg_close(&frame);
+        if (err != JURY_OK || m->cmd == JURY_CMD_ERROR) {
+            fprintf(stderr, "bench_serve: warm-up hello: %s\n",
+                    err != JURY_OK ? why : "refused by the coordinator");
+            goto done;
+        }
+        if (m->cmd == JURY_CMD_WELCOME) {
+            *secs = s_now() - t0;
+            msgpack_sbuffer_clear(&sb);
+            if (jury_proto_encode_bye(&sb, "warm-up done") == JURY_OK)
+                (void)s_worker_send(sock, &sb);
+            rc = 0;
+            goto done;
+        }
+    }
+    fprintf(stderr, "bench_serve: jury serve did not answer hello within %d s\n", timeout_s);
+done:
+    free(m);
+    msgpack_zone_destroy(&zone);
+    msgpack_sbuffer_destroy(&sb);
+    if (sock)
+        zmq_close(sock);
+    return rc;
+}
+
+/* ---- one serve run ------------------------------------------------------------ */
+
+/* Stops the coordinator with SIGTERM and waits up to 30 s. Returns its wait status or -1. */
+static int s_stop(pid_t pid)
+{
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 3000; i++) {
+        int st;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            return st;
+        if (r < 0 && errno != EINTR)
+            return -1;
+        s_sleep_ms(10);
+    }
+    fprintf(stderr, "bench_serve: jury serve (pid %ld) ignored SIGTERM for 30 s; killing it\n",
+            (long)pid);
+    kill(pid, SIGKILL);
+    int st;
+    waitpid(pid, &st, 0);
+    return -1;
+}
+
+/* Reads completed records and submitted responses of dataset bench from `jury status --json`. */
+static int s_store_counts(const bench_args_t *a, const char *store, const char *log,
+                          bench_run_t *res)
+{
+    char *argv[] = {(char *)a->jury, "--store", (char *)store, "status", "bench", "--json", NULL};
+    static char out[1 << 16];
+    if (s_run(argv, log, out, sizeof out) != 0)
+        return -1;
+    cJSON *j = cJSON_Parse(out);
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "completed");
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "responses"), "submitted");
+    int rc = -1;
+    if (cJSON_IsNumber(c) && cJSON_IsNumber(s)) {
+        res->completed = (uint64_t)c->valuedouble;
+        res->stored = (uint64_t)s->valuedouble;
+        rc = 0;
+    } else {
+        fprintf(stderr, "bench_serve: jury status --json: unexpected output: %.200s\n", out);
+    }
+    cJSON_Delete(j);
+    return rc;
+}
+
+/* Sorted latency samples of all workers; caller frees. */
+static float *s_gather_latencies(bench_worker_t *ws, int n, size_t *count)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += ws[i].nlat;
+    float *all = malloc((total ? total : 1) * sizeof *all);
+    if (!all)
+        return NULL;
+    size_t o = 0;
+    for (int i = 0; i < n; i++) {
+        memcpy(all + o, ws[i].lat, ws[i].nlat * sizeof *all);
+        o += ws[i].nlat;
+    }
+    qsort(all, total, sizeof *all, s_cmp_float);
+    *count = total;
+    return all;
+}
+
+static double s_percentile(const float *sorted, size_t n, double p)
+{
+    if (n == 0)
+        return 0;
+    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+    return sorted[i < n ? i : n - 1];
+}
+
+/*
+ * Sets up a fresh store in dir with the real jury binary, starts `jury serve`
+ * on it, drives it with the workers and stops it. Returns 0 or -1.
+ */
+static int s_serve_run(const bench_args_t *a, const char *dir, int run, const char *settings,
+                       const char *input, bench_run_t *res)
+{
+    char store[PATH_CAP], log[PATH_CAP], bind[64];
+    snprintf(store, sizeof store, "%s/store-%d", dir, run + 1);
+    snprintf(log, sizeof log, "%s/jury-%d.log", dir, run + 1);
+    s_remove_env(store);
+    unlink(log);
+
+    double t0 = s_now();
+    char *create[] = {(char *)a->jury, "--store",        store, "dataset", "create", "bench",
+                      "--settings",    (char *)settings, NULL};
+    char *import[] = {(char *)a->jury, "--store", store, "import", "bench", (char *)input, NULL};
+    if (s_run(create, log, NULL, 0) != 0 || s_run(import, log, NULL, 0) != 0)
+        return -1;
+    res->setup_s = s_now() - t0;
+
+    int port = s_free_port();
+    if (!port) {
+        fprintf(stderr, "bench_serve: no free TCP port on 127.0.0.1\n");
+        return -1;
+    }
+    snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", port);
+    char *serve[] = {(char *)a->jury, "--store", store, "serve", "--bind", bind,
+                     "--log-level",   "warn",    NULL};
+    pid_t pid = s_spawn(serve, -1, log);
+    if (pid < 0)
+        return -1;
+
+    int rc = -1;
+    bench_shared_t *sh = calloc(1, sizeof *sh);
+    bench_worker_t *ws = calloc((size_t)a->workers, sizeof *ws);
+    int started = 0;
+    float *lat = NULL;
+    if (!sh || !ws) {
+        fprintf(stderr, "bench_serve: out of memory\n");
+        goto stop;
+    }
+    sh->a = a;
+    snprintf(sh->endpoint, sizeof sh->endpoint, "%s", bind);
+    sh->zctx = zmq_ctx_new();
+    sh->target = a->records * (uint64_t)a->overlap;
+    if (!sh->zctx || s_warmup(sh->zctx, bind, pid, 60, &res->load_s) != 0)
+        goto stop;
+    pthread_barrier_init(&sh->start, NULL, (unsigned)a->workers + 1);
+    sh->deadline = s_now() + a->timeout_s;
+    double cpu0 = s_cpu_seconds(pid);
+    for (; started < a->workers; started++) {
+        ws[started].sh = sh;
+        ws[started].index = started + 1;
+        if (pthread_create(&ws[started].thread, NULL, s_worker_main, &ws[started]) != 0) {
+            fprintf(stderr, "bench_serve: pthread_create: %s\n", strerror(errno));
+            break;
+        }
+    }
+    if (started < a->workers) {
+        /* The barrier cannot open: nobody started work yet, so just leave (the process exits). */
+        fprintf(stderr, "bench_serve: started only %d of %d workers\n", started, a->workers);
+        exit(1);
+    }
+    pthread_barrier_wait(&sh->start);
+    for (int i = 0; i < started; i++)
+        pthread_join(ws[i].thread, NULL);
+    double cpu1 = s_cpu_seconds(pid);
+    res->rss_kb = s_status_kb(pid, "VmHWM");
+    res->anon_kb = s_status_kb(pid, "RssAnon");
+    res->file_kb = s_status_kb(pid, "RssFile");
+    res->cpu_s = cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1;
+    pthread_barrier_destroy(&sh->start);
+
+    double first = 0, last = 0;
+    uint64_t acks = 0;
+    for (int i = 0; i < started; i++) {
+        bench_worker_t *w = &ws[i];
+        if (w->err[0] && strncmp(w->err, "stopped:", 8) != 0)
+            fprintf(stderr, "bench_serve: worker w%02d: %s\n", w->index, w->err);
+        first = i == 0 || w->first_hello < first ? w->first_hello : first;
+        last = w->last_ack > last ? w->last_ack : last;
+        acks += w->nlat;
+        res->fetches += w->fetches;
+        res->empty += w->empty;
+        res->submits += w->submits;
+        res->refused += w->refused;
+    }
+    if (atomic_load(&sh->failed))
+        goto stop;
+    size_t nlat = 0;
+    if (!(lat = s_gather_latencies(ws, started, &nlat))) {
+        fprintf(stderr, "bench_serve: out of memory\n");
+        goto stop;
+    }
+    res->count[M_SERVE] = acks;
+    res->seconds[M_SERVE] = last - first;
+    res->rate[M_SERVE] = (double)acks / (last - first);
+    res->p50_ms = s_percentile(lat, nlat, 0.50);
+    res->p99_ms = s_percentile(lat, nlat, 0.99);
+    res->max_ms = nlat ? lat[nlat - 1] : 0;
+    rc = 0;
+stop:;
+    int st = s_stop(pid);
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "bench_serve: jury serve did not exit 0 on SIGTERM (%s %d); its log %s:\n",
+                st != -1 && WIFEXITED(st) ? "exit" : "signal",
+                st == -1        ? -1
+                : WIFEXITED(st) ? WEXITSTATUS(st)
+                                : WTERMSIG(st),
+                log);
+        s_print_log(log);
+        rc = -1;
+    }
+    if (sh && sh->zctx)
+        zmq_ctx_term(sh->zctx);
+    if (ws)
+        for (int i = 0; i < a->workers; i++)
+            free(ws[i].lat);
+    free(ws);
+    free(sh);
+    free(lat);
+    if (rc == 0 && s_store_counts(a, store, log, res) != 0)
+        rc = -1;
+    if (rc == 0 && (res->stored != res->count[M_SERVE] || res->completed != a->records)) {
+        fprintf(stderr,
+                "bench_serve: the store holds %llu submitted responses and %llu completed "
+                "records; %llu acknowledged, %llu records\n",
+                (unsigned long long)res->stored, (unsigned long long)res->completed,
+                (unsigned long long)res->count[M_SERVE], (unsigned long long)a->records);
+        rc = -1;
+    }
+    return rc;
+}
+
+/* ---- reference: ZeroMQ echo --------------------------------------------------- */
+
+typedef struct {
+    void *sock;      /* the ROUTER, bound by main, handed over to the thread */
+    uint64_t total;  /* messages to echo */
+    uint64_t echoed; /* echoed */
+} echo_router_t;
+
+typedef struct {
+    void *zctx;               /* dealers' context */
+    const char *endpoint;     /* the ROUTER */
+    pthread_barrier_t *start; /* all connected */
+    uint64_t count;           /* round trips to make */
+    double t_start, t_end;    /* first send, last receive */
+    uint64_t received;        /* echoes received */
+    pthread_t thread;         /* the thread */
+} echo_dealer_t;
+
+static void *s_echo_router_main(void *arg)
+{
+    echo_router_t *r = arg;
+    zmq_msg_t id, body;
+    zmq_msg_init(&id);
+    zmq_msg_init(&body);
+    while (r->echoed < r->total) {
+        if (zmq_msg_recv(&id, r->sock, 0) < 0 || zmq_msg_recv(&body, r->sock, 0) < 0)
+            break; /* RCVTIMEO: a dealer is gone */
+        if (zmq_msg_send(&id, r->sock, ZMQ_SNDMORE) < 0 || zmq_msg_send(&body, r->sock, 0) < 0)
+            break;
+        r->echoed++;
+    }
+    zmq_msg_close(&id);
+    zmq_msg_close(&body);
+    return NULL;
+}
+
+static void *s_echo_dealer_main(void *arg)
+{
+    echo_dealer_t *d = arg;
+    void *sock = zmq_socket(d->zctx, ZMQ_DEALER);
+    int zero = 0, tmo = 30000;
+    char msg[ECHO_BYTES], in[ECHO_BYTES * 2];
+    memset(msg, 'x', sizeof msg);
+    if (sock) {
+        zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_setsockopt(sock, ZMQ_RCVTIMEO, &tmo, sizeof tmo);
+        zmq_connect(sock, d->endpoint);
+    }
+    pthread_barrier_wait(d->start);
+    if (!sock)
+        return NULL;
+    d->t_start = s_now();
+    uint64_t sent = 0;
+    while (sent < d->count && sent < ECHO_WINDOW && zmq_send(sock, msg, sizeof msg, 0) >= 0)
+        sent++;
+    while (d->received < d->count) {
+        if (zmq_recv(sock, in, sizeof in, 0) < 0)
+            break;
+        d->received++;
+        if (sent < d->count && zmq_send(sock, msg, sizeof msg, 0) >= 0)
+            sent++;
+    }
+    d->t_end = s_now();
+    zmq_close(sock);
+    return NULL;
+}
+
+/* W dealers echo total messages through one ROUTER thread (each in its own context, like jury). */
+static int s_echo_run(int workers, uint64_t total, double *secs, uint64_t *done)
+{
+    void *rctx = zmq_ctx_new(), *dctx = zmq_ctx_new();
+    void *router = rctx ? zmq_socket(rctx, ZMQ_ROUTER) : NULL;
+    echo_dealer_t *ds = calloc((size_t)workers, sizeof *ds);
+    char endpoint[128];
+    size_t elen = sizeof endpoint;
+    int tmo = 30000, rc = -1;
+    pthread_barrier_t start;
+    if (!router || !dctx || !ds)
+        goto done;
+    zmq_setsockopt(router, ZMQ_RCVTIMEO, &tmo, sizeof tmo);
+    if (zmq_bind(router, "tcp://127.0.0.1:*") != 0 ||
+        zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, endpoint, &elen) != 0) {
+        fprintf(stderr, "bench_serve: echo: bind: %s\n", zmq_strerror(errno));
+        goto done;
+    }
+    uint64_t per = total / (uint64_t)workers;
+    echo_router_t r = {.sock = router, .total = per * (uint64_t)workers};
+    pthread_barrier_init(&start, NULL, (unsigned)workers);
+    for (int i = 0; i < workers; i++) {
+        ds[i] = (echo_dealer_t){.zctx = dctx, .endpoint = endpoint, .start = &start, .count = per};
+        pthread_create(&ds[i].thread, NULL, s_echo_dealer_main, &ds[i]);
+    }
+    pthread_t rt;
+    pthread_create(&rt, NULL, s_echo_router_main, &r);
+    double first = 0, last = 0;
+    uint64_t received = 0;
+    for (int i = 0; i < workers; i++) {
+        pthread_join(ds[i].thread, NULL);
+        first = i == 0 || ds[i].t_start < first ? ds[i].t_start : first;
+        last = ds[i].t_end > last ? ds[i].t_end : last;
+        received += ds[i].received;
+    }
+    pthread_join(rt, NULL);
+    pthread_barrier_destroy(&start);
+    if (received != r.total) {
+        fprintf(stderr, "bench_serve: echo: %llu of %llu messages came back\n",
+                (unsigned long long)received, (unsigned long long)r.total);
+        goto done;
+    }
+    *secs = last - first;
+    *done = received;
+    rc = 0;
+done:
+    if (router)
+        zmq_close(router);
+    if (rctx)
+        zmq_ctx_term(rctx);
+    if (dctx)
+        zmq_ctx_term(dctx);
+    free(ds);
+    return rc;
+}
+
+/* ---- reference: LMDB puts ------------------------------------------------------ */
+
+static void s_be(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = bytes - 1; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)v;
+}
+
+static int s_mdb_fail(const char *what, int rc)
+{
+    fprintf(stderr, "bench_serve: LMDB: %s: %s\n", what, mdb_strerror(rc));
+    return -1;
+}
+
+/*
+ * Puts `records` * `overlap` values of LMDB_VALUE bytes under 12-byte keys
+ * (record id, annotator: the shape of jury's response keys) into a fresh
+ * environment, opened with the flags jury's store uses, committing every
+ * LMDB_BATCH puts. Keys come record by record, as complete_first fills them.
+ */
+static int s_lmdb_run(const char *dir, uint64_t records, int overlap, double *secs, uint64_t *puts)
+{
+    s_remove_env(dir);
+    if (mkdir(dir, 0750) != 0) {
+        fprintf(stderr, "bench_serve: %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    MDB_env *env;
+    MDB_txn *txn = NULL;
+    MDB_dbi dbi;
+    int rc = mdb_env_create(&env);
+    if (rc != MDB_SUCCESS)
+        return s_mdb_fail("create", rc);
+    int result = -1;
+    mdb_env_set_maxdbs(env, 1);
+    mdb_env_set_mapsize(env, LMDB_MAPSIZE);
+    if ((rc = mdb_env_open(env, dir, MDB_NOTLS, 0640)) != MDB_SUCCESS) {
+        s_mdb_fail("open", rc);
+        goto done;
+    }
+    if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) != MDB_SUCCESS ||
+        (rc = mdb_dbi_open(txn, "responses", MDB_CREATE, &dbi)) != MDB_SUCCESS ||
+        (rc = mdb_txn_commit(txn)) != MDB_SUCCESS) {
+        txn = NULL;
+        s_mdb_fail("open table", rc);
+        goto done;
+    }
+    txn = NULL;
+    unsigned char k[LMDB_KEY], v[LMDB_VALUE];
+    memset(v, 0x5a, sizeof v);
+    MDB_val key = {.mv_size = sizeof k, .mv_data = k}, val = {.mv_size = sizeof v, .mv_data = v};
+    uint64_t n = 0;
+    double t0 = s_now();
+    for (uint64_t i = 0; i < records; i++) {
+        for (int j = 0; j < overlap; j++) {
+            if (!txn && (rc = mdb_txn_begin(env, NULL, 0, &txn)) != MDB_SUCCESS) {
+                s_mdb_fail("begin", rc);
+                goto done;
+            }
+            s_be(k, (uint64_t)1 << 40 | (i + 1), 8);
+            s_be(k + 8, (uint64_t)(2 + (i + (uint64_t)j) % 32), 4);
+            s_be(v, n, 8); /* a changing value, like a response's timestamp */
+            if ((rc = mdb_put(txn, dbi, &key, &val, 0)) != MDB_SUCCESS) {
+                s_mdb_fail("put", rc);
+                goto done;
+            }
+            if (++n % LMDB_BATCH == 0) {
+                rc = mdb_txn_commit(txn);
+                txn = NULL;
+                if (rc != MDB_SUCCESS) {
+                    s_mdb_fail("commit", rc);
+                    goto done;
+                }
+            }
+        }
+    }
+    if (txn) {
+        rc = mdb_txn_commit(txn);
+        txn = NULL;
+        if (rc != MDB_SUCCESS) {
+            s_mdb_fail("commit", rc);
+            goto done;
+        }
+    }
+    *secs = s_now() - t0;
+    *puts = n;
+    result = 0;
+done:
+    if (txn)
+        mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return result;
+}
+
+/* ---- main ---------------------------------------------------------------------- */
+
+static int s_int_arg(const char *name, const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || end == s || v < lo || v > hi) {
+        fprintf(stderr, "bench_serve: --%s: give %ld to %ld\n", name, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int s_parse_args(int argc, char **argv, bench_args_t *a)
+{
+    static const struct option longopts[] = {
+        {"records", required_argument, NULL, 'n'}, {"workers", required_argument, NULL, 'w'},
+        {"runs", required_argument, NULL, 'r'},    {"overlap", required_argument, NULL, 'o'},
+        {"batch", required_argument, NULL, 'b'},   {"no-pipeline", no_argument, NULL, 'P'},
+        {"timeout", required_argument, NULL, 't'}, {"dir", required_argument, NULL, 'd'},
+        {"keep", no_argument, NULL, 'k'},          {"jury", required_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    const char *env = getenv("JURY_BIN");
+    *a = (bench_args_t){.records = 100000,
+                        .workers = 32,
+                        .runs = 3,
+                        .overlap = 3,
+                        .batch = 10,
+                        .pipeline = true,
+                        .timeout_s = 600,
+                        .jury = env && *env ? env : JURY_BENCH_JURY};
+    int c;
+    long v;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            if (s_int_arg("records", optarg, 1, 99999999, &v) != 0)
+                return 2;
+            a->records = (uint64_t)v;
+            break;
+        case 'w':
+            if (s_int_arg("workers", optarg, 1, WORKERS_MAX, &v) != 0)
+                return 2;
+            a->workers = (int)v;
+            break;
+        case 'r':
+            if (s_int_arg("runs", optarg, 1, RUNS_MAX, &v) != 0)
+                return 2;
+            a->runs = (int)v;
+            break;
+        case 'o':
+            if (s_int_arg("overlap", optarg, 1, 32, &v) != 0)
+                return 2;
+            a->overlap = (int)v;
+            break;
+        case 'b':
+            if (s_int_arg("batch", optarg, 1, JURY_PROTO_BATCH_MAX, &v) != 0)
+                return 2;
+            a->batch = (int)v;
+            break;
+        case 'P':
+            a->pipeline = false;
+            break;
+        case 't':
+            if (s_int_arg("timeout", optarg, 1, 86400, &v) != 0)
+                return 2;
+            a->timeout_s = (int)v;
+            break;
+        case 'd':
+            a->dir = optarg;
+            break;
+        case 'k':
+            a->keep = true;
+            break;
+        case 'j':
+            a->jury = optarg;
+            break;
+        case 'h':
+            fputs(s_usage, stdout);
+            return 1;
+        default:
+            fputs(s_usage, stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fputs(s_usage, stderr);
+        return 2;
+    }
+    if (a->overlap > a->workers) {
+        fprintf(stderr, "bench_serve: --overlap %d needs at least as many --workers\n", a->overlap);
+        return 2;
+    }
+    if (access(a->jury, X_OK) != 0) {
+        fprintf(stderr, "bench_serve: %s: %s (build the jury target, or pass --jury PATH)\n",
+                a->jury, strerror(errno));
+        return 2;
+    }
+    return 0;
+}
+
+static void s_print_rate(const char *what, uint64_t n, double secs, const char *unit)
+{
+    char x[32], y[32];
+    printf("  %-27s %11s %-9s in %7.3f s = %9s %s/s\n", what, s_thousands(x, sizeof x, n), unit,
+           secs, s_thousands(y, sizeof y, (uint64_t)((double)n / secs + 0.5)), unit);
+}
+
+static void s_print_run(const bench_args_t *a, const bench_run_t *r)
+{
+    char x[32], y[32], z[32], q[32];
+    printf("  setup: dataset create + import %.2f s; first hello (start-up, dataset load) %.3f s\n",
+           r->setup_s, r->load_s);
+    s_print_rate(s_metric_names[M_SERVE], r->count[M_SERVE], r->seconds[M_SERVE],
+                 s_metric_units[M_SERVE]);
+    uint64_t requests = r->fetches + r->submits;
+    printf("    ack latency p50 %.2f ms, p99 %.2f ms, max %.1f ms; coordinator CPU %.2f s (%.0f%% "
+           "of one core)\n",
+           r->p50_ms, r->p99_ms, r->max_ms, r->cpu_s,
+           r->cpu_s >= 0 ? 100.0 * r->cpu_s / r->seconds[M_SERVE] : -1.0);
+    printf("    coordinator peak RSS %.1f MiB (VmHWM); at the end %.1f MiB anonymous + %.1f MiB "
+           "file-backed (the LMDB map)\n",
+           (double)r->rss_kb / 1024.0, (double)r->anon_kb / 1024.0, (double)r->file_kb / 1024.0);
+    printf("    requests: %s fetches (%s empty), %s submits = %s requests/s; refused %llu; "
+           "store: %llu submitted, %llu/%llu completed\n",
+           s_thousands(x, sizeof x, r->fetches), s_thousands(y, sizeof y, r->empty),
+           s_thousands(z, sizeof z, r->submits),
+           s_thousands(q, sizeof q, (uint64_t)((double)requests / r->seconds[M_SERVE] + 0.5)),
+           (unsigned long long)r->refused, (unsigned long long)r->stored,
+           (unsigned long long)r->completed, (unsigned long long)a->records);
+    s_print_rate(s_metric_names[M_ECHO], r->count[M_ECHO], r->seconds[M_ECHO],
+                 s_metric_units[M_ECHO]);
+    s_print_rate(s_metric_names[M_LMDB], r->count[M_LMDB], r->seconds[M_LMDB],
+                 s_metric_units[M_LMDB]);
+}
+
+static void s_print_summary(const bench_args_t *a, const bench_run_t *res)
+{
+    int n = a->runs;
+    char b[4][32];
+    double v[M_COUNT][RUNS_MAX];
+    for (int m = 0; m < M_COUNT; m++)
+        for (int i = 0; i < n; i++)
+            v[m][i] = res[i].rate[m];
+    printf("\nsummary: medians of %d run%s (min .. max); %s records, N=%d, %d workers, batch %d, "
+           "%s\n",
+           n, n == 1 ? "" : "s", s_thousands(b[0], sizeof b[0], a->records), a->overlap, a->workers,
+           a->batch, a->pipeline ? "one fetch ahead" : "no pipelining");
+    printf("  %-27s %10s %10s %10s %11s %10s\n", "", "median/s", "min/s", "max/s", "serve/ref",
+           "per-run");
+    double serve = s_median(v[M_SERVE], n);
+    for (int m = 0; m < M_COUNT; m++) {
+        double med = s_median(v[m], n);
+        printf("  %-27s %10s %10s %10s", s_metric_names[m],
+               s_thousands(b[0], sizeof b[0], (uint64_t)(med + 0.5)),
+               s_thousands(b[1], sizeof b[1], (uint64_t)(s_min(v[m], n) + 0.5)),
+               s_thousands(b[2], sizeof b[2], (uint64_t)(s_max(v[m], n) + 0.5)));
+        if (m == M_SERVE) {
+            printf("\n");
+            continue;
+        }
+        double ratio[RUNS_MAX];
+        for (int i = 0; i < n; i++)
+            ratio[i] = res[i].rate[M_SERVE] / res[i].rate[m];
+        printf(" %11.3f %10.3f\n", serve / med, s_median(ratio, n));
+    }
+    double p50[RUNS_MAX], p99[RUNS_MAX], rss[RUNS_MAX], cpu[RUNS_MAX], req[RUNS_MAX];
+    double anon[RUNS_MAX], file[RUNS_MAX];
+    for (int i = 0; i < n; i++) {
+        p50[i] = res[i].p50_ms;
+        p99[i] = res[i].p99_ms;
+        rss[i] = (double)res[i].rss_kb / 1024.0;
+        anon[i] = (double)res[i].anon_kb / 1024.0;
+        file[i] = (double)res[i].file_kb / 1024.0;
+        cpu[i] = 100.0 * res[i].cpu_s / res[i].seconds[M_SERVE];
+        req[i] = (double)(res[i].fetches + res[i].submits) / res[i].seconds[M_SERVE];
+    }
+    printf("  serve/ref: ratio of the medians; per-run: median of the ratios within each run\n");
+    printf("  ack latency (submit sent -> results received): p50 %.2f ms (%.2f .. %.2f), "
+           "p99 %.2f ms (%.2f .. %.2f)\n",
+           s_median(p50, n), s_min(p50, n), s_max(p50, n), s_median(p99, n), s_min(p99, n),
+           s_max(p99, n));
+    printf("  coordinator: peak RSS %.1f MiB (%.1f .. %.1f; at the end %.1f anonymous + %.1f "
+           "file-backed), CPU %.0f%% of one core, %s requests/s (fetch + submit)\n",
+           s_median(rss, n), s_min(rss, n), s_max(rss, n), s_median(anon, n), s_median(file, n),
+           s_median(cpu, n), s_thousands(b[0], sizeof b[0], (uint64_t)(s_median(req, n) + 0.5)));
+    printf("  the workers (this process) and the coordinator share the machine's %ld CPUs\n",
+           sysconf(_SC_NPROCESSORS_ONLN));
+    printf("  target: >= %s durable responses/s on a 2-core machine: %s (median %s responses/s)\n",
+           s_thousands(b[0], sizeof b[0], (uint64_t)TARGET_RATE),
+           serve >= TARGET_RATE ? "met" : "NOT met",
+           s_thousands(b[1], sizeof b[1], (uint64_t)(serve + 0.5)));
+}
+
+static const char s_settings[] = "{\"fields\":[{\"name\":\"text\",\"type\":\"text\"}],"
+                                 "\"questions\":[{\"name\":\"label\",\"type\":\"label_selection\","
+                                 "\"labels\":[\"pos\",\"neg\",\"neutral\"]}],"
+                                 "\"distribution\":{\"min_submitted\":%d}}\n";
+
+int main(int argc, char **argv)
+{
+    bench_args_t a;
+    int rc = s_parse_args(argc, argv, &a);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGPIPE, SIG_IGN);
+
+    char dir[DIR_CAP];
+    bool made_dir = false;
+    if (a.dir) {
+        if (strlen(a.dir) >= sizeof dir) {
+            fprintf(stderr, "bench_serve: --dir: at most %d bytes\n", DIR_CAP - 1);
+            return 2;
+        }
+        snprintf(dir, sizeof dir, "%s", a.dir);
+        if (mkdir(dir, 0750) == 0)
+            made_dir = true;
+        else if (errno != EEXIST) {
+            fprintf(stderr, "bench_serve: %s: %s\n", dir, strerror(errno));
+            return 1;
+        }
+    } else {
+        snprintf(dir, sizeof dir, "/tmp/jury-bench-serve-XXXXXX");
+        if (!mkdtemp(dir)) {
+            fprintf(stderr, "bench_serve: mkdtemp: %s\n", strerror(errno));
+            return 1;
+        }
+        made_dir = true;
+    }
+    char settings[PATH_CAP], input[PATH_CAP], path[PATH_CAP];
+    snprintf(settings, sizeof settings, "%s/settings.json", dir);
+    snprintf(input, sizeof input, "%s/records.jsonl", dir);
+    static bench_run_t res[RUNS_MAX];
+    rc = 1;
+
+    FILE *f = fopen(settings, "w");
+    if (!f || fprintf(f, s_settings, a.overlap) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "bench_serve: %s: %s\n", settings, strerror(errno));
+        goto done;
+    }
+    printf("jury serve benchmark: %llu records, N=%d, %d workers, batch %d, %s, %d run%s, in %s\n",
+           (unsigned long long)a.records, a.overlap, a.workers, a.batch,
+           a.pipeline ? "one fetch ahead" : "no pipelining", a.runs, a.runs == 1 ? "" : "s", dir);
+    s_print_machine();
+    printf("jury:      %s\n", a.jury);
+    uint64_t bytes;
+    if (s_generate(input, a.records, &bytes) != 0)
+        goto done;
+    printf("input:     %s, %.1f bytes/record\n", input, (double)bytes / (double)a.records);
+
+    /* Interleave the measurements so that each run's references see the same machine weather. */
+    for (int run = 0; run < a.runs; run++) {
+        bench_run_t *r = &res[run];
+        printf("\nrun %d/%d\n", run + 1, a.runs);
+        if (s_serve_run(&a, dir, run, settings, input, r) != 0)
+            goto done;
+        if (!a.keep) {
+            snprintf(path, sizeof path, "%s/store-%d", dir, run + 1);
+            s_remove_env(path);
+        }
+        uint64_t total = a.records * (uint64_t)a.overlap;
+        if (s_echo_run(a.workers, total, &r->seconds[M_ECHO], &r->count[M_ECHO]) != 0)
+            goto done;
+        r->rate[M_ECHO] = (double)r->count[M_ECHO] / r->seconds[M_ECHO];
+        snprintf(path, sizeof path, "%s/lmdb-%d", dir, run + 1);
+        if (s_lmdb_run(path, a.records, a.overlap, &r->seconds[M_LMDB], &r->count[M_LMDB]) != 0)
+            goto done;
+        r->rate[M_LMDB] = (double)r->count[M_LMDB] / r->seconds[M_LMDB];
+        if (!a.keep)
+            s_remove_env(path);
+        s_print_run(&a, r);
+    }
+    s_print_summary(&a, res);
+    rc = 0;
+done:
+    if (!a.keep) {
+        unlink(input);
+        unlink(settings);
+        for (int run = 0; run < a.runs; run++) {
+            snprintf(path, sizeof path, "%s/store-%d", dir, run + 1);
+            s_remove_env(path);
+            snprintf(path, sizeof path, "%s/lmdb-%d", dir, run + 1);
+            s_remove_env(path);
+            if (rc == 0) {
+                snprintf(path, sizeof path, "%s/jury-%d.log", dir, run + 1);
+                unlink(path);
+            }
+        }
+        if (made_dir && rc == 0)
+            rmdir(dir);
+        else if (rc != 0)
+            fprintf(stderr, "bench_serve: logs kept in %s\n", dir);
+    } else {
+        printf("kept: %s\n", dir);
+    }
+    return rc;
+}
