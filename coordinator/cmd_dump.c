@@ -9,7 +9,7 @@
 #include <msgpack.h>
 
 #include "cli.h"
-#include "jsonpack.h"
+#include "jury_jsonpack.h"
 
 static const char s_usage[] =
     "usage: jury dump NAME [--status pending|completed|discarded]\n"

@@ -14,7 +14,7 @@
 #include <sodium.h>
 #include <stdatomic.h>
 
-#include "jsonpack.h"
+#include "jury_jsonpack.h"
 #include "jury_log.h"
 #include "jury_utf8.h"
 

@@ -14,7 +14,7 @@
 #include <msgpack.h>
 #include <zmq.h>
 
-#include "jsonpack.h"
+#include "jury_jsonpack.h"
 #include "jury_proto.h"
 #include "sched.h"
 #include "settings.h"

@@ -1,5 +1,5 @@
-/* jsonpack.c: cJSON <-> msgpack conversion. */
-#include "jsonpack.h"
+/* jury_jsonpack.c: cJSON <-> msgpack conversion. */
+#include "jury_jsonpack.h"
 
 #include <math.h>
 #include <stdlib.h>

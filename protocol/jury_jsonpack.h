@@ -1,5 +1,4 @@
-/* jsonpack.h: converting between cJSON trees and msgpack, the two encodings jury meets (JSON files
- * and frontends, msgpack on disk and on the wire). */
+/* jury_jsonpack.h: converting between cJSON trees and msgpack: JSON is what files and frontends speak, msgpack what the store and the wire hold. */
 #ifndef JURY_JSONPACK_H
 #define JURY_JSONPACK_H
 

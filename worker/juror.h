@@ -1,0 +1,162 @@
+/* juror.h: libjuror, the client library that connects an annotation frontend to a jury coordinator. */
+#ifndef JUROR_H
+#define JUROR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jury_err.h"
+
+/*
+ * A juror is one annotator working on one dataset through one coordinator
+ * (protocol/SPEC.md). The frontend deals in records and answers as JSON
+ * text; the juror does what the protocol asks behind the scenes:
+ *
+ *  - heartbeats, sent while any call waits and from juror_tick;
+ *  - reconnecting with backoff (0.5 s doubling to 30 s, with jitter) when
+ *    the coordinator stops answering for 3 heartbeat intervals or says
+ *    goodbye, and opening a new session as the same annotator;
+ *  - keeping every response until the coordinator acknowledges it, and
+ *    sending unacknowledged ones again after a reconnect (safe: a response is
+ *    unique per record and annotator, and an identical resubmit is accepted).
+ *
+ * Every call blocks until it is answered or opts.timeout_ms passes. For an
+ * event loop (a terminal UI waiting on the keyboard, a web server), poll
+ * juror_fd() for reading together with your own descriptors, at most
+ * juror_timeout_ms() long, and call juror_tick() when it is readable or the
+ * time is up: that keeps the session alive while nobody calls anything else.
+ *
+ * A juror belongs to one thread. Errors are jury_err codes (jury_err.h);
+ * juror_error() gives the last one's message, e.g. the coordinator's reason
+ * "/values/quality: 9 is not one of the rating values 1, 2, 3, 4, 5".
+ */
+typedef struct juror juror_t;
+
+/* How to connect. Zero-initialise, then set what you need. */
+typedef struct {
+    const char *endpoint;  /* coordinator, e.g. "tcp://127.0.0.1:5555" (required) */
+    const char *dataset;   /* dataset name (required) */
+    const char *annotator; /* annotator name (required) */
+    const char *agent;     /* client software for the coordinator's logs; NULL: "libjuror/VERSION" */
+    int timeout_ms;        /* longest a call waits for an answer, across reconnects; 0: 30000 */
+    int heartbeat_ms;      /* heartbeat before the welcome says otherwise; 0: 1000 */
+    unsigned seed;         /* seed of the reconnect jitter; 0: from the clock */
+} juror_opts_t;
+
+/* libjuror's version, "MAJOR.MINOR.PATCH". */
+const char *juror_version(void);
+
+/*
+ * Connects and opens a session (hello, welcome). Blocks until the welcome
+ * arrives or opts->timeout_ms passes; a coordinator that is not up yet is
+ * retried with backoff within that time. Returns JURY_OK and a new juror in
+ * *out, which the caller owns and must destroy. Errors: JURY_EINVAL (missing
+ * options), JURY_ENOTFOUND (no such dataset), JURY_EIO (no answer in time),
+ * JURY_EPROTO / JURY_EVERSION (the coordinator refused the hello; see
+ * juror_error), JURY_ENOMEM. On failure *out is untouched and, when errmsg
+ * is not NULL, the reason is written there (at most errcap bytes).
+ */
+JURY_MUST_CHECK jury_err juror_connect(juror_t **out, const juror_opts_t *opts, char *errmsg,
+                                       size_t errcap);
+
+/*
+ * Says bye (the coordinator releases this annotator's leases), closes the
+ * connection, frees everything and sets *self_p to NULL. Responses still
+ * unacknowledged are lost: call juror_flush first to wait for them.
+ * Accepts NULL; safe twice.
+ */
+void juror_destroy(juror_t **self_p);
+
+/*
+ * The dataset's settings as annotators see them, as JSON text (the shape of
+ * `jury dataset show`: guidelines, fields, questions, visible metadata,
+ * distribution). Borrowed: valid until the juror is destroyed.
+ */
+const char *juror_settings(const juror_t *j);
+
+/* The session's dataset and annotator names, and the lease length in seconds. Borrowed. */
+const char *juror_dataset(const juror_t *j);
+const char *juror_annotator(const juror_t *j);
+uint32_t juror_lease_seconds(const juror_t *j);
+
+/* Response statuses, as in the protocol. */
+typedef enum {
+    JUROR_SUBMITTED = 0, /* final answer */
+    JUROR_DISCARDED = 1, /* skip: this annotator will not see the record again */
+    JUROR_DRAFT = 2      /* work in progress; extends the lease */
+} juror_status;
+
+/* "submitted", "discarded", "draft"; NULL when out of range. */
+const char *juror_status_name(juror_status status);
+
+/* Parses a status name. Returns false when name is not one of the three. */
+bool juror_status_parse(const char *name, juror_status *out);
+
+/*
+ * Asks for up to n (1..100) leased records. On success stores in *records_json
+ * a JSON array, which the caller frees with free(), of objects
+ *   {"id": "...", "fields": {...}, "suggestions": {...}, "metadata": {...},
+ *    "lease_expires": "2026-11-27T23:59:59.123Z", "draft": {...} or null}
+ * and their number in *count (0: nothing is available for this annotator
+ * now). After a reconnect, records still leased to this annotator come first.
+ * Errors: JURY_EINVAL (n out of range), JURY_EIO (no answer in time), or the
+ * coordinator's error code (see juror_error).
+ */
+JURY_MUST_CHECK jury_err juror_fetch(juror_t *j, uint32_t n, char **records_json, size_t *count);
+
+/*
+ * Sends one response to record `record` and waits for its acknowledgement:
+ * JURY_OK means it is on the coordinator's disk. values_json is a JSON
+ * object of answers by question name (NULL or "{}" is fine for a discard; a
+ * draft may be partial). When the record was a draft, *lease_expires_ms (if
+ * not NULL) receives the extended lease, ms since the Unix epoch.
+ * Errors: the coordinator's per-response code — JURY_EINVAL (the values
+ * break the dataset's rules), JURY_ENOTLEASED, JURY_ENOTFOUND, JURY_EEXIST —
+ * with its reason in juror_error; JURY_EPROTO (values_json is not a JSON
+ * object); JURY_EIO (no acknowledgement in time: the response is kept and
+ * sent again by later calls until it is acknowledged or refused).
+ */
+JURY_MUST_CHECK jury_err juror_submit(juror_t *j, const char *record, juror_status status,
+                                      const char *values_json, int64_t *lease_expires_ms);
+
+/*
+ * Gives leased records back without answering. ids has count (1..100)
+ * entries. Returns JURY_OK when every one was released; otherwise the first
+ * failure's code (JURY_ENOTLEASED, JURY_ENOTFOUND) with its reason in
+ * juror_error — the others were still released.
+ */
+JURY_MUST_CHECK jury_err juror_release(juror_t *j, const char *const *ids, size_t count);
+
+/* Waits until every response sent so far is acknowledged or refused, or the timeout passes (JURY_EIO). */
+JURY_MUST_CHECK jury_err juror_flush(juror_t *j);
+
+/* Responses sent but not yet acknowledged. */
+size_t juror_pending(const juror_t *j);
+
+/*
+ * For event loops: a file descriptor that becomes readable when the juror
+ * has something to do (ZeroMQ's ZMQ_FD: edge-triggered, so always call
+ * juror_tick when it fires). -1 while reconnecting between sockets: then
+ * rely on juror_timeout_ms.
+ */
+int juror_fd(const juror_t *j);
+
+/* Milliseconds until juror_tick must run next (heartbeat or reconnect due); 0: now. */
+int juror_timeout_ms(const juror_t *j);
+
+/*
+ * Does what is due without blocking: reads what arrived (heartbeats,
+ * acknowledgements, goodbye), sends a heartbeat, reconnects, resends
+ * unacknowledged responses. Returns JURY_OK, or JURY_EIO while the
+ * coordinator is unreachable (the juror keeps trying).
+ */
+JURY_MUST_CHECK jury_err juror_tick(juror_t *j);
+
+/* Whether the session is up now (false while reconnecting). */
+bool juror_connected(const juror_t *j);
+
+/* The message of the last error; "" when none. Borrowed until the next call. */
+const char *juror_error(const juror_t *j);
+
+#endif
