@@ -16,6 +16,7 @@ static const char s_usage[] =
     "records, overlapping assignment to annotators, agreement and consolidation.\n"
     "\n"
     "commands:\n"
+    "  demo [--dir DIR]                      run a whole sample campaign with simulated annotators\n"
     "  dataset create NAME --settings FILE   create a dataset from a settings JSON file\n"
     "  dataset list [--json]                 list the datasets in the store\n"
     "  dataset show NAME                     print a dataset's settings (normalised JSON)\n"
@@ -92,6 +93,8 @@ int main(int argc, char **argv)
         return jury_cmd_serve(&cli, subc, sub);
     if (strcmp(sub[0], "dump") == 0)
         return jury_cmd_dump(&cli, subc, sub);
+    if (strcmp(sub[0], "demo") == 0)
+        return jury_cmd_demo(&cli, subc, sub);
     if (strcmp(sub[0], "help") == 0) {
         fputs(s_usage, stdout);
         return JURY_EXIT_OK;

@@ -9,8 +9,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -18,11 +16,11 @@
 #include <msgpack.h>
 #include <sodium.h>
 
+#include "bench_util.h"
 #include "import.h"
 #include "jury_store.h"
 #include "settings.h"
 
-#define RUNS_MAX         99
 #define LMDB_BATCH       10000
 #define LINE_CAP         16384
 #define DEFAULT_MAP_SIZE ((size_t)1 << 30)
@@ -68,8 +66,6 @@ static const char *const s_codas[] = {"", "", "", "", "n", "r", "s", "t", "l", "
 static const char *const s_utf8_words[] = {"café",  "naïve", "Zürich", "déjà", "résumé",
                                            "größe", "señal", "façade", "€",    "東京"};
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
 /* What the benchmark measures, one rate per run each. */
 enum { M_IMPORT, M_LMDB_BATCHED, M_LMDB_SINGLE, M_CJSON, M_COUNT };
 
@@ -86,11 +82,6 @@ typedef struct {
     const char *dir;  /* --dir, or NULL for a fresh directory under /tmp */
     bool keep;        /* --keep */
 } bench_args_t;
-
-/* xorshift64*: small, fast and good enough to make text look varied. */
-typedef struct {
-    uint64_t s; /* state, never 0 */
-} bench_rng_t;
 
 /* One JSONL line being built. */
 typedef struct {
@@ -109,11 +100,11 @@ typedef struct {
 
 /* Everything measured, by run. */
 typedef struct {
-    double rate[M_COUNT][RUNS_MAX];    /* records or puts per second */
-    double seconds[M_COUNT][RUNS_MAX]; /* wall time */
-    uint64_t store_used[RUNS_MAX];     /* jury_store_used_bytes after the import */
-    uint64_t store_file[RUNS_MAX];     /* data.mdb st_size after the import */
-    uint64_t lmdb_file[2][RUNS_MAX];   /* data.mdb st_size of the raw LMDB runs */
+    double rate[M_COUNT][BENCH_RUNS_MAX];    /* records or puts per second */
+    double seconds[M_COUNT][BENCH_RUNS_MAX]; /* wall time */
+    uint64_t store_used[BENCH_RUNS_MAX];     /* jury_store_used_bytes after the import */
+    uint64_t store_file[BENCH_RUNS_MAX];     /* data.mdb st_size after the import */
+    uint64_t lmdb_file[2][BENCH_RUNS_MAX];   /* data.mdb st_size of the raw LMDB runs */
 } bench_results_t;
 
 /* Progress shown on a terminal while an import runs. */
@@ -126,87 +117,10 @@ static bool s_tty;
 
 /* ---- small helpers ----------------------------------------------------- */
 
-static uint64_t s_rand(bench_rng_t *r)
-{
-    r->s ^= r->s >> 12;
-    r->s ^= r->s << 25;
-    r->s ^= r->s >> 27;
-    return r->s * 0x2545F4914F6CDD1DULL;
-}
-
-/* A uniform integer in 0 .. n-1 (n small). */
-static uint32_t s_below(bench_rng_t *r, uint32_t n)
-{
-    return (uint32_t)(((s_rand(r) >> 32) * n) >> 32);
-}
-
-static double s_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Formats v with thousands separators into out (cap bytes). Returns out. */
-static const char *s_thousands(char *out, size_t cap, uint64_t v)
-{
-    char digits[32];
-    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
-    size_t o = 0;
-    for (int i = 0; i < n && o + 2 < cap; i++) {
-        if (i > 0 && (n - i) % 3 == 0)
-            out[o++] = ',';
-        out[o++] = digits[i];
-    }
-    out[o] = '\0';
-    return out;
-}
-
-static int s_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double s_median(const double *v, int n)
-{
-    double s[RUNS_MAX];
-    memcpy(s, v, sizeof(double) * (size_t)n);
-    qsort(s, (size_t)n, sizeof s[0], s_cmp_double);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-static double s_min(const double *v, int n)
-{
-    double m = v[0];
-    for (int i = 1; i < n; i++)
-        m = v[i] < m ? v[i] : m;
-    return m;
-}
-
-static double s_max(const double *v, int n)
-{
-    double m = v[0];
-    for (int i = 1; i < n; i++)
-        m = v[i] > m ? v[i] : m;
-    return m;
-}
-
 static uint64_t s_file_size(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-}
-
-/* Removes an LMDB environment directory (its two files, then the directory). */
-static void s_remove_env(const char *dir)
-{
-    char path[DIR_CAP + 2 * PATH_EXTRA];
-    snprintf(path, sizeof path, "%s/data.mdb", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/lock.mdb", dir);
-    unlink(path);
-    rmdir(dir);
 }
 
 static void s_erase_line(void)
@@ -217,42 +131,9 @@ static void s_erase_line(void)
 
 /* ---- machine ----------------------------------------------------------- */
 
-/* Copies the value of the first "key<spaces>: value" line of a /proc file into out. */
-static void s_proc_value(const char *path, const char *key, char *out, size_t cap)
+/* Prints the "libraries:" line of the report, below bench_print_machine's line. */
+static void s_print_libraries(void)
 {
-    snprintf(out, cap, "unknown");
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    char line[512];
-    size_t kl = strlen(key);
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, key, kl) != 0 || !strchr(line, ':'))
-            continue;
-        const char *v = strchr(line, ':') + 1;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        size_t n = strcspn(v, "\n");
-        snprintf(out, cap, "%.*s", (int)n, v);
-        break;
-    }
-    fclose(f);
-}
-
-static void s_print_machine(void)
-{
-    char model[256], mem[64];
-    s_proc_value("/proc/cpuinfo", "model name", model, sizeof model);
-    s_proc_value("/proc/meminfo", "MemTotal", mem, sizeof mem);
-    struct utsname u;
-    if (uname(&u) != 0)
-        snprintf(u.release, sizeof u.release, "unknown");
-    double load[3] = {0, 0, 0};
-    if (getloadavg(load, 3) != 3)
-        load[0] = load[1] = load[2] = -1;
-    printf("machine:   %ld CPUs online (nproc), %s, %s RAM, Linux %s %s, load %.2f %.2f %.2f\n",
-           sysconf(_SC_NPROCESSORS_ONLN), model, mem, u.release, u.machine, load[0], load[1],
-           load[2]);
     printf("libraries: %s, cJSON %s, msgpack-c %s, libsodium %s\n", mdb_version(NULL, NULL, NULL),
            cJSON_Version(), msgpack_version(), sodium_version_string());
 }
@@ -277,20 +158,20 @@ static void s_puts(bench_line_t *l, const char *s)
 
 static void s_word(bench_rng_t *r, bench_line_t *l, bool capital)
 {
-    if (s_below(r, 40) == 0) {
-        s_puts(l, s_utf8_words[s_below(r, COUNT(s_utf8_words))]);
+    if (bench_below(r, 40) == 0) {
+        s_puts(l, s_utf8_words[bench_below(r, BENCH_COUNT(s_utf8_words))]);
         return;
     }
-    bool quoted = s_below(r, 60) == 0;
+    bool quoted = bench_below(r, 60) == 0;
     if (quoted)
         s_puts(l, "\\\"");
-    uint32_t w = s_below(r, 10);
+    uint32_t w = bench_below(r, 10);
     int syllables = w < 4 ? 1 : w < 8 ? 2 : 3;
     size_t first = l->len;
     for (int i = 0; i < syllables; i++) {
-        s_puts(l, s_onsets[s_below(r, COUNT(s_onsets))]);
-        s_puts(l, s_nuclei[s_below(r, COUNT(s_nuclei))]);
-        s_puts(l, s_codas[s_below(r, COUNT(s_codas))]);
+        s_puts(l, s_onsets[bench_below(r, BENCH_COUNT(s_onsets))]);
+        s_puts(l, s_nuclei[bench_below(r, BENCH_COUNT(s_nuclei))]);
+        s_puts(l, s_codas[bench_below(r, BENCH_COUNT(s_codas))]);
     }
     if (capital && l->buf[first] >= 'a' && l->buf[first] <= 'z')
         l->buf[first] = (char)(l->buf[first] - 'a' + 'A');
@@ -306,17 +187,17 @@ static void s_text(bench_rng_t *r, bench_line_t *l, size_t target)
     uint32_t left = 0; /* words left in this sentence */
     while (l->len - start < target) {
         if (sentence_start)
-            left = 5 + s_below(r, 12);
+            left = 5 + bench_below(r, 12);
         s_word(r, l, sentence_start);
         sentence_start = false;
         left--;
         if (left == 0 || l->len - start >= target) {
-            s_puts(l, s_below(r, 5) == 0 ? "?" : ".");
+            s_puts(l, bench_below(r, 5) == 0 ? "?" : ".");
             sentence_start = true;
             if (l->len - start < target)
-                s_puts(l, s_below(r, 6) == 0 ? "\\n\\n" : " ");
+                s_puts(l, bench_below(r, 6) == 0 ? "\\n\\n" : " ");
         } else {
-            s_puts(l, s_below(r, 10) == 0 ? ", " : " ");
+            s_puts(l, bench_below(r, 10) == 0 ? ", " : " ");
         }
     }
 }
@@ -324,7 +205,7 @@ static void s_text(bench_rng_t *r, bench_line_t *l, size_t target)
 /* A length around mean: mean * (0.8 .. 1.2). */
 static size_t s_around(bench_rng_t *r, size_t mean)
 {
-    return mean * 8 / 10 + s_below(r, (uint32_t)(mean * 4 / 10 + 1));
+    return mean * 8 / 10 + bench_below(r, (uint32_t)(mean * 4 / 10 + 1));
 }
 
 /* Builds record i (0-based) as one JSON line without its newline. */
@@ -337,18 +218,18 @@ static void s_record(bench_rng_t *r, uint64_t i, bench_line_t *l)
     s_puts(l, "\"fields\":{\"instruction\":\"");
     s_text(r, l, s_around(r, 600));
     s_puts(l, "\"");
-    if (s_below(r, 2) == 0) {
+    if (bench_below(r, 2) == 0) {
         s_puts(l, ",\"context\":\"");
         s_text(r, l, s_around(r, 200));
         s_puts(l, "\"");
     }
     s_puts(l, "},\"metadata\":{\"category\":\"");
-    s_puts(l, s_categories[s_below(r, COUNT(s_categories))]);
+    s_puts(l, s_categories[bench_below(r, BENCH_COUNT(s_categories))]);
     s_puts(l, "\"},\"suggestions\":{\"response\":{\"value\":\"");
     s_text(r, l, s_around(r, 250));
-    snprintf(num, sizeof num, "\",\"score\":%.2f,\"agent\":\"", 0.5 + s_below(r, 50) / 100.0);
+    snprintf(num, sizeof num, "\",\"score\":%.2f,\"agent\":\"", 0.5 + bench_below(r, 50) / 100.0);
     s_puts(l, num);
-    s_puts(l, s_agents[s_below(r, COUNT(s_agents))]);
+    s_puts(l, s_agents[bench_below(r, BENCH_COUNT(s_agents))]);
     s_puts(l, "\"}}}");
 }
 
@@ -373,7 +254,7 @@ static int s_generate(const char *path, uint64_t n, const jury_settings_t *setti
     msgpack_sbuffer_init(&sb);
     memset(in, 0, sizeof *in);
     in->line_min = SIZE_MAX;
-    double t0 = s_now();
+    double t0 = bench_now();
     int rc = 0;
     for (uint64_t i = 0; i < n && rc == 0; i++) {
         s_record(&rng, i, &line);
@@ -414,7 +295,7 @@ static int s_generate(const char *path, uint64_t n, const jury_settings_t *setti
     }
     msgpack_sbuffer_destroy(&sb);
     s_erase_line();
-    in->seconds = s_now() - t0;
+    in->seconds = bench_now() - t0;
     return rc;
 }
 
@@ -455,7 +336,7 @@ static void s_import_progress(const jury_import_progress_t *pr, void *arg)
 static int s_import_run(const char *dir, const char *input, const char *settings, uint64_t n,
                         int run, bench_results_t *res)
 {
-    s_remove_env(dir);
+    bench_remove_env(dir);
     jury_store_t *store = NULL;
     jury_store_opts_t opts = {.create = true};
     jury_err err = jury_store_open(&store, dir, &opts);
@@ -473,9 +354,9 @@ static int s_import_run(const char *dir, const char *input, const char *settings
     jury_import_opts_t iopts = {
         .problem = s_import_problem, .progress = s_import_progress, .arg = &progress};
     jury_import_stats_t stats;
-    double t0 = s_now();
+    double t0 = bench_now();
     err = jury_import_file(store, "bench", input, &iopts, &stats);
-    double secs = s_now() - t0;
+    double secs = bench_now() - t0;
     s_erase_line();
     res->store_used[run] = jury_store_used_bytes(store);
     jury_store_destroy(&store);
@@ -495,16 +376,10 @@ static int s_import_run(const char *dir, const char *input, const char *settings
 
 /* ---- reference: raw LMDB ----------------------------------------------- */
 
-static void s_be64(unsigned char *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (unsigned char)v;
-}
-
-static int s_mdb_fail(const char *what, int rc)
+/* Prints why an LMDB step of the reference run failed. */
+static void s_mdb_fail(const char *what, int rc)
 {
     fprintf(stderr, "bench_import: raw LMDB: %s: %s\n", what, mdb_strerror(rc));
-    return -1;
 }
 
 /*
@@ -517,33 +392,14 @@ static int s_mdb_fail(const char *what, int rc)
 static int s_lmdb_run(const char *dir, uint64_t n, size_t vsize, uint64_t batch, size_t reserve,
                       const unsigned char *vbuf, double *secs, uint64_t *file_size)
 {
-    s_remove_env(dir);
-    if (mkdir(dir, 0750) != 0) {
-        fprintf(stderr, "bench_import: %s: %s\n", dir, strerror(errno));
-        return -1;
-    }
     MDB_env *env;
     MDB_txn *txn = NULL;
     MDB_dbi dbi;
-    int rc = mdb_env_create(&env);
-    if (rc != MDB_SUCCESS)
-        return s_mdb_fail("create", rc);
-    int result = -1;
-    mdb_env_set_maxdbs(env, 1);
-    mdb_env_set_mapsize(env, DEFAULT_MAP_SIZE);
-    if ((rc = mdb_env_open(env, dir, MDB_NOTLS, 0640)) != MDB_SUCCESS) {
-        s_mdb_fail("open", rc);
-        goto done;
-    }
-    if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) != MDB_SUCCESS ||
-        (rc = mdb_dbi_open(txn, "records", MDB_CREATE, &dbi)) != MDB_SUCCESS ||
-        (rc = mdb_txn_commit(txn)) != MDB_SUCCESS) {
-        s_mdb_fail("open table", rc);
-        goto done;
-    }
-    txn = NULL;
-
-    double t0 = s_now();
+    if (bench_lmdb_fresh("bench_import", "raw LMDB", dir, DEFAULT_MAP_SIZE, "records", &env,
+                         &dbi) != 0)
+        return -1;
+    int rc, result = -1;
+    double t0 = bench_now();
     /* Grow the map as jury_store_reserve does: double it, or more if that is short. */
     MDB_envinfo info;
     MDB_stat st;
@@ -565,31 +421,20 @@ static int s_lmdb_run(const char *dir, uint64_t n, size_t vsize, uint64_t batch,
             goto done;
         }
         /* Keys as jury's record ids: dataset 1, sequence i + 1. */
-        s_be64(k, (uint64_t)1 << JURY_RECORD_SEQ_BITS | (i + 1));
+        bench_be(k, (uint64_t)1 << JURY_RECORD_SEQ_BITS | (i + 1), 8);
         val.mv_size = vsize;
         val.mv_data = (void *)(vbuf + (i & 63));
         if ((rc = mdb_put(txn, dbi, &key, &val, 0)) != MDB_SUCCESS) {
             s_mdb_fail("put", rc);
             goto done;
         }
-        if (batch && (i + 1) % batch == 0) {
-            rc = mdb_txn_commit(txn);
-            txn = NULL;
-            if (rc != MDB_SUCCESS) {
-                s_mdb_fail("commit", rc);
-                goto done;
-            }
-        }
-    }
-    if (txn) {
-        rc = mdb_txn_commit(txn);
-        txn = NULL;
-        if (rc != MDB_SUCCESS) {
-            s_mdb_fail("commit", rc);
+        if (batch && (i + 1) % batch == 0 &&
+            bench_lmdb_commit("bench_import", "raw LMDB", &txn) != 0)
             goto done;
-        }
     }
-    *secs = s_now() - t0;
+    if (bench_lmdb_commit("bench_import", "raw LMDB", &txn) != 0)
+        goto done;
+    *secs = bench_now() - t0;
     result = 0;
 done:
     if (txn)
@@ -608,7 +453,7 @@ done:
 static double s_cjson_run(const char *map, size_t size, uint64_t *lines, uint64_t *failed)
 {
     *lines = *failed = 0;
-    double t0 = s_now();
+    double t0 = bench_now();
     const char *p = map, *end = map + size;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -619,7 +464,7 @@ static double s_cjson_run(const char *map, size_t size, uint64_t *lines, uint64_
         (*lines)++;
         p += len + 1;
     }
-    return s_now() - t0;
+    return bench_now() - t0;
 }
 
 /* ---- main -------------------------------------------------------------- */
@@ -645,8 +490,8 @@ static int s_parse_args(int argc, char **argv, bench_args_t *a)
             break;
         case 'r':
             a->runs = (int)strtol(optarg, &end, 10);
-            if (*end || a->runs < 1 || a->runs > RUNS_MAX) {
-                fprintf(stderr, "bench_import: --runs: give 1 to %d\n", RUNS_MAX);
+            if (*end || a->runs < 1 || a->runs > BENCH_RUNS_MAX) {
+                fprintf(stderr, "bench_import: --runs: give 1 to %d\n", BENCH_RUNS_MAX);
                 return 2;
             }
             break;
@@ -674,8 +519,8 @@ static int s_parse_args(int argc, char **argv, bench_args_t *a)
 static void s_print_run(const char *what, uint64_t n, double secs, const char *unit)
 {
     char a[32], b[32];
-    printf("  %-28s %s %s in %7.3f s = %11s %s/s\n", what, s_thousands(a, sizeof a, n), unit, secs,
-           s_thousands(b, sizeof b, (uint64_t)(n / secs + 0.5)), unit);
+    printf("  %-28s %s %s in %7.3f s = %11s %s/s\n", what, bench_thousands(a, sizeof a, n), unit,
+           secs, bench_thousands(b, sizeof b, (uint64_t)(n / secs + 0.5)), unit);
 }
 
 static void s_print_summary(const bench_args_t *a, const bench_input_t *in, size_t vsize,
@@ -685,50 +530,50 @@ static void s_print_summary(const bench_args_t *a, const bench_input_t *in, size
     char b[6][32];
     printf("\nsummary: medians of %d run%s (min .. max), %s records of %.0f bytes, LMDB values "
            "of %zu bytes\n",
-           r, r == 1 ? "" : "s", s_thousands(b[0], sizeof b[0], a->records),
+           r, r == 1 ? "" : "s", bench_thousands(b[0], sizeof b[0], a->records),
            (double)in->bytes / (double)a->records, vsize);
     printf("  %-28s %13s %13s %13s %12s %12s\n", "", "median/s", "min/s", "max/s", "import/ref",
            "per-run");
-    double imp = s_median(res->rate[M_IMPORT], r);
+    double imp = bench_median(res->rate[M_IMPORT], r);
     for (int m = 0; m < M_COUNT; m++) {
-        double med = s_median(res->rate[m], r);
+        double med = bench_median(res->rate[m], r);
         printf("  %-28s %13s %13s %13s", s_metric_names[m],
-               s_thousands(b[0], sizeof b[0], (uint64_t)(med + 0.5)),
-               s_thousands(b[1], sizeof b[1], (uint64_t)(s_min(res->rate[m], r) + 0.5)),
-               s_thousands(b[2], sizeof b[2], (uint64_t)(s_max(res->rate[m], r) + 0.5)));
+               bench_thousands(b[0], sizeof b[0], (uint64_t)(med + 0.5)),
+               bench_thousands(b[1], sizeof b[1], (uint64_t)(bench_min(res->rate[m], r) + 0.5)),
+               bench_thousands(b[2], sizeof b[2], (uint64_t)(bench_max(res->rate[m], r) + 0.5)));
         if (m == M_IMPORT) {
             printf("\n");
             continue;
         }
         /* The ratio within each run pairs measurements taken minutes apart at most. */
-        double ratio[RUNS_MAX];
+        double ratio[BENCH_RUNS_MAX];
         for (int i = 0; i < r; i++)
             ratio[i] = res->rate[M_IMPORT][i] / res->rate[m][i];
-        printf(" %12.3f %12.3f\n", imp / med, s_median(ratio, r));
+        printf(" %12.3f %12.3f\n", imp / med, bench_median(ratio, r));
     }
-    double used[RUNS_MAX], file[RUNS_MAX], lb[RUNS_MAX], ls[RUNS_MAX];
+    double used[BENCH_RUNS_MAX], file[BENCH_RUNS_MAX], lb[BENCH_RUNS_MAX], ls[BENCH_RUNS_MAX];
     for (int i = 0; i < r; i++) {
         used[i] = (double)res->store_used[i];
         file[i] = (double)res->store_file[i];
         lb[i] = (double)res->lmdb_file[0][i];
         ls[i] = (double)res->lmdb_file[1][i];
     }
-    double mu = s_median(used, r), mf = s_median(file, r);
+    double mu = bench_median(used, r), mf = bench_median(file, r);
     printf("  import/ref: ratio of the medians; per-run: median of the ratios within each run\n");
     printf("  import input: %.1f MB/s of JSONL (median)\n",
            imp * (double)in->bytes / (double)a->records / 1e6);
     printf("  store size: %s bytes used (jury_store_used_bytes), data.mdb %s bytes, "
            "%.0f bytes/record, %.2fx the JSONL\n",
-           s_thousands(b[3], sizeof b[3], (uint64_t)mu),
-           s_thousands(b[4], sizeof b[4], (uint64_t)mf), mf / (double)a->records,
+           bench_thousands(b[3], sizeof b[3], (uint64_t)mu),
+           bench_thousands(b[4], sizeof b[4], (uint64_t)mf), mf / (double)a->records,
            mf / (double)in->bytes);
     printf("  raw LMDB data.mdb: %s bytes (commit/10k), %s bytes (one txn)\n",
-           s_thousands(b[3], sizeof b[3], (uint64_t)s_median(lb, r)),
-           s_thousands(b[4], sizeof b[4], (uint64_t)s_median(ls, r)));
+           bench_thousands(b[3], sizeof b[3], (uint64_t)bench_median(lb, r)),
+           bench_thousands(b[4], sizeof b[4], (uint64_t)bench_median(ls, r)));
     printf("  target: import >= %s records/s on a 2-core machine: %s (median %s records/s)\n",
-           s_thousands(b[5], sizeof b[5], (uint64_t)TARGET_RATE),
+           bench_thousands(b[5], sizeof b[5], (uint64_t)TARGET_RATE),
            imp >= TARGET_RATE ? "met" : "NOT met",
-           s_thousands(b[0], sizeof b[0], (uint64_t)(imp + 0.5)));
+           bench_thousands(b[0], sizeof b[0], (uint64_t)(imp + 0.5)));
 }
 
 int main(int argc, char **argv)
@@ -745,27 +590,10 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     char dir[DIR_CAP];
-    bool made_dir = false;
-    if (a.dir) {
-        if (strlen(a.dir) >= sizeof dir) {
-            fprintf(stderr, "bench_import: --dir: at most %d bytes\n", DIR_CAP - 1);
-            return 2;
-        }
-        snprintf(dir, sizeof dir, "%s", a.dir);
-        if (mkdir(dir, 0750) == 0)
-            made_dir = true;
-        else if (errno != EEXIST) {
-            fprintf(stderr, "bench_import: %s: %s\n", dir, strerror(errno));
-            return 1;
-        }
-    } else {
-        snprintf(dir, sizeof dir, "/tmp/jury-bench-XXXXXX");
-        if (!mkdtemp(dir)) {
-            fprintf(stderr, "bench_import: mkdtemp: %s\n", strerror(errno));
-            return 1;
-        }
-        made_dir = true;
-    }
+    bool made_dir;
+    if ((rc = bench_work_dir("bench_import", a.dir, "/tmp/jury-bench-XXXXXX", dir, sizeof dir,
+                             &made_dir)) != 0)
+        return rc;
 
     /* The dataset stores normalised settings, as `jury dataset create` does. */
     char why[512];
@@ -791,22 +619,23 @@ int main(int argc, char **argv)
 
     printf("jury import benchmark: %llu records, %d run%s, in %s\n", (unsigned long long)a.records,
            a.runs, a.runs == 1 ? "" : "s", dir);
-    s_print_machine();
+    bench_print_machine();
+    s_print_libraries();
     if (s_generate(input, a.records, settings, &in) != 0)
         goto done;
     char b1[32], b2[32];
     size_t vsize = (size_t)((double)in.payload_bytes / (double)a.records + 0.5);
     printf("input:     %s, %s bytes, %.1f bytes/record (%zu .. %zu), generated and checked in "
            "%.1f s\n",
-           input, s_thousands(b1, sizeof b1, in.bytes), (double)in.bytes / (double)a.records,
+           input, bench_thousands(b1, sizeof b1, in.bytes), (double)in.bytes / (double)a.records,
            in.line_min, in.line_max, in.seconds);
     printf("payload:   %.1f bytes/record mean as msgpack (jury_import_encode_record), %s "
            "bytes in all\n",
            (double)in.payload_bytes / (double)a.records,
-           s_thousands(b2, sizeof b2, in.payload_bytes));
+           bench_thousands(b2, sizeof b2, in.payload_bytes));
     bench_rng_t rng = {0xD1B54A32D192ED03ULL};
     for (size_t i = 0; i < sizeof vbuf; i++)
-        vbuf[i] = (unsigned char)s_rand(&rng);
+        vbuf[i] = (unsigned char)bench_rand(&rng);
     /* What jury_import_file reserves before its transaction, for the raw LMDB runs. */
     size_t reserve = 2 * (size_t)in.bytes + (16u << 20);
 
@@ -828,10 +657,10 @@ int main(int argc, char **argv)
             goto done;
         s_print_run(s_metric_names[M_IMPORT], a.records, res.seconds[M_IMPORT][run], "records");
         printf("  %-28s %s bytes used (jury_store_used_bytes), data.mdb %s bytes\n",
-               "store size:", s_thousands(b1, sizeof b1, res.store_used[run]),
-               s_thousands(b2, sizeof b2, res.store_file[run]));
+               "store size:", bench_thousands(b1, sizeof b1, res.store_used[run]),
+               bench_thousands(b2, sizeof b2, res.store_file[run]));
         if (!a.keep)
-            s_remove_env(path);
+            bench_remove_env(path);
 
         for (int single = 0; single < 2; single++) {
             int m = single ? M_LMDB_SINGLE : M_LMDB_BATCHED;
@@ -843,7 +672,7 @@ int main(int argc, char **argv)
             res.rate[m][run] = (double)a.records / res.seconds[m][run];
             s_print_run(s_metric_names[m], a.records, res.seconds[m][run], "puts");
             if (!a.keep)
-                s_remove_env(path);
+                bench_remove_env(path);
         }
 
         uint64_t lines, failed;
@@ -865,11 +694,11 @@ done:
         unlink(input);
         for (int run = 0; run < a.runs; run++) {
             snprintf(path, sizeof path, "%s/store-%d", dir, run + 1);
-            s_remove_env(path);
+            bench_remove_env(path);
             snprintf(path, sizeof path, "%s/lmdb-batched-%d", dir, run + 1);
-            s_remove_env(path);
+            bench_remove_env(path);
             snprintf(path, sizeof path, "%s/lmdb-single-%d", dir, run + 1);
-            s_remove_env(path);
+            bench_remove_env(path);
         }
         if (made_dir)
             rmdir(dir);

@@ -13,9 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,13 +24,13 @@
 #include <msgpack.h>
 #include <zmq.h>
 
+#include "bench_util.h"
 #include "jury_proto.h"
 
 #ifndef JURY_BENCH_JURY
 #define JURY_BENCH_JURY "jury"
 #endif
 
-#define RUNS_MAX    99
 #define WORKERS_MAX 256
 #define TARGET_RATE 50000.0
 /* Work directory names stay short so that paths inside it fit PATH_CAP. */
@@ -86,8 +84,6 @@ static const char *const s_nuclei[] = {"a", "e", "i", "o", "u", "ai", "ea", "ou"
 static const char *const s_codas[] = {"", "", "", "n", "r", "s", "t", "l", "nd", "ck"};
 static const char *const s_utf8_words[] = {"café", "naïve", "Zürich", "größe", "東京"};
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
 /* What the benchmark measures, one rate per run each. */
 enum { M_SERVE, M_ECHO, M_LMDB, M_COUNT };
 
@@ -132,32 +128,7 @@ typedef struct {
     uint64_t completed;      /* completed records in the store afterwards */
 } bench_run_t;
 
-/* xorshift64*. */
-typedef struct {
-    uint64_t s; /* state, never 0 */
-} bench_rng_t;
-
 /* ---- small helpers ------------------------------------------------------- */
-
-static uint64_t s_rand(bench_rng_t *r)
-{
-    r->s ^= r->s >> 12;
-    r->s ^= r->s << 25;
-    r->s ^= r->s >> 27;
-    return r->s * 0x2545F4914F6CDD1DULL;
-}
-
-static uint32_t s_below(bench_rng_t *r, uint32_t n)
-{
-    return (uint32_t)(((s_rand(r) >> 32) * n) >> 32);
-}
-
-static double s_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void s_sleep_ms(int ms)
 {
@@ -166,106 +137,17 @@ static void s_sleep_ms(int ms)
         ;
 }
 
-static const char *s_thousands(char *out, size_t cap, uint64_t v)
-{
-    char digits[32];
-    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
-    size_t o = 0;
-    for (int i = 0; i < n && o + 2 < cap; i++) {
-        if (i > 0 && (n - i) % 3 == 0)
-            out[o++] = ',';
-        out[o++] = digits[i];
-    }
-    out[o] = '\0';
-    return out;
-}
-
-static int s_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static int s_cmp_float(const void *a, const void *b)
 {
     float x = *(const float *)a, y = *(const float *)b;
     return (x > y) - (x < y);
 }
 
-static double s_median(const double *v, int n)
+/* Prints the "libraries:" line of the report, below bench_print_machine's line. */
+static void s_print_libraries(void)
 {
-    double s[RUNS_MAX];
-    memcpy(s, v, sizeof(double) * (size_t)n);
-    qsort(s, (size_t)n, sizeof s[0], s_cmp_double);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-static double s_min(const double *v, int n)
-{
-    double m = v[0];
-    for (int i = 1; i < n; i++)
-        m = v[i] < m ? v[i] : m;
-    return m;
-}
-
-static double s_max(const double *v, int n)
-{
-    double m = v[0];
-    for (int i = 1; i < n; i++)
-        m = v[i] > m ? v[i] : m;
-    return m;
-}
-
-/* Removes an LMDB environment directory with what jury or a run left in it. */
-static void s_remove_env(const char *dir)
-{
-    static const char *const files[] = {"data.mdb", "lock.mdb", "serve.status", "serve.status.tmp"};
-    char path[PATH_CAP + 32];
-    for (size_t i = 0; i < COUNT(files); i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        unlink(path);
-    }
-    rmdir(dir);
-}
-
-/* ---- machine ------------------------------------------------------------- */
-
-static void s_proc_value(const char *path, const char *key, char *out, size_t cap)
-{
-    snprintf(out, cap, "unknown");
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    char line[512];
-    size_t kl = strlen(key);
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, key, kl) != 0 || !strchr(line, ':'))
-            continue;
-        const char *v = strchr(line, ':') + 1;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        snprintf(out, cap, "%.*s", (int)strcspn(v, "\n"), v);
-        break;
-    }
-    fclose(f);
-}
-
-static void s_print_machine(void)
-{
-    char model[256], mem[64];
-    s_proc_value("/proc/cpuinfo", "model name", model, sizeof model);
-    s_proc_value("/proc/meminfo", "MemTotal", mem, sizeof mem);
-    struct utsname u;
-    if (uname(&u) != 0)
-        snprintf(u.release, sizeof u.release, "unknown");
-    double load[3] = {0, 0, 0};
-    if (getloadavg(load, 3) != 3)
-        load[0] = load[1] = load[2] = -1;
     int zmaj, zmin, zpat;
     zmq_version(&zmaj, &zmin, &zpat);
-    printf("machine:   %ld CPUs online (nproc), %s, %s RAM, Linux %s %s, load %.2f %.2f %.2f\n",
-           sysconf(_SC_NPROCESSORS_ONLN), model, mem, u.release, u.machine, load[0], load[1],
-           load[2]);
     printf("libraries: ZeroMQ %d.%d.%d, %s, msgpack-c %s\n", zmaj, zmin, zpat,
            mdb_version(NULL, NULL, NULL), msgpack_version());
 }
@@ -353,7 +235,7 @@ static uint64_t s_status_kb(pid_t pid, const char *key)
 {
     char path[64], v[64];
     snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
-    s_proc_value(path, key, v, sizeof v);
+    bench_proc_value(path, key, v, sizeof v);
     return strtoull(v, NULL, 10);
 }
 
@@ -400,21 +282,23 @@ static int s_free_port(void)
 /* Appends a text of about TEXT_MEAN bytes (0.8 .. 1.2 of it) of sentences, JSON-safe. */
 static size_t s_text(bench_rng_t *r, char *out)
 {
-    size_t target = TEXT_MEAN * 8 / 10 + s_below(r, TEXT_MEAN * 4 / 10 + 1), o = 0;
+    size_t target = TEXT_MEAN * 8 / 10 + bench_below(r, TEXT_MEAN * 4 / 10 + 1), o = 0;
     bool start = true;
     while (o < target) {
-        if (s_below(r, 30) == 0) {
-            o += (size_t)sprintf(out + o, "%s", s_utf8_words[s_below(r, COUNT(s_utf8_words))]);
+        if (bench_below(r, 30) == 0) {
+            o += (size_t)sprintf(out + o, "%s",
+                                 s_utf8_words[bench_below(r, BENCH_COUNT(s_utf8_words))]);
         } else {
             size_t first = o;
-            for (uint32_t i = 0, n = 1 + s_below(r, 3); i < n; i++)
-                o += (size_t)sprintf(out + o, "%s%s%s", s_onsets[s_below(r, COUNT(s_onsets))],
-                                     s_nuclei[s_below(r, COUNT(s_nuclei))],
-                                     s_codas[s_below(r, COUNT(s_codas))]);
+            for (uint32_t i = 0, n = 1 + bench_below(r, 3); i < n; i++)
+                o += (size_t)sprintf(out + o, "%s%s%s",
+                                     s_onsets[bench_below(r, BENCH_COUNT(s_onsets))],
+                                     s_nuclei[bench_below(r, BENCH_COUNT(s_nuclei))],
+                                     s_codas[bench_below(r, BENCH_COUNT(s_codas))]);
             if (start && out[first] >= 'a' && out[first] <= 'z')
                 out[first] = (char)(out[first] - 'a' + 'A');
         }
-        start = s_below(r, 10) == 0;
+        start = bench_below(r, 10) == 0;
         out[o++] = start ? '.' : ' ';
         if (start)
             out[o++] = ' ';
@@ -594,7 +478,7 @@ static void *s_worker_main(void *arg)
     bool welcomed = false, fetch_pending = false;
     int empty_streak = 0, backoff_ms = EMPTY_MIN_MS;
     double next_fetch = 0;
-    w->first_hello = s_now();
+    w->first_hello = bench_now();
     if (jury_proto_encode_hello(&sb, req, annotator, "bench", "bench_serve/1") != JURY_OK ||
         s_worker_send(sock, &sb) != 0) {
         s_worker_fail(w, "hello: cannot send");
@@ -602,7 +486,7 @@ static void *s_worker_main(void *arg)
     }
     uint64_t hello_req = req++;
     for (;;) {
-        double now = s_now();
+        double now = bench_now();
         if (atomic_load(&sh->failed)) {
             if (!w->err[0])
                 snprintf(w->err, sizeof w->err, "stopped: another worker failed");
@@ -649,7 +533,7 @@ static void *s_worker_main(void *arg)
             zmq_msg_close(&frame);
             continue;
         }
-        double t = s_now();
+        double t = bench_now();
         char why[512];
         msgpack_zone_clear(&zone);
         jury_err err = jury_proto_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), &zone, m, why,
@@ -700,7 +584,7 @@ static void *s_worker_main(void *arg)
                 stop = true;
                 break;
             }
-            inflight[ninflight++] = (inflight_t){req++, s_now(), recs->via.array.size};
+            inflight[ninflight++] = (inflight_t){req++, bench_now(), recs->via.array.size};
             w->submits++;
             break;
         }
@@ -791,11 +675,11 @@ static int s_warmup(void *zctx, const char *endpoint, pid_t serve, int timeout_s
         fprintf(stderr, "bench_serve: connect %s: %s\n", endpoint, zmq_strerror(errno));
         goto done;
     }
-    double t0 = s_now();
+    double t0 = bench_now();
     if (jury_proto_encode_hello(&sb, 1, "warmup", "bench", "bench_serve/1") != JURY_OK ||
         s_worker_send(sock, &sb) != 0)
         goto done;
-    while (s_now() - t0 < timeout_s) {
+    while (bench_now() - t0 < timeout_s) {
         int st;
         if (waitpid(serve, &st, WNOHANG) == serve) {
             fprintf(stderr, "bench_serve: jury serve exited before answering\n");
@@ -821,7 +705,7 @@ static int s_warmup(void *zctx, const char *endpoint, pid_t serve, int timeout_s
             goto done;
         }
         if (m->cmd == JURY_CMD_WELCOME) {
-            *secs = s_now() - t0;
+            *secs = bench_now() - t0;
             msgpack_sbuffer_clear(&sb);
             if (jury_proto_encode_bye(&sb, "warm-up done") == JURY_OK)
                 (void)s_worker_send(sock, &sb);
@@ -923,16 +807,16 @@ static int s_serve_run(const bench_args_t *a, const char *dir, int run, const ch
     char store[PATH_CAP], log[PATH_CAP], bind[64];
     snprintf(store, sizeof store, "%s/store-%d", dir, run + 1);
     snprintf(log, sizeof log, "%s/jury-%d.log", dir, run + 1);
-    s_remove_env(store);
+    bench_remove_env(store);
     unlink(log);
 
-    double t0 = s_now();
+    double t0 = bench_now();
     char *create[] = {(char *)a->jury, "--store",        store, "dataset", "create", "bench",
                       "--settings",    (char *)settings, NULL};
     char *import[] = {(char *)a->jury, "--store", store, "import", "bench", (char *)input, NULL};
     if (s_run(create, log, NULL, 0) != 0 || s_run(import, log, NULL, 0) != 0)
         return -1;
-    res->setup_s = s_now() - t0;
+    res->setup_s = bench_now() - t0;
 
     int port = s_free_port();
     if (!port) {
@@ -962,7 +846,7 @@ static int s_serve_run(const bench_args_t *a, const char *dir, int run, const ch
     if (!sh->zctx || s_warmup(sh->zctx, bind, pid, 60, &res->load_s) != 0)
         goto stop;
     pthread_barrier_init(&sh->start, NULL, (unsigned)a->workers + 1);
-    sh->deadline = s_now() + a->timeout_s;
+    sh->deadline = bench_now() + a->timeout_s;
     double cpu0 = s_cpu_seconds(pid);
     for (; started < a->workers; started++) {
         ws[started].sh = sh;
@@ -1099,7 +983,7 @@ static void *s_echo_dealer_main(void *arg)
     pthread_barrier_wait(d->start);
     if (!sock)
         return NULL;
-    d->t_start = s_now();
+    d->t_start = bench_now();
     uint64_t sent = 0;
     while (sent < d->count && sent < ECHO_WINDOW && zmq_send(sock, msg, sizeof msg, 0) >= 0)
         sent++;
@@ -1110,7 +994,7 @@ static void *s_echo_dealer_main(void *arg)
         if (sent < d->count && zmq_send(sock, msg, sizeof msg, 0) >= 0)
             sent++;
     }
-    d->t_end = s_now();
+    d->t_end = bench_now();
     zmq_close(sock);
     return NULL;
 }
@@ -1173,16 +1057,10 @@ done:
 
 /* ---- reference: LMDB puts ------------------------------------------------------ */
 
-static void s_be(unsigned char *p, uint64_t v, int bytes)
-{
-    for (int i = bytes - 1; i >= 0; i--, v >>= 8)
-        p[i] = (unsigned char)v;
-}
-
-static int s_mdb_fail(const char *what, int rc)
+/* Prints why an LMDB step of the reference run failed. */
+static void s_mdb_fail(const char *what, int rc)
 {
     fprintf(stderr, "bench_serve: LMDB: %s: %s\n", what, mdb_strerror(rc));
-    return -1;
 }
 
 /*
@@ -1193,69 +1071,37 @@ static int s_mdb_fail(const char *what, int rc)
  */
 static int s_lmdb_run(const char *dir, uint64_t records, int overlap, double *secs, uint64_t *puts)
 {
-    s_remove_env(dir);
-    if (mkdir(dir, 0750) != 0) {
-        fprintf(stderr, "bench_serve: %s: %s\n", dir, strerror(errno));
-        return -1;
-    }
     MDB_env *env;
     MDB_txn *txn = NULL;
     MDB_dbi dbi;
-    int rc = mdb_env_create(&env);
-    if (rc != MDB_SUCCESS)
-        return s_mdb_fail("create", rc);
-    int result = -1;
-    mdb_env_set_maxdbs(env, 1);
-    mdb_env_set_mapsize(env, LMDB_MAPSIZE);
-    if ((rc = mdb_env_open(env, dir, MDB_NOTLS, 0640)) != MDB_SUCCESS) {
-        s_mdb_fail("open", rc);
-        goto done;
-    }
-    if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) != MDB_SUCCESS ||
-        (rc = mdb_dbi_open(txn, "responses", MDB_CREATE, &dbi)) != MDB_SUCCESS ||
-        (rc = mdb_txn_commit(txn)) != MDB_SUCCESS) {
-        txn = NULL;
-        s_mdb_fail("open table", rc);
-        goto done;
-    }
-    txn = NULL;
+    if (bench_lmdb_fresh("bench_serve", "LMDB", dir, LMDB_MAPSIZE, "responses", &env, &dbi) != 0)
+        return -1;
+    int rc, result = -1;
     unsigned char k[LMDB_KEY], v[LMDB_VALUE];
     memset(v, 0x5a, sizeof v);
     MDB_val key = {.mv_size = sizeof k, .mv_data = k}, val = {.mv_size = sizeof v, .mv_data = v};
     uint64_t n = 0;
-    double t0 = s_now();
+    double t0 = bench_now();
     for (uint64_t i = 0; i < records; i++) {
         for (int j = 0; j < overlap; j++) {
             if (!txn && (rc = mdb_txn_begin(env, NULL, 0, &txn)) != MDB_SUCCESS) {
                 s_mdb_fail("begin", rc);
                 goto done;
             }
-            s_be(k, (uint64_t)1 << 40 | (i + 1), 8);
-            s_be(k + 8, (uint64_t)(2 + (i + (uint64_t)j) % 32), 4);
-            s_be(v, n, 8); /* a changing value, like a response's timestamp */
+            bench_be(k, (uint64_t)1 << 40 | (i + 1), 8);
+            bench_be(k + 8, (uint64_t)(2 + (i + (uint64_t)j) % 32), 4);
+            bench_be(v, n, 8); /* a changing value, like a response's timestamp */
             if ((rc = mdb_put(txn, dbi, &key, &val, 0)) != MDB_SUCCESS) {
                 s_mdb_fail("put", rc);
                 goto done;
             }
-            if (++n % LMDB_BATCH == 0) {
-                rc = mdb_txn_commit(txn);
-                txn = NULL;
-                if (rc != MDB_SUCCESS) {
-                    s_mdb_fail("commit", rc);
-                    goto done;
-                }
-            }
+            if (++n % LMDB_BATCH == 0 && bench_lmdb_commit("bench_serve", "LMDB", &txn) != 0)
+                goto done;
         }
     }
-    if (txn) {
-        rc = mdb_txn_commit(txn);
-        txn = NULL;
-        if (rc != MDB_SUCCESS) {
-            s_mdb_fail("commit", rc);
-            goto done;
-        }
-    }
-    *secs = s_now() - t0;
+    if (bench_lmdb_commit("bench_serve", "LMDB", &txn) != 0)
+        goto done;
+    *secs = bench_now() - t0;
     *puts = n;
     result = 0;
 done:
@@ -1313,7 +1159,7 @@ static int s_parse_args(int argc, char **argv, bench_args_t *a)
             a->workers = (int)v;
             break;
         case 'r':
-            if (s_int_arg("runs", optarg, 1, RUNS_MAX, &v) != 0)
+            if (s_int_arg("runs", optarg, 1, BENCH_RUNS_MAX, &v) != 0)
                 return 2;
             a->runs = (int)v;
             break;
@@ -1371,8 +1217,8 @@ static int s_parse_args(int argc, char **argv, bench_args_t *a)
 static void s_print_rate(const char *what, uint64_t n, double secs, const char *unit)
 {
     char x[32], y[32];
-    printf("  %-27s %11s %-9s in %7.3f s = %9s %s/s\n", what, s_thousands(x, sizeof x, n), unit,
-           secs, s_thousands(y, sizeof y, (uint64_t)((double)n / secs + 0.5)), unit);
+    printf("  %-27s %11s %-9s in %7.3f s = %9s %s/s\n", what, bench_thousands(x, sizeof x, n), unit,
+           secs, bench_thousands(y, sizeof y, (uint64_t)((double)n / secs + 0.5)), unit);
 }
 
 static void s_print_run(const bench_args_t *a, const bench_run_t *r)
@@ -1392,9 +1238,9 @@ static void s_print_run(const bench_args_t *a, const bench_run_t *r)
            (double)r->rss_kb / 1024.0, (double)r->anon_kb / 1024.0, (double)r->file_kb / 1024.0);
     printf("    requests: %s fetches (%s empty), %s submits = %s requests/s; refused %llu; "
            "store: %llu submitted, %llu/%llu completed\n",
-           s_thousands(x, sizeof x, r->fetches), s_thousands(y, sizeof y, r->empty),
-           s_thousands(z, sizeof z, r->submits),
-           s_thousands(q, sizeof q, (uint64_t)((double)requests / r->seconds[M_SERVE] + 0.5)),
+           bench_thousands(x, sizeof x, r->fetches), bench_thousands(y, sizeof y, r->empty),
+           bench_thousands(z, sizeof z, r->submits),
+           bench_thousands(q, sizeof q, (uint64_t)((double)requests / r->seconds[M_SERVE] + 0.5)),
            (unsigned long long)r->refused, (unsigned long long)r->stored,
            (unsigned long long)r->completed, (unsigned long long)a->records);
     s_print_rate(s_metric_names[M_ECHO], r->count[M_ECHO], r->seconds[M_ECHO],
@@ -1407,34 +1253,35 @@ static void s_print_summary(const bench_args_t *a, const bench_run_t *res)
 {
     int n = a->runs;
     char b[4][32];
-    double v[M_COUNT][RUNS_MAX];
+    double v[M_COUNT][BENCH_RUNS_MAX];
     for (int m = 0; m < M_COUNT; m++)
         for (int i = 0; i < n; i++)
             v[m][i] = res[i].rate[m];
     printf("\nsummary: medians of %d run%s (min .. max); %s records, N=%d, %d workers, batch %d, "
            "%s\n",
-           n, n == 1 ? "" : "s", s_thousands(b[0], sizeof b[0], a->records), a->overlap, a->workers,
-           a->batch, a->pipeline ? "one fetch ahead" : "no pipelining");
+           n, n == 1 ? "" : "s", bench_thousands(b[0], sizeof b[0], a->records), a->overlap,
+           a->workers, a->batch, a->pipeline ? "one fetch ahead" : "no pipelining");
     printf("  %-27s %10s %10s %10s %11s %10s\n", "", "median/s", "min/s", "max/s", "serve/ref",
            "per-run");
-    double serve = s_median(v[M_SERVE], n);
+    double serve = bench_median(v[M_SERVE], n);
     for (int m = 0; m < M_COUNT; m++) {
-        double med = s_median(v[m], n);
+        double med = bench_median(v[m], n);
         printf("  %-27s %10s %10s %10s", s_metric_names[m],
-               s_thousands(b[0], sizeof b[0], (uint64_t)(med + 0.5)),
-               s_thousands(b[1], sizeof b[1], (uint64_t)(s_min(v[m], n) + 0.5)),
-               s_thousands(b[2], sizeof b[2], (uint64_t)(s_max(v[m], n) + 0.5)));
+               bench_thousands(b[0], sizeof b[0], (uint64_t)(med + 0.5)),
+               bench_thousands(b[1], sizeof b[1], (uint64_t)(bench_min(v[m], n) + 0.5)),
+               bench_thousands(b[2], sizeof b[2], (uint64_t)(bench_max(v[m], n) + 0.5)));
         if (m == M_SERVE) {
             printf("\n");
             continue;
         }
-        double ratio[RUNS_MAX];
+        double ratio[BENCH_RUNS_MAX];
         for (int i = 0; i < n; i++)
             ratio[i] = res[i].rate[M_SERVE] / res[i].rate[m];
-        printf(" %11.3f %10.3f\n", serve / med, s_median(ratio, n));
+        printf(" %11.3f %10.3f\n", serve / med, bench_median(ratio, n));
     }
-    double p50[RUNS_MAX], p99[RUNS_MAX], rss[RUNS_MAX], cpu[RUNS_MAX], req[RUNS_MAX];
-    double anon[RUNS_MAX], file[RUNS_MAX];
+    double p50[BENCH_RUNS_MAX], p99[BENCH_RUNS_MAX], rss[BENCH_RUNS_MAX], cpu[BENCH_RUNS_MAX],
+        req[BENCH_RUNS_MAX];
+    double anon[BENCH_RUNS_MAX], file[BENCH_RUNS_MAX];
     for (int i = 0; i < n; i++) {
         p50[i] = res[i].p50_ms;
         p99[i] = res[i].p99_ms;
@@ -1447,18 +1294,19 @@ static void s_print_summary(const bench_args_t *a, const bench_run_t *res)
     printf("  serve/ref: ratio of the medians; per-run: median of the ratios within each run\n");
     printf("  ack latency (submit sent -> results received): p50 %.2f ms (%.2f .. %.2f), "
            "p99 %.2f ms (%.2f .. %.2f)\n",
-           s_median(p50, n), s_min(p50, n), s_max(p50, n), s_median(p99, n), s_min(p99, n),
-           s_max(p99, n));
+           bench_median(p50, n), bench_min(p50, n), bench_max(p50, n), bench_median(p99, n),
+           bench_min(p99, n), bench_max(p99, n));
     printf("  coordinator: peak RSS %.1f MiB (%.1f .. %.1f; at the end %.1f anonymous + %.1f "
            "file-backed), CPU %.0f%% of one core, %s requests/s (fetch + submit)\n",
-           s_median(rss, n), s_min(rss, n), s_max(rss, n), s_median(anon, n), s_median(file, n),
-           s_median(cpu, n), s_thousands(b[0], sizeof b[0], (uint64_t)(s_median(req, n) + 0.5)));
+           bench_median(rss, n), bench_min(rss, n), bench_max(rss, n), bench_median(anon, n),
+           bench_median(file, n), bench_median(cpu, n),
+           bench_thousands(b[0], sizeof b[0], (uint64_t)(bench_median(req, n) + 0.5)));
     printf("  the workers (this process) and the coordinator share the machine's %ld CPUs\n",
            sysconf(_SC_NPROCESSORS_ONLN));
     printf("  target: >= %s durable responses/s on a 2-core machine: %s (median %s responses/s)\n",
-           s_thousands(b[0], sizeof b[0], (uint64_t)TARGET_RATE),
+           bench_thousands(b[0], sizeof b[0], (uint64_t)TARGET_RATE),
            serve >= TARGET_RATE ? "met" : "NOT met",
-           s_thousands(b[1], sizeof b[1], (uint64_t)(serve + 0.5)));
+           bench_thousands(b[1], sizeof b[1], (uint64_t)(serve + 0.5)));
 }
 
 static const char s_settings[] = "{\"fields\":[{\"name\":\"text\",\"type\":\"text\"}],"
@@ -1476,31 +1324,14 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     char dir[DIR_CAP];
-    bool made_dir = false;
-    if (a.dir) {
-        if (strlen(a.dir) >= sizeof dir) {
-            fprintf(stderr, "bench_serve: --dir: at most %d bytes\n", DIR_CAP - 1);
-            return 2;
-        }
-        snprintf(dir, sizeof dir, "%s", a.dir);
-        if (mkdir(dir, 0750) == 0)
-            made_dir = true;
-        else if (errno != EEXIST) {
-            fprintf(stderr, "bench_serve: %s: %s\n", dir, strerror(errno));
-            return 1;
-        }
-    } else {
-        snprintf(dir, sizeof dir, "/tmp/jury-bench-serve-XXXXXX");
-        if (!mkdtemp(dir)) {
-            fprintf(stderr, "bench_serve: mkdtemp: %s\n", strerror(errno));
-            return 1;
-        }
-        made_dir = true;
-    }
+    bool made_dir;
+    if ((rc = bench_work_dir("bench_serve", a.dir, "/tmp/jury-bench-serve-XXXXXX", dir, sizeof dir,
+                             &made_dir)) != 0)
+        return rc;
     char settings[PATH_CAP], input[PATH_CAP], path[PATH_CAP];
     snprintf(settings, sizeof settings, "%s/settings.json", dir);
     snprintf(input, sizeof input, "%s/records.jsonl", dir);
-    static bench_run_t res[RUNS_MAX];
+    static bench_run_t res[BENCH_RUNS_MAX];
     rc = 1;
 
     FILE *f = fopen(settings, "w");
@@ -1511,7 +1342,8 @@ int main(int argc, char **argv)
     printf("jury serve benchmark: %llu records, N=%d, %d workers, batch %d, %s, %d run%s, in %s\n",
            (unsigned long long)a.records, a.overlap, a.workers, a.batch,
            a.pipeline ? "one fetch ahead" : "no pipelining", a.runs, a.runs == 1 ? "" : "s", dir);
-    s_print_machine();
+    bench_print_machine();
+    s_print_libraries();
     printf("jury:      %s\n", a.jury);
     uint64_t bytes;
     if (s_generate(input, a.records, &bytes) != 0)
@@ -1526,7 +1358,7 @@ int main(int argc, char **argv)
             goto done;
         if (!a.keep) {
             snprintf(path, sizeof path, "%s/store-%d", dir, run + 1);
-            s_remove_env(path);
+            bench_remove_env(path);
         }
         uint64_t total = a.records * (uint64_t)a.overlap;
         if (s_echo_run(a.workers, total, &r->seconds[M_ECHO], &r->count[M_ECHO]) != 0)
@@ -1537,7 +1369,7 @@ int main(int argc, char **argv)
             goto done;
         r->rate[M_LMDB] = (double)r->count[M_LMDB] / r->seconds[M_LMDB];
         if (!a.keep)
-            s_remove_env(path);
+            bench_remove_env(path);
         s_print_run(&a, r);
     }
     s_print_summary(&a, res);
@@ -1548,9 +1380,9 @@ done:
         unlink(settings);
         for (int run = 0; run < a.runs; run++) {
             snprintf(path, sizeof path, "%s/store-%d", dir, run + 1);
-            s_remove_env(path);
+            bench_remove_env(path);
             snprintf(path, sizeof path, "%s/lmdb-%d", dir, run + 1);
-            s_remove_env(path);
+            bench_remove_env(path);
             if (rc == 0) {
                 snprintf(path, sizeof path, "%s/jury-%d.log", dir, run + 1);
                 unlink(path);
