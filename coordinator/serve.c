@@ -29,6 +29,9 @@
 #define TICK_MS         100
 #define POLL_RECORDS_MS 500
 #define STATUS_MS       1000
+/* Slots of the per-turn index of accepted responses (a power of two, > 2x the most ops a turn
+ * holds). */
+#define OP_INDEX_SIZE (1u << 17)
 
 /* ---- clocks and logs ------------------------------------------------------ */
 
@@ -137,6 +140,7 @@ typedef struct {
     uint32_t max_discards;       /* the dataset's */
     jury_record_state_t state;   /* the record's state after the write */
     dataset_t *ds;               /* its dataset */
+    uint32_t slot;               /* its slot in the turn's index */
 } op_t;
 
 /* A reply waiting for the turn's commit. */
@@ -161,8 +165,9 @@ typedef struct {
     size_t nbans;
     op_t ops[TURN_MAX * JURY_PROTO_BATCH_MAX]; /* this turn's writes */
     size_t nops;
-    msgpack_sbuffer values;    /* this turn's response values */
-    reply_t replies[TURN_MAX]; /* this turn's replies */
+    uint32_t op_index[OP_INDEX_SIZE]; /* (record, annotator) -> op number + 1, this turn */
+    msgpack_sbuffer values;           /* this turn's response values */
+    reply_t replies[TURN_MAX];        /* this turn's replies */
     size_t nreplies;
     int64_t now;            /* monotonic ms of this turn */
     int64_t wall;           /* wall-clock ms of this turn */
@@ -746,6 +751,20 @@ static cJSON *s_record_fields(jury_txn_t *txn, uint64_t rid)
     return out;
 }
 
+/* The slot of (rid, annotator) in this turn's index: linear probing over a multiplicative hash. */
+static uint32_t s_op_slot(const server_t *sv, uint64_t rid, uint32_t annotator)
+{
+    uint64_t h =
+        (rid * UINT64_C(0x9e3779b97f4a7c15)) ^ ((uint64_t)annotator * UINT64_C(0xc2b2ae3d27d4eb4f));
+    uint32_t slot = (uint32_t)(h >> 47) & (OP_INDEX_SIZE - 1);
+    for (;;) {
+        uint32_t k = sv->op_index[slot];
+        if (!k || (sv->ops[k - 1].rid == rid && sv->ops[k - 1].annotator == annotator))
+            return slot;
+        slot = (slot + 1) & (OP_INDEX_SIZE - 1);
+    }
+}
+
 /* Decides one response of a submit; on acceptance queues its write and applies it to the schedule.
  */
 static jury_err s_submit_one(server_t *sv, session_t *s, jury_txn_t *txn,
@@ -773,6 +792,24 @@ static jury_err s_submit_one(server_t *sv, session_t *s, jury_txn_t *txn,
     }
     size_t len = sv->values.size - off;
 
+    /* The same response twice in one turn: the first is not on disk yet, so
+     * look among this turn's accepted responses before the store. */
+    uint32_t slot = s_op_slot(sv, rid, s->annotator);
+    if (sv->op_index[slot]) {
+        const op_t *first = &sv->ops[sv->op_index[slot] - 1];
+        if (first->status != JURY_RESPONSE_DRAFT) {
+            bool same = first->status == status && first->len == len &&
+                        memcmp(sv->values.data + first->off, sv->values.data + off, len) == 0;
+            sv->values.size = off;
+            if (same)
+                return JURY_OK;
+            snprintf(reason, cap,
+                     "record '%.*s' was already %s by %s; a final response cannot change",
+                     (int)r->record.len, r->record.ptr, jury_response_status_name(first->status),
+                     s->name);
+            return JURY_EEXIST;
+        }
+    }
     jury_response_t prev;
     if (jury_store_response_get(txn, rid, s->annotator, &prev) == JURY_OK &&
         prev.status != JURY_RESPONSE_DRAFT) {
@@ -812,6 +849,7 @@ static jury_err s_submit_one(server_t *sv, session_t *s, jury_txn_t *txn,
             return err;
         }
     }
+    sv->op_index[slot] = (uint32_t)sv->nops + 1; /* a later one replaces an earlier draft */
     op_t *op = &sv->ops[sv->nops++];
     *op = (op_t){.rid = rid,
                  .annotator = s->annotator,
@@ -819,7 +857,8 @@ static jury_err s_submit_one(server_t *sv, session_t *s, jury_txn_t *txn,
                  .off = off,
                  .len = len,
                  .max_discards = jury_settings_max_discards(ds->settings),
-                 .ds = ds};
+                 .ds = ds,
+                 .slot = slot};
     if (status == JURY_RESPONSE_SUBMITTED)
         jury_sched_submitted(ds->sched, s->annotator, seq);
     else if (status == JURY_RESPONSE_DISCARDED)
@@ -906,7 +945,7 @@ static void s_bad(server_t *sv, const unsigned char *peer, size_t plen, const ju
             s_q(q, sizeof q, why, strlen(why)));
     /* Heartbeats and byes get no reply, even when malformed. */
     if (!cmd_known || (m->cmd != JURY_CMD_HEARTBEAT && m->cmd != JURY_CMD_BYE))
-        s_queue_error(sv, peer, plen, cmd_known && m->has_req, m->req, err, why);
+        s_queue_error(sv, peer, plen, m->has_req, m->req, err, why);
     session_t *s = s_session(sv, peer, plen);
     if (!s && !(s = s_session_new(sv, peer, plen)))
         return;
@@ -1082,6 +1121,9 @@ static void s_turn(server_t *sv)
                         op->ds->name, (unsigned long long)op->rid, op->state.discarded);
         }
     }
+    /* Empty the slots this turn used: cheaper than clearing the whole index. */
+    for (size_t i = 0; i < sv->nops; i++)
+        sv->op_index[sv->ops[i].slot] = 0;
     for (size_t i = 0; i < sv->nreplies; i++) {
         reply_t *r = &sv->replies[i];
         if (werr != JURY_OK && r->is_submit) {

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from jurytest import JURY_BIN, Peer  # noqa: E402
 
@@ -58,7 +59,7 @@ class Sim:
     # -- the connection
 
     def connect(self):
-        """Opens a new socket and a session, with backoff; resubmits what is unacknowledged."""
+        """Opens a new socket and a session, with backoff (run() then resubmits what is unacknowledged)."""
         delay = 0.1
         while True:
             self.check_deadline()

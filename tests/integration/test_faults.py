@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from jurytest import (PYTHON, Checks, CheckFailed, Server, Store, expect, expect_eq,  # noqa: E402
                       label_settings, make_tmpdir, popen_tied, rmtree, text_records)
