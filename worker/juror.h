@@ -14,9 +14,11 @@
  * text; the juror does what the protocol asks behind the scenes:
  *
  *  - heartbeats, sent while any call waits and from juror_tick;
- *  - reconnecting with backoff (0.5 s doubling to 30 s, with jitter) when
- *    the coordinator stops answering for 3 heartbeat intervals or says
- *    goodbye, and opening a new session as the same annotator;
+ *  - reconnecting with backoff (0.5 s doubling to 30 s, each delay jittered
+ *    down by up to half) when the coordinator stops answering for 3 heartbeat
+ *    intervals or says goodbye, and at once when it answers ENOSESSION (it
+ *    restarted or forgot the connection); every attempt opens a new socket and
+ *    a new session as the same annotator;
  *  - keeping every response until the coordinator acknowledges it, and
  *    sending unacknowledged ones again after a reconnect (safe: a response is
  *    unique per record and annotator, and an identical resubmit is accepted).
@@ -30,6 +32,12 @@
  * A juror belongs to one thread. Errors are jury_err codes (jury_err.h);
  * juror_error() gives the last one's message, e.g. the coordinator's reason
  * "/values/quality: 9 is not one of the rating values 1, 2, 3, 4, 5".
+ *
+ * Some refusals are final: the coordinator no longer knows the dataset (a
+ * reconnect's hello gets ENOTFOUND), refuses the names (EINVAL), speaks
+ * another protocol version (EVERSION), or sent the juror away for malformed
+ * messages (goodbye EPROTO). Then the juror stops trying and every call
+ * returns that code; destroy it.
  */
 typedef struct juror juror_t;
 
@@ -49,13 +57,17 @@ const char *juror_version(void);
 
 /*
  * Connects and opens a session (hello, welcome). Blocks until the welcome
- * arrives or opts->timeout_ms passes; a coordinator that is not up yet is
- * retried with backoff within that time. Returns JURY_OK and a new juror in
- * *out, which the caller owns and must destroy. Errors: JURY_EINVAL (missing
- * options), JURY_ENOTFOUND (no such dataset), JURY_EIO (no answer in time),
- * JURY_EPROTO / JURY_EVERSION (the coordinator refused the hello; see
- * juror_error), JURY_ENOMEM. On failure *out is untouched and, when errmsg
- * is not NULL, the reason is written there (at most errcap bytes).
+ * arrives or opts->timeout_ms passes; a coordinator that is not up yet, or
+ * answers EBUSY, is retried with backoff within that time. Returns JURY_OK
+ * and a new juror in *out, which the caller owns and must destroy. Errors:
+ * JURY_EINVAL (missing options, names over 200 bytes or not UTF-8, an
+ * endpoint ZeroMQ cannot parse, or names the coordinator refuses),
+ * JURY_ENOTFOUND (no such dataset), JURY_EIO (no answer in time),
+ * JURY_EPROTO / JURY_EVERSION (the coordinator refused the hello), JURY_ENOMEM.
+ * On failure *out is untouched and, when errmsg is not NULL, the reason is
+ * written there (at most errcap bytes, NUL-terminated): the coordinator's own
+ * reason when it refused, e.g. "hello: dataset: no dataset 'x' in this store".
+ * opts and its strings are borrowed for the call (the juror keeps copies).
  */
 JURY_MUST_CHECK jury_err juror_connect(juror_t **out, const juror_opts_t *opts, char *errmsg,
                                        size_t errcap);
@@ -99,8 +111,14 @@ bool juror_status_parse(const char *name, juror_status *out);
  *   {"id": "...", "fields": {...}, "suggestions": {...}, "metadata": {...},
  *    "lease_expires": "2026-11-27T23:59:59.123Z", "draft": {...} or null}
  * and their number in *count (0: nothing is available for this annotator
- * now). After a reconnect, records still leased to this annotator come first.
- * Errors: JURY_EINVAL (n out of range), JURY_EIO (no answer in time), or the
+ * now). lease_expires is ISO 8601 UTC with milliseconds, by the coordinator's
+ * clock; metadata holds only what annotators may see; draft is this
+ * annotator's saved draft values. After a reconnect, records still leased to
+ * this annotator come first. A record JSON cannot hold (a string with a NUL
+ * byte) is released and left out, noted in juror_error. A fetch is sent again
+ * on a new session when the connection is lost meanwhile; a batch that arrives
+ * after its fetch gave up is released. Errors: JURY_EINVAL (n out of range),
+ * JURY_EIO (no answer in time), JURY_EPROTO (the reply is malformed), or the
  * coordinator's error code (see juror_error).
  */
 JURY_MUST_CHECK jury_err juror_fetch(juror_t *j, uint32_t n, char **records_json, size_t *count);
@@ -109,13 +127,22 @@ JURY_MUST_CHECK jury_err juror_fetch(juror_t *j, uint32_t n, char **records_json
  * Sends one response to record `record` and waits for its acknowledgement:
  * JURY_OK means it is on the coordinator's disk. values_json is a JSON
  * object of answers by question name (NULL or "{}" is fine for a discard; a
- * draft may be partial). When the record was a draft, *lease_expires_ms (if
- * not NULL) receives the extended lease, ms since the Unix epoch.
+ * draft may be partial; NULL for the others means "{}"). When the response
+ * is a draft, *lease_expires_ms (if not NULL) receives the extended lease, ms
+ * since the Unix epoch; it is 0 for the other statuses. Strings are borrowed
+ * for the call. Resubmitting the same final response is accepted (JURY_OK).
  * Errors: the coordinator's per-response code — JURY_EINVAL (the values
  * break the dataset's rules), JURY_ENOTLEASED, JURY_ENOTFOUND, JURY_EEXIST —
- * with its reason in juror_error; JURY_EPROTO (values_json is not a JSON
- * object); JURY_EIO (no acknowledgement in time: the response is kept and
- * sent again by later calls until it is acknowledged or refused).
+ * with its reason in juror_error; these drop the response. JURY_EINVAL also
+ * for a record id that is not 1..500 bytes of UTF-8 or a bad status;
+ * JURY_EPROTO (values_json is not a JSON object, or breaks a wire rule: a key
+ * given twice, invalid UTF-8, nesting deeper than 29) and JURY_ETOOBIG (values
+ * over a wire limit), refused before sending. Passing coordinator faults —
+ * JURY_EINTERNAL, JURY_EFULL, JURY_EBUSY, JURY_ENOMEM, or a code this build
+ * does not know (reported as JURY_EINTERNAL) — and JURY_EIO (no
+ * acknowledgement in time) keep the response: it is sent again by later calls
+ * and juror_tick (after a pause, or at once on a reconnect or juror_flush)
+ * until it is acknowledged or refused.
  */
 JURY_MUST_CHECK jury_err juror_submit(juror_t *j, const char *record, juror_status status,
                                       const char *values_json, int64_t *lease_expires_ms);
@@ -128,35 +155,55 @@ JURY_MUST_CHECK jury_err juror_submit(juror_t *j, const char *record, juror_stat
  */
 JURY_MUST_CHECK jury_err juror_release(juror_t *j, const char *const *ids, size_t count);
 
-/* Waits until every response sent so far is acknowledged or refused, or the timeout passes (JURY_EIO). */
+/*
+ * Sends every kept response now and waits until each is acknowledged or
+ * refused. Returns JURY_OK when all were acknowledged; the first refusal
+ * (JURY_ENOTLEASED, JURY_EEXIST, ...) since the last juror_flush among
+ * responses whose juror_submit did not report it (it had returned JURY_EIO or
+ * a passing fault), with "record 'ID': reason" in juror_error — refused
+ * responses are dropped; JURY_EIO when some are still unacknowledged after
+ * opts.timeout_ms (they stay kept); or a final error (see above).
+ */
 JURY_MUST_CHECK jury_err juror_flush(juror_t *j);
 
-/* Responses sent but not yet acknowledged. */
+/* Responses kept: submitted but neither acknowledged nor refused yet. */
 size_t juror_pending(const juror_t *j);
 
 /*
  * For event loops: a file descriptor that becomes readable when the juror
  * has something to do (ZeroMQ's ZMQ_FD: edge-triggered, so always call
- * juror_tick when it fires). -1 while reconnecting between sockets: then
- * rely on juror_timeout_ms.
+ * juror_tick when it fires). Each reconnect opens a new socket, so the
+ * descriptor changes: ask for it again before every poll. -1 while
+ * reconnecting between sockets: then rely on juror_timeout_ms. Borrowed:
+ * never read, write or close it.
  */
 int juror_fd(const juror_t *j);
 
-/* Milliseconds until juror_tick must run next (heartbeat or reconnect due); 0: now. */
+/*
+ * Milliseconds until juror_tick must run next (heartbeat, liveness check,
+ * resend or reconnect due); 0: now, also when messages are already waiting
+ * (which an edge-triggered descriptor would not report again).
+ */
 int juror_timeout_ms(const juror_t *j);
 
 /*
  * Does what is due without blocking: reads what arrived (heartbeats,
  * acknowledgements, goodbye), sends a heartbeat, reconnects, resends
- * unacknowledged responses. Returns JURY_OK, or JURY_EIO while the
- * coordinator is unreachable (the juror keeps trying).
+ * unacknowledged responses. Returns JURY_OK while the session is up,
+ * JURY_EIO while it is not (the juror keeps trying), or a final error.
+ * Does not reset juror_error, which keeps what happened in the background
+ * (a goodbye, a reconnect, an ignored malformed message).
  */
 JURY_MUST_CHECK jury_err juror_tick(juror_t *j);
 
 /* Whether the session is up now (false while reconnecting). */
 bool juror_connected(const juror_t *j);
 
-/* The message of the last error; "" when none. Borrowed until the next call. */
+/*
+ * The message of the last error; "" when none. juror_fetch, juror_submit,
+ * juror_release and juror_flush reset it when they start; a successful
+ * juror_connect leaves it "". Borrowed until the next call.
+ */
 const char *juror_error(const juror_t *j);
 
 #endif
