@@ -348,7 +348,7 @@ int jury_cmd_demo(const jury_cli_t *cli_in, int argc, char **argv)
         if (s_counts(store, &counts) != JURY_OK)
             break;
         double secs = s_now() - t0;
-        if (tty || secs - last_line >= 5) {
+        if (tty || secs - last_line >= 1) {
             s_bar(&counts, secs, tty);
             last_line = secs;
         }

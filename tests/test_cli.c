@@ -326,6 +326,51 @@ static void test_bad_import_changes_nothing(void **state)
     tu_result_free(&r);
 }
 
+static void test_demo_runs_a_whole_campaign(void **state)
+{
+    fixture_t *f = *state;
+    char dir[400], status[500];
+    s_path(dir, sizeof dir, f->base, "demo");
+    tu_result_t r = s_jury(f, NULL, "demo", "--dir", dir, NULL);
+    assert_int_equal(r.status, 0);
+    /* 200 records, 3 simulated annotators each; the five bots' discards free
+     * slots for others, so the submitted count is exactly 3 per record. */
+    assert_non_null(strstr(r.out, "jury demo: a support-reply campaign of 200 records"));
+    assert_non_null(strstr(r.out, "records    200 total, 200 completed, 0 set aside, 0 pending"));
+    assert_non_null(strstr(r.out, "responses  600 submitted, "));
+    const char *bots[] = {"ana", "ben", "chen", "dana", "eli"};
+    for (int i = 0; i < 5; i++) {
+        char line[32];
+        snprintf(line, sizeof line, "  %-8s", bots[i]);
+        assert_non_null(strstr(r.out, line));
+    }
+    tu_result_free(&r);
+    /* The store agrees, and nothing is left running: the coordinator removed
+     * its live status file when it stopped, so status reports no live coordinator. */
+    s_path(status, sizeof status, dir, "store");
+    char *argv[] = {(char *)tu_env("JURY_BIN"), "--store", status, "status", "support-demo",
+                    "--json", NULL};
+    r = tu_run(argv, NULL);
+    assert_int_equal(r.status, 0);
+    cJSON *st = cJSON_Parse(r.out);
+    assert_non_null(st);
+    assert_int_equal(cJSON_GetObjectItem(st, "completed")->valueint, 200);
+    assert_int_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(st, "responses"), "submitted")->valueint, 600);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(st, "live")));
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(st, "annotators")), 5);
+    cJSON_Delete(st);
+    tu_result_free(&r);
+    char path[600];
+    snprintf(path, sizeof path, "%s/store/serve.status", dir);
+    assert_int_equal(access(path, F_OK), -1);
+    /* A second demo into the same directory is refused before anything happens. */
+    r = s_jury(f, NULL, "demo", "--dir", dir, NULL);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "(choose another --dir)"));
+    tu_result_free(&r);
+}
+
 static void test_store_problems(void **state)
 {
     fixture_t *f = *state;
@@ -356,6 +401,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dolly_import, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_bad_settings_write_nothing, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_bad_import_changes_nothing, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_demo_runs_a_whole_campaign, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_store_problems, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
