@@ -751,6 +751,59 @@ static cJSON *s_record_fields(jury_txn_t *txn, uint64_t rid)
     return out;
 }
 
+/* Whether two msgpack objects mean the same answer: maps compare as sets of
+ * key/value pairs (SPEC 9.2 says "same values": key order is the sender's
+ * business), integers by value whether signed or not. */
+static bool s_obj_equal(const msgpack_object *a, const msgpack_object *b)
+{
+    bool ai =
+        a->type == MSGPACK_OBJECT_POSITIVE_INTEGER || a->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
+    bool bi =
+        b->type == MSGPACK_OBJECT_POSITIVE_INTEGER || b->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
+    if (ai || bi)
+        return ai && bi && a->type == b->type && a->via.u64 == b->via.u64;
+    if (a->type != b->type)
+        return false;
+    switch (a->type) {
+    case MSGPACK_OBJECT_MAP:
+        if (a->via.map.size != b->via.map.size)
+            return false;
+        for (uint32_t i = 0; i < a->via.map.size; i++) {
+            const msgpack_object_kv *x = &a->via.map.ptr[i];
+            uint32_t j = 0;
+            while (j < b->via.map.size && !s_obj_equal(&x->key, &b->via.map.ptr[j].key))
+                j++;
+            if (j == b->via.map.size || !s_obj_equal(&x->val, &b->via.map.ptr[j].val))
+                return false;
+        }
+        return true;
+    case MSGPACK_OBJECT_ARRAY:
+        if (a->via.array.size != b->via.array.size)
+            return false;
+        for (uint32_t i = 0; i < a->via.array.size; i++)
+            if (!s_obj_equal(&a->via.array.ptr[i], &b->via.array.ptr[i]))
+                return false;
+        return true;
+    default:
+        return msgpack_object_equal(*a, *b);
+    }
+}
+
+/* Whether two encoded values (as stored) are the same answers. */
+static bool s_same_values(const void *a, size_t alen, const void *b, size_t blen)
+{
+    if (alen == blen && memcmp(a, b, alen) == 0)
+        return true;
+    msgpack_zone zone;
+    msgpack_zone_init(&zone, 2048);
+    msgpack_object x, y;
+    bool same = msgpack_unpack(a, alen, NULL, &zone, &x) == MSGPACK_UNPACK_SUCCESS &&
+                msgpack_unpack(b, blen, NULL, &zone, &y) == MSGPACK_UNPACK_SUCCESS &&
+                s_obj_equal(&x, &y);
+    msgpack_zone_destroy(&zone);
+    return same;
+}
+
 /* The slot of (rid, annotator) in this turn's index: linear probing over a multiplicative hash. */
 static uint32_t s_op_slot(const server_t *sv, uint64_t rid, uint32_t annotator)
 {
@@ -798,8 +851,9 @@ static jury_err s_submit_one(server_t *sv, session_t *s, jury_txn_t *txn,
     if (sv->op_index[slot]) {
         const op_t *first = &sv->ops[sv->op_index[slot] - 1];
         if (first->status != JURY_RESPONSE_DRAFT) {
-            bool same = first->status == status && first->len == len &&
-                        memcmp(sv->values.data + first->off, sv->values.data + off, len) == 0;
+            bool same =
+                first->status == status &&
+                s_same_values(sv->values.data + first->off, first->len, sv->values.data + off, len);
             sv->values.size = off;
             if (same)
                 return JURY_OK;
@@ -815,8 +869,8 @@ static jury_err s_submit_one(server_t *sv, session_t *s, jury_txn_t *txn,
         prev.status != JURY_RESPONSE_DRAFT) {
         sv->values.size = off;
         /* A resubmit after a lost acknowledgement is the same response: fine. */
-        if (prev.status == status && prev.values_len == len &&
-            memcmp(prev.values, sv->values.data + off, len) == 0)
+        if (prev.status == status &&
+            s_same_values(prev.values, prev.values_len, sv->values.data + off, len))
             return JURY_OK;
         snprintf(reason, cap, "record '%.*s' was already %s by %s; a final response cannot change",
                  (int)r->record.len, r->record.ptr, jury_response_status_name(prev.status),
@@ -949,6 +1003,7 @@ static void s_bad(server_t *sv, const unsigned char *peer, size_t plen, const ju
     session_t *s = s_session(sv, peer, plen);
     if (!s && !(s = s_session_new(sv, peer, plen)))
         return;
+    s->last_heard = sv->now; /* any message is a sign of life (SPEC 8) */
     if (++s->bad >= BAD_MAX) {
         s_goodbye(sv, peer, plen, JURY_EPROTO, "too many malformed messages");
         s_event(JURY_LOG_WARN, "peer_banned", "peer=%s seconds=%d", hex, BAN_MS / 1000);
@@ -1178,11 +1233,29 @@ static void s_tick(server_t *sv, bool poll_records, bool write_status)
         /* Records imported while we run: pick up ids above the last one we know. */
         jury_txn_t *txn;
         if (jury_store_read(sv->store, &txn) == JURY_OK) {
-            for (dataset_t *d = sv->datasets; d; d = d->next) {
+            for (dataset_t **dp = &sv->datasets; *dp;) {
+                dataset_t *d = *dp;
                 size_t added = 0;
                 jury_dataset_t info;
-                if (jury_store_dataset_get(txn, d->name, &info) != JURY_OK || info.id != d->id)
-                    continue; /* deleted under us: its sessions will find no records */
+                if (jury_store_dataset_get(txn, d->name, &info) != JURY_OK || info.id != d->id) {
+                    /* Deleted under us (`jury dataset delete`): its sessions end. */
+                    for (size_t i = 0; i < sv->nsessions;) {
+                        session_t *ss = &sv->sessions[i];
+                        if (ss->ds != d) {
+                            i++;
+                            continue;
+                        }
+                        s_goodbye(sv, ss->peer, ss->peer_len, JURY_ENOTFOUND,
+                                  "the dataset was deleted");
+                        ss->ds = NULL; /* its leases go with the dataset */
+                        s_session_end(sv, ss, "dataset deleted");
+                    }
+                    s_event(JURY_LOG_INFO, "dataset_deleted", "dataset=%s", d->name);
+                    *dp = d->next;
+                    s_dataset_free(d);
+                    continue;
+                }
+                dp = &d->next;
                 if (s_load_records(sv, d, txn, &added) == JURY_OK && added)
                     s_event(JURY_LOG_INFO, "records_added", "dataset=%s records=%zu", d->name,
                             added);

@@ -17,7 +17,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from jurytest import (PYTHON, SOURCE_DIR, Checks, Peer, Server, Store, expect, expect_eq,  # noqa: E402
                       label_settings, make_tmpdir, now_ms, rmtree, submitted, text_records,
-                      wait_until, slim)
+                      wait_until, slim, run_jury)
 
 LEASE_S = 300
 
@@ -37,6 +37,12 @@ class Suite:
         s.import_records("take", text_records("t", 4))
         s.create_dataset("late", label_settings(1))
         s.import_records("late", text_records("l", 1))
+        two = label_settings(1)
+        two["questions"].append({"name": "note", "type": "text", "required": False})
+        s.create_dataset("keys", two)
+        s.import_records("keys", text_records("k", 2))
+        s.create_dataset("doomed", label_settings(1))
+        s.import_records("doomed", text_records("z", 3))
         ex = os.path.join(SOURCE_DIR, "ops", "examples")
         with open(os.path.join(ex, "support-sft.settings.json")) as f:
             s.create_dataset("support", json.load(f))
@@ -472,6 +478,31 @@ class Suite:
         g.release(sorted(got))
         g.bye()
 
+    def t_resubmit_key_order(self):
+        k = self.peer("kim")
+        k.hello("kim", "keys")
+        recs = k.fetch(1)
+        rid = recs[0]["id"]
+        first = {"record": rid, "status": "submitted", "values": {"label": "pos", "note": "x"}}
+        expect_eq(k.submit([first]), [{"record": rid, "ok": True}], "submit")
+        again = {"record": rid, "status": "submitted", "values": {"note": "x", "label": "pos"}}
+        expect_eq(k.submit([again]), [{"record": rid, "ok": True}],
+                  "the same values with the keys in another order are the same response (9.2)")
+        other = {"record": rid, "status": "submitted", "values": {"note": "y", "label": "pos"}}
+        res = k.submit([other])
+        expect_eq((res[0]["ok"], res[0]["code"]), (False, "EEXIST"), "different values")
+        k.bye()
+
+    def t_dataset_deleted(self):
+        z = self.peer("zed")
+        z.hello("zed", "doomed")
+        expect_eq(len(z.fetch(2)), 2, "batch")
+        run_jury(self.store.path, "dataset", "delete", "doomed", "--yes")
+        msg = z.receive(5)
+        expect(msg is not None, "a goodbye after the dataset was deleted")
+        expect_eq((msg["code"], msg["reason"]), ("ENOTFOUND", "the dataset was deleted"), "goodbye")
+        z.close()
+
     # -- SPEC section 13, verbatim
 
     def t_spec_example(self):
@@ -598,6 +629,9 @@ def main():
             ("discard: never again for the discarder; max_discards sets aside", suite.t_discard),
             ("takeover: goodbye EBUSY, valid leases first (9.3)", suite.t_takeover),
             ("records imported while serving become fetchable (9.4)", suite.t_late_import),
+            ("resubmit with keys in another order is the same response (9.2)",
+             suite.t_resubmit_key_order),
+            ("dataset deleted while serving: goodbye ENOTFOUND", suite.t_dataset_deleted),
             ("SPEC section 13 example, run as written", suite.t_spec_example),
             ("SIGTERM: goodbye to workers, exit 0", suite.t_sigterm),
         ]
