@@ -1,4 +1,5 @@
-/* test_tui_model.c: the terminal annotator's pure part: wrapping text, widgets, values JSON and local checks, by example. */
+/* test_tui_model.c: the terminal annotator's pure part: wrapping text, widgets, values JSON and
+ * local checks, by example. */
 #include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,7 +25,8 @@ static const char s_settings[] =
     "  {\"name\": \"history\", \"title\": \"Earlier messages\", \"type\": \"chat\","
     "   \"required\": false, \"use_markdown\": false}],"
     " \"questions\": ["
-    "  {\"name\": \"response\", \"title\": \"Corrected reply\", \"description\": \"Fix the draft.\","
+    "  {\"name\": \"response\", \"title\": \"Corrected reply\", \"description\": \"Fix the "
+    "draft.\","
     "   \"required\": true, \"type\": \"text\", \"use_markdown\": true},"
     "  {\"name\": \"quality\", \"title\": \"Draft quality\", \"description\": null,"
     "   \"required\": true, \"type\": \"rating\", \"values\": [1, 2, 3, 4, 5]},"
@@ -94,8 +96,8 @@ static void test_wrap_words(void **state)
 {
     (void)state;
     juror_tui_lines_t ls = {0};
-    assert_int_equal(juror_tui_wrap(&ls, NULL, "the quick brown fox jumps over the lazy dog", 15,
-                                    0, JUROR_TUI_BODY),
+    assert_int_equal(juror_tui_wrap(&ls, NULL, "the quick brown fox jumps over the lazy dog", 15, 0,
+                                    JUROR_TUI_BODY),
                      JURY_OK);
     LINES_EQUAL(&ls, "the quick brown", "fox jumps over", "the lazy dog");
     juror_tui_lines_free(&ls);
@@ -126,17 +128,16 @@ static void test_wrap_prefix_and_controls(void **state)
     (void)state;
     juror_tui_lines_t ls = {0};
     /* A chat turn: the role is the prefix, drawn bold; later lines hang 2 more. */
-    assert_int_equal(juror_tui_wrap(&ls, "user: ", "where is my parcel now?\nthanks", 20, 2,
-                                    JUROR_TUI_BODY),
-                     JURY_OK);
+    assert_int_equal(
+        juror_tui_wrap(&ls, "user: ", "where is my parcel now?\nthanks", 20, 2, JUROR_TUI_BODY),
+        JURY_OK);
     LINES_EQUAL(&ls, "  user: where is my", "    parcel now?", "    thanks");
     assert_int_equal(ls.v[0].emph, strlen("  user: "));
     assert_int_equal(ls.v[1].emph, 0);
     juror_tui_lines_free(&ls);
 
     /* Tabs become 4 spaces, CR goes, other controls and bad bytes show as U+FFFD. */
-    assert_int_equal(juror_tui_wrap(&ls, NULL, "a\tb\r\x01z\xff", 40, 0, JUROR_TUI_BODY),
-                     JURY_OK);
+    assert_int_equal(juror_tui_wrap(&ls, NULL, "a\tb\r\x01z\xff", 40, 0, JUROR_TUI_BODY), JURY_OK);
     LINES_EQUAL(&ls, "a    b\xef\xbf\xbdz\xef\xbf\xbd");
     juror_tui_lines_free(&ls);
 }
@@ -249,8 +250,8 @@ static void test_text_and_rating(void **state)
 
     /* Submitting without the required rating is refused in the coordinator's words. */
     assert_int_equal(juror_tui_check(m, true, &bad, why, sizeof why), JURY_EINVAL);
-    assert_string_equal(why,
-                        "/values/quality: question \"quality\" is required in a submitted response");
+    assert_string_equal(
+        why, "/values/quality: question \"quality\" is required in a submitted response");
     assert_int_equal(bad, Q_QUALITY);
     /* A draft may be partial. */
     assert_int_equal(juror_tui_check(m, false, &bad, why, sizeof why), JURY_OK);
@@ -260,7 +261,7 @@ static void test_text_and_rating(void **state)
     assert_false(juror_tui_digit(m, Q_QUALITY, 7));
     assert_true(juror_tui_digit(m, Q_QUALITY, 4));
     assert_true(juror_tui_dirty(m));
-    assert_true(juror_tui_move(m, Q_QUALITY, 1)); /* Right: 5 */
+    assert_true(juror_tui_move(m, Q_QUALITY, 1));  /* Right: 5 */
     assert_false(juror_tui_move(m, Q_QUALITY, 1)); /* already the last */
     assert_true(juror_tui_move(m, Q_QUALITY, -1)); /* back to 4 */
     assert_int_equal(juror_tui_check(m, true, NULL, why, sizeof why), JURY_OK);
@@ -268,8 +269,9 @@ static void test_text_and_rating(void **state)
                       "\"ents\":[]}");
 
     /* Edited text, then back to the suggestion; "" clears it. */
-    assert_int_equal(juror_tui_set_text(m, Q_RESPONSE, "Sorry for the double charge \xe2\x80\x94 "
-                                                       "refunded."),
+    assert_int_equal(juror_tui_set_text(m, Q_RESPONSE,
+                                        "Sorry for the double charge \xe2\x80\x94 "
+                                        "refunded."),
                      JURY_OK);
     assert_string_equal(juror_tui_text(m, Q_RESPONSE),
                         "Sorry for the double charge \xe2\x80\x94 refunded.");
@@ -387,8 +389,7 @@ static void test_ranking(void **state)
     assert_false(juror_tui_answered(m, Q_BEST));
     assert_int_equal(juror_tui_layout_question(m, Q_BEST, 60, &ls), JURY_OK);
     LINES_EQUAL(&ls, "Best reply", "   1. Reply A", "   2. Reply B", "   3. Reply C",
-                "  (not ranked yet: move an item, or press Enter to keep this",
-                "  order)",
+                "  (not ranked yet: move an item, or press Enter to keep this", "  order)",
                 "  Up/Down: choose an item   K/J: move it up/down   Enter:",
                 "  keep this order   t: tie with the item above");
     juror_tui_lines_free(&ls);
@@ -440,8 +441,7 @@ static void test_spans(void **state)
                       "{\"start\":30,\"end\":34,\"label\":\"order-id\"}]}");
     assert_int_equal(juror_tui_span_add(m, Q_ENTS, "4 8 product", why, sizeof why), JURY_EINVAL);
     assert_string_equal(why, "overlaps span 0, and the question does not allow overlapping");
-    assert_int_equal(juror_tui_span_add(m, Q_ENTS, "34 36 product", why, sizeof why),
-                     JURY_EINVAL);
+    assert_int_equal(juror_tui_span_add(m, Q_ENTS, "34 36 product", why, sizeof why), JURY_EINVAL);
     assert_string_equal(why, "end (36) is beyond the end of the text (35 characters)");
     assert_int_equal(juror_tui_span_add(m, Q_ENTS, "9 9 product", why, sizeof why), JURY_EINVAL);
     assert_string_equal(why, "start (9) must be less than end (9)");
@@ -498,8 +498,7 @@ static void test_layout_text_question(void **state)
     assert_int_equal(juror_tui_layout_question(m, Q_RESPONSE, 60, &ls), JURY_OK);
     LINES_EQUAL(&ls, "Corrected reply *", "  Fix the draft.", "  Sorry about that!",
                 "  (the suggestion, by support-draft-v1, score 0.82)",
-                "  e: edit in $EDITOR   i: edit inline   r: the suggestion",
-                "  Del: clear");
+                "  e: edit in $EDITOR   i: edit inline   r: the suggestion", "  Del: clear");
     juror_tui_lines_free(&ls);
     assert_int_equal(juror_tui_set_text(m, Q_RESPONSE, "Mine."), JURY_OK);
     assert_int_equal(juror_tui_layout_question(m, Q_RESPONSE, 60, &ls), JURY_OK);

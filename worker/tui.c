@@ -1,4 +1,5 @@
-/* tui.c: `juror tui`, a terminal annotator for a person (ncurses): the record, its suggestions and a widget per question; submit, draft, discard, skip. */
+/* tui.c: `juror tui`, a terminal annotator for a person (ncurses): the record, its suggestions and
+ * a widget per question; submit, draft, discard, skip. */
 #ifndef _XOPEN_SOURCE
 #define _XOPEN_SOURCE 700 /* wide-character curses, wcwidth */
 #endif
@@ -45,14 +46,14 @@
  * while $EDITOR runs. Every exit path ends curses (endwin) before printing.
  */
 
-#define S_MIN_COLS 60       /* smallest terminal the layout works in */
-#define S_MIN_LINES 15      /* ... */
-#define S_REFETCH_MS 3000   /* pause before asking again when nothing is available (SPEC 6.3) */
-#define S_BATCH_DEFAULT 3   /* records leased at a time */
-#define S_TICK_MAX_MS 500   /* the header's lease clock moves at least this often */
-#define S_STATUS_MAX 1200   /* status line text */
-#define S_TITLE_COLS 24     /* a question's title in the questions line */
-#define S_STATUS_ROWS 3     /* most rows the status takes */
+#define S_MIN_COLS      60   /* smallest terminal the layout works in */
+#define S_MIN_LINES     15   /* ... */
+#define S_REFETCH_MS    3000 /* pause before asking again when nothing is available (SPEC 6.3) */
+#define S_BATCH_DEFAULT 3    /* records leased at a time */
+#define S_TICK_MAX_MS   500  /* the header's lease clock moves at least this often */
+#define S_STATUS_MAX    1200 /* status line text */
+#define S_TITLE_COLS    24   /* a question's title in the questions line */
+#define S_STATUS_ROWS   3    /* most rows the status takes */
 
 static const char s_usage[] =
     "usage: juror tui --dataset NAME --annotator NAME [--connect ENDPOINT] [--batch N]\n"
@@ -97,42 +98,42 @@ typedef enum {
 } s_pane;
 
 typedef enum {
-    S_MODE_NORMAL = 0,     /* keys act on questions and records */
-    S_MODE_EDIT_TEXT,      /* the inline editor holds a text answer */
-    S_MODE_EDIT_SPAN,      /* the inline editor holds a span entry */
+    S_MODE_NORMAL = 0,      /* keys act on questions and records */
+    S_MODE_EDIT_TEXT,       /* the inline editor holds a text answer */
+    S_MODE_EDIT_SPAN,       /* the inline editor holds a span entry */
     S_MODE_CONFIRM_DISCARD, /* y discards */
-    S_MODE_CONFIRM_QUIT    /* y quits with unsaved answers */
+    S_MODE_CONFIRM_QUIT     /* y quits with unsaved answers */
 } s_mode;
 
 typedef struct {
-    const juror_cli_t *cli; /* connection options */
-    juror_t *j;             /* the session */
-    juror_tui_model_t *m;   /* questions and the record on screen */
-    uint32_t batch;         /* records per fetch */
-    char **queue;           /* records (JSON) leased and waiting, oldest first */
-    size_t qlen;            /* how many */
-    size_t qcap;            /* allocated */
-    char **skipped;         /* ids released with `n` this session */
-    size_t nskipped;        /* how many */
-    size_t skipcap;         /* allocated */
-    bool have;              /* a record is on screen */
-    bool dead;              /* the coordinator refused the session for good */
-    int64_t next_fetch;     /* monotonic ms: when to ask for records again */
-    size_t focus;           /* the focused question */
-    s_pane pane;            /* what the pane shows */
-    s_mode mode;            /* what keys do */
-    int scroll;             /* first pane line shown */
-    int pane_rows;          /* rows of the pane at the last draw (for PgUp/PgDn) */
-    juror_tui_edit_t edit;  /* the inline editor */
-    size_t edit_first;      /* its first code point shown */
+    const juror_cli_t *cli;    /* connection options */
+    juror_t *j;                /* the session */
+    juror_tui_model_t *m;      /* questions and the record on screen */
+    uint32_t batch;            /* records per fetch */
+    char **queue;              /* records (JSON) leased and waiting, oldest first */
+    size_t qlen;               /* how many */
+    size_t qcap;               /* allocated */
+    char **skipped;            /* ids released with `n` this session */
+    size_t nskipped;           /* how many */
+    size_t skipcap;            /* allocated */
+    bool have;                 /* a record is on screen */
+    bool dead;                 /* the coordinator refused the session for good */
+    int64_t next_fetch;        /* monotonic ms: when to ask for records again */
+    size_t focus;              /* the focused question */
+    s_pane pane;               /* what the pane shows */
+    s_mode mode;               /* what keys do */
+    int scroll;                /* first pane line shown */
+    int pane_rows;             /* rows of the pane at the last draw (for PgUp/PgDn) */
+    juror_tui_edit_t edit;     /* the inline editor */
+    size_t edit_first;         /* its first code point shown */
     char status[S_STATUS_MAX]; /* the status line */
-    bool status_error;      /* draw it as an error */
-    unsigned answered;      /* submitted this session */
-    unsigned discarded;     /* discarded this session */
-    unsigned skips;         /* released with `n` this session */
-    unsigned leased;        /* records leased this session */
-    bool quit;              /* leave the loop */
-    bool color;             /* the terminal has colours */
+    bool status_error;         /* draw it as an error */
+    unsigned answered;         /* submitted this session */
+    unsigned discarded;        /* discarded this session */
+    unsigned skips;            /* released with `n` this session */
+    unsigned leased;           /* records leased this session */
+    bool quit;                 /* leave the loop */
+    bool color;                /* the terminal has colours */
 } s_tui;
 
 /* Set by SIGINT, SIGTERM, SIGHUP: quit as with q. */
@@ -195,7 +196,7 @@ static attr_t s_attr(const s_tui *t, juror_tui_style style)
  */
 static int s_put(int y, int x, int maxcols, const char *s, size_t n, attr_t attr)
 {
-    wchar_t buf[256];
+    wchar_t buf[1024];
     size_t k = 0, i = 0;
     int cols = 0;
     while (i < n && k < sizeof buf / sizeof *buf - 1) {
@@ -332,7 +333,9 @@ static void s_draw_questions_line(const s_tui *t, int y, int shown, int total)
             snprintf(title, sizeof title, "?");
         juror_tui_lines_free(&one);
         snprintf(seg, sizeof seg, " %zu %s%s ", i + 1, title,
-                 ans ? " \xe2\x9c\x93" : req ? " *" : "");
+                 ans   ? " \xe2\x9c\x93"
+                 : req ? " *"
+                       : "");
         x += 1;
         x += s_puts(y, x, room - x, seg, i == t->focus ? A_REVERSE | A_BOLD : A_NORMAL);
     }
@@ -609,8 +612,8 @@ static bool s_fetch(s_tui *t)
     t->next_fetch = s_mono_ms() + S_REFETCH_MS;
     jury_err rc = juror_fetch(t->j, want > 100 ? 100 : (uint32_t)want, &json, &count);
     if (rc != JURY_OK) {
-        s_say(t, true, "cannot fetch records: %s", *juror_error(t->j) ? juror_error(t->j)
-                                                                      : jury_strerror(rc));
+        s_say(t, true, "cannot fetch records: %s",
+              *juror_error(t->j) ? juror_error(t->j) : jury_strerror(rc));
         return false;
     }
     cJSON *arr = cJSON_Parse(json);
@@ -649,7 +652,7 @@ static bool s_fetch(s_tui *t)
         s_say(t, false, "only records you skipped are left; here they are again");
     } else if (nagain > 0) {
         /* Failing means not leased any more, or the coordinator is away: the lease ends anyway. */
-        jury_err rrc = juror_release(t->j, (const char *const *)again, nagain);
+        jury_err rrc = juror_release(t->j, again, nagain);
         (void)rrc;
     }
     for (size_t i = 0; i < nheld; i++)
@@ -780,7 +783,7 @@ static void s_skip(s_tui *t)
         return;
     const char *id = juror_tui_record_id(t->m);
     char *copy = strdup(id);
-    jury_err rc = juror_release(t->j, (const char *const *)&id, 1);
+    jury_err rc = juror_release(t->j, &id, 1);
     if (rc == JURY_OK || rc == JURY_ENOTLEASED)
         s_say(t, false, "skipped %s", id);
     else
@@ -1319,6 +1322,9 @@ int juror_cmd_tui(const juror_cli_t *cli, int argc, char **argv)
 
     SCREEN *screen = newterm(NULL, stdout, stdin);
     if (screen == NULL) {
+        sigaction(SIGINT, &oint, NULL);
+        sigaction(SIGTERM, &oterm, NULL);
+        sigaction(SIGHUP, &ohup, NULL);
         juror_cli_error("tui: cannot start curses on this terminal (TERM=%s)",
                         getenv("TERM") ? getenv("TERM") : "");
         juror_tui_model_destroy(&t.m);

@@ -1,4 +1,5 @@
-/* tui_model.c: the pure part of `juror tui`: questions, widget state, layout into lines, values JSON and local checks. */
+/* tui_model.c: the pure part of `juror tui`: questions, widget state, layout into lines, values
+ * JSON and local checks. */
 #ifndef _XOPEN_SOURCE
 #define _XOPEN_SOURCE 700 /* wcwidth */
 #endif
@@ -214,7 +215,8 @@ static char *s_buf_take(s_buf *b)
     return p;
 }
 
-/* Copies text with tabs as 4 spaces, CR dropped, other controls (not '\n') and bad UTF-8 as U+FFFD. */
+/* Copies text with tabs as 4 spaces, CR dropped, other controls (not '\n') and bad UTF-8 as U+FFFD.
+ */
 static char *s_sanitize(const char *text, size_t *outlen)
 {
     s_buf b = {0};
@@ -393,8 +395,8 @@ static int64_t s_days(int64_t y, int m, int d)
 bool juror_tui_parse_time(const char *iso, int64_t *ms)
 {
     int y, mo, d, h, mi, s, n = 0;
-    if (iso == NULL || sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &n) != 6 ||
-        n != 19)
+    if (iso == NULL ||
+        sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &n) != 6 || n != 19)
         return false;
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 || y < 0 || h < 0 ||
         mi < 0 || s < 0)
@@ -436,18 +438,18 @@ typedef struct {
 } s_meta;
 
 typedef struct {
-    char *name;             /* question name: the key in values */
-    char *title;            /* shown above the widget */
-    char *description;      /* shown under the title; NULL when none */
-    juror_tui_qtype type;   /* which widget */
-    bool required;          /* must be answered to submit */
-    bool allow_ties;        /* ranking: items may share a rank */
-    bool allow_overlapping; /* span: spans may overlap */
-    size_t n;               /* options (labels, ranking values, span labels) or rating values */
-    char **values;          /* option values, n of them (NULL for rating) */
-    char **titles;          /* option titles, n of them (NULL for rating) */
+    char *name;                 /* question name: the key in values */
+    char *title;                /* shown above the widget */
+    char *description;          /* shown under the title; NULL when none */
+    juror_tui_qtype type;       /* which widget */
+    bool required;              /* must be answered to submit */
+    bool allow_ties;            /* ranking: items may share a rank */
+    bool allow_overlapping;     /* span: spans may overlap */
+    size_t n;                   /* options (labels, ranking values, span labels) or rating values */
+    char **values;              /* option values, n of them (NULL for rating) */
+    char **titles;              /* option titles, n of them (NULL for rating) */
     int ratings[S_RATINGS_MAX]; /* rating values in the settings' order */
-    char *field;            /* span: the text field the offsets count in */
+    char *field;                /* span: the text field the offsets count in */
 } s_question;
 
 typedef enum {
@@ -584,8 +586,7 @@ static jury_err s_options(s_question *q, const cJSON *v)
     return JURY_OK;
 }
 
-static jury_err s_question_parse(s_question *q, const cJSON *v, size_t index, char *err,
-                                 size_t cap)
+static jury_err s_question_parse(s_question *q, const cJSON *v, size_t index, char *err, size_t cap)
 {
     const char *name = s_str(v, "name"), *type = s_str(v, "type"), *title = s_str(v, "title");
     const char *desc = s_str(v, "description");
@@ -950,8 +951,8 @@ static bool s_answer_from(juror_tui_model_t *m, size_t qi, const cJSON *v, s_ori
             const char *label = s_str(c, "label");
             int k = label ? s_option(q, label) : -1;
             if (!s_int(cJSON_GetObjectItemCaseSensitive(c, "start"), 0, 1LL << 53, &st) ||
-                !s_int(cJSON_GetObjectItemCaseSensitive(c, "end"), 0, 1LL << 53, &en) ||
-                st >= en || k < 0 || (bounded && (size_t)en > chars) ||
+                !s_int(cJSON_GetObjectItemCaseSensitive(c, "end"), 0, 1LL << 53, &en) || st >= en ||
+                k < 0 || (bounded && (size_t)en > chars) ||
                 !s_span_push(a, (s_span){(size_t)st, (size_t)en, (size_t)k})) {
                 s_answer_default(q, a);
                 return false;
@@ -1011,8 +1012,8 @@ jury_err juror_tui_model_load(juror_tui_model_t *m, const char *record_json)
     m->from_draft = cJSON_IsObject(draft);
     for (size_t i = 0; i < m->nq; i++) {
         m->a[i].cursor = 0;
-        const cJSON *dv = m->from_draft ? cJSON_GetObjectItemCaseSensitive(draft, m->q[i].name)
-                                        : NULL;
+        const cJSON *dv =
+            m->from_draft ? cJSON_GetObjectItemCaseSensitive(draft, m->q[i].name) : NULL;
         if (dv != NULL && !cJSON_IsNull(dv) && s_answer_from(m, i, dv, S_FROM_DRAFT))
             continue;
         if (!s_answer_from(m, i, sugg[i].value, S_FROM_SUGGESTION))
@@ -1376,8 +1377,8 @@ static jury_err s_span_ok(const juror_tui_model_t *m, size_t qi, const s_answer 
     for (size_t k = 0; !q->allow_overlapping && k < a->nspans; k++)
         if (k != skip && sp.start < a->spans[k].end && a->spans[k].start < sp.end)
             return s_fail(why, cap,
-                          "%soverlaps span %zu, and the question does not allow overlapping",
-                          where, k);
+                          "%soverlaps span %zu, and the question does not allow overlapping", where,
+                          k);
     return JURY_OK;
 }
 
@@ -1437,8 +1438,7 @@ usage:
 
 bool juror_tui_span_pop(juror_tui_model_t *m, size_t qi)
 {
-    if (m->record == NULL || qi >= m->nq || m->q[qi].type != JUROR_TUI_SPAN ||
-        m->a[qi].nspans == 0)
+    if (m->record == NULL || qi >= m->nq || m->q[qi].type != JUROR_TUI_SPAN || m->a[qi].nspans == 0)
         return false;
     m->a[qi].nspans--;
     return s_edited(m, qi);
@@ -1659,8 +1659,8 @@ static jury_err s_layout_widget(const juror_tui_model_t *m, size_t qi, int width
     case JUROR_TUI_LABEL:
     case JUROR_TUI_MULTI_LABEL:
         for (size_t k = 0; k < q->n && rc == JURY_OK; k++) {
-            bool on = q->type == JUROR_TUI_LABEL ? a->answered && a->choice == (int)k
-                                                 : a->picked[k];
+            bool on =
+                q->type == JUROR_TUI_LABEL ? a->answered && a->choice == (int)k : a->picked[k];
             if (k < 9)
                 s_buf_fmt(&b, "  %zu ", k + 1);
             else
@@ -1806,12 +1806,10 @@ jury_err juror_tui_layout_question(const juror_tui_model_t *m, size_t qi, int wi
         break;
     }
     case JUROR_TUI_LABEL:
-        s_buf_fmt(&b, "keys 1-%zu, or Up/Down and Enter, choose   Del: clear",
-                  q->n < 9 ? q->n : 9);
+        s_buf_fmt(&b, "keys 1-%zu, or Up/Down and Enter, choose   Del: clear", q->n < 9 ? q->n : 9);
         break;
     case JUROR_TUI_MULTI_LABEL:
-        s_buf_fmt(&b, "keys 1-%zu, or Up/Down and space, toggle   Del: clear",
-                  q->n < 9 ? q->n : 9);
+        s_buf_fmt(&b, "keys 1-%zu, or Up/Down and space, toggle   Del: clear", q->n < 9 ? q->n : 9);
         break;
     case JUROR_TUI_RANKING:
         s_buf_str(&b, "Up/Down: choose an item   K/J: move it up/down   Enter: keep this order");

@@ -1,4 +1,5 @@
-/* tui_model.h: the pure part of `juror tui`: questions and their answer state, text laid out into lines of a width, the values JSON and the checks that need no coordinator. No I/O, no curses. */
+/* tui_model.h: the pure part of `juror tui`: questions and their answer state, text laid out into
+ * lines of a width, the values JSON and the checks that need no coordinator. No I/O, no curses. */
 #ifndef JUROR_TUI_MODEL_H
 #define JUROR_TUI_MODEL_H
 
@@ -52,10 +53,11 @@ typedef enum {
 
 /* One line of laid-out text. */
 typedef struct {
-    char *text;            /* UTF-8 without control characters, at most the layout width in columns; owned by the list */
+    char *text; /* UTF-8 without control characters, at most the layout width in columns; owned by
+                   the list */
     juror_tui_style style; /* how to draw it */
-    size_t emph;           /* bytes at the start of text drawn bold as well (a chat turn's "role:") */
-    bool cursor;           /* the widget's cursor is on this line (reverse it while the question has focus) */
+    size_t emph; /* bytes at the start of text drawn bold as well (a chat turn's "role:") */
+    bool cursor; /* the widget's cursor is on this line (reverse it while the question has focus) */
 } juror_tui_line_t;
 
 /* A growable list of lines. Zero-initialise; free with juror_tui_lines_free. */
@@ -74,7 +76,8 @@ void juror_tui_lines_free(juror_tui_lines_t *lines);
  */
 uint32_t juror_tui_utf8_next(const char *s, size_t len, size_t *i);
 
-/* Terminal columns of code point cp: 0 (combining), 1 or 2 (wide); control characters count 1 (they are shown as U+FFFD). */
+/* Terminal columns of code point cp: 0 (combining), 1 or 2 (wide); control characters count 1 (they
+ * are shown as U+FFFD). */
 int juror_tui_cp_width(uint32_t cp);
 
 /* Terminal columns of the UTF-8 string s, as laid out (tabs count 4). */
@@ -153,7 +156,8 @@ void juror_tui_mark_saved(juror_tui_model_t *m);
 /* The guidelines (Markdown; "" when none). Borrowed for the model's life. */
 const char *juror_tui_guidelines(const juror_tui_model_t *m);
 
-/* Questions, in the settings' order; index q below is 0 .. count - 1. Strings are borrowed for the model's life. */
+/* Questions, in the settings' order; index q below is 0 .. count - 1. Strings are borrowed for the
+ * model's life. */
 size_t juror_tui_question_count(const juror_tui_model_t *m);
 juror_tui_qtype juror_tui_question_type(const juror_tui_model_t *m, size_t q);
 const char *juror_tui_question_name(const juror_tui_model_t *m, size_t q);
@@ -188,10 +192,12 @@ bool juror_tui_digit(juror_tui_model_t *m, size_t q, int digit);
  */
 bool juror_tui_move(juror_tui_model_t *m, size_t q, int delta);
 
-/* Enter or space: label picks the option under the cursor; multi-label toggles it; ranking accepts the order shown as the answer. */
+/* Enter or space: label picks the option under the cursor; multi-label toggles it; ranking accepts
+ * the order shown as the answer. */
 bool juror_tui_activate(juror_tui_model_t *m, size_t q);
 
-/* Ranking: moves the item under the cursor (and the cursor) by delta places; the order is then the answer. */
+/* Ranking: moves the item under the cursor (and the cursor) by delta places; the order is then the
+ * answer. */
 bool juror_tui_rank_shift(juror_tui_model_t *m, size_t q, int delta);
 
 /* Ranking with allow_ties: ties the item under the cursor with the one above, or unties it. */
@@ -264,8 +270,8 @@ JURY_MUST_CHECK jury_err juror_tui_layout_question(const juror_tui_model_t *m, s
  * required in a submitted response") and its question in *bad_q when bad_q
  * is not NULL.
  */
-JURY_MUST_CHECK jury_err juror_tui_check(const juror_tui_model_t *m, bool submitted,
-                                         size_t *bad_q, char *why, size_t whycap);
+JURY_MUST_CHECK jury_err juror_tui_check(const juror_tui_model_t *m, bool submitted, size_t *bad_q,
+                                         char *why, size_t whycap);
 
 /*
  * Builds the values JSON object of every answered question (protocol/SPEC.md
@@ -289,18 +295,19 @@ typedef struct {
 
 /* Editing operations. */
 typedef enum {
-    JUROR_TUI_EDIT_LEFT = 0,   /* cursor one left */
-    JUROR_TUI_EDIT_RIGHT,      /* cursor one right */
-    JUROR_TUI_EDIT_HOME,       /* cursor to the start */
-    JUROR_TUI_EDIT_END,        /* cursor to the end */
-    JUROR_TUI_EDIT_BACKSPACE,  /* delete before the cursor */
-    JUROR_TUI_EDIT_DELETE,     /* delete under the cursor */
-    JUROR_TUI_EDIT_KILL_END,   /* delete from the cursor to the end */
-    JUROR_TUI_EDIT_CLEAR,      /* delete everything */
-    JUROR_TUI_EDIT_WORD_BACK   /* delete the word before the cursor */
+    JUROR_TUI_EDIT_LEFT = 0,  /* cursor one left */
+    JUROR_TUI_EDIT_RIGHT,     /* cursor one right */
+    JUROR_TUI_EDIT_HOME,      /* cursor to the start */
+    JUROR_TUI_EDIT_END,       /* cursor to the end */
+    JUROR_TUI_EDIT_BACKSPACE, /* delete before the cursor */
+    JUROR_TUI_EDIT_DELETE,    /* delete under the cursor */
+    JUROR_TUI_EDIT_KILL_END,  /* delete from the cursor to the end */
+    JUROR_TUI_EDIT_CLEAR,     /* delete everything */
+    JUROR_TUI_EDIT_WORD_BACK  /* delete the word before the cursor */
 } juror_tui_edit_op;
 
-/* Replaces the content with the UTF-8 text (NULL: empty), cursor at the end. JURY_OK or JURY_ENOMEM. */
+/* Replaces the content with the UTF-8 text (NULL: empty), cursor at the end. JURY_OK or
+ * JURY_ENOMEM. */
 JURY_MUST_CHECK jury_err juror_tui_edit_set(juror_tui_edit_t *e, const char *text);
 
 /* Inserts cp at the cursor. Control characters other than '\n' are refused (false). */
