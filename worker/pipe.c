@@ -26,7 +26,7 @@
 #define S_BATCH_MAX 100
 /* The longest record id in bytes (protocol/SPEC.md, 4). */
 #define S_RECORD_ID_MAX 500
-/* How much of a request line -vv echoes to stderr. */
+/* How much of a request line -v -v echoes to stderr. */
 #define S_LOG_LINE_MAX 300
 
 static const char s_usage[] =
@@ -51,7 +51,8 @@ static const char s_usage[] =
     "\n"
     "errors come back as {\"error\": {\"code\": \"EINVAL\", \"message\": \"...\"}}; the pipe stays "
     "usable.\n"
-    "Standard output carries only replies; -v logs each request to standard error.\n"
+    "Standard output carries only replies; -v logs each request to standard error, -v -v\n"
+    "its text too.\n"
     "\n"
     "exit codes: 0 after bye or end of input, 1 when the session cannot be opened or answers\n"
     "could not be delivered before exit, 2 bad usage\n";
@@ -62,7 +63,9 @@ typedef struct {
     int verbose;        /* -v count */
     bool bye;           /* a bye request came: stop reading */
     bool out_broken;    /* stdout could not be written: the frontend is gone */
+    bool undelivered;   /* the last flush failed: some answer may not have been stored */
     bool was_connected; /* the last state seen, to log changes at -v */
+    jury_err last_tick; /* the last juror_tick result, to log changes at -v */
     unsigned long seq;  /* requests handled, for logs */
 } s_pipe_t;
 
@@ -187,11 +190,13 @@ static size_t s_path_push(char *path, size_t cap, size_t len, const char *key)
 }
 
 /*
- * Finds a key given twice in one object anywhere in v (cJSON keeps both, and
- * the first would silently win). Returns true when there is none; otherwise
- * fills f with the JSON pointer of the object and the key.
+ * Checks what cJSON would otherwise let through silently, anywhere in v: a key
+ * given twice in one object (cJSON keeps both, and the first would win) and a
+ * number too large for a double (1e400 reads as infinity and would be printed
+ * as null). Returns true when there is neither; otherwise fills f with the
+ * JSON pointer of the place.
  */
-static bool s_no_duplicate_keys(const cJSON *v, char *path, size_t cap, size_t len, s_fail_t *f)
+static bool s_check_tree(const cJSON *v, char *path, size_t cap, size_t len, s_fail_t *f)
 {
     if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
         return true;
@@ -227,10 +232,14 @@ static bool s_no_duplicate_keys(const cJSON *v, char *path, size_t cap, size_t l
             snprintf(num, sizeof num, "%zu", index);
             key = num;
         }
+        if (cJSON_IsNumber(c) && !isfinite(c->valuedouble)) {
+            s_path_push(path, cap, len, key);
+            return s_failf(f, JURY_EINVAL, "%s: number out of range", path);
+        }
         if (!cJSON_IsObject(c) && !cJSON_IsArray(c))
             continue;
         size_t sub = s_path_push(path, cap, len, key);
-        if (!s_no_duplicate_keys(c, path, cap, sub, f))
+        if (!s_check_tree(c, path, cap, sub, f))
             return false;
         path[len < cap ? len : cap - 1] = '\0';
     }
@@ -283,8 +292,7 @@ static bool s_is_blank(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Checks that every key of request object `req` is "op", "id" or one of `keys` (NULL-terminated).
- */
+/* Checks that every key of request `req` is "op", "id" or one of `keys` (NULL-terminated). */
 static bool s_known_keys(const cJSON *req, const char *op, const char *const *keys, s_fail_t *f)
 {
     for (const cJSON *c = req->child; c; c = c->next) {
@@ -334,11 +342,12 @@ static bool s_op_settings(s_pipe_t *p, const cJSON *req, cJSON *reply, s_fail_t 
     cJSON *settings = text ? cJSON_Parse(text) : NULL;
     if (!cJSON_IsObject(settings)) {
         cJSON_Delete(settings);
-        return s_failf(f, JURY_EINTERNAL,
-                       "settings: libjuror gave settings that are not a JSON "
-                       "object");
+        return s_failf(f, JURY_EINTERNAL, "settings: libjuror gave settings that are not JSON");
     }
-    cJSON_AddItemToObject(reply, "settings", settings);
+    if (!cJSON_AddItemToObject(reply, "settings", settings)) {
+        cJSON_Delete(settings);
+        return s_failf(f, JURY_ENOMEM, "out of memory");
+    }
     if (!cJSON_AddStringToObject(reply, "dataset", juror_dataset(p->j)) ||
         !cJSON_AddStringToObject(reply, "annotator", juror_annotator(p->j)) ||
         !cJSON_AddNumberToObject(reply, "lease_seconds", (double)juror_lease_seconds(p->j)))
@@ -368,8 +377,7 @@ static bool s_op_fetch(s_pipe_t *p, const cJSON *req, cJSON *reply, s_fail_t *f)
         s_fail_juror(f, p, rc);
         return false;
     }
-    /* Re-read rather than pasted: a reply must be one line of valid JSON whatever libjuror printed.
-     */
+    /* Parsed again rather than pasted: a reply must be one line of JSON whatever libjuror wrote. */
     cJSON *list = records ? cJSON_Parse(records) : NULL;
     free(records);
     if (!cJSON_IsArray(list)) {
@@ -379,7 +387,10 @@ static bool s_op_fetch(s_pipe_t *p, const cJSON *req, cJSON *reply, s_fail_t *f)
     if ((size_t)cJSON_GetArraySize(list) != count)
         s_log(p, 1, "fetch: libjuror counted %zu records but listed %d", count,
               cJSON_GetArraySize(list));
-    cJSON_AddItemToObject(reply, "records", list);
+    if (!cJSON_AddItemToObject(reply, "records", list)) {
+        cJSON_Delete(list);
+        return s_failf(f, JURY_ENOMEM, "out of memory");
+    }
     return true;
 }
 
@@ -390,8 +401,7 @@ typedef struct {
     const cJSON *values; /* the answers object, or NULL */
 } s_response_t;
 
-/* Checks one response object (the request itself for the single form). `where` prefixes messages.
- */
+/* Checks one response (the request itself in the single form); `where` prefixes messages. */
 static bool s_response(const cJSON *obj, const char *where, s_response_t *out, s_fail_t *f)
 {
     char at[96], buf[40];
@@ -621,8 +631,10 @@ static bool s_op_bye(s_pipe_t *p, const cJSON *req, cJSON *reply, s_fail_t *f)
         return false;
     /* Even when the flush fails, the frontend asked to stop: the pipe ends after this reply. */
     p->bye = true;
-    if (!s_flush(p, f))
+    if (!s_flush(p, f)) {
+        p->undelivered = true;
         return false;
+    }
     if (!cJSON_AddTrueToObject(reply, "ok"))
         return s_failf(f, JURY_ENOMEM, "out of memory");
     return true;
@@ -750,7 +762,7 @@ static void s_handle_line(s_pipe_t *p, const char *line, size_t len)
         char path[256] = "";
         const cJSON *op = cJSON_GetObjectItemCaseSensitive(req, "op");
         s_op_fn fn = NULL;
-        if (!s_no_duplicate_keys(req, path, sizeof path, 0, &f)) {
+        if (!s_check_tree(req, path, sizeof path, 0, &f)) {
             /* f is filled */
         } else if (!op) {
             s_failf(&f, JURY_EINVAL, "missing \"op\": one of " S_OP_NAMES);
@@ -883,6 +895,15 @@ static bool s_input_line(s_input_t *in, const char **line, size_t *n)
  * The loop.
  */
 
+/* Set by SIGINT or SIGTERM: stop reading, flush and leave as at the end of input. */
+static volatile sig_atomic_t s_stop;
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    s_stop = 1;
+}
+
 static void s_handle_input_line(s_pipe_t *p, const char *line, size_t n)
 {
     if (!line) {
@@ -923,6 +944,12 @@ int juror_cmd_pipe(const juror_cli_t *cli, int argc, char **argv)
     }
     /* A frontend that stops reading must not kill us with SIGPIPE before the flush. */
     signal(SIGPIPE, SIG_IGN);
+    /* SIGINT and SIGTERM end the pipe as the end of input does (flush, bye); a second one
+     * kills at once (SA_RESETHAND). No SA_RESTART: poll must wake up to see the flag. */
+    struct sigaction sa = {.sa_handler = s_on_signal, .sa_flags = SA_RESETHAND};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 
     s_pipe_t p = {.verbose = cli->verbose};
     p.j = juror_cli_connect(cli);
@@ -937,14 +964,15 @@ int juror_cmd_pipe(const juror_cli_t *cli, int argc, char **argv)
     for (;;) {
         const char *line;
         size_t n;
-        while (!p.bye && !p.out_broken && s_input_line(&in, &line, &n))
+        while (!p.bye && !p.out_broken && !s_stop && s_input_line(&in, &line, &n))
             s_handle_input_line(&p, line, n);
-        if (p.bye || p.out_broken || in.eof)
+        if (p.bye || p.out_broken || in.eof || s_stop)
             break;
         /* Read what arrived and heartbeat; EIO only says the coordinator is away for now. */
         jury_err terr = juror_tick(p.j);
-        if (terr != JURY_OK && terr != JURY_EIO)
+        if (terr != JURY_OK && terr != JURY_EIO && terr != p.last_tick)
             s_log(&p, 1, "tick: %s: %s", jury_errname(terr), juror_error(p.j));
+        p.last_tick = terr;
         s_watch_connection(&p);
         int timeout = juror_timeout_ms(p.j);
         if (timeout < 0 || timeout > 1000)
@@ -953,12 +981,12 @@ int juror_cmd_pipe(const juror_cli_t *cli, int argc, char **argv)
                                 {.fd = juror_fd(p.j), .events = POLLIN}};
         if (poll(fds, 2, timeout) < 0) {
             if (errno == EINTR)
-                continue;
+                continue; /* s_stop is checked at the top */
             juror_cli_error("pipe: poll: %s", strerror(errno));
             rc = JUROR_EXIT_FAILURE;
             break;
         }
-        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) {
             if (s_input_read(&in) < 0) {
                 juror_cli_error("pipe: reading standard input: %s", strerror(errno));
                 rc = JUROR_EXIT_FAILURE;
@@ -967,20 +995,21 @@ int juror_cmd_pipe(const juror_cli_t *cli, int argc, char **argv)
         }
     }
     free(in.buf);
+    if (s_stop)
+        s_log(&p, 1, "stopped by a signal");
 
-    /* bye flushed already (and replied); end of input or a lost frontend flushes here. */
+    /* bye flushed already (and replied); end of input, a signal or a lost frontend flush here. */
     if (!p.bye) {
         s_fail_t f = {JURY_OK, ""};
         if (!s_flush(&p, &f)) {
             juror_cli_error("pipe: %s: %s", jury_errname(f.code), f.message);
-            rc = JUROR_EXIT_FAILURE;
+            p.undelivered = true;
         }
-    } else if (juror_pending(p.j) > 0) {
+    }
+    if (juror_pending(p.j) > 0)
         juror_cli_error("pipe: %zu responses were never acknowledged and are lost",
                         juror_pending(p.j));
-        rc = JUROR_EXIT_FAILURE;
-    }
-    if (p.out_broken && rc == JUROR_EXIT_OK)
+    if (p.undelivered || p.out_broken)
         rc = JUROR_EXIT_FAILURE;
     s_log(&p, 1, "%lu requests; bye", p.seq);
     juror_destroy(&p.j);

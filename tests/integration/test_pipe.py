@@ -9,6 +9,7 @@ import json
 import os
 import queue
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -327,6 +328,8 @@ class Suite:
             (b'{"op": "ping", "op": "bye", "id": 1}\n', err("EINVAL", 'duplicate key "op"', 1)),
             (b'{"op": "submit", "id": 2, "record": "b0", "values": {"label": "pos", "label": "neg"}}\n',
              err("EINVAL", '/values: duplicate key "label"', 2)),
+            (b'{"op": "submit", "id": 3, "record": "b0", "values": {"label": 1e400}}\n',
+             err("EINVAL", "/values/label: number out of range", 3)),
         ]
         for data, want in raw_cases:
             expect_eq(p.raw_call(data), want, f"reply to {data!r}")
@@ -417,6 +420,16 @@ class Suite:
                    for rid, r in dump.items()},
                   {"b0": [("bea", "submitted", {"label": "pos"})], "b1": [], "b2": [], "b3": [], "b4": []},
                   "only b0 was stored")
+
+    def t_signal(self):
+        p = self.pipe("bad", "sig")
+        expect_eq(len(p.ok("fetch", n=1)["records"]), 1, "fetch 1")
+        wait_until(lambda: (lv := self.store.live("bad")) is not None and lv["leases"] == 1, 10,
+                   "the lease to show in status")
+        p.proc.send_signal(signal.SIGTERM)
+        p.stdout_done()
+        expect_eq(p.wait(), 0, "exit code after SIGTERM")
+        wait_until(lambda: self.store.live("bad")["leases"] == 0, 10, "the lease to be released")
 
     # -- 3. the command line
 
@@ -587,6 +600,55 @@ def crash(root):
         server.kill()
 
 
+# -- 6. answers not acknowledged in time
+
+def timeouts(root):
+    store = Store(os.path.join(root, "timeout-store"))
+    store.create_dataset("slow", label_settings(1, lease_seconds=LEASE_S))
+    store.import_records("slow", text_records("w", 4))
+    server = Server(store.path, heartbeat_ms=CRASH_HEARTBEAT_MS)
+    pipes = []
+    try:
+        server.start()
+        # A submit that times out (EIO) is kept and sent again; the coordinator, back after a restart
+        # that lost the lease, refuses it, and the next flush says so.
+        p = Pipe(server.endpoint, "slow", "tim", os.path.join(root, "tim.stderr"), extra=["--timeout-ms", "1500"])
+        pipes.append(p)
+        rid = p.ok("fetch", n=1)["records"][0]["id"]
+        server.kill()
+        got = p.call({"op": "submit", "id": 1, "record": rid, "values": {"label": "pos"}})
+        expect_eq(got.get("error", {}).get("code"), "EIO", f"submit while the coordinator is down: {got}")
+        expect_eq(p.ok("ping")["pending"], 1, "the response is kept")
+        server.start()
+        wait_until(lambda: (r := p.ok("ping"))["connected"] and r["pending"] == 0, 30,
+                   "juror to reconnect and resend the response")
+        got = p.call({"op": "flush", "id": 2})
+        expect_eq(got.get("error", {}).get("code"), "ENOTLEASED", f"flush reports the refusal: {got}")
+        expect(rid in got["error"]["message"], f"the message names the record: {got}")
+        expect_eq(p.call({"op": "flush", "id": 3}), {"id": 3, "ok": True}, "a second flush: nothing left")
+        expect_eq(p.call({"op": "bye", "id": 4}), {"id": 4, "ok": True}, "bye")
+        expect_eq(p.wait(), 0, "exit code")
+
+        # bye while a response is still unacknowledged: juror waits --timeout-ms, says so, exits 1.
+        q = Pipe(server.endpoint, "slow", "tom", os.path.join(root, "tom.stderr"), extra=["--timeout-ms", "1500"])
+        pipes.append(q)
+        rid = q.ok("fetch", n=1)["records"][0]["id"]
+        server.kill()
+        got = q.call({"op": "submit", "id": 1, "record": rid, "values": {"label": "neg"}})
+        expect_eq(got.get("error", {}).get("code"), "EIO", f"submit while the coordinator is down: {got}")
+        got = q.call({"op": "bye", "id": 2})
+        expect_eq(got.get("error", {}).get("code"), "EIO", f"bye with an unacknowledged response: {got}")
+        q.stdout_done()
+        expect_eq(q.wait(), 1, "exit code when an answer may be lost")
+        expect("1 responses were never acknowledged" in q.stderr_tail(), f"stderr says so:\n{q.stderr_tail()}")
+        expect_eq({k: v["responses"] for k, v in store.dump("slow").items()},
+                  {"w0": [], "w1": [], "w2": [], "w3": []}, "nothing was stored")
+    finally:
+        for p in pipes:
+            p.kill()
+        server.kill()
+
+
 def main():
     checks = Checks("pipe")
     root = make_tmpdir("pipe-")
@@ -598,6 +660,7 @@ def main():
         steps = [
             ("a whole session: settings, fetch, submit (3 statuses, batch), release, flush, bye", suite.t_session),
             ("bad input: an error reply each, the pipe stays usable", suite.t_bad_input),
+            ("SIGTERM: juror flushes, says bye and exits 0", suite.t_signal),
             ("command line: --help, bad option, no such dataset, empty input", suite.t_usage),
             ("worker/examples/pipe_frontend.py runs to completion", suite.t_example),
         ]
@@ -615,6 +678,8 @@ def main():
             suite.server.kill()
     checks.run("coordinator SIGKILLed mid-batch and restarted: every acknowledged answer stored once",
                crash, root)
+    checks.run("answers not acknowledged in time: EIO, kept, resent; flush and bye report the outcome",
+               timeouts, root)
     code = checks.finish()
     if code == 0 and not os.environ.get("JURY_TEST_KEEP"):
         rmtree(root)

@@ -46,8 +46,11 @@ class Juror:
         argv = [juror_bin, "pipe", "--connect", connect, "--dataset", dataset, "--annotator", annotator]
         if timeout_ms:
             argv += ["--timeout-ms", str(timeout_ms)]
-        # stderr is left to ours: juror's diagnostics go there, replies to stdout only.
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        # stderr is left to ours: juror's diagnostics go there, replies to stdout only. In a session
+        # of its own, Ctrl-C in the terminal reaches only us; juror then sees its input end, waits
+        # for outstanding acknowledgements and leaves cleanly.
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     start_new_session=True)
         self.ids = itertools.count(1)
 
     def call(self, op, **fields):
@@ -128,7 +131,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     juror = Juror(args.juror, args.connect, args.dataset, args.annotator, args.timeout_ms)
-    counts = {"submitted": 0, "discarded": 0, "released": 0, "refused": 0}
+    counts = {"submitted": 0, "discarded": 0, "refused": 0}
     try:
         hello = juror.call("settings")
         settings = hello["settings"]
