@@ -678,7 +678,7 @@ static void test_coordinator_restart(void **state)
     if (err == JURY_ENOTLEASED) {
         /* The leases died with the coordinator: fetch again and answer again. */
         assert_string_equal(juror_error(j),
-                            "record 'r2': record 'r2' is not leased to alice (never fetched, "
+                            "record 'r2' is not leased to alice (never fetched, "
                             "released, expired, or finished by others)");
         assert_int_equal(s_fetch_ids(j, 10, ids, sizeof ids), 3);
         assert_string_equal(ids, "r2 r3 r4");

@@ -477,7 +477,13 @@ static void s_resolve(juror_t *j, size_t i, bool ok, jury_err err, const char *r
         j->resend_delay = S_RESEND_MIN;
     else if (!watched && j->lost_err == JURY_OK) {
         j->lost_err = err;
-        snprintf(j->lost_reason, sizeof j->lost_reason, "record '%s': %s", p->record, reason);
+        /* Name the record unless the coordinator's reason already does. */
+        char quoted[JURY_PROTO_ID_MAX + 3];
+        snprintf(quoted, sizeof quoted, "'%s'", p->record);
+        if (strstr(reason, quoted))
+            snprintf(j->lost_reason, sizeof j->lost_reason, "%s", reason);
+        else
+            snprintf(j->lost_reason, sizeof j->lost_reason, "record '%s': %s", p->record, reason);
     }
     free(p->record);
     free(p->values);
@@ -1183,6 +1189,11 @@ jury_err juror_fetch(juror_t *j, uint32_t n, char **records_json, size_t *count)
 }
 
 /* Checks a JSON value for what the wire refuses: duplicate keys and deep nesting. */
+static int s_cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static bool s_json_wire_ok(const cJSON *v, int depth, char *why, size_t cap)
 {
     if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
@@ -1191,16 +1202,32 @@ static bool s_json_wire_ok(const cJSON *v, int depth, char *why, size_t cap)
         snprintf(why, cap, "values_json: nested deeper than %d levels", S_VALUES_DEPTH);
         return false;
     }
-    for (const cJSON *c = v->child; c; c = c->next) {
-        if (cJSON_IsObject(v))
-            for (const cJSON *d = c->next; d; d = d->next)
-                if (strcmp(c->string, d->string) == 0) {
-                    snprintf(why, cap, "values_json: key \"%.200s\" given twice", c->string);
-                    return false;
-                }
+    if (cJSON_IsObject(v)) {
+        /* Sort the keys and compare neighbours: a hostile object with many
+         * keys must not cost the square of their number. */
+        size_t n = 0;
+        for (const cJSON *c = v->child; c; c = c->next)
+            n++;
+        const char **keys = n ? malloc(n * sizeof *keys) : NULL;
+        if (n && !keys) {
+            snprintf(why, cap, "out of memory");
+            return false;
+        }
+        size_t k = 0;
+        for (const cJSON *c = v->child; c; c = c->next)
+            keys[k++] = c->string;
+        qsort(keys, n, sizeof *keys, s_cmp_key);
+        for (k = 1; k < n; k++)
+            if (strcmp(keys[k - 1], keys[k]) == 0) {
+                snprintf(why, cap, "values_json: key \"%.200s\" given twice", keys[k]);
+                free(keys);
+                return false;
+            }
+        free(keys);
+    }
+    for (const cJSON *c = v->child; c; c = c->next)
         if (!s_json_wire_ok(c, depth + 1, why, cap))
             return false;
-    }
     return true;
 }
 
