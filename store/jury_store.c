@@ -26,43 +26,68 @@
  *   annotators  name NUL                 -> be32 id, be64 created_ms
  *   annot_ids   be32 id                  -> name NUL
  *   counters    be32 ds, be32 annotator  -> be64 x COUNTER_N (annotator 0: the whole dataset)
+ *   agreement   be32 ds, question name   -> opaque bytes (the coordinator's running agreement
+ * state) ragree      be64 rid                 -> be64 bits of a double (a completed record's
+ * agreement)
  *
  * A record id is dataset << 40 | sequence, so one range scan walks a dataset.
  */
-enum { DB_META, DB_DATASETS, DB_DATASET_IDS, DB_RECORDS, DB_RSTATE, DB_EXTIDS,
-       DB_RESPONSES, DB_ANNOTATORS, DB_ANNOTATOR_IDS, DB_COUNTERS, DB_COUNT };
+enum {
+    DB_META,
+    DB_DATASETS,
+    DB_DATASET_IDS,
+    DB_RECORDS,
+    DB_RSTATE,
+    DB_EXTIDS,
+    DB_RESPONSES,
+    DB_ANNOTATORS,
+    DB_ANNOTATOR_IDS,
+    DB_COUNTERS,
+    DB_AGREEMENT,
+    DB_RAGREE,
+    DB_COUNT
+};
 
 static const char *const s_db_names[DB_COUNT] = {
-    "meta",      "datasets",  "dataset_ids", "records",    "rstate",
-    "extids",    "responses", "annotators",  "annotator_ids", "counters",
+    "meta",      "datasets",   "dataset_ids",   "records",  "rstate",    "extids",
+    "responses", "annotators", "annotator_ids", "counters", "agreement", "ragree",
 };
 
 /* Counter row slots. NEXT_SEQ is the dataset's next record sequence (dataset row only). */
-enum { C_RECORDS, C_COMPLETED, C_SUBMITTED, C_DISCARDED, C_DRAFT, C_NEXT_SEQ, C_SET_ASIDE, COUNTER_N };
+enum {
+    C_RECORDS,
+    C_COMPLETED,
+    C_SUBMITTED,
+    C_DISCARDED,
+    C_DRAFT,
+    C_NEXT_SEQ,
+    C_SET_ASIDE,
+    COUNTER_N
+};
 
-#define RSTATE_LEN 17
-#define RESPONSE_HDR 9
-#define DATASET_HDR 12
-#define ANNOTATOR_LEN 12
+#define RSTATE_LEN       17
+#define RESPONSE_HDR     9
+#define DATASET_HDR      12
+#define ANNOTATOR_LEN    12
 #define DEFAULT_MAP_SIZE ((size_t)1 << 30)
-#define COUNTER_CACHE 32
-#define WRITE_RETRIES 24
+#define COUNTER_CACHE    32
+#define WRITE_RETRIES    24
 
 struct jury_store {
-    MDB_env *env;         /* the LMDB environment */
-    MDB_dbi dbi[DB_COUNT];/* named databases, opened once */
-    char *dir;            /* store directory (owned) */
-    bool read_only;       /* opened with MDB_RDONLY */
-    size_t map_growth;    /* bytes to add on a full map; 0 doubles */
-    int open_txns;        /* transactions open now (the map may only grow at 0) */
+    MDB_env *env;          /* the LMDB environment */
+    MDB_dbi dbi[DB_COUNT]; /* named databases, opened once */
+    char *dir;             /* store directory (owned) */
+    bool read_only;        /* opened with MDB_RDONLY */
+    size_t map_growth;     /* bytes to add on a full map; 0 doubles */
+    int open_txns;         /* transactions open now (the map may only grow at 0) */
 };
 
 /* A counter row held in the transaction until commit, so that a batch of
  * inserts rewrites each row once instead of once per record. */
 typedef struct {
-    uint32_t ds;            /* dataset id */
-    uint32_t annotator;     /* annotator id, 0 for the dataset row */
-    uint64_t v[COUNTER_N];  /* absolute values */
+    uint32_t ds;           /* dataset id */
+    uint32_t annotator;    /* annotator id, 0 for the dataset row */
+    uint64_t v[COUNTER_N]; /* absolute values */
 } counter_row_t;
 
 struct jury_txn {
@@ -161,7 +186,10 @@ static jury_err s_open_dbs(jury_store_t *s, bool create)
         return s_err(rc, "begin");
     jury_err err = JURY_OK;
     for (int i = 0; i < DB_COUNT; i++) {
-        rc = mdb_dbi_open(txn, s_db_names[i], create ? MDB_CREATE : 0, &s->dbi[i]);
+        /* meta comes first and must exist unless we create the store; a
+         * writer adds tables that a newer build of the same schema introduced. */
+        bool make = create || (!s->read_only && i != DB_META);
+        rc = mdb_dbi_open(txn, s_db_names[i], make ? MDB_CREATE : 0, &s->dbi[i]);
         if (rc == MDB_NOTFOUND) {
             /* An LMDB environment without jury's tables: empty or someone else's. */
             err = JURY_ENOTFOUND;
@@ -189,8 +217,8 @@ static jury_err s_open_dbs(jury_store_t *s, bool create)
         err = s_err(rc, "read schema version");
         goto fail;
     } else if (val.mv_size != 4 || s_get32(val.mv_data) != JURY_STORE_SCHEMA) {
-        jury_log(JURY_LOG_ERROR, "store %s: schema version %u, this jury reads version %d",
-                 s->dir, val.mv_size == 4 ? s_get32(val.mv_data) : 0u, JURY_STORE_SCHEMA);
+        jury_log(JURY_LOG_ERROR, "store %s: schema version %u, this jury reads version %d", s->dir,
+                 val.mv_size == 4 ? s_get32(val.mv_data) : 0u, JURY_STORE_SCHEMA);
         err = JURY_EVERSION;
         goto fail;
     }
@@ -589,7 +617,8 @@ jury_err jury_store_dataset_get(jury_txn_t *txn, const char *name, jury_dataset_
      * NUL-terminated name that lives as long as the transaction. */
     MDB_val key = s_val(name, strlen(name) + 1), val;
     rc = mdb_cursor_get(cur, &key, &val, MDB_SET_KEY);
-    jury_err err = rc == MDB_SUCCESS ? s_dataset_decode(&key, &val, out) : s_err(rc, "read dataset");
+    jury_err err =
+        rc == MDB_SUCCESS ? s_dataset_decode(&key, &val, out) : s_err(rc, "read dataset");
     mdb_cursor_close(cur);
     return err;
 }
@@ -646,15 +675,15 @@ static jury_err s_delete_prefix(jury_txn_t *t, int db, const unsigned char *pref
             break;
     }
     mdb_cursor_close(cur);
-    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? JURY_OK
-                                                                     : s_err(rc, "delete range");
+    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? JURY_OK : s_err(rc, "delete range");
 }
 
 jury_err jury_store_dataset_delete(jury_txn_t *txn, const char *name)
 {
     jury_err err;
     jury_dataset_t ds;
-    if ((err = s_need_write(txn)) != JURY_OK || (err = jury_store_dataset_get(txn, name, &ds)) != JURY_OK)
+    if ((err = s_need_write(txn)) != JURY_OK ||
+        (err = jury_store_dataset_get(txn, name, &ds)) != JURY_OK)
         return err;
     uint32_t id = ds.id;
     if ((err = s_counters_flush(txn)) != JURY_OK)
@@ -671,7 +700,9 @@ jury_err jury_store_dataset_delete(jury_txn_t *txn, const char *name)
         (err = s_delete_prefix(txn, DB_RSTATE, p24, 3)) != JURY_OK ||
         (err = s_delete_prefix(txn, DB_RESPONSES, p24, 3)) != JURY_OK ||
         (err = s_delete_prefix(txn, DB_EXTIDS, p32, 4)) != JURY_OK ||
-        (err = s_delete_prefix(txn, DB_COUNTERS, p32, 4)) != JURY_OK)
+        (err = s_delete_prefix(txn, DB_COUNTERS, p32, 4)) != JURY_OK ||
+        (err = s_delete_prefix(txn, DB_AGREEMENT, p32, 4)) != JURY_OK ||
+        (err = s_delete_prefix(txn, DB_RAGREE, p24, 3)) != JURY_OK)
         return err;
     MDB_val key = s_val(name, strlen(name) + 1);
     int rc = mdb_del(txn->txn, txn->store->dbi[DB_DATASETS], &key, NULL);
@@ -985,14 +1016,14 @@ static jury_err s_response_decode(const MDB_val *key, const MDB_val *val, jury_r
 
 static uint32_t *s_state_slot(jury_record_state_t *st, jury_response_status s)
 {
-    return s == JURY_RESPONSE_SUBMITTED ? &st->submitted
+    return s == JURY_RESPONSE_SUBMITTED   ? &st->submitted
            : s == JURY_RESPONSE_DISCARDED ? &st->discarded
                                           : &st->draft;
 }
 
 jury_err jury_store_response_put(jury_txn_t *txn, uint64_t rid, uint32_t annotator,
-                                 jury_response_status status, const void *values,
-                                 size_t values_len, int64_t updated_ms, uint32_t max_discards,
+                                 jury_response_status status, const void *values, size_t values_len,
+                                 int64_t updated_ms, uint32_t max_discards,
                                  jury_record_state_t *state_out)
 {
     jury_err err;
@@ -1054,9 +1085,9 @@ jury_err jury_store_response_put(jury_txn_t *txn, uint64_t rid, uint32_t annotat
     (*s_state_slot(&st, status))++;
     drow->v[C_SUBMITTED + status]++;
     arow->v[C_SUBMITTED + status]++;
-    st.status = st.submitted >= st.target                         ? JURY_RECORD_COMPLETED
+    st.status = st.submitted >= st.target                      ? JURY_RECORD_COMPLETED
                 : max_discards && st.discarded >= max_discards ? JURY_RECORD_DISCARDED
-                                                                : JURY_RECORD_PENDING;
+                                                               : JURY_RECORD_PENDING;
     if (st.status != was) {
         if (was == JURY_RECORD_COMPLETED)
             drow->v[C_COMPLETED]--;
@@ -1084,7 +1115,8 @@ jury_err jury_store_response_get(jury_txn_t *txn, uint64_t rid, uint32_t annotat
         return s_err(rc, "open cursor");
     MDB_val key = s_val(k, 12), val;
     rc = mdb_cursor_get(cur, &key, &val, MDB_SET_KEY);
-    jury_err err = rc == MDB_SUCCESS ? s_response_decode(&key, &val, out) : s_err(rc, "read response");
+    jury_err err =
+        rc == MDB_SUCCESS ? s_response_decode(&key, &val, out) : s_err(rc, "read response");
     mdb_cursor_close(cur);
     return err;
 }
@@ -1111,6 +1143,81 @@ jury_err jury_store_response_each(jury_txn_t *txn, uint64_t rid,
     if (err == JURY_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
         err = s_err(rc, "walk responses");
     return err;
+}
+
+/* ---- agreement state ---------------------------------------------------- */
+
+static jury_err s_agreement_key(unsigned char *k, size_t cap, uint32_t ds, const char *question,
+                                size_t *len)
+{
+    size_t n = question ? strlen(question) : 0;
+    if (n == 0 || 4 + n > cap)
+        return JURY_EINVAL;
+    s_put32(k, ds);
+    memcpy(k + 4, question, n);
+    *len = 4 + n;
+    return JURY_OK;
+}
+
+jury_err jury_store_agreement_put(jury_txn_t *txn, uint32_t ds, const char *question,
+                                  const void *state, size_t len)
+{
+    unsigned char k[4 + JURY_STORE_NAME_MAX];
+    size_t kl;
+    jury_err err;
+    if ((err = s_need_write(txn)) != JURY_OK ||
+        (err = s_agreement_key(k, sizeof k, ds, question, &kl)) != JURY_OK)
+        return err;
+    MDB_val key = s_val(k, kl), val = s_val(state, len);
+    return s_err(mdb_put(txn->txn, txn->store->dbi[DB_AGREEMENT], &key, &val, 0),
+                 "write agreement state");
+}
+
+jury_err jury_store_agreement_get(jury_txn_t *txn, uint32_t ds, const char *question,
+                                  const void **state, size_t *len)
+{
+    unsigned char k[4 + JURY_STORE_NAME_MAX];
+    size_t kl;
+    jury_err err = s_agreement_key(k, sizeof k, ds, question, &kl);
+    if (err != JURY_OK)
+        return err == JURY_EINVAL ? JURY_ENOTFOUND : err;
+    MDB_val key = s_val(k, kl), val;
+    int rc = mdb_get(txn->txn, txn->store->dbi[DB_AGREEMENT], &key, &val);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "read agreement state");
+    *state = val.mv_data;
+    *len = val.mv_size;
+    return JURY_OK;
+}
+
+jury_err jury_store_record_agreement_put(jury_txn_t *txn, uint64_t rid, double agreement)
+{
+    jury_err err = s_need_write(txn);
+    if (err != JURY_OK)
+        return err;
+    unsigned char k[8], v[8];
+    uint64_t bits;
+    memcpy(&bits, &agreement, 8);
+    s_put64(k, rid);
+    s_put64(v, bits);
+    MDB_val key = s_val(k, 8), val = s_val(v, 8);
+    return s_err(mdb_put(txn->txn, txn->store->dbi[DB_RAGREE], &key, &val, 0),
+                 "write record agreement");
+}
+
+jury_err jury_store_record_agreement_get(jury_txn_t *txn, uint64_t rid, double *agreement)
+{
+    unsigned char k[8];
+    s_put64(k, rid);
+    MDB_val key = s_val(k, 8), val;
+    int rc = mdb_get(txn->txn, txn->store->dbi[DB_RAGREE], &key, &val);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "read record agreement");
+    if (val.mv_size != 8)
+        return JURY_ECORRUPT;
+    uint64_t bits = s_get64(val.mv_data);
+    memcpy(agreement, &bits, 8);
+    return JURY_OK;
 }
 
 /* ---- counters (public) ------------------------------------------------- */

@@ -1,4 +1,5 @@
-/* jury_store.h: jury's LMDB store: datasets, records, responses, annotators and counters, and their transactions. */
+/* jury_store.h: jury's LMDB store: datasets, records, responses, annotators and counters, and their
+ * transactions. */
 #ifndef JURY_STORE_H
 #define JURY_STORE_H
 
@@ -53,7 +54,8 @@ typedef struct {
 JURY_MUST_CHECK jury_err jury_store_open(jury_store_t **out, const char *dir,
                                          const jury_store_opts_t *opts);
 
-/* Closes the store and sets *self_p to NULL. Accepts NULL and is safe twice. No transaction may be open. */
+/* Closes the store and sets *self_p to NULL. Accepts NULL and is safe twice. No transaction may be
+ * open. */
 void jury_store_destroy(jury_store_t **self_p);
 
 /* The directory the store was opened from. Borrowed; valid while the store is open. */
@@ -95,7 +97,8 @@ typedef jury_err (*jury_store_write_fn)(jury_txn_t *txn, void *arg);
  */
 JURY_MUST_CHECK jury_err jury_store_write(jury_store_t *store, jury_store_write_fn fn, void *arg);
 
-/* Aborts a transaction and sets *txn_p to NULL. Accepts NULL; safe twice. Ends read transactions too. */
+/* Aborts a transaction and sets *txn_p to NULL. Accepts NULL; safe twice. Ends read transactions
+ * too. */
 void jury_txn_abort(jury_txn_t **txn_p);
 
 /* ---- datasets ---------------------------------------------------------- */
@@ -130,10 +133,8 @@ JURY_MUST_CHECK jury_err jury_store_dataset_get_id(jury_txn_t *txn, uint32_t id,
  * Calls fn for each dataset in name order. fn returns JURY_OK to go on;
  * anything else stops the walk and is returned. ds is valid during the call.
  */
-JURY_MUST_CHECK jury_err jury_store_dataset_each(jury_txn_t *txn,
-                                                 jury_err (*fn)(const jury_dataset_t *ds,
-                                                                void *arg),
-                                                 void *arg);
+JURY_MUST_CHECK jury_err jury_store_dataset_each(
+    jury_txn_t *txn, jury_err (*fn)(const jury_dataset_t *ds, void *arg), void *arg);
 
 /* Deletes a dataset with all its records, responses and counters. Errors: JURY_ENOTFOUND. */
 JURY_MUST_CHECK jury_err jury_store_dataset_delete(jury_txn_t *txn, const char *name);
@@ -147,16 +148,17 @@ typedef enum {
     JURY_RECORD_DISCARDED = 2  /* set aside: discarded max_discards times, not completed */
 } jury_record_status;
 
-/* Name of a record status as in JSON ("pending", "completed", "discarded"); NULL if out of range. */
+/* Name of a record status as in JSON ("pending", "completed", "discarded"); NULL if out of range.
+ */
 const char *jury_record_status_name(jury_record_status status);
 
 /* The small, often-updated part of a record, kept apart from its payload. */
 typedef struct {
     jury_record_status status; /* derived from the counts, see jury_store_response_put */
-    uint32_t target;           /* submitted responses that complete it (min_submitted when imported) */
-    uint32_t submitted;        /* responses with status submitted */
-    uint32_t discarded;        /* responses with status discarded */
-    uint32_t draft;            /* responses with status draft */
+    uint32_t target;    /* submitted responses that complete it (min_submitted when imported) */
+    uint32_t submitted; /* responses with status submitted */
+    uint32_t discarded; /* responses with status discarded */
+    uint32_t draft;     /* responses with status draft */
 } jury_record_state_t;
 
 /* Record ids carry their dataset: id = dataset << 40 | sequence (1-based). */
@@ -191,9 +193,8 @@ JURY_MUST_CHECK jury_err jury_store_record_find(jury_txn_t *txn, uint32_t ds, co
  * pointer may be NULL) and its state (when state is not NULL).
  * Errors: JURY_ENOTFOUND.
  */
-JURY_MUST_CHECK jury_err jury_store_record_get(jury_txn_t *txn, uint64_t rid,
-                                               const void **payload, size_t *payload_len,
-                                               jury_record_state_t *state);
+JURY_MUST_CHECK jury_err jury_store_record_get(jury_txn_t *txn, uint64_t rid, const void **payload,
+                                               size_t *payload_len, jury_record_state_t *state);
 
 /*
  * Calls fn for each record of dataset ds whose id is greater than after_rid
@@ -201,11 +202,9 @@ JURY_MUST_CHECK jury_err jury_store_record_get(jury_txn_t *txn, uint64_t rid,
  * anything else stops the walk and is returned. The coordinator uses it to
  * load a dataset and to pick up records imported while it runs.
  */
-JURY_MUST_CHECK jury_err jury_store_record_each(jury_txn_t *txn, uint32_t ds, uint64_t after_rid,
-                                                jury_err (*fn)(uint64_t rid,
-                                                               const jury_record_state_t *st,
-                                                               void *arg),
-                                                void *arg);
+JURY_MUST_CHECK jury_err jury_store_record_each(
+    jury_txn_t *txn, uint32_t ds, uint64_t after_rid,
+    jury_err (*fn)(uint64_t rid, const jury_record_state_t *st, void *arg), void *arg);
 
 /* ---- annotators ---------------------------------------------------------- */
 
@@ -272,10 +271,31 @@ JURY_MUST_CHECK jury_err jury_store_response_get(jury_txn_t *txn, uint64_t rid, 
  * Calls fn for each response to record rid, in annotator id order. fn returns
  * JURY_OK to go on; anything else stops and is returned.
  */
-JURY_MUST_CHECK jury_err jury_store_response_each(jury_txn_t *txn, uint64_t rid,
-                                                  jury_err (*fn)(const jury_response_t *r,
-                                                                 void *arg),
-                                                  void *arg);
+JURY_MUST_CHECK jury_err jury_store_response_each(
+    jury_txn_t *txn, uint64_t rid, jury_err (*fn)(const jury_response_t *r, void *arg), void *arg);
+
+/* ---- agreement ----------------------------------------------------------- */
+
+/*
+ * The coordinator's running agreement state of one question of dataset ds
+ * (for example a coincidence matrix, which adds up over records): opaque
+ * bytes to the store, written in the same transaction as the response that
+ * changed it. get borrows *state until the transaction ends.
+ * Errors: JURY_EINVAL (empty or too long question name), JURY_ENOTFOUND (get: none yet).
+ */
+JURY_MUST_CHECK jury_err jury_store_agreement_put(jury_txn_t *txn, uint32_t ds,
+                                                  const char *question, const void *state,
+                                                  size_t len);
+JURY_MUST_CHECK jury_err jury_store_agreement_get(jury_txn_t *txn, uint32_t ds,
+                                                  const char *question, const void **state,
+                                                  size_t *len);
+
+/* A completed record's agreement (mean pairwise agreement of its responses, 0..1). get:
+ * JURY_ENOTFOUND when none. */
+JURY_MUST_CHECK jury_err jury_store_record_agreement_put(jury_txn_t *txn, uint64_t rid,
+                                                         double agreement);
+JURY_MUST_CHECK jury_err jury_store_record_agreement_get(jury_txn_t *txn, uint64_t rid,
+                                                         double *agreement);
 
 /* ---- counters ------------------------------------------------------------ */
 

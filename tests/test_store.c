@@ -530,6 +530,46 @@ static void test_records_of_an_older_dataset_after_a_newer_one(void **state)
     jury_txn_abort(&txn);
 }
 
+typedef struct {
+    uint32_t ds;
+    uint64_t rid;
+} agree_arg_t;
+
+static jury_err s_put_agreement(jury_txn_t *txn, void *arg)
+{
+    agree_arg_t *a = arg;
+    jury_err err = jury_store_agreement_put(txn, a->ds, "label", "\x01\x02\x03", 3);
+    return err != JURY_OK ? err : jury_store_record_agreement_put(txn, a->rid, 0.625);
+}
+
+static void test_agreement_state_round_trip(void **state)
+{
+    fixture_t *f = *state;
+    uint32_t ds = s_new_dataset(f->store, "d");
+    rec_arg_t r = {ds, "x", "p", 1, 0, false};
+    assert_int_equal(jury_store_write(f->store, s_put_record, &r), JURY_OK);
+    agree_arg_t a = {ds, r.rid};
+    assert_int_equal(jury_store_write(f->store, s_put_agreement, &a), JURY_OK);
+    jury_txn_t *txn;
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    const void *blob;
+    size_t len;
+    double v;
+    assert_int_equal(jury_store_agreement_get(txn, ds, "label", &blob, &len), JURY_OK);
+    assert_int_equal(len, 3);
+    assert_memory_equal(blob, "\x01\x02\x03", 3);
+    assert_int_equal(jury_store_agreement_get(txn, ds, "other", &blob, &len), JURY_ENOTFOUND);
+    assert_int_equal(jury_store_record_agreement_get(txn, r.rid, &v), JURY_OK);
+    assert_true(v == 0.625);
+    jury_txn_abort(&txn);
+    /* Deleting the dataset takes its agreement state with it. */
+    assert_int_equal(jury_store_write(f->store, s_delete_ds, "d"), JURY_OK);
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(jury_store_agreement_get(txn, ds, "label", &blob, &len), JURY_ENOTFOUND);
+    assert_int_equal(jury_store_record_agreement_get(txn, r.rid, &v), JURY_ENOTFOUND);
+    jury_txn_abort(&txn);
+}
+
 static void test_unwritable_directory(void **state)
 {
     fixture_t *f = *state;
@@ -579,6 +619,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_discards_set_records_aside, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_records_of_an_older_dataset_after_a_newer_one, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_agreement_state_round_trip, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unwritable_directory, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
