@@ -52,5 +52,6 @@ int jury_cmd_status(const jury_cli_t *cli, int argc, char **argv);
 int jury_cmd_serve(const jury_cli_t *cli, int argc, char **argv);
 int jury_cmd_dump(const jury_cli_t *cli, int argc, char **argv);
 int jury_cmd_demo(const jury_cli_t *cli, int argc, char **argv);
+int jury_cmd_agreement(const jury_cli_t *cli, int argc, char **argv);
 
 #endif

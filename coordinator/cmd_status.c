@@ -11,7 +11,9 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "live_agreement.h"
 #include "serve.h"
+#include "settings.h"
 
 static const char s_usage[] =
     "usage: jury status NAME [--json]\n"
@@ -95,6 +97,58 @@ static const cJSON *s_live(const char *store, const char *name, cJSON **root_out
     const cJSON *ds =
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "datasets"), name);
     return ds ? ds : cJSON_GetObjectItemCaseSensitive(root, "datasets");
+}
+
+static const char *s_level_name(jury_alpha_level_t level)
+{
+    static const char *const names[] = {"nominal", "ordinal", "interval", "ratio"};
+    return (unsigned)level <= JURY_ALPHA_RATIO ? names[level] : "?";
+}
+
+/*
+ * Prints the live agreement of the dataset's tracked questions (label and
+ * rating questions; the coordinator updates it as records complete): as JSON
+ * members "QUESTION": {"alpha", "level", "records"[, "note"]}, or as lines.
+ */
+static void s_agreement(jury_txn_t *txn, const jury_dataset_t *ds, bool json)
+{
+    jury_settings_t *settings = NULL;
+    char why[256];
+    if (jury_settings_parse(&settings, ds->settings, ds->settings_len, why, sizeof why) != JURY_OK)
+        return;
+    int n = 0;
+    for (size_t q = 0; q < jury_settings_question_count(settings); q++) {
+        const char *qn = jury_settings_question_name(settings, q);
+        const void *blob;
+        size_t len;
+        jury_live_state_t st;
+        if (jury_store_agreement_get(txn, ds->id, qn, &blob, &len) != JURY_OK ||
+            jury_live_decode(blob, len, &st) != JURY_OK)
+            continue;
+        jury_measure_t a = jury_live_alpha(&st);
+        if (json) {
+            printf("%s", n ? ", " : "");
+            jury_cli_json_string(stdout, qn, strlen(qn));
+            if (a.ok)
+                printf(": {\"alpha\": %.6f, ", a.value);
+            else
+                printf(": {\"alpha\": null, \"note\": \"%s\", ", a.note);
+            printf("\"level\": \"%s\", \"records\": %llu}", s_level_name(st.level),
+                   (unsigned long long)st.records);
+        } else {
+            if (n == 0)
+                printf("\nagreement (live, over completed records)\n");
+            if (a.ok)
+                printf("  %-22s alpha %.3f (%s, %llu records)\n", qn, a.value,
+                       s_level_name(st.level), (unsigned long long)st.records);
+            else
+                printf("  %-22s alpha n/a: %s (%llu records)\n", qn, a.note,
+                       (unsigned long long)st.records);
+        }
+        n++;
+        jury_live_free(&st);
+    }
+    jury_settings_destroy(&settings);
 }
 
 int jury_cmd_status(const jury_cli_t *cli_in, int argc, char **argv)
@@ -183,7 +237,9 @@ int jury_cmd_status(const jury_cli_t *cli_in, int argc, char **argv)
                 }
                 printf("]}");
             }
-            printf("}\n");
+            printf(", \"agreement\": {");
+            s_agreement(txn, &ds, true);
+            printf("}}\n");
         } else if (live) {
             printf("\ncoordinator running (pid %ld): %d active lease%s, connected:", pid,
                    cJSON_IsNumber(leases) ? leases->valueint : 0,
@@ -196,6 +252,8 @@ int jury_cmd_status(const jury_cli_t *cli_in, int argc, char **argv)
             }
             printf("%s\n", k ? "" : " nobody");
         }
+        if (!s.json)
+            s_agreement(txn, &ds, false);
         cJSON_Delete(root);
     }
     jury_txn_abort(&txn);

@@ -26,6 +26,10 @@ static const char s_usage[] =
     "  status NAME [--json]                  records, responses and annotators of a dataset\n"
     "  dump NAME [--status S]                every record with its state and responses (JSONL)\n"
     "  serve [--bind ENDPOINT]               run the coordinator for annotator workers\n"
+    "  agreement NAME [--question Q] [--format text|json|html] [--out FILE]\n"
+    "                                        inter-annotator agreement per question\n"
+    "  agreement --responses FILE.jsonl --settings FILE [...]\n"
+    "                                        the same, offline, from a file of responses\n"
     "\n"
     "options:\n"
     "  --store DIR     the store directory (default: $JURY_STORE, else ./jury-data)\n"
@@ -95,6 +99,8 @@ int main(int argc, char **argv)
         return jury_cmd_dump(&cli, subc, sub);
     if (strcmp(sub[0], "demo") == 0)
         return jury_cmd_demo(&cli, subc, sub);
+    if (strcmp(sub[0], "agreement") == 0)
+        return jury_cmd_agreement(&cli, subc, sub);
     if (strcmp(sub[0], "help") == 0) {
         fputs(s_usage, stdout);
         return JURY_EXIT_OK;

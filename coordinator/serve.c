@@ -16,6 +16,7 @@
 
 #include "jury_jsonpack.h"
 #include "jury_proto.h"
+#include "live_agreement.h"
 #include "sched.h"
 #include "settings.h"
 
@@ -97,6 +98,15 @@ static const char *s_q(char *buf, size_t cap, const char *s, size_t n)
     return buf;
 }
 
+/* A question whose agreement is tracked live (label_selection, rating). */
+typedef struct {
+    char *name;               /* question name (owned) */
+    jury_alpha_level_t level; /* nominal for labels, interval for ratings */
+    uint32_t k;               /* categories */
+    char **labels;            /* labels: the values in category order (owned); NULL for ratings */
+    double *numeric; /* each category's number (ratings ascending; labels 0..k-1) (owned) */
+} tracked_t;
+
 /* ---- datasets ------------------------------------------------------------- */
 
 typedef struct dataset {
@@ -109,6 +119,8 @@ typedef struct dataset {
     char **visible;            /* metadata names annotators may see (owned) */
     size_t nvisible;           /* entries in visible */
     bool has_span;             /* a span question exists: answers need the record's fields */
+    tracked_t *tracked;        /* questions with live agreement (owned) */
+    size_t ntracked;           /* entries in tracked */
     struct dataset *next;      /* list */
 } dataset_t;
 
@@ -370,7 +382,66 @@ static void s_dataset_free(dataset_t *ds)
     for (size_t i = 0; i < ds->nvisible; i++)
         free(ds->visible[i]);
     free(ds->visible);
+    for (size_t i = 0; i < ds->ntracked; i++) {
+        free(ds->tracked[i].name);
+        for (uint32_t c = 0; ds->tracked[i].labels && c < ds->tracked[i].k; c++)
+            free(ds->tracked[i].labels[c]);
+        free(ds->tracked[i].labels);
+        free(ds->tracked[i].numeric);
+    }
+    free(ds->tracked);
     free(ds);
+}
+
+static int s_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Finds the questions tracked live and their categories, from the normalised settings. */
+static jury_err s_dataset_tracking(dataset_t *ds, const cJSON *root)
+{
+    const cJSON *questions = cJSON_GetObjectItemCaseSensitive(root, "questions");
+    size_t n = (size_t)cJSON_GetArraySize(questions);
+    if (!(ds->tracked = calloc(n ? n : 1, sizeof *ds->tracked)))
+        return JURY_ENOMEM;
+    const cJSON *q;
+    cJSON_ArrayForEach(q, questions)
+    {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(q, "type");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(q, "name");
+        bool label = cJSON_IsString(type) && strcmp(type->valuestring, "label_selection") == 0;
+        bool rating = cJSON_IsString(type) && strcmp(type->valuestring, "rating") == 0;
+        if ((!label && !rating) || !cJSON_IsString(name))
+            continue;
+        const cJSON *cats = cJSON_GetObjectItemCaseSensitive(q, label ? "labels" : "values");
+        uint32_t k = (uint32_t)cJSON_GetArraySize(cats);
+        if (k == 0)
+            continue;
+        tracked_t *t = &ds->tracked[ds->ntracked];
+        t->level = label ? JURY_ALPHA_NOMINAL : JURY_ALPHA_INTERVAL;
+        t->k = k;
+        if (!(t->name = strdup(name->valuestring)) || !(t->numeric = calloc(k, sizeof(double))) ||
+            (label && !(t->labels = calloc(k, sizeof(char *))))) {
+            ds->ntracked++; /* so that s_dataset_free frees what was made */
+            return JURY_ENOMEM;
+        }
+        ds->ntracked++;
+        uint32_t c = 0;
+        const cJSON *v;
+        cJSON_ArrayForEach(v, cats)
+        {
+            /* Normalised labels are a {value: title} object: the keys are the values. */
+            if (label && !(t->labels[c] = strdup(v->string)))
+                return JURY_ENOMEM;
+            t->numeric[c] = label ? c : v->valuedouble;
+            c++;
+        }
+        if (rating)
+            qsort(t->numeric, k, sizeof(double), s_cmp_double);
+    }
+    return JURY_OK;
 }
 
 /* Builds what annotators see of the settings: everything but hidden metadata properties. */
@@ -379,6 +450,11 @@ static jury_err s_dataset_welcome(dataset_t *ds, const char *json, size_t len)
     cJSON *root = cJSON_ParseWithLength(json, len);
     if (!root)
         return JURY_ECORRUPT;
+    jury_err terr = s_dataset_tracking(ds, root);
+    if (terr != JURY_OK) {
+        cJSON_Delete(root);
+        return terr;
+    }
     cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
     size_t n = (size_t)cJSON_GetArraySize(meta);
     ds->visible = calloc(n ? n : 1, sizeof *ds->visible);
@@ -1075,6 +1151,116 @@ static void s_handle(server_t *sv, inmsg_t *in, jury_txn_t *txn, msgpack_zone *z
         s_release(sv, s, txn, &m);
 }
 
+/* The category of a value for a tracked question, or -1 when it has none. */
+static int s_category(const tracked_t *t, const msgpack_object *v)
+{
+    for (uint32_t c = 0; c < t->k; c++) {
+        if (t->labels) {
+            if (v->type == MSGPACK_OBJECT_STR && v->via.str.size == strlen(t->labels[c]) &&
+                memcmp(v->via.str.ptr, t->labels[c], v->via.str.size) == 0)
+                return (int)c;
+        } else if ((v->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+                    (double)v->via.u64 == t->numeric[c]) ||
+                   (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER &&
+                    (double)v->via.i64 == t->numeric[c])) {
+            return (int)c;
+        }
+    }
+    return -1;
+}
+
+/* The submitted answers of one record, gathered per tracked question. */
+typedef struct {
+    const dataset_t *ds; /* the dataset */
+    uint32_t *vals;      /* ntracked x cap category indices */
+    size_t *m;           /* per tracked question: how many */
+    size_t cap;          /* room per question */
+} gather_t;
+
+static jury_err s_gather(const jury_response_t *r, void *arg)
+{
+    gather_t *g = arg;
+    if (r->status != JURY_RESPONSE_SUBMITTED)
+        return JURY_OK;
+    msgpack_zone zone;
+    msgpack_zone_init(&zone, 1024);
+    msgpack_object o;
+    if (msgpack_unpack(r->values, r->values_len, NULL, &zone, &o) == MSGPACK_UNPACK_SUCCESS &&
+        o.type == MSGPACK_OBJECT_MAP)
+        for (size_t t = 0; t < g->ds->ntracked; t++) {
+            const tracked_t *tq = &g->ds->tracked[t];
+            for (uint32_t i = 0; i < o.via.map.size; i++) {
+                const msgpack_object *key = &o.via.map.ptr[i].key;
+                if (key->type != MSGPACK_OBJECT_STR || key->via.str.size != strlen(tq->name) ||
+                    memcmp(key->via.str.ptr, tq->name, key->via.str.size) != 0)
+                    continue;
+                int c = s_category(tq, &o.via.map.ptr[i].val);
+                if (c >= 0 && g->m[t] < g->cap)
+                    g->vals[t * g->cap + g->m[t]++] = (uint32_t)c;
+                break;
+            }
+        }
+    msgpack_zone_destroy(&zone);
+    return JURY_OK;
+}
+
+/*
+ * A record just completed: adds its answers to each tracked question's
+ * coincidence matrix and stores its own agreement, in the transaction that
+ * completed it. Reads the state from the store every time, so that a retried
+ * transaction (the map grew) never counts a record twice.
+ */
+static jury_err s_track_completion(jury_txn_t *txn, const op_t *op)
+{
+    const dataset_t *ds = op->ds;
+    if (ds->ntracked == 0)
+        return JURY_OK;
+    gather_t g = {.ds = ds, .cap = op->state.submitted ? op->state.submitted : 1};
+    g.vals = calloc(ds->ntracked * g.cap, sizeof *g.vals);
+    g.m = calloc(ds->ntracked, sizeof *g.m);
+    jury_err err =
+        g.vals && g.m ? jury_store_response_each(txn, op->rid, s_gather, &g) : JURY_ENOMEM;
+    double sum = 0;
+    int counted = 0;
+    for (size_t t = 0; t < ds->ntracked && err == JURY_OK; t++) {
+        const tracked_t *tq = &ds->tracked[t];
+        if (g.m[t] < 2)
+            continue;
+        jury_coincidence_t *c = jury_coincidence_new(tq->k);
+        void *blob = malloc(jury_live_size(tq->k));
+        const void *old;
+        size_t oldlen;
+        uint64_t records = 0;
+        if (!c || !blob) {
+            err = JURY_ENOMEM;
+        } else if (jury_store_agreement_get(txn, ds->id, tq->name, &old, &oldlen) == JURY_OK) {
+            jury_live_state_t st;
+            if ((err = jury_live_decode(old, oldlen, &st)) == JURY_OK) {
+                err = st.k == tq->k ? jury_coincidence_load(c, st.matrix) : JURY_ECORRUPT;
+                records = st.records;
+                jury_live_free(&st);
+            }
+        }
+        if (err == JURY_OK)
+            err = jury_coincidence_add_unit(c, &g.vals[t * g.cap], g.m[t]);
+        if (err == JURY_OK) {
+            jury_live_encode(blob, tq->k, tq->level, records + 1, tq->numeric,
+                             jury_coincidence_matrix(c));
+            err = jury_store_agreement_put(txn, ds->id, tq->name, blob, jury_live_size(tq->k));
+        }
+        jury_measure_t a = jury_record_agreement(&g.vals[t * g.cap], g.m[t]);
+        if (a.ok)
+            sum += a.value, counted++;
+        jury_coincidence_destroy(&c);
+        free(blob);
+    }
+    if (err == JURY_OK && counted)
+        err = jury_store_record_agreement_put(txn, op->rid, sum / counted);
+    free(g.vals);
+    free(g.m);
+    return err;
+}
+
 static jury_err s_write_body(jury_txn_t *txn, void *arg)
 {
     server_t *sv = arg;
@@ -1084,6 +1270,11 @@ static jury_err s_write_body(jury_txn_t *txn, void *arg)
                                                sv->values.data + op->off, op->len, sv->wall,
                                                op->max_discards, &op->state);
         if (err != JURY_OK)
+            return err;
+        /* This response completed the record: its agreement joins the running state. */
+        if (op->status == JURY_RESPONSE_SUBMITTED && op->state.status == JURY_RECORD_COMPLETED &&
+            op->state.submitted == op->state.target &&
+            (err = s_track_completion(txn, op)) != JURY_OK)
             return err;
     }
     return JURY_OK;

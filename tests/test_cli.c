@@ -108,7 +108,7 @@ static void test_example_campaign(void **state)
     assert_string_equal(r.out, "{\"dataset\": \"support\", \"records\": 12, \"pending\": 12, "
                                "\"completed\": 0, \"discarded\": 0, \"responses\": {\"submitted\": 2, "
                                "\"discarded\": 0, \"draft\": 0}, \"annotators\": {\"alice\": "
-                               "{\"submitted\": 2, \"discarded\": 0, \"draft\": 0}}, \"live\": null}\n");
+                               "{\"submitted\": 2, \"discarded\": 0, \"draft\": 0}}, \"live\": null, \"agreement\": {}}\n");
     tu_result_free(&r);
 
     /* show prints settings that create accepts again: a round trip. */
@@ -220,7 +220,7 @@ static void test_dolly_import(void **state)
     assert_int_equal(r.status, 0);
     assert_string_equal(r.out, "{\"dataset\": \"dolly\", \"records\": 6400, \"pending\": 6400, "
                                "\"completed\": 0, \"discarded\": 0, \"responses\": {\"submitted\": 0, "
-                               "\"discarded\": 0, \"draft\": 0}, \"annotators\": {}, \"live\": null}\n");
+                               "\"discarded\": 0, \"draft\": 0}, \"annotators\": {}, \"live\": null, \"agreement\": {}}\n");
     tu_result_free(&r);
 }
 
@@ -359,6 +359,14 @@ static void test_demo_runs_a_whole_campaign(void **state)
         cJSON_GetObjectItem(cJSON_GetObjectItem(st, "responses"), "submitted")->valueint, 600);
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(st, "live")));
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(st, "annotators")), 5);
+    /* Live agreement: every completed record added its ratings to the quality
+     * question's coincidence matrix as it completed. */
+    cJSON *quality = cJSON_GetObjectItem(cJSON_GetObjectItem(st, "agreement"), "quality");
+    assert_non_null(quality);
+    assert_int_equal(cJSON_GetObjectItem(quality, "records")->valueint, 200);
+    assert_string_equal(cJSON_GetObjectItem(quality, "level")->valuestring, "interval");
+    cJSON *alpha = cJSON_GetObjectItem(quality, "alpha");
+    assert_true(cJSON_IsNumber(alpha) && alpha->valuedouble > 0.3 && alpha->valuedouble <= 1.0);
     cJSON_Delete(st);
     tu_result_free(&r);
     char path[600];

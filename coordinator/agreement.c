@@ -1,0 +1,1593 @@
+/* agreement.c: inter-annotator agreement measures over plain arrays (see agreement.h). No I/O. */
+#include "agreement.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Category counts up to this size use stack scratch; larger ones allocate. */
+#define S_STACK_K 256
+/* Distinct values per unit tracked on the stack by the coincidence update. */
+#define S_UNIT_DISTINCT 64
+/* Marginals below this are rounding residue of add/remove, not data. */
+#define S_RESIDUE 1e-9
+
+static jury_measure_t s_value(double v)
+{
+    jury_measure_t m = {true, v, NULL};
+    return m;
+}
+
+static jury_measure_t s_absent(const char *note)
+{
+    jury_measure_t m = {false, 0.0, note};
+    return m;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Ratings grouped by unit
+ * ------------------------------------------------------------------------------------------- */
+
+/* Ratings grouped by unit: unit u's ratings are r[off[u]] .. r[off[u+1] - 1]. */
+typedef struct {
+    const jury_rating_t *r; /* grouped ratings: the input when it was sorted, else copy */
+    jury_rating_t *copy;    /* owned counting-sorted copy, or NULL */
+    size_t *off;            /* nunits + 1 offsets, owned */
+    uint32_t nunits;        /* number of units */
+    size_t max_m;           /* largest number of ratings in one unit */
+    bool many_coders;       /* more than one distinct coder occurs */
+} s_units_t;
+
+static void s_units_free(s_units_t *u)
+{
+    free(u->copy);
+    free(u->off);
+    u->copy = NULL;
+    u->off = NULL;
+}
+
+/*
+ * Validates ratings (ncoders / k of 0 skip that check) and groups them by
+ * unit. Input already sorted by unit is used in place; otherwise a counting
+ * sort copies it, keeping each unit's ratings in input order.
+ */
+static jury_err s_units_build(s_units_t *u, const jury_rating_t *r, size_t n, uint32_t nunits,
+                              uint32_t ncoders, uint32_t k)
+{
+    memset(u, 0, sizeof(*u));
+    u->nunits = nunits;
+    if (n > 0 && !r)
+        return JURY_EINVAL;
+    u->off = calloc((size_t)nunits + 1, sizeof(size_t));
+    if (!u->off)
+        return JURY_ENOMEM;
+    bool sorted = true;
+    for (size_t i = 0; i < n; i++) {
+        if (r[i].unit >= nunits || (ncoders && r[i].coder >= ncoders) || (k && r[i].value >= k)) {
+            s_units_free(u);
+            return JURY_EINVAL;
+        }
+        if (i > 0 && r[i].unit < r[i - 1].unit)
+            sorted = false;
+        if (r[i].coder != r[0].coder)
+            u->many_coders = true;
+        u->off[r[i].unit + 1]++;
+    }
+    for (uint32_t i = 0; i < nunits; i++) {
+        if (u->off[i + 1] > u->max_m)
+            u->max_m = u->off[i + 1];
+        u->off[i + 1] += u->off[i];
+    }
+    if (sorted) {
+        u->r = r;
+        return JURY_OK;
+    }
+    u->copy = malloc((n ? n : 1) * sizeof(jury_rating_t));
+    if (!u->copy) {
+        s_units_free(u);
+        return JURY_ENOMEM;
+    }
+    /* off[x] serves as the cursor of unit x and ends at the start of x + 1; shift back after. */
+    for (size_t i = 0; i < n; i++)
+        u->copy[u->off[r[i].unit]++] = r[i];
+    memmove(u->off + 1, u->off, (size_t)nunits * sizeof(size_t));
+    u->off[0] = 0;
+    u->r = u->copy;
+    return JURY_OK;
+}
+
+/* Rejects a coder rating the same unit twice. seen has ncoders entries, zeroed; O(n). */
+static jury_err s_units_check_dups(const s_units_t *u, uint32_t ncoders)
+{
+    uint32_t *seen = calloc(ncoders ? ncoders : 1, sizeof(uint32_t));
+    if (!seen)
+        return JURY_ENOMEM;
+    jury_err rc = JURY_OK;
+    for (uint32_t x = 0; x < u->nunits && rc == JURY_OK; x++) {
+        /* seen[c] holds 1 + the last unit where c was met; 0 means never. */
+        for (size_t i = u->off[x]; i < u->off[x + 1]; i++) {
+            uint32_t c = u->r[i].coder;
+            if (seen[c] == x + 1) {
+                rc = JURY_EINVAL;
+                break;
+            }
+            seen[c] = x + 1;
+        }
+    }
+    free(seen);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Coincidence matrix
+ * ------------------------------------------------------------------------------------------- */
+
+struct jury_coincidence {
+    uint32_t k; /* categories */
+    double *o;  /* k x k row-major cells */
+};
+
+jury_coincidence_t *jury_coincidence_new(uint32_t k)
+{
+    if (k == 0 || (size_t)k > SIZE_MAX / sizeof(double) / k)
+        return NULL;
+    jury_coincidence_t *c = malloc(sizeof(*c));
+    if (!c)
+        return NULL;
+    c->k = k;
+    c->o = calloc((size_t)k * k, sizeof(double));
+    if (!c->o) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void jury_coincidence_destroy(jury_coincidence_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free((*self_p)->o);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+uint32_t jury_coincidence_k(const jury_coincidence_t *c)
+{
+    return c->k;
+}
+
+/* Adds sign x one unit's pairs to o, values already validated. */
+static void s_coinc_add(double *o, uint32_t k, const uint32_t *values, size_t m, double sign)
+{
+    if (m < 2)
+        return;
+    double w = sign / (double)(m - 1);
+    uint32_t dv[S_UNIT_DISTINCT];
+    double dc[S_UNIT_DISTINCT];
+    size_t d = 0;
+    for (size_t i = 0; i < m; i++) {
+        size_t j = 0;
+        while (j < d && dv[j] != values[i])
+            j++;
+        if (j < d) {
+            dc[j] += 1.0;
+            continue;
+        }
+        if (d == S_UNIT_DISTINCT) {
+            /* Too many distinct values to count on the stack: every ordered pair directly. */
+            for (size_t a = 0; a < m; a++)
+                for (size_t b = 0; b < m; b++)
+                    if (a != b)
+                        o[(size_t)values[a] * k + values[b]] += w;
+            return;
+        }
+        dv[d] = values[i];
+        dc[d++] = 1.0;
+    }
+    for (size_t a = 0; a < d; a++) {
+        double *row = o + (size_t)dv[a] * k;
+        for (size_t b = 0; b < d; b++) {
+            double pairs = a == b ? dc[a] * (dc[a] - 1.0) : dc[a] * dc[b];
+            if (pairs > 0)
+                row[dv[b]] += pairs * w;
+        }
+    }
+}
+
+static jury_err s_coinc_unit(jury_coincidence_t *c, const uint32_t *values, size_t m, double sign)
+{
+    if (!c || (m > 0 && !values))
+        return JURY_EINVAL;
+    for (size_t i = 0; i < m; i++)
+        if (values[i] >= c->k)
+            return JURY_EINVAL;
+    s_coinc_add(c->o, c->k, values, m, sign);
+    return JURY_OK;
+}
+
+jury_err jury_coincidence_add_unit(jury_coincidence_t *c, const uint32_t *values, size_t m)
+{
+    return s_coinc_unit(c, values, m, 1.0);
+}
+
+jury_err jury_coincidence_remove_unit(jury_coincidence_t *c, const uint32_t *values, size_t m)
+{
+    jury_err rc = s_coinc_unit(c, values, m, -1.0);
+    if (rc == JURY_OK) {
+        /* Clamp the rounding residue of subtraction so cells never go negative. */
+        size_t kk = (size_t)c->k * c->k;
+        for (size_t i = 0; i < kk; i++)
+            if (c->o[i] < S_RESIDUE)
+                c->o[i] = 0.0;
+    }
+    return rc;
+}
+
+/* Adds every pairable unit of grouped ratings to o (k x k). */
+static jury_err s_coinc_add_units(double *o, uint32_t k, const s_units_t *u)
+{
+    uint32_t *vals = malloc((u->max_m ? u->max_m : 1) * sizeof(uint32_t));
+    if (!vals)
+        return JURY_ENOMEM;
+    for (uint32_t x = 0; x < u->nunits; x++) {
+        size_t m = u->off[x + 1] - u->off[x];
+        if (m < 2)
+            continue;
+        const jury_rating_t *r = u->r + u->off[x];
+        for (size_t i = 0; i < m; i++)
+            vals[i] = r[i].value;
+        s_coinc_add(o, k, vals, m, 1.0);
+    }
+    free(vals);
+    return JURY_OK;
+}
+
+jury_err jury_coincidence_add_ratings(jury_coincidence_t *c, const jury_rating_t *ratings, size_t n,
+                                      uint32_t nunits)
+{
+    if (!c)
+        return JURY_EINVAL;
+    s_units_t u;
+    jury_err rc = s_units_build(&u, ratings, n, nunits, 0, c->k);
+    if (rc != JURY_OK)
+        return rc;
+    rc = s_coinc_add_units(c->o, c->k, &u);
+    s_units_free(&u);
+    return rc;
+}
+
+jury_err jury_coincidence_merge(jury_coincidence_t *dst, const jury_coincidence_t *src)
+{
+    if (!dst || !src || dst->k != src->k)
+        return JURY_EINVAL;
+    size_t kk = (size_t)dst->k * dst->k;
+    for (size_t i = 0; i < kk; i++)
+        dst->o[i] += src->o[i];
+    return JURY_OK;
+}
+
+void jury_coincidence_clear(jury_coincidence_t *c)
+{
+    memset(c->o, 0, (size_t)c->k * c->k * sizeof(double));
+}
+
+const double *jury_coincidence_matrix(const jury_coincidence_t *c)
+{
+    return c->o;
+}
+
+jury_err jury_coincidence_load(jury_coincidence_t *c, const double *matrix)
+{
+    if (!c || !matrix)
+        return JURY_EINVAL;
+    size_t kk = (size_t)c->k * c->k;
+    for (size_t i = 0; i < kk; i++)
+        if (!isfinite(matrix[i]) || matrix[i] < 0)
+            return JURY_EINVAL;
+    memcpy(c->o, matrix, kk * sizeof(double));
+    return JURY_OK;
+}
+
+double jury_coincidence_total(const jury_coincidence_t *c)
+{
+    double n = 0;
+    size_t kk = (size_t)c->k * c->k;
+    for (size_t i = 0; i < kk; i++)
+        n += c->o[i];
+    return n;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Krippendorff's alpha
+ * ------------------------------------------------------------------------------------------- */
+
+/* delta^2 of categories c and j (c != j); nc are marginals, cum their prefix sums. */
+static double s_delta(jury_alpha_level_t level, uint32_t c, uint32_t j, const double *nc,
+                      const double *cum, const double *numeric)
+{
+    switch (level) {
+    case JURY_ALPHA_NOMINAL:
+        return 1.0;
+    case JURY_ALPHA_ORDINAL: {
+        uint32_t lo = c < j ? c : j, hi = c < j ? j : c;
+        double d = cum[hi + 1] - cum[lo] - (nc[lo] + nc[hi]) / 2.0;
+        return d * d;
+    }
+    case JURY_ALPHA_INTERVAL: {
+        double d = numeric ? numeric[c] - numeric[j] : (double)c - (double)j;
+        return d * d;
+    }
+    case JURY_ALPHA_RATIO: {
+        double vc = numeric ? numeric[c] : (double)c, vj = numeric ? numeric[j] : (double)j;
+        double s = vc + vj;
+        if (s == 0)
+            return 0.0;
+        double d = (vc - vj) / s;
+        return d * d;
+    }
+    }
+    return 1.0;
+}
+
+jury_measure_t jury_alpha_from_coincidence(const double *matrix, uint32_t k,
+                                           jury_alpha_level_t level, const double *numeric)
+{
+    if (!matrix || k == 0)
+        return s_absent(JURY_NOTE_NO_PAIRABLE);
+    double stack[2 * S_STACK_K + 1];
+    double *heap = NULL, *nc = stack;
+    if (k > S_STACK_K) {
+        heap = malloc((2 * (size_t)k + 1) * sizeof(double));
+        if (!heap)
+            return s_absent(JURY_NOTE_OUT_OF_MEMORY);
+        nc = heap;
+    }
+    double *cum = nc + k;
+    double n = 0;
+    cum[0] = 0;
+    for (uint32_t c = 0; c < k; c++) {
+        double s = 0;
+        for (uint32_t j = 0; j < k; j++)
+            s += matrix[(size_t)c * k + j];
+        nc[c] = s < S_RESIDUE ? 0.0 : s;
+        n += nc[c];
+        cum[c + 1] = cum[c] + nc[c];
+    }
+    jury_measure_t out;
+    if (n < 2.0 - S_RESIDUE) {
+        out = s_absent(JURY_NOTE_NO_PAIRABLE);
+        goto done;
+    }
+    double dobs = 0, dexp = 0;
+    for (uint32_t c = 0; c < k; c++) {
+        if (nc[c] == 0)
+            continue;
+        const double *row = matrix + (size_t)c * k;
+        for (uint32_t j = 0; j < k; j++) {
+            if (j == c || nc[j] == 0)
+                continue;
+            double d = s_delta(level, c, j, nc, cum, numeric);
+            dobs += row[j] * d;
+            dexp += nc[c] * nc[j] * d;
+        }
+    }
+    if (!(dexp > 0) || !isfinite(dexp) || !isfinite(dobs))
+        out = s_absent(JURY_NOTE_NO_VARIATION);
+    else
+        out = s_value(1.0 - (n - 1.0) * dobs / dexp);
+done:
+    free(heap);
+    return out;
+}
+
+jury_err jury_alpha(const jury_rating_t *ratings, size_t n, uint32_t nunits, uint32_t k,
+                    jury_alpha_level_t level, const double *numeric, jury_measure_t *out)
+{
+    if (!out || k == 0 || (size_t)k > SIZE_MAX / sizeof(double) / k)
+        return JURY_EINVAL;
+    s_units_t u;
+    jury_err rc = s_units_build(&u, ratings, n, nunits, 0, k);
+    if (rc != JURY_OK)
+        return rc;
+    double *o = NULL;
+    if (n > 0 && !u.many_coders) {
+        *out = s_absent(JURY_NOTE_ONE_ANNOTATOR);
+        goto done;
+    }
+    o = calloc((size_t)k * k, sizeof(double));
+    if (!o) {
+        rc = JURY_ENOMEM;
+        goto done;
+    }
+    if ((rc = s_coinc_add_units(o, k, &u)) != JURY_OK)
+        goto done;
+    *out = jury_alpha_from_coincidence(o, k, level, numeric);
+    if (!out->ok && strcmp(out->note, JURY_NOTE_OUT_OF_MEMORY) == 0)
+        rc = JURY_ENOMEM;
+done:
+    free(o);
+    s_units_free(&u);
+    return rc;
+}
+
+/* splitmix64: a small, well-mixed, seedable generator (Steele, Lea, Flood 2014). */
+static uint64_t s_rand(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [0, bound) by Lemire's multiply-shift (bias < bound / 2^32, negligible here). */
+static uint32_t s_rand_below(uint64_t *state, uint32_t bound)
+{
+    return (uint32_t)(((s_rand(state) >> 32) * (uint64_t)bound) >> 32);
+}
+
+static int s_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Quantile p of sorted v[0..n-1], linear interpolation between order statistics (R type 7). */
+static double s_quantile(const double *v, size_t n, double p)
+{
+    double h = p * (double)(n - 1);
+    size_t lo = (size_t)floor(h);
+    if (lo + 1 >= n)
+        return v[n - 1];
+    return v[lo] + (h - (double)lo) * (v[lo + 1] - v[lo]);
+}
+
+/* Sorts a short array of values in place (units hold few values). */
+static void s_sort_small(uint32_t *v, size_t m)
+{
+    for (size_t i = 1; i < m; i++) {
+        uint32_t x = v[i];
+        size_t j = i;
+        while (j > 0 && v[j - 1] > x) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+}
+
+static uint64_t s_hash_values(const uint32_t *v, size_t m)
+{
+    uint64_t h = 0xCBF29CE484222325ULL ^ m;
+    for (size_t i = 0; i < m; i++)
+        h = (h ^ v[i]) * 0x100000001B3ULL;
+    return h ^ (h >> 29);
+}
+
+/*
+ * The pairable units of a data set reduced to distinct patterns (the sorted
+ * multiset of a unit's values): a bootstrap replicate then only counts how
+ * often each pattern was drawn and adds each pattern's coincidences once.
+ */
+typedef struct {
+    uint32_t *unit_pat; /* pattern of each pairable unit */
+    size_t nunits;      /* pairable units */
+    size_t npat;        /* distinct patterns */
+    size_t *cell_start; /* npat + 1 offsets into cell/weight */
+    size_t *cell;       /* coincidence cell c * k + d a pattern adds to */
+    double *weight;     /* what it adds there per draw */
+} s_patterns_t;
+
+static void s_patterns_free(s_patterns_t *p)
+{
+    free(p->unit_pat);
+    free(p->cell_start);
+    free(p->cell);
+    free(p->weight);
+}
+
+static jury_err s_patterns_build(s_patterns_t *p, const s_units_t *u, uint32_t k)
+{
+    memset(p, 0, sizeof(*p));
+    size_t total = u->off[u->nunits];
+    uint32_t *vals = malloc((u->max_m ? u->max_m : 1) * sizeof(uint32_t));
+    uint32_t *pool = malloc((total ? total : 1) * sizeof(uint32_t)); /* patterns' values */
+    size_t *pstart = malloc((total + 1) * sizeof(size_t));           /* pattern -> pool */
+    size_t cap = 16;
+    while (cap < 2 * (size_t)u->nunits + 2)
+        cap *= 2;
+    uint32_t *slot = malloc(cap * sizeof(uint32_t)); /* hash slot -> pattern + 1, 0 empty */
+    p->unit_pat = malloc(((size_t)u->nunits + 1) * sizeof(uint32_t));
+    jury_err rc = JURY_ENOMEM;
+    if (!vals || !pool || !pstart || !slot || !p->unit_pat)
+        goto done;
+    memset(slot, 0, cap * sizeof(uint32_t));
+    size_t used = 0;
+    pstart[0] = 0;
+    for (uint32_t x = 0; x < u->nunits; x++) {
+        size_t m = u->off[x + 1] - u->off[x];
+        if (m < 2)
+            continue;
+        for (size_t i = 0; i < m; i++)
+            vals[i] = u->r[u->off[x] + i].value;
+        s_sort_small(vals, m);
+        size_t h = (size_t)s_hash_values(vals, m) & (cap - 1);
+        for (;;) {
+            if (!slot[h]) {
+                memcpy(pool + used, vals, m * sizeof(uint32_t));
+                used += m;
+                pstart[++p->npat] = used;
+                slot[h] = (uint32_t)p->npat;
+                break;
+            }
+            size_t q = slot[h] - 1;
+            if (pstart[q + 1] - pstart[q] == m &&
+                memcmp(pool + pstart[q], vals, m * sizeof(uint32_t)) == 0)
+                break;
+            h = (h + 1) & (cap - 1);
+        }
+        p->unit_pat[p->nunits++] = slot[h] - 1;
+    }
+    /* Each pattern's cells: distinct value pairs, at most (values in the pattern)^2 in all. */
+    size_t ncells = 0;
+    for (size_t q = 0; q < p->npat; q++) {
+        size_t d = 1;
+        for (size_t i = pstart[q] + 1; i < pstart[q + 1]; i++)
+            d += pool[i] != pool[i - 1];
+        ncells += d * d;
+    }
+    p->cell_start = malloc((p->npat + 1) * sizeof(size_t));
+    p->cell = malloc((ncells ? ncells : 1) * sizeof(size_t));
+    p->weight = malloc((ncells ? ncells : 1) * sizeof(double));
+    if (!p->cell_start || !p->cell || !p->weight)
+        goto done;
+    size_t at = 0;
+    for (size_t q = 0; q < p->npat; q++) {
+        p->cell_start[q] = at;
+        const uint32_t *v = pool + pstart[q];
+        size_t m = pstart[q + 1] - pstart[q];
+        double w = 1.0 / (double)(m - 1);
+        /* Runs of equal values in the sorted pattern are the distinct values and counts. */
+        for (size_t i = 0; i < m;) {
+            size_t ie = i;
+            while (ie < m && v[ie] == v[i])
+                ie++;
+            for (size_t j = 0; j < m;) {
+                size_t je = j;
+                while (je < m && v[je] == v[j])
+                    je++;
+                double ni = (double)(ie - i), nj = (double)(je - j);
+                double pairs = i == j ? ni * (ni - 1.0) : ni * nj;
+                if (pairs > 0) {
+                    p->cell[at] = (size_t)v[i] * k + v[j];
+                    p->weight[at++] = pairs * w;
+                }
+                j = je;
+            }
+            i = ie;
+        }
+    }
+    p->cell_start[p->npat] = at;
+    rc = JURY_OK;
+done:
+    free(vals);
+    free(pool);
+    free(pstart);
+    free(slot);
+    if (rc != JURY_OK)
+        s_patterns_free(p);
+    return rc;
+}
+
+jury_err jury_alpha_bootstrap(const jury_rating_t *ratings, size_t n, uint32_t nunits, uint32_t k,
+                              jury_alpha_level_t level, const double *numeric, uint32_t replicates,
+                              double confidence, uint64_t seed, jury_interval_t *out)
+{
+    if (!out || replicates == 0 || !(confidence > 0 && confidence < 1))
+        return JURY_EINVAL;
+    jury_measure_t point;
+    jury_err rc = jury_alpha(ratings, n, nunits, k, level, numeric, &point);
+    if (rc != JURY_OK)
+        return rc;
+    if (!point.ok) {
+        jury_interval_t none = {false, 0, 0, 0, point.note};
+        *out = none;
+        return JURY_OK;
+    }
+    s_units_t u;
+    if ((rc = s_units_build(&u, ratings, n, nunits, 0, k)) != JURY_OK)
+        return rc;
+    s_patterns_t pat;
+    if ((rc = s_patterns_build(&pat, &u, k)) != JURY_OK) {
+        s_units_free(&u);
+        return rc;
+    }
+    double *o = malloc((size_t)k * k * sizeof(double));
+    double *vals = malloc((size_t)replicates * sizeof(double));
+    uint32_t *drawn = malloc((pat.npat ? pat.npat : 1) * sizeof(uint32_t));
+    if (!o || !vals || !drawn) {
+        rc = JURY_ENOMEM;
+        goto done;
+    }
+    uint64_t state = seed;
+    uint32_t good = 0;
+    for (uint32_t t = 0; t < replicates; t++) {
+        memset(drawn, 0, pat.npat * sizeof(uint32_t));
+        for (size_t i = 0; i < pat.nunits; i++)
+            drawn[pat.unit_pat[s_rand_below(&state, (uint32_t)pat.nunits)]]++;
+        memset(o, 0, (size_t)k * k * sizeof(double));
+        for (size_t q = 0; q < pat.npat; q++) {
+            if (!drawn[q])
+                continue;
+            for (size_t c = pat.cell_start[q]; c < pat.cell_start[q + 1]; c++)
+                o[pat.cell[c]] += (double)drawn[q] * pat.weight[c];
+        }
+        jury_measure_t r = jury_alpha_from_coincidence(o, k, level, numeric);
+        if (r.ok)
+            vals[good++] = r.value;
+    }
+    if (good == 0) {
+        jury_interval_t none = {false, 0, 0, 0, JURY_NOTE_NO_REPLICATES};
+        *out = none;
+    } else {
+        qsort(vals, good, sizeof(double), s_cmp_double);
+        jury_interval_t ci = {true, s_quantile(vals, good, (1.0 - confidence) / 2.0),
+                              s_quantile(vals, good, (1.0 + confidence) / 2.0), good, NULL};
+        *out = ci;
+    }
+done:
+    free(o);
+    free(vals);
+    free(drawn);
+    s_patterns_free(&pat);
+    s_units_free(&u);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Alpha with any distance
+ * ------------------------------------------------------------------------------------------- */
+
+jury_err jury_alpha_distance(const uint32_t *values, const uint32_t *counts, uint32_t nunits,
+                             uint32_t nitems, jury_distance_fn dist, void *arg, jury_measure_t *out)
+{
+    if (!out || !dist || (nunits > 0 && !counts))
+        return JURY_EINVAL;
+    size_t total = 0;
+    for (uint32_t x = 0; x < nunits; x++)
+        total += counts[x];
+    if (total > 0 && !values)
+        return JURY_EINVAL;
+    for (size_t i = 0; i < total; i++)
+        if (values[i] >= nitems)
+            return JURY_EINVAL;
+    double *freq = calloc(nitems ? nitems : 1, sizeof(double));
+    uint32_t *items = malloc((nitems ? nitems : 1) * sizeof(uint32_t));
+    jury_err rc = JURY_OK;
+    if (!freq || !items) {
+        rc = JURY_ENOMEM;
+        goto done;
+    }
+    double dobs = 0, n = 0;
+    size_t at = 0;
+    for (uint32_t x = 0; x < nunits; x++) {
+        const uint32_t *v = values + at;
+        size_t m = counts[x];
+        at += m;
+        if (m < 2)
+            continue;
+        double sum = 0;
+        for (size_t i = 0; i < m; i++) {
+            freq[v[i]] += 1.0;
+            for (size_t j = i + 1; j < m; j++) {
+                if (v[i] == v[j])
+                    continue;
+                double d;
+                if ((rc = dist(v[i], v[j], arg, &d)) != JURY_OK)
+                    goto done;
+                if (!(d >= 0) || !isfinite(d)) {
+                    rc = JURY_EINVAL;
+                    goto done;
+                }
+                sum += d;
+            }
+        }
+        /* Each unordered pair stands for both ordered pairs of the coincidence matrix. */
+        dobs += 2.0 * sum / (double)(m - 1);
+        n += (double)m;
+    }
+    if (n == 0) {
+        *out = s_absent(JURY_NOTE_NO_PAIRABLE);
+        goto done;
+    }
+    size_t d = 0;
+    for (uint32_t i = 0; i < nitems; i++)
+        if (freq[i] > 0)
+            items[d++] = i;
+    double dexp = 0;
+    for (size_t a = 0; a < d; a++) {
+        for (size_t b = a + 1; b < d; b++) {
+            double dd;
+            if ((rc = dist(items[a], items[b], arg, &dd)) != JURY_OK)
+                goto done;
+            if (!(dd >= 0) || !isfinite(dd)) {
+                rc = JURY_EINVAL;
+                goto done;
+            }
+            dexp += 2.0 * freq[items[a]] * freq[items[b]] * dd;
+        }
+    }
+    if (!(dexp > 0))
+        *out = s_absent(JURY_NOTE_NO_VARIATION);
+    else
+        *out = s_value(1.0 - (n - 1.0) * dobs / dexp);
+done:
+    free(freq);
+    free(items);
+    return rc;
+}
+
+double jury_distance_masi(const jury_labelset_t *a, const jury_labelset_t *b)
+{
+    size_t i = 0, j = 0, inter = 0;
+    while (i < a->n && j < b->n) {
+        if (a->labels[i] == b->labels[j]) {
+            inter++;
+            i++;
+            j++;
+        } else if (a->labels[i] < b->labels[j]) {
+            i++;
+        } else {
+            j++;
+        }
+    }
+    size_t uni = a->n + b->n - inter;
+    if (uni == 0)
+        return 0.0;
+    double m;
+    if (inter == a->n && inter == b->n)
+        m = 1.0;
+    else if (inter == a->n || inter == b->n)
+        m = 2.0 / 3.0;
+    else if (inter > 0)
+        m = 1.0 / 3.0;
+    else
+        m = 0.0;
+    return 1.0 - (double)inter / (double)uni * m;
+}
+
+double jury_distance_kendall_tau(const jury_ranking_t *a, const jury_ranking_t *b)
+{
+    size_t n = a->n < b->n ? a->n : b->n;
+    if (n < 2)
+        return 0.0;
+    double bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = i + 1; j < n; j++) {
+            int sa = (a->rank[i] > a->rank[j]) - (a->rank[i] < a->rank[j]);
+            int sb = (b->rank[i] > b->rank[j]) - (b->rank[i] < b->rank[j]);
+            if (sa * sb < 0)
+                bad += 1.0;
+            else if ((sa == 0) != (sb == 0))
+                bad += 0.5;
+        }
+    }
+    return bad / ((double)n * (double)(n - 1) / 2.0);
+}
+
+/*
+ * Decodes UTF-8 into code points (out may be NULL to count). A byte that does
+ * not start a well-formed sequence (RFC 3629: no overlongs, surrogates or
+ * values above U+10FFFF) becomes the symbol 0x110000 + byte, so no input fails.
+ */
+static size_t s_utf8_decode(const unsigned char *s, size_t len, uint32_t *out)
+{
+    size_t n = 0, i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        uint32_t cp;
+        size_t need;
+        if (c < 0x80) {
+            cp = c;
+            need = 0;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            cp = c & 0x1F;
+            need = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            cp = c & 0x0F;
+            need = 2;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            cp = c & 0x07;
+            need = 3;
+        } else {
+            cp = 0x110000u + c;
+            need = 0;
+        }
+        bool ok = i + need < len || need == 0;
+        for (size_t t = 1; ok && t <= need; t++) {
+            if ((s[i + t] & 0xC0) != 0x80)
+                ok = false;
+            else
+                cp = (cp << 6) | (s[i + t] & 0x3F);
+        }
+        if (ok && need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)))
+            ok = false;
+        if (ok && need == 3 && (cp < 0x10000 || cp > 0x10FFFF))
+            ok = false;
+        if (!ok) {
+            cp = 0x110000u + c;
+            need = 0;
+        }
+        if (out)
+            out[n] = cp;
+        n++;
+        i += need + 1;
+    }
+    return n;
+}
+
+jury_err jury_distance_edit(const jury_text_t *a, const jury_text_t *b, double *out)
+{
+    if (!a || !b || !out || (a->len && !a->s) || (b->len && !b->s))
+        return JURY_EINVAL;
+    const unsigned char *sa = (const unsigned char *)a->s, *sb = (const unsigned char *)b->s;
+    size_t la = s_utf8_decode(sa, a->len, NULL), lb = s_utf8_decode(sb, b->len, NULL);
+    if (la == 0 && lb == 0) {
+        *out = 0.0;
+        return JURY_OK;
+    }
+    if (la == 0 || lb == 0) {
+        *out = 1.0;
+        return JURY_OK;
+    }
+    uint32_t stack[3 * S_STACK_K + 1];
+    uint32_t *heap = NULL, *ca = stack;
+    if (la > S_STACK_K || lb > S_STACK_K) {
+        if (la > (SIZE_MAX / sizeof(uint32_t) - 1) / 3 ||
+            lb > (SIZE_MAX / sizeof(uint32_t) - 1) / 3)
+            return JURY_ENOMEM;
+        heap = malloc((la + 2 * lb + 1) * sizeof(uint32_t));
+        if (!heap)
+            return JURY_ENOMEM;
+        ca = heap;
+    }
+    uint32_t *cb = ca + la, *row = cb + lb;
+    s_utf8_decode(sa, a->len, ca);
+    s_utf8_decode(sb, b->len, cb);
+    /* One row of the Levenshtein table, over b. */
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (uint32_t)j;
+    for (size_t i = 1; i <= la; i++) {
+        uint32_t diag = row[0];
+        row[0] = (uint32_t)i;
+        for (size_t j = 1; j <= lb; j++) {
+            uint32_t up = row[j];
+            uint32_t best = diag + (ca[i - 1] != cb[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    *out = (double)row[lb] / (double)(la > lb ? la : lb);
+    free(heap);
+    return JURY_OK;
+}
+
+jury_err jury_distance_masi_fn(uint32_t a, uint32_t b, void *arg, double *out)
+{
+    const jury_labelset_t *sets = arg;
+    *out = jury_distance_masi(&sets[a], &sets[b]);
+    return JURY_OK;
+}
+
+jury_err jury_distance_kendall_tau_fn(uint32_t a, uint32_t b, void *arg, double *out)
+{
+    const jury_ranking_t *r = arg;
+    *out = jury_distance_kendall_tau(&r[a], &r[b]);
+    return JURY_OK;
+}
+
+jury_err jury_distance_edit_fn(uint32_t a, uint32_t b, void *arg, double *out)
+{
+    const jury_text_t *t = arg;
+    return jury_distance_edit(&t[a], &t[b], out);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Fleiss
+ * ------------------------------------------------------------------------------------------- */
+
+/* Fills the kappa and S of f from p_bar, totals per category (k) and the units counted. */
+static void s_fleiss_finish(jury_fleiss_t *f, const double *tot, uint32_t k)
+{
+    double all = 0, pe = 0;
+    uint32_t q = 0;
+    for (uint32_t j = 0; j < k; j++)
+        all += tot[j];
+    for (uint32_t j = 0; j < k; j++) {
+        if (tot[j] > 0) {
+            q++;
+            pe += (tot[j] / all) * (tot[j] / all);
+        }
+    }
+    f->categories = q;
+    if (f->units == 0) {
+        f->p_bar = 0;
+        f->kappa = s_absent(JURY_NOTE_NO_PAIRABLE);
+        f->s = s_absent(JURY_NOTE_NO_PAIRABLE);
+        return;
+    }
+    f->p_e = pe;
+    f->kappa = 1.0 - pe <= 1e-12 ? s_absent(JURY_NOTE_NO_VARIATION)
+                                 : s_value((f->p_bar - pe) / (1.0 - pe));
+    if (q < 2) {
+        f->s = s_absent(JURY_NOTE_NO_VARIATION);
+    } else {
+        double ae = 1.0 / q;
+        f->s = s_value((f->p_bar - ae) / (1.0 - ae));
+    }
+}
+
+jury_fleiss_t jury_fleiss_kappa(const uint32_t *counts, uint32_t nunits, uint32_t k)
+{
+    jury_fleiss_t f;
+    memset(&f, 0, sizeof(f));
+    double stack[S_STACK_K];
+    double *tot = stack, *heap = NULL;
+    if (k > S_STACK_K) {
+        heap = calloc(k, sizeof(double));
+        if (!heap) {
+            f.kappa = f.s = s_absent(JURY_NOTE_OUT_OF_MEMORY);
+            return f;
+        }
+        tot = heap;
+    } else {
+        memset(stack, 0, sizeof(stack));
+    }
+    double psum = 0;
+    for (uint32_t x = 0; counts && x < nunits; x++) {
+        const uint32_t *row = counts + (size_t)x * k;
+        double nu = 0, sq = 0;
+        for (uint32_t j = 0; j < k; j++) {
+            nu += row[j];
+            sq += (double)row[j] * ((double)row[j] - 1.0);
+        }
+        if (nu < 2)
+            continue;
+        f.units++;
+        psum += sq / (nu * (nu - 1.0));
+        for (uint32_t j = 0; j < k; j++)
+            tot[j] += row[j];
+    }
+    if (f.units)
+        f.p_bar = psum / f.units;
+    s_fleiss_finish(&f, tot, k);
+    free(heap);
+    return f;
+}
+
+jury_err jury_fleiss_kappa_ratings(const jury_rating_t *ratings, size_t n, uint32_t nunits,
+                                   uint32_t k, jury_fleiss_t *out)
+{
+    if (!out || k == 0)
+        return JURY_EINVAL;
+    s_units_t u;
+    jury_err rc = s_units_build(&u, ratings, n, nunits, 0, k);
+    if (rc != JURY_OK)
+        return rc;
+    uint32_t *cnt = calloc(k, sizeof(uint32_t));
+    double *tot = calloc(k, sizeof(double));
+    if (!cnt || !tot) {
+        rc = JURY_ENOMEM;
+        goto done;
+    }
+    jury_fleiss_t f;
+    memset(&f, 0, sizeof(f));
+    double psum = 0;
+    for (uint32_t x = 0; x < nunits; x++) {
+        size_t m = u.off[x + 1] - u.off[x];
+        if (m < 2)
+            continue;
+        const jury_rating_t *r = u.r + u.off[x];
+        double sq = 0;
+        /* sum_j n_j (n_j - 1) built incrementally: the c-th equal value adds 2 (c - 1). */
+        for (size_t i = 0; i < m; i++) {
+            uint32_t c = cnt[r[i].value]++;
+            sq += 2.0 * c;
+            tot[r[i].value] += 1.0;
+        }
+        for (size_t i = 0; i < m; i++)
+            cnt[r[i].value] = 0;
+        f.units++;
+        psum += sq / ((double)m * (double)(m - 1));
+    }
+    if (f.units)
+        f.p_bar = psum / f.units;
+    s_fleiss_finish(&f, tot, k);
+    *out = f;
+done:
+    free(cnt);
+    free(tot);
+    s_units_free(&u);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Cohen
+ * ------------------------------------------------------------------------------------------- */
+
+/* Weight of ranks i and j among q used categories. */
+static double s_weight(jury_kappa_weights_t w, size_t i, size_t j, size_t q)
+{
+    if (w == JURY_KAPPA_UNWEIGHTED)
+        return i == j ? 1.0 : 0.0;
+    if (q < 2)
+        return 1.0;
+    double d = (i > j ? (double)(i - j) : (double)(j - i)) / (double)(q - 1);
+    return w == JURY_KAPPA_LINEAR ? 1.0 - d : 1.0 - d * d;
+}
+
+/*
+ * The three kappas from marginals over q used categories (rank order), the
+ * total N and the observed weighted agreement sums po[w] (not yet divided by N).
+ */
+static void s_kappa_finish(size_t q, const double *rowm, const double *colm, double total,
+                           const double po[3], jury_measure_t out[3])
+{
+    for (int w = 0; w < 3; w++) {
+        if (total <= 0) {
+            out[w] = s_absent(JURY_NOTE_NO_SHARED);
+            continue;
+        }
+        double pe = 0;
+        for (size_t i = 0; i < q; i++) {
+            if (w == JURY_KAPPA_UNWEIGHTED) {
+                pe += rowm[i] * colm[i];
+                continue;
+            }
+            for (size_t j = 0; j < q; j++)
+                pe += s_weight((jury_kappa_weights_t)w, i, j, q) * rowm[i] * colm[j];
+        }
+        pe /= total * total;
+        double p = po[w] / total;
+        out[w] =
+            1.0 - pe <= 1e-12 ? s_absent(JURY_NOTE_NO_VARIATION) : s_value((p - pe) / (1.0 - pe));
+    }
+}
+
+jury_measure_t jury_cohen_kappa(const double *table, uint32_t k, jury_kappa_weights_t weights)
+{
+    if (!table || k == 0 || (unsigned)weights > JURY_KAPPA_QUADRATIC)
+        return s_absent(JURY_NOTE_NO_SHARED);
+    double stack[3 * S_STACK_K];
+    double *heap = NULL, *row = stack;
+    if (k > S_STACK_K) {
+        heap = malloc(3 * (size_t)k * sizeof(double));
+        if (!heap)
+            return s_absent(JURY_NOTE_OUT_OF_MEMORY);
+        row = heap;
+    }
+    double *col = row + k, *rank = col + k;
+    double total = 0;
+    for (uint32_t i = 0; i < k; i++)
+        row[i] = col[i] = 0;
+    for (uint32_t i = 0; i < k; i++) {
+        for (uint32_t j = 0; j < k; j++) {
+            double v = table[(size_t)i * k + j];
+            row[i] += v;
+            col[j] += v;
+            total += v;
+        }
+    }
+    /* Drop categories neither annotator used; compact marginals in rank order. */
+    size_t q = 0;
+    for (uint32_t i = 0; i < k; i++) {
+        if (row[i] > 0 || col[i] > 0) {
+            rank[i] = (double)q;
+            row[q] = row[i];
+            col[q] = col[i];
+            q++;
+        } else {
+            rank[i] = -1;
+        }
+    }
+    double po[3] = {0, 0, 0};
+    for (uint32_t i = 0; i < k; i++) {
+        if (rank[i] < 0)
+            continue;
+        for (uint32_t j = 0; j < k; j++) {
+            double v = table[(size_t)i * k + j];
+            if (v == 0 || rank[j] < 0)
+                continue;
+            for (int w = 0; w < 3; w++)
+                po[w] += v * s_weight((jury_kappa_weights_t)w, (size_t)rank[i], (size_t)rank[j], q);
+        }
+    }
+    jury_measure_t res[3];
+    s_kappa_finish(q, row, col, total, po, res);
+    free(heap);
+    return res[weights];
+}
+
+/* One distinct cell of one pair's contingency table. */
+typedef struct {
+    uint32_t a, b;   /* annotators, a < b */
+    uint32_t va, vb; /* a's and b's category */
+    uint32_t count;  /* records; 0 marks an empty hash slot */
+} s_cell_t;
+
+static uint64_t s_cell_hash(uint32_t a, uint32_t b, uint32_t va, uint32_t vb)
+{
+    uint64_t h = ((uint64_t)a << 32 | b) * 0x9E3779B97F4A7C15ULL;
+    h ^= ((uint64_t)va << 32 | vb) + 0xC2B2AE3D27D4EB4FULL + (h << 6) + (h >> 2);
+    h ^= h >> 31;
+    h *= 0xBF58476D1CE4E5B9ULL;
+    return h ^ (h >> 29);
+}
+
+/* An open-addressing table of cells, linear probing, kept at most half full. */
+typedef struct {
+    s_cell_t *slots; /* capacity entries */
+    size_t cap;      /* power of two */
+    size_t used;     /* occupied slots */
+} s_cells_t;
+
+static jury_err s_cells_grow(s_cells_t *t)
+{
+    size_t cap = t->cap ? t->cap * 2 : 1024;
+    s_cell_t *slots = calloc(cap, sizeof(s_cell_t));
+    if (!slots)
+        return JURY_ENOMEM;
+    for (size_t i = 0; i < t->cap; i++) {
+        s_cell_t *c = &t->slots[i];
+        if (!c->count)
+            continue;
+        size_t h = (size_t)s_cell_hash(c->a, c->b, c->va, c->vb) & (cap - 1);
+        while (slots[h].count)
+            h = (h + 1) & (cap - 1);
+        slots[h] = *c;
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->cap = cap;
+    return JURY_OK;
+}
+
+static jury_err s_cells_add(s_cells_t *t, uint32_t a, uint32_t b, uint32_t va, uint32_t vb)
+{
+    if ((t->used + 1) * 2 > t->cap) {
+        jury_err rc = s_cells_grow(t);
+        if (rc != JURY_OK)
+            return rc;
+    }
+    size_t h = (size_t)s_cell_hash(a, b, va, vb) & (t->cap - 1);
+    for (;;) {
+        s_cell_t *c = &t->slots[h];
+        if (!c->count) {
+            c->a = a;
+            c->b = b;
+            c->va = va;
+            c->vb = vb;
+            c->count = 1;
+            t->used++;
+            return JURY_OK;
+        }
+        if (c->a == a && c->b == b && c->va == va && c->vb == vb) {
+            c->count++;
+            return JURY_OK;
+        }
+        h = (h + 1) & (t->cap - 1);
+    }
+}
+
+static int s_cmp_cell(const void *x, const void *y)
+{
+    const s_cell_t *p = x, *q = y;
+    if (p->a != q->a)
+        return p->a < q->a ? -1 : 1;
+    if (p->b != q->b)
+        return p->b < q->b ? -1 : 1;
+    if (p->va != q->va)
+        return p->va < q->va ? -1 : 1;
+    if (p->vb != q->vb)
+        return p->vb < q->vb ? -1 : 1;
+    return 0;
+}
+
+static int s_cmp_u32(const void *x, const void *y)
+{
+    uint32_t p = *(const uint32_t *)x, q = *(const uint32_t *)y;
+    return (p > q) - (p < q);
+}
+
+/*
+ * Fills pair from its distinct cells c[0..nc-1] (sorted). Scratch: rank (k
+ * entries, all UINT32_MAX on entry and exit), cats (2 nc), rowm and colm (2 nc).
+ */
+static void s_pair_kappa(jury_cohen_pair_t *pair, const s_cell_t *c, size_t nc, uint32_t *rank,
+                         uint32_t *cats, double *rowm, double *colm)
+{
+    size_t q = 0;
+    double total = 0, diag = 0;
+    for (size_t i = 0; i < nc; i++) {
+        cats[q++] = c[i].va;
+        cats[q++] = c[i].vb;
+        total += c[i].count;
+        if (c[i].va == c[i].vb)
+            diag += c[i].count;
+    }
+    qsort(cats, q, sizeof(uint32_t), s_cmp_u32);
+    size_t d = 0;
+    for (size_t i = 0; i < q; i++)
+        if (d == 0 || cats[d - 1] != cats[i])
+            cats[d++] = cats[i];
+    q = d;
+    for (size_t i = 0; i < q; i++) {
+        rank[cats[i]] = (uint32_t)i;
+        rowm[i] = colm[i] = 0;
+    }
+    double po[3] = {0, 0, 0};
+    for (size_t i = 0; i < nc; i++) {
+        uint32_t ri = rank[c[i].va], ci = rank[c[i].vb];
+        rowm[ri] += c[i].count;
+        colm[ci] += c[i].count;
+        for (int w = 0; w < 3; w++)
+            po[w] += c[i].count * s_weight((jury_kappa_weights_t)w, ri, ci, q);
+    }
+    for (size_t i = 0; i < q; i++)
+        rank[cats[i]] = UINT32_MAX;
+    jury_measure_t res[3];
+    s_kappa_finish(q, rowm, colm, total, po, res);
+    pair->a = c[0].a;
+    pair->b = c[0].b;
+    pair->shared = (uint32_t)total;
+    pair->agreement = diag / total;
+    pair->chance = 0;
+    for (size_t i = 0; i < q; i++)
+        pair->chance += rowm[i] * colm[i] / (total * total);
+    pair->kappa = res[0];
+    pair->kappa_linear = res[1];
+    pair->kappa_quadratic = res[2];
+}
+
+jury_err jury_cohen_pairs(const jury_rating_t *ratings, size_t n, uint32_t nunits, uint32_t ncoders,
+                          uint32_t k, jury_cohen_pair_t **out, size_t *npairs)
+{
+    if (!out || !npairs || k == 0 || ncoders == 0)
+        return JURY_EINVAL;
+    s_units_t u;
+    jury_err rc = s_units_build(&u, ratings, n, nunits, ncoders, k);
+    if (rc != JURY_OK)
+        return rc;
+    s_cells_t t = {NULL, 0, 0};
+    uint32_t *rank = NULL, *cats = NULL;
+    double *rowm = NULL, *colm = NULL;
+    jury_cohen_pair_t *pairs = NULL;
+    if ((rc = s_units_check_dups(&u, ncoders)) != JURY_OK)
+        goto fail;
+    for (uint32_t x = 0; x < nunits; x++) {
+        const jury_rating_t *r = u.r + u.off[x];
+        size_t m = u.off[x + 1] - u.off[x];
+        for (size_t i = 0; i < m; i++) {
+            for (size_t j = i + 1; j < m; j++) {
+                bool lo = r[i].coder < r[j].coder;
+                const jury_rating_t *p = lo ? &r[i] : &r[j], *q = lo ? &r[j] : &r[i];
+                if ((rc = s_cells_add(&t, p->coder, q->coder, p->value, q->value)) != JURY_OK)
+                    goto fail;
+            }
+        }
+    }
+    /* Compact the occupied slots and sort them so each pair's cells are adjacent. */
+    size_t nc = 0;
+    for (size_t i = 0; i < t.cap; i++)
+        if (t.slots[i].count)
+            t.slots[nc++] = t.slots[i];
+    if (nc > 1)
+        qsort(t.slots, nc, sizeof(s_cell_t), s_cmp_cell);
+    size_t groups = 0, maxcells = 0;
+    for (size_t i = 0; i < nc;) {
+        size_t j = i;
+        while (j < nc && t.slots[j].a == t.slots[i].a && t.slots[j].b == t.slots[i].b)
+            j++;
+        groups++;
+        if (j - i > maxcells)
+            maxcells = j - i;
+        i = j;
+    }
+    rank = malloc((size_t)k * sizeof(uint32_t));
+    cats = malloc((2 * maxcells + 1) * sizeof(uint32_t));
+    rowm = malloc((2 * maxcells + 1) * sizeof(double));
+    colm = malloc((2 * maxcells + 1) * sizeof(double));
+    pairs = malloc((groups ? groups : 1) * sizeof(jury_cohen_pair_t));
+    if (!rank || !cats || !rowm || !colm || !pairs) {
+        rc = JURY_ENOMEM;
+        goto fail;
+    }
+    for (uint32_t i = 0; i < k; i++)
+        rank[i] = UINT32_MAX;
+    size_t np = 0;
+    for (size_t i = 0; i < nc;) {
+        size_t j = i;
+        uint64_t shared = 0;
+        while (j < nc && t.slots[j].a == t.slots[i].a && t.slots[j].b == t.slots[i].b)
+            shared += t.slots[j++].count;
+        if (shared >= 2)
+            s_pair_kappa(&pairs[np++], t.slots + i, j - i, rank, cats, rowm, colm);
+        i = j;
+    }
+    if (np == 0) {
+        free(pairs);
+        pairs = NULL;
+    }
+    *out = pairs;
+    *npairs = np;
+    pairs = NULL;
+fail:
+    free(pairs);
+    free(rank);
+    free(cats);
+    free(rowm);
+    free(colm);
+    free(t.slots);
+    s_units_free(&u);
+    return rc;
+}
+
+jury_measure_t jury_multi_kappa(const jury_cohen_pair_t *pairs, size_t npairs)
+{
+    if (!pairs || npairs == 0)
+        return s_absent(JURY_NOTE_NO_SHARED);
+    double ao = 0, ae = 0;
+    for (size_t i = 0; i < npairs; i++) {
+        ao += pairs[i].agreement;
+        ae += pairs[i].chance;
+    }
+    ao /= (double)npairs;
+    ae /= (double)npairs;
+    return 1.0 - ae <= 1e-12 ? s_absent(JURY_NOTE_NO_VARIATION) : s_value((ao - ae) / (1.0 - ae));
+}
+
+jury_err jury_cohen_table(const jury_rating_t *ratings, size_t n, uint32_t nunits, uint32_t k,
+                          uint32_t a, uint32_t b, double *table)
+{
+    if (!table || k == 0 || a == b)
+        return JURY_EINVAL;
+    s_units_t u;
+    jury_err rc = s_units_build(&u, ratings, n, nunits, 0, k);
+    if (rc != JURY_OK)
+        return rc;
+    memset(table, 0, (size_t)k * k * sizeof(double));
+    for (uint32_t x = 0; x < nunits; x++) {
+        uint32_t va = UINT32_MAX, vb = UINT32_MAX;
+        for (size_t i = u.off[x]; i < u.off[x + 1]; i++) {
+            uint32_t *slot = u.r[i].coder == a ? &va : u.r[i].coder == b ? &vb : NULL;
+            if (!slot)
+                continue;
+            if (*slot != UINT32_MAX) {
+                rc = JURY_EINVAL;
+                goto done;
+            }
+            *slot = u.r[i].value;
+        }
+        if (va != UINT32_MAX && vb != UINT32_MAX)
+            table[(size_t)va * k + vb] += 1.0;
+    }
+done:
+    s_units_free(&u);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Percent, per record, per annotator
+ * ------------------------------------------------------------------------------------------- */
+
+/* Equal pairs among a unit's m ratings. */
+static double s_equal_pairs(const jury_rating_t *r, size_t m)
+{
+    double eq = 0;
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = i + 1; j < m; j++)
+            eq += r[i].value == r[j].value;
+    return eq;
+}
+
+jury_measure_t jury_record_agreement(const uint32_t *values, size_t m)
+{
+    if (m < 2 || !values)
+        return s_absent(JURY_NOTE_FEW_RESPONSES);
+    double eq = 0;
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = i + 1; j < m; j++)
+            eq += values[i] == values[j];
+    return s_value(eq / ((double)m * (double)(m - 1) / 2.0));
+}
+
+jury_err jury_record_agreements(const jury_rating_t *ratings, size_t n, uint32_t nunits,
+                                jury_measure_t *out)
+{
+    if (!out && nunits > 0)
+        return JURY_EINVAL;
+    s_units_t u;
+    jury_err rc = s_units_build(&u, ratings, n, nunits, 0, 0);
+    if (rc != JURY_OK)
+        return rc;
+    for (uint32_t x = 0; x < nunits; x++) {
+        size_t m = u.off[x + 1] - u.off[x];
+        out[x] =
+            m < 2 ? s_absent(JURY_NOTE_FEW_RESPONSES)
+                  : s_value(s_equal_pairs(u.r + u.off[x], m) / ((double)m * (double)(m - 1) / 2.0));
+    }
+    s_units_free(&u);
+    return JURY_OK;
+}
+
+jury_err jury_percent_agreement(const jury_rating_t *ratings, size_t n, uint32_t nunits,
+                                jury_measure_t *out)
+{
+    if (!out)
+        return JURY_EINVAL;
+    s_units_t u;
+    jury_err rc = s_units_build(&u, ratings, n, nunits, 0, 0);
+    if (rc != JURY_OK)
+        return rc;
+    double sum = 0;
+    size_t units = 0;
+    for (uint32_t x = 0; x < nunits; x++) {
+        size_t m = u.off[x + 1] - u.off[x];
+        if (m < 2)
+            continue;
+        sum += s_equal_pairs(u.r + u.off[x], m) / ((double)m * (double)(m - 1) / 2.0);
+        units++;
+    }
+    *out = units ? s_value(sum / (double)units) : s_absent(JURY_NOTE_NO_PAIRABLE);
+    s_units_free(&u);
+    return JURY_OK;
+}
+
+jury_err jury_annotator_stats(const jury_rating_t *ratings, size_t n, uint32_t nunits,
+                              uint32_t ncoders, jury_annotator_stats_t *out)
+{
+    if (!out || ncoders == 0)
+        return JURY_EINVAL;
+    s_units_t u;
+    jury_err rc = s_units_build(&u, ratings, n, nunits, ncoders, 0);
+    if (rc != JURY_OK)
+        return rc;
+    /* Per coder: equal pairs, agreeing consensus records; per rating in a unit: equal others. */
+    double *eq = calloc(ncoders, sizeof(double));
+    double *cons = calloc(ncoders, sizeof(double));
+    uint32_t *same = malloc((u.max_m ? u.max_m : 1) * sizeof(uint32_t));
+    if (!eq || !cons || !same) {
+        rc = JURY_ENOMEM;
+        goto done;
+    }
+    if ((rc = s_units_check_dups(&u, ncoders)) != JURY_OK)
+        goto done;
+    memset(out, 0, (size_t)ncoders * sizeof(*out));
+    for (uint32_t x = 0; x < nunits; x++) {
+        const jury_rating_t *r = u.r + u.off[x];
+        size_t m = u.off[x + 1] - u.off[x];
+        for (size_t i = 0; i < m; i++) {
+            out[r[i].coder].responses++;
+            same[i] = 0;
+        }
+        if (m < 2)
+            continue;
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = i + 1; j < m; j++)
+                if (r[i].value == r[j].value) {
+                    same[i]++;
+                    same[j]++;
+                }
+        /* The majority answer is the most frequent one, when no other value ties with it. */
+        size_t best = 0;
+        for (size_t i = 1; i < m; i++)
+            if (same[i] > same[best])
+                best = i;
+        bool tie = false;
+        for (size_t i = 0; i < m; i++)
+            if (same[i] == same[best] && r[i].value != r[best].value)
+                tie = true;
+        for (size_t i = 0; i < m; i++) {
+            jury_annotator_stats_t *s = &out[r[i].coder];
+            s->pairs += (uint32_t)(m - 1);
+            eq[r[i].coder] += same[i];
+            if (!tie) {
+                s->consensus_records++;
+                cons[r[i].coder] += r[i].value == r[best].value;
+            }
+        }
+    }
+    for (uint32_t c = 0; c < ncoders; c++) {
+        jury_annotator_stats_t *s = &out[c];
+        s->with_others = s->pairs ? s_value(eq[c] / s->pairs) : s_absent(JURY_NOTE_NO_SHARED);
+        s->with_consensus = s->consensus_records ? s_value(cons[c] / s->consensus_records)
+                                                 : s_absent(JURY_NOTE_NO_CONSENSUS);
+    }
+done:
+    free(eq);
+    free(cons);
+    free(same);
+    s_units_free(&u);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Spans
+ * ------------------------------------------------------------------------------------------- */
+
+static int s_cmp_span(const void *x, const void *y)
+{
+    const jury_span_t *p = x, *q = y;
+    if (p->label != q->label)
+        return p->label < q->label ? -1 : 1;
+    if (p->start != q->start)
+        return p->start < q->start ? -1 : 1;
+    return (p->end > q->end) - (p->end < q->end);
+}
+
+/* Sorts spans and merges overlapping or touching ones of the same label in place; drops empty
+ * spans. Returns the new count and adds the covered length to *len. */
+static size_t s_spans_normalise(jury_span_t *s, size_t n, double *len)
+{
+    if (n > 1)
+        qsort(s, n, sizeof(jury_span_t), s_cmp_span);
+    size_t d = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i].end <= s[i].start)
+            continue;
+        if (d > 0 && s[d - 1].label == s[i].label && s[i].start <= s[d - 1].end) {
+            if (s[i].end > s[d - 1].end)
+                s[d - 1].end = s[i].end;
+            continue;
+        }
+        s[d++] = s[i];
+    }
+    *len = 0;
+    for (size_t i = 0; i < d; i++)
+        *len += (double)(s[i].end - s[i].start);
+    return d;
+}
+
+jury_err jury_span_f1(const jury_span_t *a, size_t na, const jury_span_t *b, size_t nb,
+                      jury_measure_t *out)
+{
+    if (!out || (na && !a) || (nb && !b))
+        return JURY_EINVAL;
+    jury_span_t *sa = malloc((na + nb + 1) * sizeof(jury_span_t));
+    if (!sa)
+        return JURY_ENOMEM;
+    jury_span_t *sb = sa + na;
+    if (na)
+        memcpy(sa, a, na * sizeof(jury_span_t));
+    if (nb)
+        memcpy(sb, b, nb * sizeof(jury_span_t));
+    double la, lb, inter = 0;
+    na = s_spans_normalise(sa, na, &la);
+    nb = s_spans_normalise(sb, nb, &lb);
+    /* Both lists are disjoint within a label and sorted by (label, start): one merge pass. */
+    size_t i = 0, j = 0;
+    while (i < na && j < nb) {
+        if (sa[i].label != sb[j].label) {
+            if (sa[i].label < sb[j].label)
+                i++;
+            else
+                j++;
+            continue;
+        }
+        uint32_t lo = sa[i].start > sb[j].start ? sa[i].start : sb[j].start;
+        uint32_t hi = sa[i].end < sb[j].end ? sa[i].end : sb[j].end;
+        if (hi > lo)
+            inter += (double)(hi - lo);
+        if (sa[i].end < sb[j].end)
+            i++;
+        else
+            j++;
+    }
+    free(sa);
+    *out = la + lb == 0 ? s_value(1.0) : s_value(2.0 * inter / (la + lb));
+    return JURY_OK;
+}
