@@ -201,6 +201,67 @@ static void s_bar(const jury_counts_t *c, double secs, bool tty)
                 (unsigned long long)responses, secs);
 }
 
+/* Runs argv to completion with stdout and stderr to log; returns its exit code. */
+static int s_run(char *const argv[], const char *log)
+{
+    pid_t pid = s_spawn(argv, log);
+    int st;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid)
+        return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/*
+ * Writes the agreement report as HTML and JSON into the demo directory with
+ * `jury agreement` (the real command, on the finished store) and prints a
+ * summary of the JSON: alpha per question with its interval.
+ */
+static int s_agreement(const char *self, const char *dir, const char *store_dir)
+{
+    char html[PATH_MAX + 32], json[PATH_MAX + 32], log[PATH_MAX + 32];
+    snprintf(html, sizeof html, "%s/agreement.html", dir);
+    snprintf(json, sizeof json, "%s/agreement.json", dir);
+    snprintf(log, sizeof log, "%s/agreement.log", dir);
+    char *html_argv[] = {(char *)self, "--store", (char *)store_dir, "agreement", DATASET,
+                         "--format",   "html",    "--out",           html,        NULL};
+    char *json_argv[] = {(char *)self, "--store", (char *)store_dir, "agreement", DATASET,
+                         "--format",   "json",    "--out",           json,        NULL};
+    if (s_run(html_argv, log) != 0 || s_run(json_argv, log) != 0) {
+        jury_cli_error("demo: the agreement report failed; see %s", log);
+        return -1;
+    }
+    FILE *f = fopen(json, "rb");
+    char buf[1 << 16];
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    cJSON *root = cJSON_Parse(buf);
+    const cJSON *questions = cJSON_GetObjectItemCaseSensitive(root, "questions");
+    printf("  agreement  Krippendorff's alpha with its 95%% interval (jury agreement)\n");
+    const cJSON *q;
+    cJSON_ArrayForEach(q, questions)
+    {
+        const cJSON *alpha = cJSON_GetObjectItemCaseSensitive(q, "alpha");
+        const cJSON *ci = cJSON_GetObjectItemCaseSensitive(q, "alpha_ci95");
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(q, "type");
+        const cJSON *level = cJSON_GetObjectItemCaseSensitive(q, "level");
+        printf("    %-10s ", q->string);
+        if (cJSON_IsNumber(alpha))
+            printf("alpha %.3f", alpha->valuedouble);
+        else
+            printf("alpha n/a");
+        if (cJSON_GetArraySize(ci) == 2 && cJSON_IsNumber(cJSON_GetArrayItem(ci, 0)))
+            printf(" (%.3f .. %.3f)", cJSON_GetArrayItem(ci, 0)->valuedouble,
+                   cJSON_GetArrayItem(ci, 1)->valuedouble);
+        printf("  %s, %s\n", cJSON_IsString(type) ? type->valuestring : "?",
+               cJSON_IsString(level) ? level->valuestring : "?");
+    }
+    cJSON_Delete(root);
+    printf("  report     %s (open it in a browser), %s\n", html, json);
+    return 0;
+}
+
 static jury_err s_annotator_line(uint32_t id, const char *name, const jury_counts_t *c, void *arg)
 {
     (void)id;
@@ -409,6 +470,8 @@ stop:
         printf("  store      %s (try: jury --store %s status %s; jury --store %s dump %s)\n",
                store_dir, store_dir, DATASET, store_dir, DATASET);
     }
+    if (rc == JURY_EXIT_OK && s_agreement(self, dir, store_dir) != 0)
+        rc = JURY_EXIT_FAILURE;
     jury_store_destroy(&store);
     return rc;
 }

@@ -80,6 +80,7 @@ struct jury_store {
     bool read_only;        /* opened with MDB_RDONLY */
     size_t map_growth;     /* bytes to add on a full map; 0 doubles */
     int open_txns;         /* transactions open now (the map may only grow at 0) */
+    bool absent[DB_COUNT]; /* tables a read-only open found missing (added by a later build) */
 };
 
 /* A counter row held in the transaction until commit, so that a batch of
@@ -190,6 +191,11 @@ static jury_err s_open_dbs(jury_store_t *s, bool create)
          * writer adds tables that a newer build of the same schema introduced. */
         bool make = create || (!s->read_only && i != DB_META);
         rc = mdb_dbi_open(txn, s_db_names[i], make ? MDB_CREATE : 0, &s->dbi[i]);
+        if (rc == MDB_NOTFOUND && i >= DB_AGREEMENT) {
+            /* A store from before these tables, opened read-only: they are empty. */
+            s->absent[i] = true;
+            continue;
+        }
         if (rc == MDB_NOTFOUND) {
             /* An LMDB environment without jury's tables: empty or someone else's. */
             err = JURY_ENOTFOUND;
@@ -1181,6 +1187,8 @@ jury_err jury_store_agreement_get(jury_txn_t *txn, uint32_t ds, const char *ques
     jury_err err = s_agreement_key(k, sizeof k, ds, question, &kl);
     if (err != JURY_OK)
         return err == JURY_EINVAL ? JURY_ENOTFOUND : err;
+    if (txn->store->absent[DB_AGREEMENT])
+        return JURY_ENOTFOUND;
     MDB_val key = s_val(k, kl), val;
     int rc = mdb_get(txn->txn, txn->store->dbi[DB_AGREEMENT], &key, &val);
     if (rc != MDB_SUCCESS)
@@ -1209,6 +1217,8 @@ jury_err jury_store_record_agreement_get(jury_txn_t *txn, uint64_t rid, double *
 {
     unsigned char k[8];
     s_put64(k, rid);
+    if (txn->store->absent[DB_RAGREE])
+        return JURY_ENOTFOUND;
     MDB_val key = s_val(k, 8), val;
     int rc = mdb_get(txn->txn, txn->store->dbi[DB_RAGREE], &key, &val);
     if (rc != MDB_SUCCESS)

@@ -338,6 +338,8 @@ static void test_demo_runs_a_whole_campaign(void **state)
     assert_non_null(strstr(r.out, "jury demo: a support-reply campaign of 200 records"));
     assert_non_null(strstr(r.out, "records    200 total, 200 completed, 0 set aside, 0 pending"));
     assert_non_null(strstr(r.out, "responses  600 submitted, "));
+    assert_non_null(strstr(r.out, "  agreement  Krippendorff's alpha with its 95% interval"));
+    assert_non_null(strstr(r.out, "    quality    alpha "));
     const char *bots[] = {"ana", "ben", "chen", "dana", "eli"};
     for (int i = 0; i < 5; i++) {
         char line[32];
@@ -367,6 +369,28 @@ static void test_demo_runs_a_whole_campaign(void **state)
     assert_string_equal(cJSON_GetObjectItem(quality, "level")->valuestring, "interval");
     cJSON *alpha = cJSON_GetObjectItem(quality, "alpha");
     assert_true(cJSON_IsNumber(alpha) && alpha->valuedouble > 0.3 && alpha->valuedouble <= 1.0);
+    /* Two independent paths agree to the last printed digit: the coordinator's
+     * running coincidence matrix, and `jury agreement` reading every response. */
+    char report[600];
+    snprintf(report, sizeof report, "%s/agreement.json", dir);
+    char *text = tu_read_file(report, NULL);
+    assert_non_null(text);
+    cJSON *rep = cJSON_Parse(text);
+    free(text);
+    cJSON *rq = cJSON_GetObjectItem(cJSON_GetObjectItem(rep, "questions"), "quality");
+    assert_non_null(rq);
+    char live_alpha[32], report_alpha[32];
+    snprintf(live_alpha, sizeof live_alpha, "%.6f", alpha->valuedouble);
+    snprintf(report_alpha, sizeof report_alpha, "%.6f",
+             cJSON_GetObjectItem(rq, "alpha")->valuedouble);
+    assert_string_equal(live_alpha, report_alpha);
+    cJSON_Delete(rep);
+    snprintf(report, sizeof report, "%s/agreement.html", dir);
+    text = tu_read_file(report, NULL);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "<svg"));
+    assert_null(strstr(text, "<script"));
+    free(text);
     cJSON_Delete(st);
     tu_result_free(&r);
     char path[600];
