@@ -1,4 +1,5 @@
-/* cmd_agreement.c: `jury agreement`: inter-annotator agreement of a dataset in the store, or of a responses file, as text, JSON or HTML. */
+/* cmd_agreement.c: `jury agreement`: inter-annotator agreement of a dataset in the store, or of a
+ * responses file, as text, JSON or HTML. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -57,11 +58,11 @@ typedef enum { S_TEXT, S_JSON, S_HTML } s_format;
 
 /* What the store walk needs. */
 typedef struct {
-    jury_txn_t *txn;     /* snapshot */
-    jury_report_t *rep;  /* the report being filled */
-    const char *record;  /* the current record's external id (borrowed from its payload copy) */
-    char why[1024];      /* reason of the first failure */
-    jury_err err;        /* first failure */
+    jury_txn_t *txn;    /* snapshot */
+    jury_report_t *rep; /* the report being filled */
+    const char *record; /* the current record's external id (borrowed from its payload copy) */
+    char why[1024];     /* reason of the first failure */
+    jury_err err;       /* first failure */
 } s_walk;
 
 static jury_err s_response(const jury_response_t *r, void *arg)
@@ -134,8 +135,7 @@ static jury_err s_record(uint64_t rid, const jury_record_state_t *st, void *arg)
         return err;
     char id[JURY_STORE_EXTID_MAX + 1];
     if (!s_record_id(payload, len, id, sizeof id)) {
-        snprintf(w->why, sizeof w->why, "record %llu has no readable id",
-                 (unsigned long long)rid);
+        snprintf(w->why, sizeof w->why, "record %llu has no readable id", (unsigned long long)rid);
         return JURY_ECORRUPT;
     }
     w->record = id;
@@ -260,8 +260,7 @@ static int s_from_files(const char *settings_path, const char *responses_path,
         fclose(f);
     if (rc == JURY_EXIT_OK && problems > 0) {
         if (problems > S_PRINT_PROBLEMS)
-            fprintf(stderr, "%s: ... and %llu more problems\n", shown,
-                    problems - S_PRINT_PROBLEMS);
+            fprintf(stderr, "%s: ... and %llu more problems\n", shown, problems - S_PRINT_PROBLEMS);
         jury_cli_error("agreement: %llu of %llu responses in %s are invalid; no report was made",
                        problems, lines, shown);
         rc = JURY_EXIT_USAGE;
@@ -401,8 +400,7 @@ int jury_cmd_agreement(const jury_cli_t *cli_in, int argc, char **argv)
 
     jury_settings_t *settings = NULL;
     jury_report_t *rep = NULL;
-    const char *title = responses ? (strcmp(responses, "-") ? responses : "<stdin>")
-                                  : argv[optind];
+    const char *title = responses ? (strcmp(responses, "-") ? responses : "<stdin>") : argv[optind];
     int rc = responses ? s_from_files(settings_path, responses, &opts, &settings, &rep)
                        : s_from_store(&cli, argv[optind], &opts, &settings, &rep);
     cJSON *model = NULL;

@@ -1,4 +1,5 @@
-/* report.c: the agreement report: responses collected per question, measured with agreement.h, returned as a JSON model and rendered as text. */
+/* report.c: the agreement report: responses collected per question, measured with agreement.h,
+ * returned as a JSON model and rendered as text. */
 #include "report.h"
 
 #include <math.h>
@@ -18,14 +19,15 @@
 /* Lines of annotator pairs the text report prints before it elides the middle ones. */
 #define S_TEXT_PAIRS_MAX 30
 
-/* ---- interning: byte strings to dense indices ------------------------------------------------- */
+/* ---- interning: byte strings to dense indices -------------------------------------------------
+ */
 
 /* Distinct byte strings, each given the next index in order of first appearance. */
 typedef struct {
-    char **keys;     /* key bytes, each its own allocation (aligned for any array), NUL-terminated */
-    size_t *lens;    /* key lengths in bytes */
-    uint32_t n;      /* keys held */
-    uint32_t cap;    /* room in keys and lens */
+    char **keys;  /* key bytes, each its own allocation (aligned for any array), NUL-terminated */
+    size_t *lens; /* key lengths in bytes */
+    uint32_t n;   /* keys held */
+    uint32_t cap; /* room in keys and lens */
     uint32_t *slots; /* open addressing: index + 1, 0 when empty */
     size_t nslots;   /* a power of two, at least twice n */
 } s_intern;
@@ -123,7 +125,8 @@ static jury_err s_intern_add(s_intern *t, const void *key, size_t len, uint32_t 
     return JURY_OK;
 }
 
-/* ---- a map from 64-bit keys to dense indices ---------------------------------------------------- */
+/* ---- a map from 64-bit keys to dense indices ----------------------------------------------------
+ */
 
 typedef struct {
     uint64_t *keys; /* key + 1, 0 when empty */
@@ -227,6 +230,7 @@ struct jury_report {
     uint32_t bootstrap;       /* resamples */
     uint64_t seed;            /* bootstrap seed */
     uint32_t contested;       /* records listed as most contested */
+    uint32_t expected_pairs;  /* distance budget of an exact D_e for text questions */
     s_question *qs;           /* one per question of the settings */
     size_t nq;                /* questions */
     s_intern records;         /* record ids in order of first appearance */
@@ -359,6 +363,7 @@ jury_err jury_report_new(jury_report_t **out, const jury_settings_t *s,
     r->bootstrap = opts->bootstrap ? opts->bootstrap : JURY_REPORT_BOOTSTRAP_DEFAULT;
     r->seed = opts->seed;
     r->contested = opts->contested ? opts->contested : JURY_REPORT_CONTESTED_DEFAULT;
+    r->expected_pairs = opts->expected_pairs ? opts->expected_pairs : JURY_REPORT_PAIRS_DEFAULT;
     r->nq = jury_settings_question_count(s);
     r->qs = calloc(r->nq ? r->nq : 1, sizeof *r->qs);
     /* The normalised settings carry what settings.h has no accessor for: labels, values. */
@@ -671,13 +676,15 @@ jury_err jury_report_add_line(jury_report_t *r, const char *line, size_t len, ch
         snprintf(id, sizeof id, "%.0f", record->valuedouble);
         rid = id;
     } else {
-        s_errf(err, errlen, "/record: a response needs the record's id (a non-empty string or "
-                            "an integer)");
+        s_errf(err, errlen,
+               "/record: a response needs the record's id (a non-empty string or "
+               "an integer)");
         goto done;
     }
     if (!cJSON_IsString(annotator) || annotator->valuestring[0] == '\0') {
-        s_errf(err, errlen, "/annotator: a response needs the annotator's name (a non-empty "
-                            "string)");
+        s_errf(err, errlen,
+               "/annotator: a response needs the annotator's name (a non-empty "
+               "string)");
         goto done;
     }
     bool submitted = cJSON_IsString(status) && strcmp(status->valuestring, "submitted") == 0;
@@ -686,8 +693,8 @@ jury_err jury_report_add_line(jury_report_t *r, const char *line, size_t len, ch
         s_errf(err, errlen, "/status: must be \"submitted\", \"discarded\" or \"draft\"");
         goto done;
     }
-    if (submitted ? !cJSON_IsObject(values) : (values && !cJSON_IsObject(values) &&
-                                               !cJSON_IsNull(values))) {
+    if (submitted ? !cJSON_IsObject(values)
+                  : (values && !cJSON_IsObject(values) && !cJSON_IsNull(values))) {
         s_errf(err, errlen, "/values: must be an object of answers by question name");
         goto done;
     }
@@ -697,7 +704,8 @@ done:
     return rc;
 }
 
-/* ---- measuring -------------------------------------------------------------------------------- */
+/* ---- measuring --------------------------------------------------------------------------------
+ */
 
 /* Rounds to 6 decimals (no negative zero), so that the model reads well and compares exactly. */
 static double s_round(double v)
@@ -761,9 +769,9 @@ static jury_measure_t s_present(double v)
 
 /* One pairable-or-not record of a question: its answers are obs[first .. first+m). */
 typedef struct {
-    uint32_t rec;    /* record index */
-    size_t first;    /* its first answer in the sorted answers */
-    uint32_t m;      /* how many answers it has */
+    uint32_t rec;             /* record index */
+    size_t first;             /* its first answer in the sorted answers */
+    uint32_t m;               /* how many answers it has */
     jury_measure_t agreement; /* mean pairwise agreement, absent when m < 2 */
 } s_unit;
 
@@ -791,10 +799,10 @@ typedef struct {
 typedef struct {
     const jury_report_t *r;
     s_question *q;
-    s_unit *units;  /* records with at least one answer, in record order */
+    s_unit *units; /* records with at least one answer, in record order */
     uint32_t nunits;
-    s_ann *anns;    /* per annotator index (all annotators of the report) */
-    s_pair *pairs;  /* pairs with at least 2 shared records */
+    s_ann *anns;   /* per annotator index (all annotators of the report) */
+    s_pair *pairs; /* pairs with at least 2 shared records */
     size_t npairs;
     uint32_t coders; /* annotators with at least one answer */
 } s_calc;
@@ -952,6 +960,81 @@ static jury_err s_fixed_de_bootstrap(const jury_report_t *r, const double *dis, 
     return JURY_OK;
 }
 
+/*
+ * Alpha with a distance. Exact (jury_alpha_distance) when the expected disagreement D_e needs at
+ * most budget distances between distinct answers; beyond, D_e is the mean distance of budget
+ * random pairs of answers (seeded, so the same on every run) and a note says so: D_e costs a
+ * distance for every two distinct answers, which for thousands of long texts takes hours.
+ * D_o is exact either way: dis[i] is record i's disagreement, m[i] its answers.
+ */
+static jury_err s_distance_alpha(s_calc *c, jury_distance_fn fn, void *arg, const uint32_t *values,
+                                 const uint32_t *counts, const double *dis, const uint32_t *m,
+                                 size_t n, uint32_t budget, jury_measure_t *alpha, s_out *o)
+{
+    const s_question *q = c->q;
+    uint32_t nitems = q->items.n;
+    size_t nvalues = 0;
+    for (size_t i = 0; i < n; i++)
+        nvalues += m[i];
+    /* Distinct answers among the pairable ones. */
+    bool *seen = calloc(nitems ? nitems : 1, sizeof *seen);
+    uint32_t *pool = malloc((nvalues ? nvalues : 1) * sizeof *pool);
+    if (seen == NULL || pool == NULL) {
+        free(seen);
+        free(pool);
+        return JURY_ENOMEM;
+    }
+    size_t npool = 0, at = 0;
+    double distinct = 0;
+    for (uint32_t u = 0; u < c->nunits; u++) {
+        for (uint32_t i = 0; counts[u] >= 2 && i < counts[u]; i++) {
+            uint32_t v = values[at + i];
+            pool[npool++] = v;
+            if (!seen[v]) {
+                seen[v] = true;
+                distinct++;
+            }
+        }
+        at += counts[u];
+    }
+    free(seen);
+    jury_err rc = JURY_OK;
+    if (distinct * (distinct - 1) / 2 <= budget || npool < 2) {
+        rc = jury_alpha_distance(values, counts, c->nunits, nitems, fn, arg, alpha);
+        free(pool);
+        return rc;
+    }
+    double d_o = 0, d_e = 0;
+    for (size_t i = 0; i < n; i++)
+        d_o += dis[i];
+    d_o /= (double)npool;
+    uint64_t state = c->r->seed ^ 0x5DEECE66DULL;
+    for (uint32_t k = 0; rc == JURY_OK && k < budget; k++) {
+        /* Two different answers (positions), uniformly: Krippendorff's D_e pairs every value with
+         * every other one. */
+        size_t i = (size_t)(s_splitmix(&state) % npool);
+        size_t j = (size_t)(s_splitmix(&state) % (npool - 1));
+        j += j >= i;
+        double d = 0;
+        if (pool[i] != pool[j])
+            rc = fn(pool[i], pool[j], arg, &d);
+        d_e += d;
+    }
+    free(pool);
+    if (rc != JURY_OK)
+        return rc;
+    d_e /= budget;
+    if (d_e <= 0 && d_o > 0) /* the sample missed the rare differing answers: be exact */
+        return jury_alpha_distance(values, counts, c->nunits, nitems, fn, arg, alpha);
+    *alpha = d_e > 0 ? s_present(1 - d_o / d_e) : s_absent(JURY_NOTE_NO_VARIATION);
+    char note[160];
+    snprintf(note, sizeof note,
+             "expected disagreement estimated from %u random pairs of the %zu answers", budget,
+             npool);
+    s_note(o, "alpha", note);
+    return JURY_OK;
+}
+
 /* Label and rating questions: everything from agreement.h's categorical functions. */
 static jury_err s_categorical(s_calc *c, s_out *o)
 {
@@ -978,8 +1061,8 @@ static jury_err s_categorical(s_calc *c, s_out *o)
             rating)
             rc = jury_alpha(rt, q->nobs, nunits, q->k, JURY_ALPHA_ORDINAL, numeric, &ordinal);
         if (rc == JURY_OK && alpha.ok)
-            rc = jury_alpha_bootstrap(rt, q->nobs, nunits, q->k, level, numeric, r->bootstrap,
-                                      0.95, r->seed, &ci);
+            rc = jury_alpha_bootstrap(rt, q->nobs, nunits, q->k, level, numeric, r->bootstrap, 0.95,
+                                      r->seed, &ci);
         else
             ci.note = alpha.note;
         if (rc == JURY_OK)
@@ -1112,8 +1195,7 @@ static jury_err s_distance(s_calc *c, s_out *o)
                 bool found;
                 uint32_t pi;
                 uint64_t key = (uint64_t)x->ann << 32 | y->ann;
-                if ((rc = s_map64_get(&pair_index, key, (uint32_t)npairs, &found, &pi)) !=
-                    JURY_OK)
+                if ((rc = s_map64_get(&pair_index, key, (uint32_t)npairs, &found, &pi)) != JURY_OK)
                     break;
                 if (!found) {
                     if (npairs == pairs_cap) {
@@ -1150,7 +1232,10 @@ static jury_err s_distance(s_calc *c, s_out *o)
         void *arg = q->type == JURY_QUESTION_MULTI_LABEL_SELECTION ? (void *)it.sets
                     : q->type == JURY_QUESTION_RANKING             ? (void *)it.rankings
                                                                    : (void *)it.texts;
-        rc = jury_alpha_distance(values, counts, c->nunits, items->n, fn, arg, &alpha);
+        uint32_t budget = r->expected_pairs;
+        if (q->type != JURY_QUESTION_TEXT)
+            budget = budget > UINT32_MAX / 100 ? UINT32_MAX : budget * 100;
+        rc = s_distance_alpha(c, fn, arg, values, counts, dis, dm, ndis, budget, &alpha, o);
         if (rc == JURY_OK && alpha.ok)
             rc = s_fixed_de_bootstrap(r, dis, dm, ndis, alpha.value, &ci);
         else
@@ -1162,14 +1247,13 @@ static jury_err s_distance(s_calc *c, s_out *o)
         ci.note = none;
     }
     if (rc == JURY_OK) {
-        jury_measure_t percent =
-            pairable ? s_present(percent_sum / pairable) : s_absent(none);
+        jury_measure_t percent = pairable ? s_present(percent_sum / pairable) : s_absent(none);
         jury_measure_t mean = pairable ? s_present(similarity_sum / pairable) : s_absent(none);
         if (q->type != JURY_QUESTION_SPAN) {
             s_add(o, o->q, "level",
                   cJSON_CreateString(q->type == JURY_QUESTION_MULTI_LABEL_SELECTION ? "masi"
-                                     : q->type == JURY_QUESTION_RANKING ? "kendall_tau"
-                                                                         : "edit_distance"));
+                                     : q->type == JURY_QUESTION_RANKING             ? "kendall_tau"
+                                                                        : "edit_distance"));
             s_measure(o, "alpha", alpha);
             if (ci.ok) {
                 cJSON *arr = cJSON_CreateArray();
@@ -1189,9 +1273,8 @@ static jury_err s_distance(s_calc *c, s_out *o)
         if (q->type == JURY_QUESTION_SPAN)
             s_measure(o, "mean_f1", mean);
         for (uint32_t a = 0; a < r->annotators.n; a++)
-            c->anns[a].agreement = c->anns[a].pairs
-                                       ? s_present(c->anns[a].sum / c->anns[a].pairs)
-                                       : s_absent(JURY_NOTE_NO_SHARED);
+            c->anns[a].agreement = c->anns[a].pairs ? s_present(c->anns[a].sum / c->anns[a].pairs)
+                                                    : s_absent(JURY_NOTE_NO_SHARED);
         c->pairs = calloc(npairs ? npairs : 1, sizeof *c->pairs);
         if (c->pairs == NULL)
             rc = JURY_ENOMEM;
@@ -1334,8 +1417,9 @@ static jury_err s_common(s_calc *c, s_out *o)
         double v = unit->agreement.value;
         sum += v;
         int bin = (int)floor(v * JURY_REPORT_HISTOGRAM_BINS);
-        hist[bin < 0 ? 0 : bin >= JURY_REPORT_HISTOGRAM_BINS ? JURY_REPORT_HISTOGRAM_BINS - 1
-                                                              : bin]++;
+        hist[bin < 0                             ? 0
+             : bin >= JURY_REPORT_HISTOGRAM_BINS ? JURY_REPORT_HISTOGRAM_BINS - 1
+                                                 : bin]++;
     }
     cJSON *ra = cJSON_CreateObject();
     s_add(o, o->q, "record_agreement", ra);
@@ -1351,8 +1435,8 @@ static jury_err s_common(s_calc *c, s_out *o)
     cJSON *contested = cJSON_CreateArray();
     s_add(o, o->q, "contested", contested);
     /* Records everyone agrees on are not contested, however few the others are. */
-    for (uint32_t i = 0; contested && i < np && i < r->contested && pairable[i]->agreement.value < 1;
-         i++) {
+    for (uint32_t i = 0;
+         contested && i < np && i < r->contested && pairable[i]->agreement.value < 1; i++) {
         cJSON *co = cJSON_CreateObject();
         if (co == NULL || !cJSON_AddItemToArray(contested, co)) {
             cJSON_Delete(co);
@@ -1445,11 +1529,25 @@ static size_t s_width(const char *s)
 }
 
 /* s, then spaces up to width code points (at least one space after it). */
+/* Appends s with control characters shown as '?': names and ids from a responses file must not
+ * drive the terminal. */
+static void s_put_clean(report_buf_t *b, const char *s)
+{
+    const char *run = s;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+            report_buf_put(b, run, (size_t)(s - run));
+            report_buf_put(b, "?", 1);
+            run = s + 1;
+        }
+    report_buf_put(b, run, (size_t)(s - run));
+}
+
 static void s_pad(report_buf_t *b, const char *s, size_t width)
 {
     if (s == NULL)
         s = "";
-    report_buf_puts(b, s);
+    s_put_clean(b, s);
     size_t w = s_width(s);
     do
         report_buf_put(b, " ", 1);
@@ -1535,8 +1633,11 @@ static void s_text_question(report_buf_t *b, const cJSON *q)
     const cJSON *n;
     cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(q, "notes"))
     {
-        if (cJSON_IsString(n))
-            report_buf_printf(b, "  note: %s\n", n->valuestring);
+        if (cJSON_IsString(n)) {
+            report_buf_puts(b, "  note: ");
+            s_put_clean(b, n->valuestring);
+            report_buf_puts(b, "\n");
+        }
     }
 
     const cJSON *pairs = cJSON_GetObjectItemCaseSensitive(q, "pairs");

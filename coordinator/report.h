@@ -1,4 +1,5 @@
-/* report.h: the agreement report of a dataset: responses in, per-question measures out as a JSON model, rendered as text or HTML. Pure logic, no I/O. */
+/* report.h: the agreement report of a dataset: responses in, per-question measures out as a JSON
+ * model, rendered as text or HTML. Pure logic, no I/O. */
 #ifndef JURY_REPORT_H
 #define JURY_REPORT_H
 
@@ -31,15 +32,17 @@
  * "Agreement" section documents; jury_report_text and jury_report_html render
  * it. A measure that cannot be computed (one annotator, no record with two
  * values, no variation) is null, with a sentence in the question's "notes":
- * the model never holds NaN or infinities. Numbers are rounded to 6 decimals.
+ * the model never holds NaN or infinities. The notes also say when alpha's
+ * expected disagreement was estimated (JURY_REPORT_PAIRS_DEFAULT). Numbers are
+ * rounded to 6 decimals.
  */
 typedef struct jury_report jury_report_t;
 
 /* Measurement level of Krippendorff's alpha for rating and label questions. */
 typedef enum {
-    JURY_REPORT_LEVEL_DEFAULT = 0, /* the question type's own: label nominal, rating interval */
-    JURY_REPORT_LEVEL_NOMINAL = 1, /* values are names: equal or not */
-    JURY_REPORT_LEVEL_ORDINAL = 2, /* values are ordered: ranks matter, distances do not */
+    JURY_REPORT_LEVEL_DEFAULT = 0,  /* the question type's own: label nominal, rating interval */
+    JURY_REPORT_LEVEL_NOMINAL = 1,  /* values are names: equal or not */
+    JURY_REPORT_LEVEL_ORDINAL = 2,  /* values are ordered: ranks matter, distances do not */
     JURY_REPORT_LEVEL_INTERVAL = 3, /* differences between values are meaningful */
     JURY_REPORT_LEVEL_RATIO = 4     /* ratios are meaningful (a true zero) */
 } jury_report_level;
@@ -49,6 +52,15 @@ typedef enum {
 
 /* Bootstrap resamples of alpha's 95% interval when opts->bootstrap is 0. */
 #define JURY_REPORT_BOOTSTRAP_DEFAULT 1000
+
+/*
+ * Krippendorff's expected disagreement D_e takes one distance for every two
+ * distinct answers. When that is more than this many distances for a text
+ * question (100 times as many for multi-label and ranking questions, whose
+ * distances are cheap), D_e is instead the mean distance of this many random
+ * pairs of answers, and the question's notes say so.
+ */
+#define JURY_REPORT_PAIRS_DEFAULT 20000
 
 /* Bins of the per-record agreement histogram: [0, 0.1), [0.1, 0.2) ... [0.9, 1]. */
 #define JURY_REPORT_HISTOGRAM_BINS 10
@@ -60,6 +72,7 @@ typedef struct {
     uint32_t bootstrap;      /* resamples for alpha_ci95; 0 for JURY_REPORT_BOOTSTRAP_DEFAULT */
     uint64_t seed;           /* bootstrap seed; the same seed gives the same interval */
     uint32_t contested;      /* most contested records listed; 0 for the default (10) */
+    uint32_t expected_pairs; /* distance budget of alpha's D_e; 0 for JURY_REPORT_PAIRS_DEFAULT */
 } jury_report_opts_t;
 
 /*
@@ -73,8 +86,7 @@ typedef struct {
  * always NUL-terminated when errlen > 0) may be NULL.
  */
 JURY_MUST_CHECK jury_err jury_report_new(jury_report_t **out, const jury_settings_t *s,
-                                         const jury_report_opts_t *opts, char *err,
-                                         size_t errlen);
+                                         const jury_report_opts_t *opts, char *err, size_t errlen);
 
 /* Destroys *self_p and sets it to NULL. Accepts NULL and an already-NULL *self_p. */
 void jury_report_destroy(jury_report_t **self_p);
@@ -93,11 +105,11 @@ void jury_report_destroy(jury_report_t **self_p);
  * "/values/colour: no question \"colour\" in the settings" or
  * "/values/quality: a rating must be an integer"; JURY_EEXIST when annotator
  * already has a response to record in this report; JURY_ENOMEM.
- * A failed call adds nothing.
+ * A call that fails with JURY_EINVAL or JURY_EEXIST adds nothing.
  */
 JURY_MUST_CHECK jury_err jury_report_add(jury_report_t *r, const char *record,
-                                         const char *annotator, bool submitted,
-                                         const cJSON *values, char *err, size_t errlen);
+                                         const char *annotator, bool submitted, const cJSON *values,
+                                         char *err, size_t errlen);
 
 /*
  * Adds one line of a responses file (JSONL, len bytes at line, need not be

@@ -1,4 +1,5 @@
-/* report_html.c: the agreement report as one self-contained HTML page: inline CSS and SVG charts, no script, every string from the data escaped. */
+/* report_html.c: the agreement report as one self-contained HTML page: inline CSS and SVG charts,
+ * no script, every string from the data escaped. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,8 @@ static const char s_style[] =
     "background:#f4f5f7}\n"
     "main{max-width:1100px;margin:0 auto;padding:24px}\n"
     "h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:0 0 12px}"
-    "h3{font-size:14px;margin:16px 0 6px;color:#555;text-transform:uppercase;letter-spacing:.04em}\n"
+    "h3{font-size:14px;margin:16px 0 "
+    "6px;color:#555;text-transform:uppercase;letter-spacing:.04em}\n"
     ".sub{color:#666;margin:0 0 20px}\n"
     "section{background:#fff;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.12);"
     "padding:18px 22px;margin:0 0 20px}\n"
@@ -170,16 +172,16 @@ static void s_alpha_chart(report_buf_t *b, const cJSON *questions)
     report_buf_printf(b,
                       "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#e8f3e8\"/>\n"
                       "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#f6f8e6\"/>\n",
-                      S_X(0.8), top - 6, S_X(1.0) - S_X(0.8), rows * row_h + 6, S_X(0.667),
-                      top - 6, S_X(0.8) - S_X(0.667), rows * row_h + 6);
+                      S_X(0.8), top - 6, S_X(1.0) - S_X(0.8), rows * row_h + 6, S_X(0.667), top - 6,
+                      S_X(0.8) - S_X(0.667), rows * row_h + 6);
     for (int t = (int)lround(lo_axis * 5); t <= 5; t++) {
         double v = t / 5.0;
         report_buf_printf(b,
                           "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\"/>"
                           "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" "
                           "fill=\"#666\">%.1f</text>\n",
-                          S_X(v), top - 6, S_X(v), top + rows * row_h,
-                          t == 0 ? "#999" : "#e3e3e3", S_X(v), top + rows * row_h + 16, v);
+                          S_X(v), top - 6, S_X(v), top + rows * row_h, t == 0 ? "#999" : "#e3e3e3",
+                          S_X(v), top + rows * row_h + 16, v);
     }
     /* The two labels run away from each other, so they never overlap. */
     report_buf_printf(b,
@@ -219,9 +221,9 @@ static void s_alpha_chart(report_buf_t *b, const cJSON *questions)
                                   cJSON_GetArrayItem(ci, 0)->valuedouble,
                                   cJSON_GetArrayItem(ci, 1)->valuedouble);
             report_buf_puts(b, "</title></circle>\n");
-            report_buf_printf(b,
-                              "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#333\">%.3f</text>\n",
-                              S_X(a) + 9, y - 7, a);
+            report_buf_printf(
+                b, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#333\">%.3f</text>\n",
+                S_X(a) + 9, y - 7, a);
         } else {
             report_buf_printf(b,
                               "<text x=\"%d\" y=\"%d\" font-size=\"12\" fill=\"#999\">not "
@@ -231,10 +233,9 @@ static void s_alpha_chart(report_buf_t *b, const cJSON *questions)
         row++;
     }
 #undef S_X
-    report_buf_puts(b,
-                    "</svg>\n<p class=\"sub\">Dots: alpha; bars: its 95% bootstrap interval. "
-                    "Shaded: 0.667 and above (tentative), 0.8 and above (reliable), after "
-                    "Krippendorff.</p></section>\n");
+    report_buf_puts(b, "</svg>\n<p class=\"sub\">Dots: alpha; bars: its 95% bootstrap interval. "
+                       "Shaded: 0.667 and above (tentative), 0.8 and above (reliable), after "
+                       "Krippendorff.</p></section>\n");
 }
 
 /* ---- one question ---------------------------------------------------------------------------- */
@@ -349,8 +350,7 @@ static void s_heatmap(report_buf_t *b, const cJSON *q)
                       "heatmap\">\n",
                       w, h, w, h, kappa ? "kappa" : "agreement");
     for (int i = 0; i < n; i++) {
-        report_buf_printf(b,
-                          "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">",
+        report_buf_printf(b, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">",
                           label_w - 6, label_h + i * cell + cell / 2 + 4);
         s_esc_short(b, who[i].name);
         report_buf_printf(b,
@@ -386,8 +386,8 @@ static void s_heatmap(report_buf_t *b, const cJSON *q)
             report_buf_puts(b, " \xC3\x97 ");
             s_esc(b, who[k].name);
             if (have)
-                report_buf_printf(b, ": %s %.3f on %.0f records", kappa ? "kappa" : "agreement",
-                                  v, pn);
+                report_buf_printf(b, ": %s %.3f on %.0f records", kappa ? "kappa" : "agreement", v,
+                                  pn);
             else if (p)
                 report_buf_printf(b, ": not computable on %.0f records", pn);
             else
@@ -401,10 +401,11 @@ static void s_heatmap(report_buf_t *b, const cJSON *q)
                                   v);
         }
     report_buf_puts(b, "</svg><figcaption>");
-    report_buf_printf(b,
-                      "%s between each pair of annotators on the records both answered "
-                      "(blue high, white 0, red below chance; grey: fewer than 2 records in common)",
-                      kappa ? "Cohen&#39;s kappa" : "Mean agreement");
+    report_buf_printf(
+        b,
+        "%s between each pair of annotators on the records both answered "
+        "(blue high, white 0, red below chance; grey: fewer than 2 records in common)",
+        kappa ? "Cohen&#39;s kappa" : "Mean agreement");
     if (total > n)
         report_buf_printf(b, "; the %d annotators with the most responses of %d", n, total);
     report_buf_puts(b, ".</figcaption></figure>\n");
@@ -497,7 +498,10 @@ static void s_annotator_table(report_buf_t *b, const cJSON *q)
         report_buf_puts(b, "</td><td>");
         if (report_num(a, "agreement", &v))
             report_buf_printf(b, "<span class=\"bar\" style=\"width:%dpx\"></span>",
-                              (int)lround((v < 0 ? 0 : v > 1 ? 1 : v) * 120));
+                              (int)lround((v < 0   ? 0
+                                           : v > 1 ? 1
+                                                   : v) *
+                                          120));
         report_buf_puts(b, "</td></tr>\n");
     }
     report_buf_puts(b, "</table></div>\n");

@@ -1,4 +1,5 @@
-/* report_internal.h: what report.c and report_html.c share: a growing text buffer and readers of the report model. Not for use outside coordinator/report*.c. */
+/* report_internal.h: what report.c and report_html.c share: a growing text buffer and readers of
+ * the report model. Not for use outside coordinator/report*.c. */
 #ifndef JURY_REPORT_INTERNAL_H
 #define JURY_REPORT_INTERNAL_H
 

@@ -1,4 +1,5 @@
-/* test_report.c: the agreement report: exact models for small hand-computed datasets of every question type, published values, degenerate data, bad lines, and the text and HTML renderings. */
+/* test_report.c: the agreement report: exact models for small hand-computed datasets of every
+ * question type, published values, degenerate data, bad lines, and the text and HTML renderings. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -101,7 +102,8 @@ static char *model_text(jury_report_t *r)
             continue;
         double alpha = cJSON_GetObjectItemCaseSensitive(q, "alpha")->valuedouble;
         assert_int_equal(cJSON_GetArraySize(ci), 2);
-        double lo = cJSON_GetArrayItem(ci, 0)->valuedouble, hi = cJSON_GetArrayItem(ci, 1)->valuedouble;
+        double lo = cJSON_GetArrayItem(ci, 0)->valuedouble,
+               hi = cJSON_GetArrayItem(ci, 1)->valuedouble;
         if (!(lo <= alpha && alpha <= hi))
             fail_msg("%s: alpha %g outside its interval [%g, %g]", q->string, alpha, lo, hi);
         cJSON_ReplaceItemInObjectCaseSensitive(q, "alpha_ci95", cJSON_CreateString("CI"));
@@ -182,28 +184,33 @@ static void test_label_selection(void **state)
  * 1/2; quadratic weights 1 - (i-j)^2/4: p_o 11/12, p_e 7/12: 0.8.
  */
 static const char *const s_rating_lines[] = {
-    "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'score': 1}}",
-    "{'record': 'r1', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', 'score': 1}}",
-    "{'record': 'r2', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'score': 2}}",
-    "{'record': 'r2', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', 'score': 3}}",
-    "{'record': 'r3', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'score': 3}}",
-    "{'record': 'r3', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', 'score': 3}}",
+    "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'score': "
+    "1}}",
+    "{'record': 'r1', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', 'score': "
+    "1}}",
+    "{'record': 'r2', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'score': "
+    "2}}",
+    "{'record': 'r2', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', 'score': "
+    "3}}",
+    "{'record': 'r3', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'score': "
+    "3}}",
+    "{'record': 'r3', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', 'score': "
+    "3}}",
 };
 
 static void test_rating(void **state)
 {
     (void)state;
     jury_settings_t *s = settings_of(s_settings);
-    assert_model(
-        s, "score", s_rating_lines, 6,
-        "{'questions':{'score':{'type':'rating','level':'interval','alpha':0.827586,"
-        "'alpha_ci95':'CI','alpha_ordinal':0.777778,'fleiss_kappa':0.454545,"
-        "'percent_agreement':0.666667,'records':3,'responses':6,'pairs':[{'a':'x','b':'y',"
-        "'n':3,'agreement':0.666667,'cohen_kappa':0.5,'weighted_kappa':0.8}],"
-        "'annotators':{'x':{'responses':3,'agreement':0.666667},'y':{'responses':3,"
-        "'agreement':0.666667}},'record_agreement':{'records':3,'mean':0.666667,"
-        "'histogram':[1,0,0,0,0,0,0,0,0,2]},'contested':[{'record':'r2','agreement':0,"
-        "'responses':2}],'notes':[]}}}");
+    assert_model(s, "score", s_rating_lines, 6,
+                 "{'questions':{'score':{'type':'rating','level':'interval','alpha':0.827586,"
+                 "'alpha_ci95':'CI','alpha_ordinal':0.777778,'fleiss_kappa':0.454545,"
+                 "'percent_agreement':0.666667,'records':3,'responses':6,'pairs':[{'a':'x','b':'y',"
+                 "'n':3,'agreement':0.666667,'cohen_kappa':0.5,'weighted_kappa':0.8}],"
+                 "'annotators':{'x':{'responses':3,'agreement':0.666667},'y':{'responses':3,"
+                 "'agreement':0.666667}},'record_agreement':{'records':3,'mean':0.666667,"
+                 "'histogram':[1,0,0,0,0,0,0,0,0,2]},'contested':[{'record':'r2','agreement':0,"
+                 "'responses':2}],'notes':[]}}}");
 
     /* --level nominal: o_23 counts as a plain mismatch: D_o = 2/6, D_e = 2(2 + 6 + 3)/30. */
     jury_report_opts_t opts = {.question = "score", .level = JURY_REPORT_LEVEL_NOMINAL};
@@ -233,9 +240,9 @@ static void test_rating(void **state)
 static void test_krippendorff_2011_c(void **state)
 {
     (void)state;
-    static const char *const data[4] = {
-        /* observer: u1 .. u12, 0 for missing */
-        "A123321412000", "B123322412503", "C033323422510", "D123324412510"};
+    static const char *const data[4] = {/* observer: u1 .. u12, 0 for missing */
+                                        "A123321412000", "B123322412503", "C033323422510",
+                                        "D123324412510"};
     jury_settings_t *s = settings_of(
         "{'fields': [{'name': 'text', 'type': 'text'}],"
         " 'questions': [{'name': 'score', 'type': 'rating', 'values': [1, 2, 3, 4, 5]}]}");
@@ -290,12 +297,18 @@ static void test_multi_label(void **state)
 {
     (void)state;
     static const char *const lines[] = {
-        "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'tags': ['p']}}",
-        "{'record': 'r1', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', 'tags': ['p']}}",
-        "{'record': 'r2', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'tags': ['q', 'p']}}",
-        "{'record': 'r2', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', 'tags': ['p']}}",
-        "{'record': 'r3', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'tags': ['q']}}",
-        "{'record': 'r3', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', 'tags': ['r']}}",
+        "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', "
+        "'tags': ['p']}}",
+        "{'record': 'r1', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', "
+        "'tags': ['p']}}",
+        "{'record': 'r2', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', "
+        "'tags': ['q', 'p']}}",
+        "{'record': 'r2', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', "
+        "'tags': ['p']}}",
+        "{'record': 'r3', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', "
+        "'tags': ['q']}}",
+        "{'record': 'r3', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', "
+        "'tags': ['r']}}",
     };
     jury_settings_t *s = settings_of(s_settings);
     assert_model(s, "tags", lines, 6,
@@ -319,12 +332,18 @@ static void test_ranking(void **state)
 {
     (void)state;
     static const char *const lines[] = {
-        "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'order': ['a', 'b', 'c']}}",
-        "{'record': 'r1', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', 'order': ['a', 'b', 'c']}}",
-        "{'record': 'r2', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'order': ['a', 'b', 'c']}}",
-        "{'record': 'r2', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', 'order': ['c', 'b', 'a']}}",
-        "{'record': 'r3', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'order': ['a', 'b', 'c']}}",
-        "{'record': 'r3', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', 'order': ['b', 'a', 'c']}}",
+        "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', "
+        "'order': ['a', 'b', 'c']}}",
+        "{'record': 'r1', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', "
+        "'order': ['a', 'b', 'c']}}",
+        "{'record': 'r2', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', "
+        "'order': ['a', 'b', 'c']}}",
+        "{'record': 'r2', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', "
+        "'order': ['c', 'b', 'a']}}",
+        "{'record': 'r3', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', "
+        "'order': ['a', 'b', 'c']}}",
+        "{'record': 'r3', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', "
+        "'order': ['b', 'a', 'c']}}",
     };
     jury_settings_t *s = settings_of(s_settings);
     assert_model(s, "order", lines, 6,
@@ -339,8 +358,10 @@ static void test_ranking(void **state)
 
     /* A tie in one ranking only counts half a discordant pair: (b, c) of 3 pairs. */
     static const char *const ties[] = {
-        "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'order': ['a', ['b', 'c']]}}",
-        "{'record': 'r1', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', 'order': ['a', 'b', 'c']}}",
+        "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', "
+        "'order': ['a', ['b', 'c']]}}",
+        "{'record': 'r1', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', "
+        "'order': ['a', 'b', 'c']}}",
     };
     jury_report_t *r = report_of(s, "order", ties, 2);
     cJSON *model = NULL;
@@ -366,12 +387,18 @@ static void test_text(void **state)
 {
     (void)state;
     static const char *const lines[] = {
-        "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'reply': 'abc'}}",
-        "{'record': 'r1', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', 'reply': 'abc'}}",
-        "{'record': 'r2', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'reply': 'abcd'}}",
-        "{'record': 'r2', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', 'reply': 'abce'}}",
-        "{'record': 'r3', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'reply': 'kitten'}}",
-        "{'record': 'r3', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', 'reply': 'sitting'}}",
+        "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', "
+        "'reply': 'abc'}}",
+        "{'record': 'r1', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', "
+        "'reply': 'abc'}}",
+        "{'record': 'r2', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', "
+        "'reply': 'abcd'}}",
+        "{'record': 'r2', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', "
+        "'reply': 'abce'}}",
+        "{'record': 'r3', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', "
+        "'reply': 'kitten'}}",
+        "{'record': 'r3', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', "
+        "'reply': 'sitting'}}",
     };
     jury_settings_t *s = settings_of(s_settings);
     assert_model(s, "reply", lines, 6,
@@ -386,6 +413,52 @@ static void test_text(void **state)
     jury_settings_destroy(&s);
 }
 
+/* Beyond the distance budget, D_e comes from random pairs: close to the exact alpha, with a note.
+ */
+static void test_text_sampled(void **state)
+{
+    (void)state;
+    jury_settings_t *s = settings_of(s_settings);
+    double alpha[2];
+    const char *note[2];
+    for (int sampled = 0; sampled < 2; sampled++) {
+        /* 60 distinct texts: 1770 pairs for an exact D_e; a budget of 1000 samples instead. */
+        jury_report_opts_t opts = {.question = "reply", .expected_pairs = sampled ? 1000 : 0};
+        jury_report_t *r = NULL;
+        assert_int_equal(jury_report_new(&r, s, &opts, NULL, 0), JURY_OK);
+        for (int i = 0; i < 30; i++) {
+            char line[256];
+            snprintf(line, sizeof line,
+                     "{'record': 'r%d', 'annotator': 'x', 'status': 'submitted', 'values': "
+                     "{'label': 'a', 'reply': 'reply %d to the customer'}}",
+                     i, i * 7919 % 1000);
+            add_ok(r, line);
+            snprintf(line, sizeof line,
+                     "{'record': 'r%d', 'annotator': 'y', 'status': 'submitted', 'values': "
+                     "{'label': 'a', 'reply': 'reply %d to a customer'}}",
+                     i, i * 7919 % 1000 + i % 3);
+            add_ok(r, line);
+        }
+        cJSON *model = NULL;
+        assert_int_equal(jury_report_build(r, &model), JURY_OK);
+        const cJSON *q = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(model, "questions"), "reply");
+        alpha[sampled] = cJSON_GetObjectItemCaseSensitive(q, "alpha")->valuedouble;
+        const cJSON *notes = cJSON_GetObjectItemCaseSensitive(q, "notes");
+        note[sampled] =
+            cJSON_GetArraySize(notes) ? strdup(cJSON_GetArrayItem(notes, 0)->valuestring) : NULL;
+        cJSON_Delete(model);
+        jury_report_destroy(&r);
+    }
+    assert_null(note[0]);
+    assert_string_equal(note[1], "alpha: expected disagreement estimated from 1000 random pairs "
+                                 "of the 60 answers");
+    free((void *)note[1]);
+    if (!(alpha[1] > alpha[0] - 0.05 && alpha[1] < alpha[0] + 0.05))
+        fail_msg("sampled alpha %g is not within 0.05 of the exact %g", alpha[1], alpha[0]);
+    jury_settings_destroy(&s);
+}
+
 /*
  * span: character-level F1 over (character, label). r1 equal spans 1; r2
  * [0,4) vs [2,6): 2 shared of 4 + 4, F1 1/2; r3 same characters, other label 0;
@@ -396,14 +469,22 @@ static void test_span(void **state)
 {
     (void)state;
     static const char *const lines[] = {
-        "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'ents': [{'start': 0, 'end': 3, 'label': 'e'}]}}",
-        "{'record': 'r1', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', 'ents': [{'start': 0, 'end': 3, 'label': 'e'}]}}",
-        "{'record': 'r2', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'ents': [{'start': 0, 'end': 4, 'label': 'e'}]}}",
-        "{'record': 'r2', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', 'ents': [{'start': 2, 'end': 6, 'label': 'e'}]}}",
-        "{'record': 'r3', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'ents': [{'start': 0, 'end': 2, 'label': 'e'}]}}",
-        "{'record': 'r3', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', 'ents': [{'start': 0, 'end': 2, 'label': 'f'}]}}",
-        "{'record': 'r4', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'ents': []}}",
-        "{'record': 'r4', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', 'ents': []}}",
+        "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', "
+        "'ents': [{'start': 0, 'end': 3, 'label': 'e'}]}}",
+        "{'record': 'r1', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', "
+        "'ents': [{'start': 0, 'end': 3, 'label': 'e'}]}}",
+        "{'record': 'r2', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', "
+        "'ents': [{'start': 0, 'end': 4, 'label': 'e'}]}}",
+        "{'record': 'r2', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', "
+        "'ents': [{'start': 2, 'end': 6, 'label': 'e'}]}}",
+        "{'record': 'r3', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', "
+        "'ents': [{'start': 0, 'end': 2, 'label': 'e'}]}}",
+        "{'record': 'r3', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', "
+        "'ents': [{'start': 0, 'end': 2, 'label': 'f'}]}}",
+        "{'record': 'r4', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', "
+        "'ents': []}}",
+        "{'record': 'r4', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', "
+        "'ents': []}}",
     };
     jury_settings_t *s = settings_of(s_settings);
     assert_model(s, "ents", lines, 8,
@@ -425,8 +506,10 @@ static void test_degenerate(void **state)
 
     /* One annotator. */
     static const char *const one[] = {
-        "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'reply': 'hi'}}",
-        "{'record': 'r2', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'b', 'reply': 'ho'}}",
+        "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', "
+        "'reply': 'hi'}}",
+        "{'record': 'r2', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'b', "
+        "'reply': 'ho'}}",
     };
     assert_model(s, "label", one, 2,
                  "{'questions':{'label':{'type':'label_selection','level':'nominal','alpha':null,"
@@ -449,8 +532,10 @@ static void test_degenerate(void **state)
 
     /* Two annotators, no record in common. */
     static const char *const apart[] = {
-        "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'ents': []}}",
-        "{'record': 'r2', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'b', 'ents': []}}",
+        "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', "
+        "'ents': []}}",
+        "{'record': 'r2', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'b', "
+        "'ents': []}}",
     };
     assert_model(s, "ents", apart, 2,
                  "{'questions':{'ents':{'type':'span','percent_agreement':null,'mean_f1':null,"
@@ -463,10 +548,14 @@ static void test_degenerate(void **state)
 
     /* Everyone gives the same answer: no variation, full agreement. */
     static const char *const same[] = {
-        "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'score': 2}}",
-        "{'record': 'r1', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', 'score': 2}}",
-        "{'record': 'r2', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'score': 2}}",
-        "{'record': 'r2', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', 'score': 2}}",
+        "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', "
+        "'score': 2}}",
+        "{'record': 'r1', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', "
+        "'score': 2}}",
+        "{'record': 'r2', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', "
+        "'score': 2}}",
+        "{'record': 'r2', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', "
+        "'score': 2}}",
     };
     assert_model(s, "score", same, 4,
                  "{'questions':{'score':{'type':'rating','level':'interval','alpha':null,"
@@ -499,10 +588,14 @@ static void test_ci(void **state)
     (void)state;
     jury_settings_t *s = settings_of(s_settings);
     static const char *const lines[] = {
-        "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', 'reply': 'yes'}}",
-        "{'record': 'r1', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', 'reply': 'yes'}}",
-        "{'record': 'r2', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'b', 'reply': 'no'}}",
-        "{'record': 'r2', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'b', 'reply': 'no'}}",
+        "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', "
+        "'reply': 'yes'}}",
+        "{'record': 'r1', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'a', "
+        "'reply': 'yes'}}",
+        "{'record': 'r2', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'b', "
+        "'reply': 'no'}}",
+        "{'record': 'r2', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'b', "
+        "'reply': 'no'}}",
     };
     jury_report_t *r = report_of(s, NULL, lines, 4);
     cJSON *m1 = NULL, *m2 = NULL;
@@ -533,9 +626,11 @@ static void test_bad_lines(void **state)
     add_error(r, "not json", JURY_EINVAL, "invalid JSON at byte 1 of the line");
     add_error(r, "{'record': 'r1', 'annotator': 'x'", JURY_EINVAL,
               "truncated JSON: the line ends inside a value");
-    add_error(r, "{} {}", JURY_EINVAL, "invalid JSON at byte 4 of the line: text after the response");
+    add_error(r, "{} {}", JURY_EINVAL,
+              "invalid JSON at byte 4 of the line: text after the response");
     add_error(r, "[1, 2]", JURY_EINVAL, "/: a response must be a JSON object");
-    add_error(r, "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {}, 'user': 1}",
+    add_error(r,
+              "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {}, 'user': 1}",
               JURY_EINVAL,
               "/user: unknown key; a response has \"record\", \"annotator\", \"status\" and "
               "\"values\"");
@@ -547,13 +642,16 @@ static void test_bad_lines(void **state)
               "/status: must be \"submitted\", \"discarded\" or \"draft\"");
     add_error(r, "{'record': 'r1', 'annotator': 'x', 'status': 'submitted'}", JURY_EINVAL,
               "/values: must be an object of answers by question name");
-    add_error(r, "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'colour': 'red'}}",
-              JURY_EINVAL,
-              "/values/colour: unknown question \"colour\"; the dataset has questions: label, "
-              "score, tags, order, reply, ents");
-    add_error(r, "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'score': 'high'}}",
-              JURY_EINVAL, "/values/score: a rating must be an integer");
-    add_error(r, "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'score': 7}}",
+    add_error(
+        r, "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'colour': 'red'}}",
+        JURY_EINVAL,
+        "/values/colour: unknown question \"colour\"; the dataset has questions: label, "
+        "score, tags, order, reply, ents");
+    add_error(
+        r, "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'score': 'high'}}",
+        JURY_EINVAL, "/values/score: a rating must be an integer");
+    add_error(r,
+              "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'score': 7}}",
               JURY_EINVAL, "/values/score: 7 is not one of the rating values 1, 2, 3");
     add_error(r, "{'record': 'r1', 'annotator': 'x', 'status': 'draft', 'values': {'label': 'c'}}",
               JURY_EINVAL, "/values/label: \"c\" is not one of the labels \"a\", \"b\"");
@@ -571,8 +669,8 @@ static void test_bad_lines(void **state)
 
     /* An integer record id is its decimal form; one response per record and annotator. */
     add_ok(r, "{'record': 17, 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a'}}");
-    add_error(r, "{'record': '17', 'annotator': 'x', 'status': 'draft', 'values': null}", JURY_EEXIST,
-              "annotator \"x\" has a second response to record \"17\"");
+    add_error(r, "{'record': '17', 'annotator': 'x', 'status': 'draft', 'values': null}",
+              JURY_EEXIST, "annotator \"x\" has a second response to record \"17\"");
     cJSON *model = NULL;
     assert_int_equal(jury_report_build(r, &model), JURY_OK);
     const cJSON *label = cJSON_GetObjectItemCaseSensitive(
@@ -628,30 +726,29 @@ static void test_text_report(void **state)
                                          "label"),
         "alpha_ci95", cJSON_CreateDoubleArray((const double[]){0.25, 1}, 2));
     char *text = jury_report_text(model, "demo");
-    assert_string_equal(text,
-                        "Agreement: demo (submitted responses only)\n"
-                        "\n"
-                        "label  (label_selection, nominal)\n"
-                        "  alpha                 0.667   95% interval 0.250 .. 1.000\n"
-                        "  Fleiss' kappa         0.664\n"
-                        "  percent agreement     0.833\n"
-                        "  records                   4\n"
-                        "  responses                11\n"
-                        "\n"
-                        "  annotator pairs, by kappa\n"
-                        "  annotator  with       n    kappa  agreement\n"
-                        "  x          z          3    1.000      1.000\n"
-                        "  x          y          4    0.500      0.750\n"
-                        "  y          z          3    0.400      0.667\n"
-                        "\n"
-                        "  annotator  responses  agreement\n"
-                        "  x                  4      0.857\n"
-                        "  y                  4      0.714\n"
-                        "  z                  3      0.833\n"
-                        "\n"
-                        "  most contested records\n"
-                        "  record  agreement  responses\n"
-                        "  r2          0.333          3\n");
+    assert_string_equal(text, "Agreement: demo (submitted responses only)\n"
+                              "\n"
+                              "label  (label_selection, nominal)\n"
+                              "  alpha                 0.667   95% interval 0.250 .. 1.000\n"
+                              "  Fleiss' kappa         0.664\n"
+                              "  percent agreement     0.833\n"
+                              "  records                   4\n"
+                              "  responses                11\n"
+                              "\n"
+                              "  annotator pairs, by kappa\n"
+                              "  annotator  with       n    kappa  agreement\n"
+                              "  x          z          3    1.000      1.000\n"
+                              "  x          y          4    0.500      0.750\n"
+                              "  y          z          3    0.400      0.667\n"
+                              "\n"
+                              "  annotator  responses  agreement\n"
+                              "  x                  4      0.857\n"
+                              "  y                  4      0.714\n"
+                              "  z                  3      0.833\n"
+                              "\n"
+                              "  most contested records\n"
+                              "  record  agreement  responses\n"
+                              "  r2          0.333          3\n");
     free(text);
     cJSON_Delete(model);
     jury_report_destroy(&r);
@@ -664,8 +761,10 @@ static void test_html_report(void **state)
     (void)state;
     jury_settings_t *s = settings_of(s_settings);
     static const char *const lines[] = {
-        "{'record': '<script>alert(1)</script>', 'annotator': 'x&y', 'status': 'submitted', 'values': {'label': 'a'}}",
-        "{'record': '<script>alert(1)</script>', 'annotator': '<b>', 'status': 'submitted', 'values': {'label': 'b'}}",
+        "{'record': '<script>alert(1)</script>', 'annotator': 'x&y', 'status': 'submitted', "
+        "'values': {'label': 'a'}}",
+        "{'record': '<script>alert(1)</script>', 'annotator': '<b>', 'status': 'submitted', "
+        "'values': {'label': 'b'}}",
         "{'record': 'r2', 'annotator': 'x&y', 'status': 'submitted', 'values': {'label': 'a'}}",
         "{'record': 'r2', 'annotator': '<b>', 'status': 'submitted', 'values': {'label': 'a'}}",
         "{'record': 'r3', 'annotator': 'x&y', 'status': 'submitted', 'values': {'label': 'b'}}",
@@ -683,7 +782,8 @@ static void test_html_report(void **state)
     assert_non_null(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert_non_null(strstr(html, "x&amp;y"));
     assert_non_null(strstr(html, "&lt;b&gt;"));
-    assert_non_null(strstr(html, "<title>Agreement: a &quot;title&quot; &amp; &lt;more&gt;</title>"));
+    assert_non_null(
+        strstr(html, "<title>Agreement: a &quot;title&quot; &amp; &lt;more&gt;</title>"));
     assert_non_null(strstr(html, "<svg"));
     assert_null(strstr(html, "src="));
     assert_null(strstr(html, "href="));
@@ -707,6 +807,7 @@ int main(void)
         cmocka_unit_test(test_multi_label),
         cmocka_unit_test(test_ranking),
         cmocka_unit_test(test_text),
+        cmocka_unit_test(test_text_sampled),
         cmocka_unit_test(test_span),
         cmocka_unit_test(test_degenerate),
         cmocka_unit_test(test_ci),

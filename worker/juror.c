@@ -1216,7 +1216,8 @@ static bool s_json_wire_ok(const cJSON *v, int depth, char *why, size_t cap)
         size_t k = 0;
         for (const cJSON *c = v->child; c; c = c->next)
             keys[k++] = c->string;
-        qsort(keys, n, sizeof *keys, s_cmp_key);
+        if (n > 1)
+            qsort(keys, n, sizeof *keys, s_cmp_key);
         for (k = 1; k < n; k++)
             if (strcmp(keys[k - 1], keys[k]) == 0) {
                 snprintf(why, cap, "values_json: key \"%.200s\" given twice", keys[k]);
