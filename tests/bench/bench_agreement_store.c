@@ -1,5 +1,4 @@
-/* bench_agreement_store.c: the real `jury agreement --format json` on a store of 1M records vs
- * `jury dump`. */
+/* bench_agreement_store.c: the real `jury agreement --format json` on a 1M-record store. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -57,8 +56,11 @@ static const char s_usage[] =
     "(deterministic). Imports them into a fresh store (jury_import_file), then\n"
     "runs R times, interleaved, the real\n"
     "  jury --store DIR agreement bench --format json --out FILE\n"
-    "and, as the reference, a full scan of the same dataset:\n"
+    "the same with --bootstrap 1 (the default is 1,000 resamples), and, as the\n"
+    "references, two full scans of the same store:\n"
     "  jury --store DIR dump bench > /dev/null\n"
+    "and a cursor walk over every key and value of every table of the store with\n"
+    "LMDB alone (in this process: the floor of any reader).\n"
     "Prints every run (wall time, CPU time, peak RSS), the medians and whether the\n"
     "report takes less than 5 s. Checks the report's counts and its alpha against\n"
     "the value the generator implies.\n"
@@ -82,12 +84,14 @@ static const char *const s_onsets[] = {"b", "c", "d", "f", "g", "h",  "k",  "l",
 static const char *const s_nuclei[] = {"a", "e", "i", "o", "u", "ai", "ea", "ou"};
 static const char *const s_codas[] = {"", "", "", "n", "r", "s", "t", "l", "nd", "ck"};
 
-/* The two commands measured. */
-enum { M_AGREEMENT, M_DUMP, M_COUNT };
+/* What is measured: the report, the report without its bootstrap, and two full scans. */
+enum { M_AGREEMENT, M_NO_BOOTSTRAP, M_DUMP, M_SCAN, M_COUNT };
 
 static const char *const s_metric_names[M_COUNT] = {
     "jury agreement --format json",
+    "  the same with --bootstrap 1",
     "reference: jury dump > /dev/null",
+    "reference: raw LMDB walk of the store",
 };
 
 typedef struct {
@@ -107,8 +111,11 @@ typedef struct {
 typedef struct {
     double wall;    /* wall time, seconds */
     double cpu;     /* user + system time of the process, seconds */
-    double rss_mib; /* peak resident set of the process, MiB */
+    double rss_mib; /* peak resident set of the process, MiB; 0 when not measured */
 } bench_sample_t;
+
+/* Keeps the raw walk's reads of the values from being optimised away. */
+static volatile uint64_t s_sink;
 
 /* ---- arguments ----------------------------------------------------------- */
 
@@ -527,6 +534,84 @@ static bool s_same_file(const char *p, const char *q)
     return same;
 }
 
+/*
+ * Walks every key and value of every named table of the LMDB environment in
+ * dir in one read transaction, touching each value's bytes, and fills *s
+ * (wall and CPU time; no RSS). Stores the entries seen in *entries. Returns 0
+ * or -1 after printing why.
+ */
+static int s_scan(const char *dir, bench_sample_t *s, uint64_t *entries)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_cursor *names = NULL;
+    struct rusage r0, r1;
+    getrusage(RUSAGE_SELF, &r0);
+    double t0 = bench_now();
+    uint64_t count = 0, sum = 0;
+    int rc = mdb_env_create(&env);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_set_maxdbs(env, 256);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0640);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+    MDB_dbi main_dbi;
+    if (rc == MDB_SUCCESS)
+        rc = mdb_dbi_open(txn, NULL, 0, &main_dbi);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_cursor_open(txn, main_dbi, &names);
+    MDB_val name, v;
+    /* The main table's keys are the names of the named tables. */
+    for (int op = MDB_FIRST; rc == MDB_SUCCESS; op = MDB_NEXT) {
+        if ((rc = mdb_cursor_get(names, &name, &v, (MDB_cursor_op)op)) != MDB_SUCCESS)
+            break;
+        char table[512];
+        if (name.mv_size >= sizeof table)
+            continue;
+        memcpy(table, name.mv_data, name.mv_size);
+        table[name.mv_size] = '\0';
+        MDB_dbi dbi;
+        MDB_cursor *cur;
+        if ((rc = mdb_dbi_open(txn, table, 0, &dbi)) != MDB_SUCCESS ||
+            (rc = mdb_cursor_open(txn, dbi, &cur)) != MDB_SUCCESS)
+            break;
+        MDB_val key, val;
+        int crc;
+        for (int cop = MDB_FIRST;
+             (crc = mdb_cursor_get(cur, &key, &val, (MDB_cursor_op)cop)) == MDB_SUCCESS;
+             cop = MDB_NEXT) {
+            const unsigned char *b = val.mv_data;
+            for (size_t i = 0; i < val.mv_size; i++)
+                sum += b[i];
+            count++;
+        }
+        mdb_cursor_close(cur);
+        if (crc != MDB_NOTFOUND)
+            rc = crc;
+    }
+    if (rc == MDB_NOTFOUND)
+        rc = MDB_SUCCESS;
+    if (names)
+        mdb_cursor_close(names);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    s->wall = bench_now() - t0;
+    getrusage(RUSAGE_SELF, &r1);
+    s->cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) +
+             (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) / 1e6 +
+             (double)(r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) +
+             (double)(r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) / 1e6;
+    s->rss_mib = 0;
+    s_sink = sum;
+    *entries = count;
+    if (rc != MDB_SUCCESS) {
+        fprintf(stderr, "bench_agreement_store: raw LMDB walk of %s: %s\n", dir, mdb_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- report ------------------------------------------------------------------ */
 
 static void s_print_libraries(void)
@@ -537,15 +622,17 @@ static void s_print_libraries(void)
 
 static void s_print_sample(const char *name, const bench_sample_t *s)
 {
-    printf("  %-34s %8.3f s wall, %8.3f s CPU, peak RSS %8.1f MiB\n", name, s->wall, s->cpu,
-           s->rss_mib);
+    printf("  %-38s %8.3f s wall, %8.3f s CPU", name, s->wall, s->cpu);
+    if (s->rss_mib > 0)
+        printf(", peak RSS %8.1f MiB", s->rss_mib);
+    printf("\n");
 }
 
 static void s_print_summary(const bench_args_t *a, bench_sample_t res[M_COUNT][BENCH_RUNS_MAX])
 {
     int r = a->runs;
     printf("\nsummary: medians of %d run%s (min .. max)\n", r, r == 1 ? "" : "s");
-    printf("  %-34s %18s %18s %10s %12s\n", "", "wall s", "min .. max", "CPU s", "RSS MiB");
+    printf("  %-38s %10s %18s %10s %10s\n", "", "wall s", "min .. max", "CPU s", "RSS MiB");
     double wall[M_COUNT][BENCH_RUNS_MAX];
     for (int m = 0; m < M_COUNT; m++) {
         double cpu[BENCH_RUNS_MAX], rss[BENCH_RUNS_MAX];
@@ -554,17 +641,27 @@ static void s_print_summary(const bench_args_t *a, bench_sample_t res[M_COUNT][B
             cpu[i] = res[m][i].cpu;
             rss[i] = res[m][i].rss_mib;
         }
-        printf("  %-34s %18.3f %8.3f .. %6.3f %10.3f %12.1f\n", s_metric_names[m],
-               bench_median(wall[m], r), bench_min(wall[m], r), bench_max(wall[m], r),
-               bench_median(cpu, r), bench_median(rss, r));
+        printf("  %-38s %10.3f %8.3f .. %7.3f %10.3f", s_metric_names[m], bench_median(wall[m], r),
+               bench_min(wall[m], r), bench_max(wall[m], r), bench_median(cpu, r));
+        if (bench_median(rss, r) > 0)
+            printf(" %10.1f", bench_median(rss, r));
+        printf("\n");
     }
-    double ratio[BENCH_RUNS_MAX];
-    for (int i = 0; i < r; i++)
-        ratio[i] = wall[M_AGREEMENT][i] / wall[M_DUMP][i];
+    /* Ratios within each run pair measurements taken seconds apart. */
+    double dump[BENCH_RUNS_MAX], scan[BENCH_RUNS_MAX], boot[BENCH_RUNS_MAX];
+    for (int i = 0; i < r; i++) {
+        dump[i] = wall[M_AGREEMENT][i] / wall[M_DUMP][i];
+        scan[i] = wall[M_AGREEMENT][i] / wall[M_SCAN][i];
+        boot[i] = wall[M_AGREEMENT][i] - wall[M_NO_BOOTSTRAP][i];
+    }
     double med = bench_median(wall[M_AGREEMENT], r);
     char b1[32];
-    printf("  agreement / dump: %.2fx (median of the ratios within each run)\n",
-           bench_median(ratio, r));
+    printf("  agreement / dump: %.2fx, agreement / raw LMDB walk: %.1fx (medians of the ratios "
+           "within each run)\n",
+           bench_median(dump, r), bench_median(scan, r));
+    printf("  the bootstrap's 999 extra resamples: %.3f s (median of the differences within each "
+           "run)\n",
+           bench_median(boot, r));
     printf(
         "  throughput: %s responses/s read and measured\n",
         bench_thousands(b1, sizeof b1, (uint64_t)((double)a->records * a->responses / med + 0.5)));
@@ -650,6 +747,8 @@ int main(int argc, char **argv)
     snprintf(input, sizeof input, "%s/records.jsonl", dir);
     snprintf(store, sizeof store, "%s/store", dir);
     snprintf(log, sizeof log, "%s/jury.log", dir);
+    char nb_report[PATH_CAP];
+    snprintf(nb_report, sizeof nb_report, "%s/report-b1.json", dir);
     for (int i = 0; i < a.runs; i++)
         snprintf(report[i], sizeof report[i], "%s/report-%d.json", dir, i + 1);
     rc = 1;
@@ -691,12 +790,14 @@ int main(int argc, char **argv)
         unlink(input);
 
     char *dump_argv[] = {(char *)a.jury, "--store", store, "dump", DATASET, NULL};
+    char *nb_argv[] = {(char *)a.jury, "--store", store,     "agreement",   DATASET, "--format",
+                       "json",         "--out",   nb_report, "--bootstrap", "1",     NULL};
     int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
     if (devnull < 0) {
         fprintf(stderr, "bench_agreement_store: /dev/null: %s\n", strerror(errno));
         goto done;
     }
-    /* Interleave the two commands so that each run's reference sees the same machine weather. */
+    /* Interleave the measurements so that each run's references see the same machine weather. */
     for (int run = 0; run < a.runs; run++) {
         printf("\nrun %d/%d\n", run + 1, a.runs);
         char *agree_argv[] = {(char *)a.jury, "--store", store,   "agreement", DATASET,
@@ -704,9 +805,19 @@ int main(int argc, char **argv)
         if (s_run(agree_argv, -1, log, &res[M_AGREEMENT][run]) != 0)
             break;
         s_print_sample(s_metric_names[M_AGREEMENT], &res[M_AGREEMENT][run]);
+        if (s_run(nb_argv, -1, log, &res[M_NO_BOOTSTRAP][run]) != 0)
+            break;
+        s_print_sample(s_metric_names[M_NO_BOOTSTRAP], &res[M_NO_BOOTSTRAP][run]);
         if (s_run(dump_argv, devnull, log, &res[M_DUMP][run]) != 0)
             break;
         s_print_sample(s_metric_names[M_DUMP], &res[M_DUMP][run]);
+        uint64_t entries;
+        if (s_scan(store, &res[M_SCAN][run], &entries) != 0)
+            break;
+        s_print_sample(s_metric_names[M_SCAN], &res[M_SCAN][run]);
+        if (run == 0)
+            printf("  raw LMDB walk: %s entries in all the tables\n",
+                   bench_thousands(b2, sizeof b2, entries));
         if (run == 0) {
             printf("  report: %s bytes of JSON\n",
                    bench_thousands(b1, sizeof b1, s_file_size(report[0])));
@@ -729,6 +840,7 @@ done:
     if (!a.keep) {
         unlink(input);
         unlink(log);
+        unlink(nb_report);
         for (int i = 0; i < a.runs; i++)
             unlink(report[i]);
         bench_remove_env(store);
