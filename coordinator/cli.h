@@ -1,4 +1,5 @@
-/* cli.h: what the `jury` subcommands share: exit codes, store opening with clear messages, file reading. */
+/* cli.h: what the `jury` subcommands share: exit codes, store opening with clear messages, file
+ * reading. */
 #ifndef JURY_CLI_H
 #define JURY_CLI_H
 

@@ -97,8 +97,8 @@ static int s_create(dataset_args_t *a, const char *name)
 }
 
 typedef struct {
-    bool json;  /* print JSON lines */
-    int count;  /* datasets printed */
+    bool json; /* print JSON lines */
+    int count; /* datasets printed */
     jury_txn_t *txn;
 } list_ctx_t;
 

@@ -1,4 +1,5 @@
-/* cmd_import.c: `jury import NAME FILE.jsonl`: progress on a terminal, problems as FILE:LINE: reason, a rejects file. */
+/* cmd_import.c: `jury import NAME FILE.jsonl`: progress on a terminal, problems as FILE:LINE:
+ * reason, a rejects file. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -36,13 +37,13 @@ static const char s_usage[] =
     "  --store DIR       the store directory\n";
 
 typedef struct {
-    const char *file;    /* input path as given */
-    FILE *rejects;       /* --rejects stream or NULL */
-    uint64_t printed;    /* problems printed */
-    uint64_t problems;   /* problems seen */
-    bool tty;            /* stderr is a terminal: draw a progress bar */
-    struct timespec t0;  /* start */
-    double last_draw;    /* seconds since t0 at the last redraw */
+    const char *file;   /* input path as given */
+    FILE *rejects;      /* --rejects stream or NULL */
+    uint64_t printed;   /* problems printed */
+    uint64_t problems;  /* problems seen */
+    bool tty;           /* stderr is a terminal: draw a progress bar */
+    struct timespec t0; /* start */
+    double last_draw;   /* seconds since t0 at the last redraw */
 } import_ui_t;
 
 static double s_elapsed(const import_ui_t *ui)
@@ -140,8 +141,10 @@ int jury_cmd_import(const jury_cli_t *cli_in, int argc, char **argv)
     const char *rejects_path = NULL;
     bool skip = false;
     static const struct option opts[] = {
-        {"skip-invalid", no_argument, NULL, 'k'}, {"rejects", required_argument, NULL, 'r'},
-        {"store", required_argument, NULL, 's'},  {"help", no_argument, NULL, 'h'},
+        {"skip-invalid", no_argument, NULL, 'k'},
+        {"rejects", required_argument, NULL, 'r'},
+        {"store", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c;

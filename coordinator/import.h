@@ -1,4 +1,5 @@
-/* import.h: loading JSONL records (Argilla's record dicts) into a dataset, validated line by line, in one transaction. */
+/* import.h: loading JSONL records (Argilla's record dicts) into a dataset, validated line by line,
+ * in one transaction. */
 #ifndef JURY_IMPORT_H
 #define JURY_IMPORT_H
 
@@ -31,7 +32,7 @@ typedef struct {
     uint64_t created;   /* new records */
     uint64_t updated;   /* records whose id existed: fields, metadata, suggestions replaced */
     uint64_t responses; /* pre-existing responses stored */
-    uint64_t rejected;  /* invalid lines (with skip_invalid: left out; without: the import failed) */
+    uint64_t rejected; /* invalid lines (with skip_invalid: left out; without: the import failed) */
 } jury_import_stats_t;
 
 /* Options for jury_import_file. Zero-initialise, then set what you need. */

@@ -1,4 +1,5 @@
-/* settings.h: dataset settings (fields, questions, metadata, distribution) parsed and checked by Argilla's rules, and record validation against them. Pure logic, no I/O. */
+/* settings.h: dataset settings (fields, questions, metadata, distribution) parsed and checked by
+ * Argilla's rules, and record validation against them. Pure logic, no I/O. */
 #ifndef JURY_SETTINGS_H
 #define JURY_SETTINGS_H
 
@@ -131,7 +132,8 @@ size_t jury_settings_field_count(const jury_settings_t *s);
 const char *jury_settings_field_name(const jury_settings_t *s, size_t i);
 jury_field_type jury_settings_field_type(const jury_settings_t *s, size_t i);
 
-/* Number of questions; their names, types and required flags by index. Strings are borrowed from s. */
+/* Number of questions; their names, types and required flags by index. Strings are borrowed from s.
+ */
 size_t jury_settings_question_count(const jury_settings_t *s);
 const char *jury_settings_question_name(const jury_settings_t *s, size_t i);
 jury_question_type jury_settings_question_type(const jury_settings_t *s, size_t i);

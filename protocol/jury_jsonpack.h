@@ -1,4 +1,5 @@
-/* jury_jsonpack.h: converting between cJSON trees and msgpack: JSON is what files and frontends speak, msgpack what the store and the wire hold. */
+/* jury_jsonpack.h: converting between cJSON trees and msgpack: JSON is what files and frontends
+ * speak, msgpack what the store and the wire hold. */
 #ifndef JURY_JSONPACK_H
 #define JURY_JSONPACK_H
 

@@ -1,4 +1,5 @@
-/* test_cli.c: the real `jury` binary end to end: dataset create/list/show/delete, import, status, and their bad inputs. */
+/* test_cli.c: the real `jury` binary end to end: dataset create/list/show/delete, import, status,
+ * and their bad inputs. */
 #include "testutil.h"
 
 #include <setjmp.h>
@@ -10,8 +11,8 @@
 #include <cmocka.h>
 
 typedef struct {
-    char base[256];   /* temporary directory */
-    char store[300];  /* store directory inside it */
+    char base[256];  /* temporary directory */
+    char store[300]; /* store directory inside it */
 } fixture_t;
 
 static int s_setup(void **state)
@@ -105,10 +106,12 @@ static void test_example_campaign(void **state)
 
     r = s_jury(f, NULL, "status", "support", "--json", NULL);
     assert_int_equal(r.status, 0);
-    assert_string_equal(r.out, "{\"dataset\": \"support\", \"records\": 12, \"pending\": 12, "
-                               "\"completed\": 0, \"discarded\": 0, \"responses\": {\"submitted\": 2, "
-                               "\"discarded\": 0, \"draft\": 0}, \"annotators\": {\"alice\": "
-                               "{\"submitted\": 2, \"discarded\": 0, \"draft\": 0}}, \"live\": null, \"agreement\": {}}\n");
+    assert_string_equal(r.out,
+                        "{\"dataset\": \"support\", \"records\": 12, \"pending\": 12, "
+                        "\"completed\": 0, \"discarded\": 0, \"responses\": {\"submitted\": 2, "
+                        "\"discarded\": 0, \"draft\": 0}, \"annotators\": {\"alice\": "
+                        "{\"submitted\": 2, \"discarded\": 0, \"draft\": 0}}, \"live\": null, "
+                        "\"agreement\": {}}\n");
     tu_result_free(&r);
 
     /* show prints settings that create accepts again: a round trip. */
@@ -143,8 +146,8 @@ static void test_example_campaign(void **state)
     r = s_jury(f, NULL, "status", "support", NULL);
     assert_int_equal(r.status, 2);
     char want[600];
-    snprintf(want, sizeof want, "jury: status: no dataset 'support' in %s (see jury dataset list)\n",
-             f->store);
+    snprintf(want, sizeof want,
+             "jury: status: no dataset 'support' in %s (see jury dataset list)\n", f->store);
     assert_string_equal(r.err, want);
     tu_result_free(&r);
 }
@@ -208,19 +211,23 @@ static void test_dolly_import(void **state)
     tu_result_free(&r);
     r = s_jury(f, NULL, "import", "dolly", dst, NULL);
     assert_int_equal(r.status, 0);
-    assert_non_null(strstr(r.out, "dolly: imported 6400 records (6400 new, 0 updated, 0 responses)"));
+    assert_non_null(
+        strstr(r.out, "dolly: imported 6400 records (6400 new, 0 updated, 0 responses)"));
     assert_non_null(strstr(r.out, "0 rejected"));
     tu_result_free(&r);
     /* Importing the same file again is an idempotent upsert. */
     r = s_jury(f, NULL, "import", "dolly", dst, NULL);
     assert_int_equal(r.status, 0);
-    assert_non_null(strstr(r.out, "dolly: imported 6400 records (0 new, 6400 updated, 0 responses)"));
+    assert_non_null(
+        strstr(r.out, "dolly: imported 6400 records (0 new, 6400 updated, 0 responses)"));
     tu_result_free(&r);
     r = s_jury(f, NULL, "status", "dolly", "--json", NULL);
     assert_int_equal(r.status, 0);
-    assert_string_equal(r.out, "{\"dataset\": \"dolly\", \"records\": 6400, \"pending\": 6400, "
-                               "\"completed\": 0, \"discarded\": 0, \"responses\": {\"submitted\": 0, "
-                               "\"discarded\": 0, \"draft\": 0}, \"annotators\": {}, \"live\": null, \"agreement\": {}}\n");
+    assert_string_equal(r.out,
+                        "{\"dataset\": \"dolly\", \"records\": 6400, \"pending\": 6400, "
+                        "\"completed\": 0, \"discarded\": 0, \"responses\": {\"submitted\": 0, "
+                        "\"discarded\": 0, \"draft\": 0}, \"annotators\": {}, \"live\": null, "
+                        "\"agreement\": {}}\n");
     tu_result_free(&r);
 }
 
@@ -274,7 +281,8 @@ static void test_bad_import_changes_nothing(void **state)
     tu_result_t r = s_jury(f, NULL, "dataset", "create", "s", "--settings", settings, NULL);
     assert_int_equal(r.status, 0);
     tu_result_free(&r);
-    const char *first = "{\"id\": \"t1\", \"fields\": {\"instruction\": \"My card was charged twice\"}}\n";
+    const char *first =
+        "{\"id\": \"t1\", \"fields\": {\"instruction\": \"My card was charged twice\"}}\n";
     tu_write_file(path, first, strlen(first));
     r = s_jury(f, NULL, "import", "s", path, NULL);
     assert_int_equal(r.status, 0);
@@ -350,8 +358,8 @@ static void test_demo_runs_a_whole_campaign(void **state)
     /* The store agrees, and nothing is left running: the coordinator removed
      * its live status file when it stopped, so status reports no live coordinator. */
     s_path(status, sizeof status, dir, "store");
-    char *argv[] = {(char *)tu_env("JURY_BIN"), "--store", status, "status", "support-demo",
-                    "--json", NULL};
+    char *argv[] = {
+        (char *)tu_env("JURY_BIN"), "--store", status, "status", "support-demo", "--json", NULL};
     r = tu_run(argv, NULL);
     assert_int_equal(r.status, 0);
     cJSON *st = cJSON_Parse(r.out);

@@ -1,4 +1,5 @@
-/* test_import.c: JSONL import into a real store: upserts, responses, all-or-nothing, skip-invalid, and each kind of bad line. */
+/* test_import.c: JSONL import into a real store: upserts, responses, all-or-nothing, skip-invalid,
+ * and each kind of bad line. */
 #include "testutil.h"
 
 #include <setjmp.h>
@@ -18,14 +19,14 @@ static const char s_settings[] =
     " \"distribution\": {\"min_submitted\": 2}}";
 
 typedef struct {
-    char base[256];      /* temporary directory */
-    char file[300];      /* input path */
-    jury_store_t *store; /* store in base/store */
-    uint32_t ds;         /* dataset "d" */
-    int nproblems;       /* problems reported */
-    uint64_t lines[8];   /* their line numbers */
-    char reasons[8][256];/* and reasons */
-    bool line_null[8];   /* whether the line text was dropped */
+    char base[256];       /* temporary directory */
+    char file[300];       /* input path */
+    jury_store_t *store;  /* store in base/store */
+    uint32_t ds;          /* dataset "d" */
+    int nproblems;        /* problems reported */
+    uint64_t lines[8];    /* their line numbers */
+    char reasons[8][256]; /* and reasons */
+    bool line_null[8];    /* whether the line text was dropped */
 } fixture_t;
 
 static jury_err s_create(jury_txn_t *txn, void *arg)
@@ -144,8 +145,7 @@ static void test_import_creates_records_and_responses(void **state)
     assert_int_equal(jury_store_response_get(txn, rid, alice, &r), JURY_OK);
     assert_int_equal(r.status, JURY_RESPONSE_SUBMITTED);
     msgpack_unpacked_init(&u);
-    assert_int_equal(msgpack_unpack_next(&u, r.values, r.values_len, NULL),
-                     MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(msgpack_unpack_next(&u, r.values, r.values_len, NULL), MSGPACK_UNPACK_SUCCESS);
     assert_int_equal(msgpack_object_print_buffer(text, sizeof text, u.data) > 0, 1);
     assert_string_equal(text, "{\"response\"=>\"Yes.\", \"quality\"=>4}");
     msgpack_unpacked_destroy(&u);
@@ -191,7 +191,8 @@ static void test_one_bad_line_imports_nothing(void **state)
     assert_int_equal(f->lines[2], 4);
     assert_string_equal(f->reasons[2], "/: a record must be a JSON object");
     assert_int_equal(f->lines[3], 5);
-    assert_string_equal(f->reasons[3], "invalid JSON at byte 46 of the line: text after the record");
+    assert_string_equal(f->reasons[3],
+                        "invalid JSON at byte 46 of the line: text after the record");
     jury_counts_t c = s_counts(f);
     assert_int_equal(c.records, 0); /* not even line 1 */
 }
@@ -294,10 +295,9 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_one_bad_line_imports_nothing, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_skip_invalid_imports_the_rest, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_overlong_line_is_rejected_without_holding_it,
-                                        s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_dataset_and_missing_file, s_setup,
+        cmocka_unit_test_setup_teardown(test_overlong_line_is_rejected_without_holding_it, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_dataset_and_missing_file, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_records_without_id_get_uuids, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

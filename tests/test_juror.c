@@ -677,9 +677,8 @@ static void test_coordinator_restart(void **state)
     assert_int_equal(juror_pending(j), 0);
     if (err == JURY_ENOTLEASED) {
         /* The leases died with the coordinator: fetch again and answer again. */
-        assert_string_equal(juror_error(j),
-                            "record 'r2' is not leased to alice (never fetched, "
-                            "released, expired, or finished by others)");
+        assert_string_equal(juror_error(j), "record 'r2' is not leased to alice (never fetched, "
+                                            "released, expired, or finished by others)");
         assert_int_equal(s_fetch_ids(j, 10, ids, sizeof ids), 3);
         assert_string_equal(ids, "r2 r3 r4");
         assert_int_equal(juror_submit(j, "r2", JUROR_SUBMITTED, "{\"label\":\"neg\"}", NULL),

@@ -1,4 +1,5 @@
-/* test_store.c: the LMDB store on real files: datasets, records, responses, counters, growth, versions, permissions. */
+/* test_store.c: the LMDB store on real files: datasets, records, responses, counters, growth,
+ * versions, permissions. */
 #include "testutil.h"
 
 #include <setjmp.h>
@@ -12,8 +13,8 @@
 #include "jury_store.h"
 
 typedef struct {
-    char dir[256];        /* a fresh store directory */
-    jury_store_t *store;  /* open on dir */
+    char dir[256];       /* a fresh store directory */
+    jury_store_t *store; /* open on dir */
 } fixture_t;
 
 static int s_setup(void **state)
@@ -72,8 +73,8 @@ typedef struct {
 static jury_err s_put_record(jury_txn_t *txn, void *arg)
 {
     rec_arg_t *a = arg;
-    return jury_store_record_put(txn, a->ds, a->ext, strlen(a->ext), a->payload,
-                                 strlen(a->payload), a->target, &a->rid, &a->created);
+    return jury_store_record_put(txn, a->ds, a->ext, strlen(a->ext), a->payload, strlen(a->payload),
+                                 a->target, &a->rid, &a->created);
 }
 
 typedef struct {

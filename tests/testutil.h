@@ -1,4 +1,5 @@
-/* testutil.h: what jury's tests share: temporary directories, file helpers and running real jury processes. */
+/* testutil.h: what jury's tests share: temporary directories, file helpers and running real jury
+ * processes. */
 #ifndef JURY_TESTUTIL_H
 #define JURY_TESTUTIL_H
 
@@ -16,9 +17,9 @@
 
 /* Output of a child process. */
 typedef struct {
-    int status;  /* exit code, or 128 + signal */
-    char *out;   /* everything it wrote to stdout (NUL-terminated, owned) */
-    char *err;   /* everything it wrote to stderr (NUL-terminated, owned) */
+    int status; /* exit code, or 128 + signal */
+    char *out;  /* everything it wrote to stdout (NUL-terminated, owned) */
+    char *err;  /* everything it wrote to stderr (NUL-terminated, owned) */
 } tu_result_t;
 
 /* Makes a fresh directory under $JURY_TEST_TMP (else /tmp) and writes its path to out. */

@@ -1,4 +1,5 @@
-/* juror.h: libjuror, the client library that connects an annotation frontend to a jury coordinator. */
+/* juror.h: libjuror, the client library that connects an annotation frontend to a jury coordinator.
+ */
 #ifndef JUROR_H
 #define JUROR_H
 
@@ -46,10 +47,10 @@ typedef struct {
     const char *endpoint;  /* coordinator, e.g. "tcp://127.0.0.1:5555" (required) */
     const char *dataset;   /* dataset name (required) */
     const char *annotator; /* annotator name (required) */
-    const char *agent;     /* client software for the coordinator's logs; NULL: "libjuror/VERSION" */
-    int timeout_ms;        /* longest a call waits for an answer, across reconnects; 0: 30000 */
-    int heartbeat_ms;      /* heartbeat before the welcome says otherwise; 0: 1000 */
-    unsigned seed;         /* seed of the reconnect jitter; 0: from the clock */
+    const char *agent; /* client software for the coordinator's logs; NULL: "libjuror/VERSION" */
+    int timeout_ms;    /* longest a call waits for an answer, across reconnects; 0: 30000 */
+    int heartbeat_ms;  /* heartbeat before the welcome says otherwise; 0: 1000 */
+    unsigned seed;     /* seed of the reconnect jitter; 0: from the clock */
 } juror_opts_t;
 
 /* libjuror's version, "MAJOR.MINOR.PATCH". */

@@ -1,4 +1,5 @@
-/* juror_cli.h: what the `juror` subcommands (pipe, bot, tui) share: the connection options and exit codes. */
+/* juror_cli.h: what the `juror` subcommands (pipe, bot, tui) share: the connection options and exit
+ * codes. */
 #ifndef JUROR_CLI_H
 #define JUROR_CLI_H
 
@@ -22,7 +23,8 @@ juror_t *juror_cli_connect(const juror_cli_t *cli);
 /* Prints "juror: " and the formatted message to stderr, with a newline. */
 void juror_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Subcommands: argv[0] is the subcommand's name, common options already removed. Each returns an exit code. */
+/* Subcommands: argv[0] is the subcommand's name, common options already removed. Each returns an
+ * exit code. */
 int juror_cmd_pipe(const juror_cli_t *cli, int argc, char **argv);
 int juror_cmd_bot(const juror_cli_t *cli, int argc, char **argv);
 int juror_cmd_tui(const juror_cli_t *cli, int argc, char **argv);

@@ -1,4 +1,5 @@
-/* juror_main.c: the `juror` program: connection options, help, and dispatch to pipe, bot and tui. */
+/* juror_main.c: the `juror` program: connection options, help, and dispatch to pipe, bot and tui.
+ */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,15 +55,15 @@ juror_t *juror_cli_connect(const juror_cli_t *cli)
     char why[512] = "";
     jury_err err = juror_connect(&j, &cli->opts, why, sizeof why);
     if (err != JURY_OK) {
-        juror_cli_error("cannot open a session on %s for dataset %s as %s: %s",
-                        cli->opts.endpoint, cli->opts.dataset, cli->opts.annotator,
-                        *why ? why : jury_strerror(err));
+        juror_cli_error("cannot open a session on %s for dataset %s as %s: %s", cli->opts.endpoint,
+                        cli->opts.dataset, cli->opts.annotator, *why ? why : jury_strerror(err));
         return NULL;
     }
     return j;
 }
 
-/* Takes the value of option `name` at argv[*i] ("--name V" or "--name=V"); NULL when argv[*i] is not it. */
+/* Takes the value of option `name` at argv[*i] ("--name V" or "--name=V"); NULL when argv[*i] is
+ * not it. */
 static const char *s_take(int argc, char **argv, int *i, const char *name, bool *missing)
 {
     size_t n = strlen(name);

@@ -1,4 +1,5 @@
-/* jury_log.h: leveled logging to stderr, shared by every part so that errors are logged where they are translated. */
+/* jury_log.h: leveled logging to stderr, shared by every part so that errors are logged where they
+ * are translated. */
 #ifndef JURY_LOG_H
 #define JURY_LOG_H
 
