@@ -471,16 +471,20 @@ static uint64_t s_hash_values(const uint32_t *v, size_t m)
  */
 typedef struct {
     uint32_t *unit_pat; /* pattern of each pairable unit */
-    size_t nunits;      /* pairable units */
-    size_t npat;        /* distinct patterns */
-    size_t *cell_start; /* npat + 1 offsets into cell/weight */
-    size_t *cell;       /* coincidence cell c * k + d a pattern adds to */
-    double *weight;     /* what it adds there per draw */
+    uint8_t *unit_pat8; /* the same as bytes when npat <= 256 (a quarter of the memory), or NULL */
+    uint16_t *unit_pat16; /* the same as 16 bits when 256 < npat <= 65536, or NULL */
+    size_t nunits;        /* pairable units */
+    size_t npat;          /* distinct patterns */
+    size_t *cell_start;   /* npat + 1 offsets into cell/weight */
+    size_t *cell;         /* coincidence cell c * k + d a pattern adds to */
+    double *weight;       /* what it adds there per draw */
 } s_patterns_t;
 
 static void s_patterns_free(s_patterns_t *p)
 {
     free(p->unit_pat);
+    free(p->unit_pat8);
+    free(p->unit_pat16);
     free(p->cell_start);
     free(p->cell);
     free(p->weight);
@@ -568,6 +572,16 @@ static jury_err s_patterns_build(s_patterns_t *p, const s_units_t *u, uint32_t k
         }
     }
     p->cell_start[p->npat] = at;
+    /* A replicate draws a unit at random nunits times: a narrower copy of unit_pat keeps more of
+     * it in cache. Without memory for it, the 32-bit one serves. */
+    if (p->npat <= 256 && (p->unit_pat8 = malloc(p->nunits ? p->nunits : 1)) != NULL) {
+        for (size_t i = 0; i < p->nunits; i++)
+            p->unit_pat8[i] = (uint8_t)p->unit_pat[i];
+    } else if (p->npat > 256 && p->npat <= 65536 &&
+               (p->unit_pat16 = malloc((p->nunits ? p->nunits : 1) * sizeof(uint16_t))) != NULL) {
+        for (size_t i = 0; i < p->nunits; i++)
+            p->unit_pat16[i] = (uint16_t)p->unit_pat[i];
+    }
     rc = JURY_OK;
 done:
     free(vals);
@@ -578,6 +592,21 @@ done:
         s_patterns_free(p);
     return rc;
 }
+
+/* Tallies of one bootstrap replicate (see jury_alpha_bootstrap). */
+#define S_DRAW_LANES 4
+
+/* Draws nu units at random from the nu pairable units and counts each one's pattern (from
+ * unit_pat) in drawn, the draws in turn spread over the S_DRAW_LANES tallies of np patterns. */
+#define S_DRAW(unit_pat)                                                                           \
+    do {                                                                                           \
+        size_t i_ = 0;                                                                             \
+        for (; i_ + S_DRAW_LANES <= nu; i_ += S_DRAW_LANES)                                        \
+            for (size_t l_ = 0; l_ < S_DRAW_LANES; l_++)                                           \
+                drawn[l_ * np + (unit_pat)[s_rand_below(&state, nu)]]++;                           \
+        for (; i_ < nu; i_++)                                                                      \
+            drawn[(unit_pat)[s_rand_below(&state, nu)]]++;                                         \
+    } while (0)
 
 jury_err jury_alpha_bootstrap(const jury_rating_t *ratings, size_t n, uint32_t nunits, uint32_t k,
                               jury_alpha_level_t level, const double *numeric, uint32_t replicates,
@@ -604,17 +633,29 @@ jury_err jury_alpha_bootstrap(const jury_rating_t *ratings, size_t n, uint32_t n
     }
     double *o = malloc((size_t)k * k * sizeof(double));
     double *vals = malloc((size_t)replicates * sizeof(double));
-    uint32_t *drawn = malloc((pat.npat ? pat.npat : 1) * sizeof(uint32_t));
+    /* S_DRAW_LANES tallies, one per lane of draws, summed after: consecutive draws of the same
+     * pattern then do not wait on each other's increment. The counts, and so the replicate, are
+     * the same as with one tally. */
+    uint32_t *drawn = calloc((pat.npat ? pat.npat : 1) * S_DRAW_LANES, sizeof(uint32_t));
     if (!o || !vals || !drawn) {
         rc = JURY_ENOMEM;
         goto done;
     }
     uint64_t state = seed;
     uint32_t good = 0;
+    size_t np = pat.npat;
+    uint32_t nu = (uint32_t)pat.nunits;
     for (uint32_t t = 0; t < replicates; t++) {
-        memset(drawn, 0, pat.npat * sizeof(uint32_t));
-        for (size_t i = 0; i < pat.nunits; i++)
-            drawn[pat.unit_pat[s_rand_below(&state, (uint32_t)pat.nunits)]]++;
+        memset(drawn, 0, np * S_DRAW_LANES * sizeof(uint32_t));
+        if (pat.unit_pat8)
+            S_DRAW(pat.unit_pat8);
+        else if (pat.unit_pat16)
+            S_DRAW(pat.unit_pat16);
+        else
+            S_DRAW(pat.unit_pat);
+        for (size_t q = 0; q < np; q++)
+            for (size_t l = 1; l < S_DRAW_LANES; l++)
+                drawn[q] += drawn[l * np + q];
         memset(o, 0, (size_t)k * k * sizeof(double));
         for (size_t q = 0; q < pat.npat; q++) {
             if (!drawn[q])

@@ -61,25 +61,51 @@ typedef struct {
     jury_txn_t *txn;    /* snapshot */
     jury_report_t *rep; /* the report being filled */
     const char *record; /* the current record's external id (borrowed from its payload copy) */
+    msgpack_zone zone;  /* decodes every response's values, cleared after each */
+    const char **names; /* annotator names by id (borrowed from txn), NULL until looked up */
+    uint32_t nnames;    /* room in names */
     char why[1024];     /* reason of the first failure */
     jury_err err;       /* first failure */
 } s_walk;
+
+/* Annotator id's name, looked up in the store once per walk. */
+static jury_err s_annotator(s_walk *w, uint32_t id, const char **name)
+{
+    if (id >= w->nnames) {
+        uint32_t n = w->nnames ? w->nnames : 64;
+        while (n <= id && n < UINT32_MAX / 2)
+            n *= 2;
+        if (n <= id)
+            return jury_store_annotator_name(w->txn, id, name);
+        const char **names = realloc(w->names, (size_t)n * sizeof *names);
+        if (names == NULL)
+            return JURY_ENOMEM;
+        memset(names + w->nnames, 0, (size_t)(n - w->nnames) * sizeof *names);
+        w->names = names;
+        w->nnames = n;
+    }
+    if (w->names[id] == NULL) {
+        jury_err err = jury_store_annotator_name(w->txn, id, &w->names[id]);
+        if (err != JURY_OK)
+            return err;
+    }
+    *name = w->names[id];
+    return JURY_OK;
+}
 
 static jury_err s_response(const jury_response_t *r, void *arg)
 {
     s_walk *w = arg;
     const char *name;
-    jury_err err = jury_store_annotator_name(w->txn, r->annotator, &name);
+    jury_err err = s_annotator(w, r->annotator, &name);
     if (err != JURY_OK)
         return err;
     cJSON *values = NULL;
     if (r->values_len) {
-        msgpack_zone zone;
-        msgpack_zone_init(&zone, 1024);
         msgpack_object v;
-        if (msgpack_unpack(r->values, r->values_len, NULL, &zone, &v) == MSGPACK_UNPACK_SUCCESS)
+        if (msgpack_unpack(r->values, r->values_len, NULL, &w->zone, &v) == MSGPACK_UNPACK_SUCCESS)
             values = jury_jsonpack_to_json(&v);
-        msgpack_zone_destroy(&zone);
+        msgpack_zone_clear(&w->zone);
         if (values == NULL) {
             snprintf(w->why, sizeof w->why, "record \"%s\", annotator \"%s\": undecodable values",
                      w->record, name);
@@ -100,13 +126,11 @@ static jury_err s_response(const jury_response_t *r, void *arg)
 }
 
 /* The external id in a stored record payload (a msgpack map with "id"), copied into out. */
-static bool s_record_id(const void *payload, size_t len, char *out, size_t cap)
+static bool s_record_id(const void *payload, size_t len, char *out, size_t cap, msgpack_zone *zone)
 {
-    msgpack_zone zone;
-    msgpack_zone_init(&zone, 1024);
     msgpack_object o;
     bool ok = false;
-    if (msgpack_unpack(payload, len, NULL, &zone, &o) == MSGPACK_UNPACK_SUCCESS &&
+    if (msgpack_unpack(payload, len, NULL, zone, &o) == MSGPACK_UNPACK_SUCCESS &&
         o.type == MSGPACK_OBJECT_MAP) {
         for (uint32_t i = 0; i < o.via.map.size; i++) {
             const msgpack_object_kv *kv = &o.via.map.ptr[i];
@@ -120,7 +144,7 @@ static bool s_record_id(const void *payload, size_t len, char *out, size_t cap)
             }
         }
     }
-    msgpack_zone_destroy(&zone);
+    msgpack_zone_clear(zone);
     return ok;
 }
 
@@ -134,7 +158,7 @@ static jury_err s_record(uint64_t rid, const jury_record_state_t *st, void *arg)
     if (err != JURY_OK)
         return err;
     char id[JURY_STORE_EXTID_MAX + 1];
-    if (!s_record_id(payload, len, id, sizeof id)) {
+    if (!s_record_id(payload, len, id, sizeof id, &w->zone)) {
         snprintf(w->why, sizeof w->why, "record %llu has no readable id", (unsigned long long)rid);
         return JURY_ECORRUPT;
     }
@@ -155,18 +179,28 @@ static int s_from_store(const jury_cli_t *cli, const char *name, const jury_repo
     s_walk w = {0};
     jury_dataset_t ds;
     char why[512] = "";
-    jury_err err = jury_store_read(store, &w.txn);
+    /* The store keys responses by record and annotator and checked their values when it took
+     * them: the report need not check again (jury_report_add). */
+    jury_report_opts_t trusted = *opts;
+    trusted.trusted = true;
+    bool zone = msgpack_zone_init(&w.zone, 1024);
+    jury_err err = zone ? JURY_OK : JURY_ENOMEM;
+    if (err == JURY_OK)
+        err = jury_store_read(store, &w.txn);
     if (err == JURY_OK && (err = jury_store_dataset_get(w.txn, name, &ds)) == JURY_OK) {
         if (jury_settings_parse(settings, ds.settings, ds.settings_len, why, sizeof why) !=
             JURY_OK) {
             snprintf(w.why, sizeof w.why, "the stored settings do not parse: %s", why);
             err = JURY_ECORRUPT;
-        } else if ((err = jury_report_new(rep, *settings, opts, why, sizeof why)) == JURY_OK) {
+        } else if ((err = jury_report_new(rep, *settings, &trusted, why, sizeof why)) == JURY_OK) {
             w.rep = *rep;
             err = jury_store_record_each(w.txn, ds.id, 0, s_record, &w);
         }
     }
     jury_txn_abort(&w.txn);
+    if (zone)
+        msgpack_zone_destroy(&w.zone);
+    free(w.names);
     jury_store_destroy(&store);
     if (err == JURY_OK)
         return JURY_EXIT_OK;

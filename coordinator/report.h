@@ -73,6 +73,7 @@ typedef struct {
     uint64_t seed;           /* bootstrap seed; the same seed gives the same interval */
     uint32_t contested;      /* most contested records listed; 0 for the default (10) */
     uint32_t expected_pairs; /* distance budget of alpha's D_e; 0 for JURY_REPORT_PAIRS_DEFAULT */
+    bool trusted;            /* responses come from the store (see jury_report_add) */
 } jury_report_opts_t;
 
 /*
@@ -106,6 +107,13 @@ void jury_report_destroy(jury_report_t **self_p);
  * "/values/quality: a rating must be an integer"; JURY_EEXIST when annotator
  * already has a response to record in this report; JURY_ENOMEM.
  * A call that fails with JURY_EINVAL or JURY_EEXIST adds nothing.
+ *
+ * With opts->trusted (responses read from the store, which keys them by
+ * record and annotator and checked every value when it was written), the
+ * duplicate check is skipped and values get only the checks that keeping them
+ * needs: a value that cannot be kept still fails with JURY_EINVAL, but a
+ * second response of an annotator to a record is not detected. Responses of
+ * one record should then arrive together, as the store walks them.
  */
 JURY_MUST_CHECK jury_err jury_report_add(jury_report_t *r, const char *record,
                                          const char *annotator, bool submitted, const cJSON *values,

@@ -798,6 +798,113 @@ static void test_html_report(void **state)
     jury_settings_destroy(&s);
 }
 
+/* Adds the response of line (' for ") with jury_report_add, as the store walk does. */
+static jury_err add_direct(jury_report_t *r, const char *line, char *err, size_t errlen)
+{
+    char *json = json_of(line);
+    cJSON *doc = cJSON_Parse(json);
+    free(json);
+    assert_non_null(doc);
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive(doc, "status");
+    jury_err rc = jury_report_add(r, cJSON_GetObjectItemCaseSensitive(doc, "record")->valuestring,
+                                  cJSON_GetObjectItemCaseSensitive(doc, "annotator")->valuestring,
+                                  strcmp(status->valuestring, "submitted") == 0,
+                                  cJSON_GetObjectItemCaseSensitive(doc, "values"), err, errlen);
+    cJSON_Delete(doc);
+    return rc;
+}
+
+/* The full model, intervals included, as compact JSON. */
+static char *model_exact(jury_report_t *r)
+{
+    cJSON *model = NULL;
+    assert_int_equal(jury_report_build(r, &model), JURY_OK);
+    char *text = cJSON_PrintUnformatted(model);
+    cJSON_Delete(model);
+    assert_non_null(text);
+    return text;
+}
+
+/*
+ * opts->trusted (the store path): the same model as the checked path for the
+ * same responses, intervals included; values that cannot be kept are still
+ * rejected, and such a call adds nothing.
+ */
+static void test_trusted(void **state)
+{
+    (void)state;
+    static const char *const mixed[] = {
+        "{'record': 'r1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', "
+        "'score': 1, 'tags': ['p'], 'order': ['a', 'b', 'c'], 'reply': 'yes', "
+        "'ents': [{'start': 0, 'end': 3, 'label': 'e'}]}}",
+        "{'record': 'r1', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'b', "
+        "'score': 2, 'tags': ['q', 'p'], 'order': [['a', 'b'], 'c'], 'reply': 'yes!', "
+        "'ents': [{'start': 1, 'end': 3, 'label': 'e'}]}}",
+        "{'record': 'r2', 'annotator': 'y', 'status': 'submitted', 'values': {'label': 'b', "
+        "'score': 3, 'tags': ['r', 'q'], 'order': ['c', 'b', 'a'], 'reply': 'no', 'ents': []}}",
+        "{'record': 'r2', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'b', "
+        "'score': 3, 'tags': ['r'], 'order': ['c', 'a', 'b'], 'reply': 'non', 'ents': []}}",
+        "{'record': 'r1', 'annotator': 'z', 'status': 'submitted', 'values': {'label': 'a', "
+        "'score': null}}",
+        "{'record': 'r3', 'annotator': 'z', 'status': 'draft', 'values': {'label': 'b'}}",
+        "{'record': 'r3', 'annotator': 'x', 'status': 'discarded', 'values': null}",
+    };
+    const char *const *sets[] = {s_label_lines, s_rating_lines, mixed};
+    size_t sizes[] = {sizeof s_label_lines / sizeof *s_label_lines,
+                      sizeof s_rating_lines / sizeof *s_rating_lines, sizeof mixed / sizeof *mixed};
+    jury_settings_t *s = settings_of(s_settings);
+    char err[512];
+    for (size_t set = 0; set < 3; set++) {
+        jury_report_t *checked = report_of(s, NULL, sets[set], sizes[set]);
+        jury_report_opts_t opts = {.bootstrap = 200, .seed = 7, .trusted = true};
+        jury_report_t *trusted = NULL;
+        assert_int_equal(jury_report_new(&trusted, s, &opts, NULL, 0), JURY_OK);
+        for (size_t i = 0; i < sizes[set]; i++)
+            if (add_direct(trusted, sets[set][i], err, sizeof err) != JURY_OK)
+                fail_msg("line %zu of set %zu rejected: %s", i, set, err);
+        char *want = model_exact(checked), *got = model_exact(trusted);
+        assert_string_equal(got, want);
+        free(want);
+        free(got);
+        jury_report_destroy(&checked);
+        jury_report_destroy(&trusted);
+    }
+
+    jury_report_opts_t opts = {.question = "label", .trusted = true};
+    jury_report_t *r = NULL;
+    assert_int_equal(jury_report_new(&r, s, &opts, NULL, 0), JURY_OK);
+    static const char *const bad[] = {
+        "{'record': 'q1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'c'}}",
+        "{'record': 'q1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 1}}",
+        "{'record': 'q1', 'annotator': 'x', 'status': 'submitted', 'values': {'score': 4}}",
+        "{'record': 'q1', 'annotator': 'x', 'status': 'submitted', 'values': {'score': 1.5}}",
+        "{'record': 'q1', 'annotator': 'x', 'status': 'submitted', 'values': {'score': 11}}",
+        "{'record': 'q1', 'annotator': 'x', 'status': 'submitted', 'values': {'tags': ['s']}}",
+        "{'record': 'q1', 'annotator': 'x', 'status': 'submitted', 'values': {'ents': [{}]}}",
+        "{'record': 'q1', 'annotator': 'x', 'status': 'submitted', 'values': {'colour': 'red'}}",
+        "{'record': 'q1', 'annotator': 'x', 'status': 'submitted', 'values': {'label': 'a', "
+        "'order': 'a'}}",
+        "{'record': 'q1', 'annotator': 'x', 'status': 'submitted', 'values': ['a']}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = '\0';
+        if (add_direct(r, bad[i], err, sizeof err) != JURY_EINVAL)
+            fail_msg("bad line %zu accepted", i);
+        if (strncmp(err, "/values", 7) != 0)
+            fail_msg("bad line %zu: %s", i, err);
+    }
+    /* Nothing was added: the model has no record. */
+    cJSON *model = NULL;
+    assert_int_equal(jury_report_build(r, &model), JURY_OK);
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(model, "questions"), "label");
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(q, "records")->valueint, 0);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(q, "responses")->valueint, 0);
+    cJSON_Delete(model);
+    jury_report_destroy(&r);
+    jury_settings_destroy(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -815,6 +922,7 @@ int main(void)
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_text_report),
         cmocka_unit_test(test_html_report),
+        cmocka_unit_test(test_trusted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
