@@ -1334,8 +1334,19 @@ static void s_turn(server_t *sv)
         if (err == JURY_OK) {
             s_handle(sv, &in[i], txn, &zone);
         } else {
-            s_queue_error(sv, in[i].peer, in[i].peer_len, false, 0, err,
-                          "the coordinator cannot read its store");
+            /* Answer requests only (SPEC 5: heartbeats and byes never get a
+             * reply), with their req when it can be read. */
+            jury_msg_t m;
+            memset(&m, 0, sizeof m);
+            m.cmd = JURY_CMD_COUNT;
+            char why[64];
+            /* Whether or not it decodes, cmd and req are set when readable. */
+            jury_err derr = jury_proto_decode(zmq_msg_data(&in[i].body), zmq_msg_size(&in[i].body),
+                                              &zone, &m, why, sizeof why);
+            (void)derr;
+            if (m.cmd != JURY_CMD_HEARTBEAT && m.cmd != JURY_CMD_BYE)
+                s_queue_error(sv, in[i].peer, in[i].peer_len, m.has_req, m.req, err,
+                              "the coordinator cannot read its store");
         }
         msgpack_zone_clear(&zone);
         zmq_msg_close(&in[i].body);
