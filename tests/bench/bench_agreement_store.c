@@ -119,19 +119,6 @@ static volatile uint64_t s_sink;
 
 /* ---- arguments ----------------------------------------------------------- */
 
-static int s_int_arg(const char *name, const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < lo || v > hi) {
-        fprintf(stderr, "bench_agreement_store: --%s: give %ld to %ld\n", name, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 /* Fills *a from the command line. Returns 0, 1 after printing the help, or 2 on bad usage. */
 static int s_parse_args(int argc, char **argv, bench_args_t *a)
 {
@@ -161,32 +148,34 @@ static int s_parse_args(int argc, char **argv, bench_args_t *a)
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
         case 'n':
-            if (s_int_arg("records", optarg, 1, 99999999, &v) != 0)
+            if (bench_int_arg("bench_agreement_store", "records", optarg, 1, 99999999, &v) != 0)
                 return 2;
             a->records = (uint64_t)v;
             break;
         case 'a':
-            if (s_int_arg("annotators", optarg, 2, 9999, &v) != 0)
+            if (bench_int_arg("bench_agreement_store", "annotators", optarg, 2, 9999, &v) != 0)
                 return 2;
             a->annotators = (int)v;
             break;
         case 'm':
-            if (s_int_arg("responses", optarg, 2, RESPONSES_MAX, &v) != 0)
+            if (bench_int_arg("bench_agreement_store", "responses", optarg, 2, RESPONSES_MAX, &v) !=
+                0)
                 return 2;
             a->responses = (int)v;
             break;
         case 'k':
-            if (s_int_arg("categories", optarg, 2, CATEGORIES_MAX, &v) != 0)
+            if (bench_int_arg("bench_agreement_store", "categories", optarg, 2, CATEGORIES_MAX,
+                              &v) != 0)
                 return 2;
             a->categories = (int)v;
             break;
         case 'e':
-            if (s_int_arg("error", optarg, 0, 100, &v) != 0)
+            if (bench_int_arg("bench_agreement_store", "error", optarg, 0, 100, &v) != 0)
                 return 2;
             a->error_pct = (int)v;
             break;
         case 'r':
-            if (s_int_arg("runs", optarg, 1, BENCH_RUNS_MAX, &v) != 0)
+            if (bench_int_arg("bench_agreement_store", "runs", optarg, 1, BENCH_RUNS_MAX, &v) != 0)
                 return 2;
             a->runs = (int)v;
             break;
@@ -225,18 +214,6 @@ static int s_parse_args(int argc, char **argv, bench_args_t *a)
 }
 
 /* ---- processes ----------------------------------------------------------- */
-
-static void s_print_log(const char *log)
-{
-    FILE *f = fopen(log, "r");
-    if (!f)
-        return;
-    char line[1024];
-    int n = 0;
-    while (fgets(line, sizeof line, f) && n++ < 40)
-        fprintf(stderr, "  | %s", line);
-    fclose(f);
-}
 
 /*
  * Runs argv (argv[0] a path) to completion with stdin from /dev/null, stdout
@@ -290,7 +267,7 @@ static int s_run(char *const argv[], int out_fd, const char *log, bench_sample_t
                 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), log ? "; its log " : "",
                 log ? log : "");
         if (log)
-            s_print_log(log);
+            bench_print_log(log);
         return -1;
     }
     return 0;

@@ -181,18 +181,6 @@ static pid_t s_spawn(char *const argv[], int out_fd, const char *log)
     return pid;
 }
 
-static void s_print_log(const char *log)
-{
-    FILE *f = fopen(log, "r");
-    if (!f)
-        return;
-    char line[1024];
-    int n = 0;
-    while (fgets(line, sizeof line, f) && n++ < 40)
-        fprintf(stderr, "  | %s", line);
-    fclose(f);
-}
-
 /*
  * Runs argv to completion, its stdout into out (cap bytes, NUL-terminated;
  * out may be NULL to discard it). Returns 0 when it exits 0, else -1 after
@@ -224,7 +212,7 @@ static int s_run(char *const argv[], const char *log, char *out, size_t cap)
         fprintf(stderr, "bench_serve: %s %s failed (%s %d); its log %s:\n", argv[0],
                 argv[3] ? argv[3] : "", WIFEXITED(st) ? "exit" : "signal",
                 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), log);
-        s_print_log(log);
+        bench_print_log(log);
         return -1;
     }
     return 0;
@@ -908,7 +896,7 @@ stop:;
                 : WIFEXITED(st) ? WEXITSTATUS(st)
                                 : WTERMSIG(st),
                 log);
-        s_print_log(log);
+        bench_print_log(log);
         rc = -1;
     }
     if (sh && sh->zctx)
@@ -1113,19 +1101,6 @@ done:
 
 /* ---- main ---------------------------------------------------------------------- */
 
-static int s_int_arg(const char *name, const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < lo || v > hi) {
-        fprintf(stderr, "bench_serve: --%s: give %ld to %ld\n", name, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 static int s_parse_args(int argc, char **argv, bench_args_t *a)
 {
     static const struct option longopts[] = {
@@ -1149,27 +1124,27 @@ static int s_parse_args(int argc, char **argv, bench_args_t *a)
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
         case 'n':
-            if (s_int_arg("records", optarg, 1, 99999999, &v) != 0)
+            if (bench_int_arg("bench_serve", "records", optarg, 1, 99999999, &v) != 0)
                 return 2;
             a->records = (uint64_t)v;
             break;
         case 'w':
-            if (s_int_arg("workers", optarg, 1, WORKERS_MAX, &v) != 0)
+            if (bench_int_arg("bench_serve", "workers", optarg, 1, WORKERS_MAX, &v) != 0)
                 return 2;
             a->workers = (int)v;
             break;
         case 'r':
-            if (s_int_arg("runs", optarg, 1, BENCH_RUNS_MAX, &v) != 0)
+            if (bench_int_arg("bench_serve", "runs", optarg, 1, BENCH_RUNS_MAX, &v) != 0)
                 return 2;
             a->runs = (int)v;
             break;
         case 'o':
-            if (s_int_arg("overlap", optarg, 1, 32, &v) != 0)
+            if (bench_int_arg("bench_serve", "overlap", optarg, 1, 32, &v) != 0)
                 return 2;
             a->overlap = (int)v;
             break;
         case 'b':
-            if (s_int_arg("batch", optarg, 1, JURY_PROTO_BATCH_MAX, &v) != 0)
+            if (bench_int_arg("bench_serve", "batch", optarg, 1, JURY_PROTO_BATCH_MAX, &v) != 0)
                 return 2;
             a->batch = (int)v;
             break;
@@ -1177,7 +1152,7 @@ static int s_parse_args(int argc, char **argv, bench_args_t *a)
             a->pipeline = false;
             break;
         case 't':
-            if (s_int_arg("timeout", optarg, 1, 86400, &v) != 0)
+            if (bench_int_arg("bench_serve", "timeout", optarg, 1, 86400, &v) != 0)
                 return 2;
             a->timeout_s = (int)v;
             break;

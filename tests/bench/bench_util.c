@@ -210,3 +210,28 @@ int bench_lmdb_commit(const char *prog, const char *label, MDB_txn **txn)
     }
     return 0;
 }
+
+int bench_int_arg(const char *prog, const char *name, const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || end == s || v < lo || v > hi) {
+        fprintf(stderr, "%s: --%s: give %ld to %ld\n", prog, name, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+void bench_print_log(const char *log)
+{
+    FILE *f = fopen(log, "r");
+    if (!f)
+        return;
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof line, f) && n++ < 40)
+        fprintf(stderr, "  | %s", line);
+    fclose(f);
+}

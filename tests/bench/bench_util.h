@@ -112,4 +112,16 @@ int bench_lmdb_fresh(const char *prog, const char *label, const char *dir, size_
 int bench_lmdb_commit(const char *prog, const char *label, MDB_txn **txn)
     __attribute__((warn_unused_result));
 
+/*
+ * Parses option --name's value s as a decimal integer within lo..hi into
+ * *out. Returns 0, or -1 after printing "PROG: --name: give LO to HI" to
+ * stderr. s and name are borrowed.
+ */
+int bench_int_arg(const char *prog, const char *name, const char *s, long lo, long hi, long *out)
+    __attribute__((warn_unused_result));
+
+/* Prints the first 40 lines of the file at log to stderr, each behind "  | " (nothing if
+ * unreadable). */
+void bench_print_log(const char *log);
+
 #endif
