@@ -189,4 +189,101 @@ JURY_MUST_CHECK jury_err jury_consolidate_rating(jury_rating_method_t method,
                                                  const jury_tiebreak_t *tiebreak,
                                                  jury_choice_t *out);
 
+/* ---------------------------------------------------------------------------------------------
+ * One record at a time: multi-label, ranking, text, span
+ *
+ * These take the m answers one record received for one question, in a fixed
+ * order (the store's: annotator id order), and an optional reliability per
+ * answer: rel[i] is the reliability of the annotator who gave answer i
+ * (larger is more reliable; NULL when unknown). Ties that reliability cannot
+ * break go to the first answer in the given order, unless said otherwise.
+ * Inputs are borrowed for the call; nothing is kept. m may be 0: the result
+ * then has ok = false and note JURY_NOTE_NO_ANSWERS.
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * Per-label majority of multi-label answers over labels 0..k-1: a label is in
+ * the result when more than half of the m answers hold it; when exactly half
+ * do, it is in the result only if suggestion (may be NULL) holds it. The
+ * result's labels are written ascending to out_labels (k entries, the
+ * caller's) and their number to *out_n; an empty set is a valid result.
+ * out->value is unused (0); out->support is the mean, over the labels in the
+ * union of all answers, of the share of answers that agree with the result on
+ * that label (1 when the union is empty). Errors: JURY_EINVAL (a label >= k,
+ * an answer not sorted ascending and unique, NULL arrays where m > 0).
+ */
+JURY_MUST_CHECK jury_err jury_consolidate_multi_label(const jury_labelset_t *answers, size_t m,
+                                                      uint32_t k,
+                                                      const jury_labelset_t *suggestion,
+                                                      uint32_t *out_labels, size_t *out_n,
+                                                      jury_choice_t *out);
+
+/* How a ranking question consolidates. */
+typedef enum {
+    JURY_RANKING_BORDA = 0,   /* items ordered by mean rank */
+    JURY_RANKING_MAJORITY = 1 /* the most frequent whole ranking */
+} jury_ranking_method_t;
+
+/*
+ * Consolidates m rankings of the same n items (jury_ranking_t: rank[i] is the
+ * rank of item i, 0 best, equal ranks tie; every answer must have exactly n
+ * ranks). The result is a strict ranking written to out_rank (n entries, the
+ * caller's): out_rank[i] in 0..n-1, all distinct.
+ *
+ * BORDA: items sorted by their mean rank over the answers, smaller first;
+ * items with equal mean ranks (within 1e-9) are ordered by the suggestion's
+ * ranks when suggestion (may be NULL) ranks them differently, else by item
+ * index. out->support is Kendall's W-like concordance: 1 - the mean
+ * normalised Kendall tau distance between the result and each answer.
+ * MAJORITY: the answer given most often (answers with equal rank arrays are
+ * the same answer); among equally frequent answers the suggestion if it is
+ * one of them, else the one given by the most reliable annotator (rel), else
+ * the one given first. A chosen answer with ties among its ranks is made
+ * strict by item index within each tie. out->support is the chosen answer's
+ * share of the m answers.
+ * out->decided_by says what decided. Errors: JURY_EINVAL (n == 0 or over
+ * 65535, an answer of another length, a rank >= n, unknown method).
+ */
+JURY_MUST_CHECK jury_err jury_consolidate_ranking(jury_ranking_method_t method,
+                                                  const jury_ranking_t *answers, size_t m,
+                                                  uint32_t n, const jury_ranking_t *suggestion,
+                                                  const double *rel, uint32_t *out_rank,
+                                                  jury_choice_t *out);
+
+/* How a text question consolidates. */
+typedef enum {
+    JURY_TEXT_MEDOID = 0,        /* the answer most similar to the others */
+    JURY_TEXT_BEST_ANNOTATOR = 1 /* the answer of the most reliable annotator */
+} jury_text_method_t;
+
+/*
+ * Chooses one of m text answers; out->value is its index 0..m-1.
+ * MEDOID: the answer with the highest mean similarity (1 - jury_distance_edit)
+ * to the other answers; equal means (within 1e-9) go to the more reliable
+ * annotator, then to the first. Byte-identical answers are compared once.
+ * out->support is the chosen answer's mean similarity (1 when m == 1).
+ * BEST_ANNOTATOR: the answer of the annotator with the largest rel (the first
+ * on equal rel or when rel is NULL); out->support is its mean similarity to
+ * the others as for MEDOID.
+ * Errors: JURY_EINVAL (unknown method, NULL answers where m > 0), JURY_ENOMEM.
+ */
+JURY_MUST_CHECK jury_err jury_consolidate_text(jury_text_method_t method, const jury_text_t *answers,
+                                               size_t m, const double *rel, jury_choice_t *out);
+
+/*
+ * Span majority: the spans (same start, end and label) that more than half of
+ * the m answers marked. answers[i] holds nspans[i] spans (any order; a span
+ * repeated within one answer counts once). The result is written to out
+ * (capacity out_cap entries, the caller's) sorted by start, then end, then
+ * label, and its length to *out_n. out_choice->support is the share of the
+ * union of all answers' distinct spans that made the majority (1 when no
+ * answer marked anything). Errors: JURY_EINVAL (NULL arrays where counts are
+ * non-zero), JURY_ETOOBIG (more result spans than out_cap; cannot happen
+ * with out_cap >= the largest nspans[i]), JURY_ENOMEM.
+ */
+JURY_MUST_CHECK jury_err jury_consolidate_span(const jury_span_t *const *answers,
+                                               const size_t *nspans, size_t m, jury_span_t *out,
+                                               size_t out_cap, size_t *out_n,
+                                               jury_choice_t *out_choice);
+
 #endif

@@ -222,4 +222,99 @@ JURY_MUST_CHECK jury_err jury_settings_check_answers(const jury_settings_t *s, c
  */
 bool jury_settings_name_valid(const char *name);
 
+
+/* ---- consolidation ------------------------------------------------------------------------- */
+
+/* A consolidation method (README, "Consolidation"). Which apply to which question type:
+ *   label_selection        majority (default), weighted, dawid_skene, disagreement
+ *   multi_label_selection  majority (default), dawid_skene
+ *   rating                 mean (default), median, majority, min, max
+ *   ranking                borda (default), majority
+ *   text                   medoid (default), best_annotator
+ *   span                   majority (default) */
+typedef enum {
+    JURY_METHOD_MAJORITY = 0,
+    JURY_METHOD_WEIGHTED = 1,
+    JURY_METHOD_DAWID_SKENE = 2,
+    JURY_METHOD_DISAGREEMENT = 3,
+    JURY_METHOD_MEAN = 4,
+    JURY_METHOD_MEDIAN = 5,
+    JURY_METHOD_MIN = 6,
+    JURY_METHOD_MAX = 7,
+    JURY_METHOD_BORDA = 8,
+    JURY_METHOD_MEDOID = 9,
+    JURY_METHOD_BEST_ANNOTATOR = 10,
+    JURY_METHOD_COUNT = 11 /* number of methods */
+} jury_method;
+
+/* The method's name as written in settings ("dawid_skene"); NULL when out of range. Static. */
+const char *jury_method_name(jury_method m);
+
+/* The default method of a question type (majority, majority, mean, borda, medoid, majority). */
+jury_method jury_method_default(jury_question_type t);
+
+/*
+ * Parses a method name for a question of type t into *out. Returns false when
+ * name is not a method or does not apply to t. jury_method_choices(t) is the
+ * comma-separated list of the names that apply ("mean, median, majority, min,
+ * max"), static, for messages.
+ */
+bool jury_method_parse(jury_question_type t, const char *name, jury_method *out);
+const char *jury_method_choices(jury_question_type t);
+
+/* The method of question q: consolidation.methods[name] or the type's default. */
+jury_method jury_settings_method(const jury_settings_t *s, size_t q);
+
+/* A kind of acceptance rule (consolidation.accept). */
+typedef enum {
+    JURY_RULE_MIN_AGREEMENT = 0, /* the record's agreement on the question >= threshold (0..1) */
+    JURY_RULE_MIN_VALUE = 1,     /* rating questions: the unified rating >= threshold */
+    JURY_RULE_MAX_VALUE = 2,     /* rating questions: the unified rating <= threshold */
+    JURY_RULE_REQUIRE = 3        /* label_selection: the unified label is one of `labels` */
+} jury_rule_kind;
+
+/* One acceptance rule. Borrowed from the settings. */
+typedef struct {
+    jury_rule_kind kind; /* what it checks */
+    size_t question;     /* the question's index */
+    double threshold;    /* MIN_AGREEMENT, MIN_VALUE, MAX_VALUE */
+    const uint32_t *labels; /* REQUIRE: accepted label indices (indices into the question's
+                               options), ascending */
+    size_t nlabels;         /* REQUIRE: how many */
+} jury_rule_t;
+
+/*
+ * The acceptance rules of consolidation.accept, in the order of the
+ * settings' normalised JSON (min_agreement, min_value, max_value, require;
+ * within each, question order). A record is accepted when it is completed and
+ * every rule holds. Rules are checked when the settings are parsed: the
+ * question exists, the kind applies to its type, thresholds are numbers
+ * (0..1 for agreement; for ratings within the question's values), required
+ * labels are options of the question ("/consolidation/accept/min_value/label:
+ * min_value applies to rating questions, and \"label\" is a label_selection").
+ */
+size_t jury_settings_rule_count(const jury_settings_t *s);
+const jury_rule_t *jury_settings_rule(const jury_settings_t *s, size_t i);
+
+/* The options of a label_selection, multi_label_selection, ranking or span question (their values
+ * in settings order), count in *n; NULL with *n = 0 for other types. Borrowed from s. */
+const char *const *jury_settings_question_options(const jury_settings_t *s, size_t q, size_t *n);
+
+/* A rating question's allowed values ascending, count in *n; NULL for other types. Borrowed. */
+const double *jury_settings_rating_values(const jury_settings_t *s, size_t q, size_t *n);
+
+/* The field a span question marks (its "field"); NULL for other types. Borrowed. */
+const char *jury_settings_span_field(const jury_settings_t *s, size_t q);
+
+/*
+ * Whether settings b may replace settings a of an existing dataset (`jury
+ * dataset update`): everything but the guidelines and the consolidation
+ * section must be equal (fields, questions, metadata, distribution,
+ * allow_extra_metadata), since records and responses were checked against
+ * them. Returns true, or false with the first difference in err ("/questions
+ * differ: only guidelines and consolidation may change").
+ */
+bool jury_settings_compatible(const jury_settings_t *a, const jury_settings_t *b, char *err,
+                              size_t errlen);
+
 #endif

@@ -320,4 +320,37 @@ JURY_MUST_CHECK jury_err jury_store_annotator_counts_each(
     jury_err (*fn)(uint32_t annotator, const char *name, const jury_counts_t *c, void *arg),
     void *arg);
 
+
+/* ---- consolidation --------------------------------------------------------------------------- */
+
+/*
+ * The consolidation decision of record rid (opaque bytes to the store: the
+ * coordinator's encoded decision), one per record; a second put replaces
+ * the first. get borrows *blob until the transaction ends. Deleting a
+ * dataset deletes its decisions. Errors: JURY_ENOTFOUND (get: none),
+ * JURY_EFULL.
+ */
+JURY_MUST_CHECK jury_err jury_store_decision_put(jury_txn_t *txn, uint64_t rid, const void *blob,
+                                                 size_t len);
+JURY_MUST_CHECK jury_err jury_store_decision_get(jury_txn_t *txn, uint64_t rid, const void **blob,
+                                                 size_t *len);
+
+/* Deletes every decision of dataset ds (none is fine). */
+JURY_MUST_CHECK jury_err jury_store_decision_clear(jury_txn_t *txn, uint32_t ds);
+
+/* The dataset-level outcome of the last consolidation of ds (opaque bytes; the coordinator's
+ * JSON summary). Same rules as the decisions. */
+JURY_MUST_CHECK jury_err jury_store_consolidation_put(jury_txn_t *txn, uint32_t ds,
+                                                      const void *blob, size_t len);
+JURY_MUST_CHECK jury_err jury_store_consolidation_get(jury_txn_t *txn, uint32_t ds,
+                                                      const void **blob, size_t *len);
+
+/*
+ * Replaces the settings text of dataset ds (the caller has checked that the
+ * new settings are compatible with the records and responses stored).
+ * Errors: JURY_ENOTFOUND, JURY_EFULL.
+ */
+JURY_MUST_CHECK jury_err jury_store_dataset_set_settings(jury_txn_t *txn, uint32_t ds,
+                                                         const char *settings, size_t len);
+
 #endif

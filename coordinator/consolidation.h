@@ -1,0 +1,70 @@
+/* consolidation.h: `jury consolidate`: unify the responses of every completed record of a dataset
+ * with the methods of its settings, decide accept or reject by its acceptance rules, and store the
+ * decisions. */
+#ifndef JURY_CONSOLIDATION_H
+#define JURY_CONSOLIDATION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "jury_err.h"
+#include "jury_store.h"
+#include "settings.h"
+
+/* A method chosen for one run, over the settings (`--method QUESTION=METHOD`). */
+typedef struct {
+    const char *question; /* question name, borrowed */
+    jury_method method;   /* the method; must apply to the question's type */
+} jury_method_override_t;
+
+/* Progress callback: done of total records walked so far in the current pass (pass 1 or 2). */
+typedef void (*jury_consolidation_progress_fn)(int pass, uint64_t done, uint64_t total, void *arg);
+
+/* Options of a run. Zero-initialise, then set what you need. */
+typedef struct {
+    const jury_method_override_t *overrides; /* borrowed; may be NULL */
+    size_t noverrides;                       /* entries at overrides */
+    jury_consolidation_progress_fn progress; /* may be NULL */
+    void *progress_arg;                      /* passed to progress */
+    uint32_t batch;                          /* records per write transaction; 0 = 65536 */
+} jury_consolidation_opts_t;
+
+/*
+ * Consolidates dataset `name` of store (opened read-write), in two passes over
+ * its records in id order:
+ *
+ *  1. reads every submitted response of the completed records and, per
+ *     question, estimates each annotator's reliability (their mean agreement
+ *     with the other annotators of the records they shared) and runs the
+ *     dataset-wide methods (weighted, dawid_skene, whose accuracy then is
+ *     the reliability);
+ *  2. per record: unifies each question with its method, computes the
+ *     record's agreement per question, applies the acceptance rules and
+ *     stores the decision (decision.h) with jury_store_decision_put; pending
+ *     records get a pending decision, records set aside by discards a rejected
+ *     one ("discarded by N annotators"). A completed record whose submitted
+ *     responses leave a question a rule needs without a value is rejected
+ *     ("no submitted answer to \"q\"").
+ *
+ * Finally it stores a dataset-level summary with jury_store_consolidation_put:
+ * the JSON document that *summary_out receives (caller owns; cJSON_Delete):
+ *   {"dataset", "records", "accepted", "rejected", "pending",
+ *    "methods": {question: method}, "rules": [text of each rule],
+ *    "rejections": [{"reason", "records"}] (most frequent first, then by reason),
+ *    "annotators": {name: {question: reliability}}, "consolidated_ms"}.
+ * Re-running recomputes everything. Writes go in transactions of opts->batch
+ * records; a reader may see a mix of old and new decisions while it runs.
+ *
+ * Errors: JURY_ENOTFOUND (no such dataset; err says so), JURY_EINVAL (an
+ * override names no question or a method that does not apply; err says which),
+ * JURY_ECORRUPT, JURY_EFULL, JURY_ENOMEM, JURY_EIO. err gets a one-line message
+ * (errlen bytes, NUL-terminated).
+ */
+JURY_MUST_CHECK jury_err jury_consolidation_run(jury_store_t *store, const char *name,
+                                                const jury_consolidation_opts_t *opts,
+                                                cJSON **summary_out, char *err, size_t errlen);
+
+#endif

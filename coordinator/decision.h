@@ -1,0 +1,65 @@
+/* decision.h: the stored outcome of consolidating one record (accepted, rejected or pending, why,
+ * and the unified value of each question), encoded as msgpack for the store. Pure: no I/O. */
+#ifndef JURY_DECISION_H
+#define JURY_DECISION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "jury_err.h"
+
+/* What consolidation decided about a record. */
+typedef enum {
+    JURY_DECISION_PENDING = 0,  /* not completed yet: nothing decided */
+    JURY_DECISION_ACCEPTED = 1, /* completed and every acceptance rule holds */
+    JURY_DECISION_REJECTED = 2  /* completed (or set aside) and a rule failed: see reason */
+} jury_decision_kind;
+
+/* "pending", "accepted", "rejected"; NULL when out of range. Static. */
+const char *jury_decision_name(jury_decision_kind d);
+
+/*
+ * One record's decision. The stored form is a msgpack map
+ *   {"d": kind, "r": reason or nil, "n": submitted responses when decided,
+ *    "u": {question: unified value as JSON-shaped msgpack},
+ *    "a": {question: agreement of the record's responses, a float},
+ *    "s": {question: support of the unified value, a float}}
+ * where unified values have the shape of a response value (README,
+ * "Consolidation"): a label string, a list of labels, an integer rating, a
+ * ranking as a list of values best first, a text, a list of {"start", "end",
+ * "label"} spans; a `disagreement` label question unifies to the list of
+ * every submitted label. A question without a unified value is absent from
+ * "u"; one without an agreement (a single answer) from "a".
+ *
+ * Decoded, every pointer is borrowed from the blob or the zone it was
+ * decoded with.
+ */
+typedef struct {
+    jury_decision_kind kind; /* the decision */
+    const char *reason;      /* why it was rejected (not NUL-terminated), or NULL */
+    size_t reason_len;       /* bytes at reason */
+    uint32_t submitted;      /* submitted responses when it was decided (staleness check) */
+    msgpack_object unified;  /* map question -> unified value (type NIL when none) */
+    msgpack_object agreement; /* map question -> float (type NIL when none) */
+    msgpack_object support;   /* map question -> float (type NIL when none) */
+} jury_decision_t;
+
+/*
+ * Decodes a stored decision (len bytes at blob) into *out, using zone for the
+ * msgpack objects (the caller's; clear it between records). Errors:
+ * JURY_ECORRUPT when the blob is not a decision map.
+ */
+JURY_MUST_CHECK jury_err jury_decision_decode(const void *blob, size_t len, msgpack_zone *zone,
+                                              jury_decision_t *out);
+
+/* The unified value of question (NUL-terminated name) in d, or NULL when absent. Borrowed. */
+const msgpack_object *jury_decision_unified(const jury_decision_t *d, const char *question);
+
+/* The agreement (or support) of question in d into *out; false when absent. */
+bool jury_decision_agreement(const jury_decision_t *d, const char *question, double *out);
+bool jury_decision_support(const jury_decision_t *d, const char *question, double *out);
+
+#endif
