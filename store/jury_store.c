@@ -26,9 +26,10 @@
  *   annotators  name NUL                 -> be32 id, be64 created_ms
  *   annot_ids   be32 id                  -> name NUL
  *   counters    be32 ds, be32 annotator  -> be64 x COUNTER_N (annotator 0: the whole dataset)
- *   agreement   be32 ds, question name   -> opaque bytes (the coordinator's running agreement
- * state) ragree      be64 rid                 -> be64 bits of a double (a completed record's
- * agreement)
+ *   agreement   be32 ds, question name   -> the coordinator's running agreement state (opaque)
+ *   ragree      be64 rid                 -> be64 bits of a double (a completed record's agreement)
+ *   decisions   be64 rid                 -> the coordinator's encoded decision (opaque)
+ *   consolidation be32 ds                -> summary of the dataset's last consolidation (opaque)
  *
  * A record id is dataset << 40 | sequence, so one range scan walks a dataset.
  */
@@ -45,12 +46,15 @@ enum {
     DB_COUNTERS,
     DB_AGREEMENT,
     DB_RAGREE,
+    DB_DECISIONS,
+    DB_CONSOLIDATION,
     DB_COUNT
 };
 
 static const char *const s_db_names[DB_COUNT] = {
-    "meta",      "datasets",   "dataset_ids",   "records",  "rstate",    "extids",
-    "responses", "annotators", "annotator_ids", "counters", "agreement", "ragree",
+    "meta",      "datasets",  "dataset_ids", "records",       "rstate",
+    "extids",    "responses", "annotators",  "annotator_ids", "counters",
+    "agreement", "ragree",    "decisions",   "consolidation",
 };
 
 /* Counter row slots. NEXT_SEQ is the dataset's next record sequence (dataset row only). */
@@ -97,6 +101,8 @@ struct jury_txn {
     bool write;                         /* a write transaction */
     int ncache;                         /* rows in cache */
     counter_row_t cache[COUNTER_CACHE]; /* dirty counter rows */
+    bool dec_known;                     /* dec_last is the decisions table's last key */
+    uint64_t dec_last;                  /* largest decision key (0: empty), when dec_known */
 };
 
 /* ---- encoding ---------------------------------------------------------- */
@@ -365,6 +371,8 @@ static jury_err s_begin(jury_store_t *s, bool write, jury_txn_t **out)
     t->store = s;
     t->write = write;
     t->ncache = 0;
+    t->dec_known = false;
+    t->dec_last = 0;
     int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
     if (rc == MDB_MAP_RESIZED) {
         /* Another process grew the map: adopt its size and try again. */
@@ -684,6 +692,39 @@ static jury_err s_delete_prefix(jury_txn_t *t, int db, const unsigned char *pref
     return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? JURY_OK : s_err(rc, "delete range");
 }
 
+/* Deletes the decisions of dataset ds. */
+static jury_err s_decisions_clear(jury_txn_t *t, uint32_t ds)
+{
+    /* Larger ids cannot own a record id; their truncated prefix would name another dataset. */
+    if (ds >> (64 - JURY_RECORD_SEQ_BITS))
+        return JURY_OK;
+    t->dec_known = false;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(t->txn, t->store->dbi[DB_DECISIONS], &cur);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "open cursor");
+    MDB_val key, val;
+    bool whole = false;
+    rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+    if (rc == MDB_SUCCESS && key.mv_size == 8 && jury_record_dataset(s_get64(key.mv_data)) == ds) {
+        rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+        whole = rc == MDB_SUCCESS && key.mv_size == 8 &&
+                jury_record_dataset(s_get64(key.mv_data)) == ds;
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        return JURY_OK; /* no decisions at all */
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "read decisions");
+    /* The usual case, one consolidated dataset, owns the whole table:
+     * emptying it frees the pages without visiting millions of keys. */
+    if (whole)
+        return s_err(mdb_drop(t->txn, t->store->dbi[DB_DECISIONS], 0), "clear decisions");
+    unsigned char k[8];
+    s_put64(k, (uint64_t)ds << JURY_RECORD_SEQ_BITS);
+    return s_delete_prefix(t, DB_DECISIONS, k, 3);
+}
+
 jury_err jury_store_dataset_delete(jury_txn_t *txn, const char *name)
 {
     jury_err err;
@@ -708,7 +749,9 @@ jury_err jury_store_dataset_delete(jury_txn_t *txn, const char *name)
         (err = s_delete_prefix(txn, DB_EXTIDS, p32, 4)) != JURY_OK ||
         (err = s_delete_prefix(txn, DB_COUNTERS, p32, 4)) != JURY_OK ||
         (err = s_delete_prefix(txn, DB_AGREEMENT, p32, 4)) != JURY_OK ||
-        (err = s_delete_prefix(txn, DB_RAGREE, p24, 3)) != JURY_OK)
+        (err = s_delete_prefix(txn, DB_RAGREE, p24, 3)) != JURY_OK ||
+        (err = s_decisions_clear(txn, id)) != JURY_OK ||
+        (err = s_delete_prefix(txn, DB_CONSOLIDATION, p32, 4)) != JURY_OK)
         return err;
     MDB_val key = s_val(name, strlen(name) + 1);
     int rc = mdb_del(txn->txn, txn->store->dbi[DB_DATASETS], &key, NULL);
@@ -1228,6 +1271,129 @@ jury_err jury_store_record_agreement_get(jury_txn_t *txn, uint64_t rid, double *
     uint64_t bits = s_get64(val.mv_data);
     memcpy(agreement, &bits, 8);
     return JURY_OK;
+}
+
+/* ---- consolidation ----------------------------------------------------- */
+
+jury_err jury_store_decision_put(jury_txn_t *txn, uint64_t rid, const void *blob, size_t len)
+{
+    jury_err err = s_need_write(txn);
+    if (err != JURY_OK)
+        return err;
+    if (!blob && len)
+        return JURY_EINVAL;
+    MDB_dbi dbi = txn->store->dbi[DB_DECISIONS];
+    int rc;
+    if (!txn->dec_known) {
+        /* Look the table's end up once per transaction, not once per put: a
+         * re-run overwrites every decision, and a failed append would cost a
+         * second descent each time. */
+        MDB_cursor *cur;
+        if ((rc = mdb_cursor_open(txn->txn, dbi, &cur)) != MDB_SUCCESS)
+            return s_err(rc, "open cursor");
+        MDB_val key, val;
+        rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+        mdb_cursor_close(cur);
+        if (rc == MDB_SUCCESS && key.mv_size != 8)
+            return JURY_ECORRUPT;
+        if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+            return s_err(rc, "read decisions");
+        txn->dec_last = rc == MDB_SUCCESS ? s_get64(key.mv_data) : 0;
+        txn->dec_known = true;
+    }
+    unsigned char k[8];
+    s_put64(k, rid);
+    MDB_val key = s_val(k, 8), val = s_val(blob, len);
+    /* Decisions are written in id order: past the table's last key they are
+     * appended, which fills pages instead of splitting them. An overwrite or
+     * an earlier dataset's decision is an ordinary put. */
+    if ((rc = s_put_maybe_append(txn, DB_DECISIONS, &key, &val, rid > txn->dec_last)) !=
+        MDB_SUCCESS)
+        return s_err(rc, "write decision");
+    if (rid > txn->dec_last)
+        txn->dec_last = rid;
+    return JURY_OK;
+}
+
+jury_err jury_store_decision_get(jury_txn_t *txn, uint64_t rid, const void **blob, size_t *len)
+{
+    if (txn->store->absent[DB_DECISIONS])
+        return JURY_ENOTFOUND;
+    unsigned char k[8];
+    s_put64(k, rid);
+    MDB_val key = s_val(k, 8), val;
+    int rc = mdb_get(txn->txn, txn->store->dbi[DB_DECISIONS], &key, &val);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "read decision");
+    *blob = val.mv_data;
+    *len = val.mv_size;
+    return JURY_OK;
+}
+
+jury_err jury_store_decision_clear(jury_txn_t *txn, uint32_t ds)
+{
+    jury_err err = s_need_write(txn);
+    return err != JURY_OK ? err : s_decisions_clear(txn, ds);
+}
+
+jury_err jury_store_consolidation_put(jury_txn_t *txn, uint32_t ds, const void *blob, size_t len)
+{
+    jury_err err = s_need_write(txn);
+    if (err != JURY_OK)
+        return err;
+    if (!blob && len)
+        return JURY_EINVAL;
+    unsigned char k[4];
+    s_put32(k, ds);
+    MDB_val key = s_val(k, 4), val = s_val(blob, len);
+    return s_err(mdb_put(txn->txn, txn->store->dbi[DB_CONSOLIDATION], &key, &val, 0),
+                 "write consolidation");
+}
+
+jury_err jury_store_consolidation_get(jury_txn_t *txn, uint32_t ds, const void **blob, size_t *len)
+{
+    if (txn->store->absent[DB_CONSOLIDATION])
+        return JURY_ENOTFOUND;
+    unsigned char k[4];
+    s_put32(k, ds);
+    MDB_val key = s_val(k, 4), val;
+    int rc = mdb_get(txn->txn, txn->store->dbi[DB_CONSOLIDATION], &key, &val);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "read consolidation");
+    *blob = val.mv_data;
+    *len = val.mv_size;
+    return JURY_OK;
+}
+
+jury_err jury_store_dataset_set_settings(jury_txn_t *txn, uint32_t ds, const char *settings,
+                                         size_t len)
+{
+    jury_err err;
+    if ((err = s_need_write(txn)) != JURY_OK)
+        return err;
+    if ((!settings && len) || len > SIZE_MAX - DATASET_HDR)
+        return JURY_EINVAL;
+    jury_dataset_t d;
+    if ((err = jury_store_dataset_get_id(txn, ds, &d)) != JURY_OK)
+        return err;
+    /* The name and the new settings may point into the map, even into the
+     * row being replaced, which the put moves: build the row apart first. */
+    char name[JURY_STORE_NAME_MAX + 1];
+    size_t nl = strlen(d.name) + 1;
+    if (nl > sizeof name)
+        return JURY_ECORRUPT;
+    memcpy(name, d.name, nl);
+    unsigned char *row = malloc(DATASET_HDR + len);
+    if (!row)
+        return JURY_ENOMEM;
+    s_put32(row, d.id);
+    s_put64(row + 4, (uint64_t)d.created_ms);
+    if (len)
+        memcpy(row + DATASET_HDR, settings, len);
+    MDB_val key = s_val(name, nl), val = s_val(row, DATASET_HDR + len);
+    int rc = mdb_put(txn->txn, txn->store->dbi[DB_DATASETS], &key, &val, 0);
+    free(row);
+    return s_err(rc, "write dataset settings");
 }
 
 /* ---- counters (public) ------------------------------------------------- */

@@ -136,7 +136,10 @@ JURY_MUST_CHECK jury_err jury_store_dataset_get_id(jury_txn_t *txn, uint32_t id,
 JURY_MUST_CHECK jury_err jury_store_dataset_each(
     jury_txn_t *txn, jury_err (*fn)(const jury_dataset_t *ds, void *arg), void *arg);
 
-/* Deletes a dataset with all its records, responses and counters. Errors: JURY_ENOTFOUND. */
+/*
+ * Deletes a dataset with all its records, responses, counters, agreement
+ * state, decisions and consolidation summary. Errors: JURY_ENOTFOUND.
+ */
 JURY_MUST_CHECK jury_err jury_store_dataset_delete(jury_txn_t *txn, const char *name);
 
 /* ---- records ------------------------------------------------------------- */
@@ -320,26 +323,31 @@ JURY_MUST_CHECK jury_err jury_store_annotator_counts_each(
     jury_err (*fn)(uint32_t annotator, const char *name, const jury_counts_t *c, void *arg),
     void *arg);
 
-
 /* ---- consolidation --------------------------------------------------------------------------- */
 
 /*
  * The consolidation decision of record rid (opaque bytes to the store: the
  * coordinator's encoded decision), one per record; a second put replaces
- * the first. get borrows *blob until the transaction ends. Deleting a
- * dataset deletes its decisions. Errors: JURY_ENOTFOUND (get: none),
- * JURY_EFULL.
+ * the first. put does not check that rid names a record. Putting many
+ * decisions in increasing rid order within one transaction is the fast
+ * path (they are appended to the table); any order is correct. blob must
+ * not point into the store's map. get borrows *blob until the transaction
+ * ends. Deleting a dataset deletes its decisions. A store written before
+ * decisions existed, opened read-only, has none. Errors: JURY_ENOTFOUND
+ * (get: none), JURY_EINVAL (put: NULL blob with len > 0), JURY_EPERM (put in
+ * a read transaction), JURY_EFULL.
  */
 JURY_MUST_CHECK jury_err jury_store_decision_put(jury_txn_t *txn, uint64_t rid, const void *blob,
                                                  size_t len);
 JURY_MUST_CHECK jury_err jury_store_decision_get(jury_txn_t *txn, uint64_t rid, const void **blob,
                                                  size_t *len);
 
-/* Deletes every decision of dataset ds (none is fine). */
+/* Deletes every decision of dataset ds (none is fine). Errors: JURY_EPERM (read transaction),
+ * JURY_EFULL. */
 JURY_MUST_CHECK jury_err jury_store_decision_clear(jury_txn_t *txn, uint32_t ds);
 
 /* The dataset-level outcome of the last consolidation of ds (opaque bytes; the coordinator's
- * JSON summary). Same rules as the decisions. */
+ * JSON summary), one per dataset. Same rules as the decisions. */
 JURY_MUST_CHECK jury_err jury_store_consolidation_put(jury_txn_t *txn, uint32_t ds,
                                                       const void *blob, size_t len);
 JURY_MUST_CHECK jury_err jury_store_consolidation_get(jury_txn_t *txn, uint32_t ds,
@@ -347,8 +355,11 @@ JURY_MUST_CHECK jury_err jury_store_consolidation_get(jury_txn_t *txn, uint32_t 
 
 /*
  * Replaces the settings text of dataset ds (the caller has checked that the
- * new settings are compatible with the records and responses stored).
- * Errors: JURY_ENOTFOUND, JURY_EFULL.
+ * new settings are compatible with the records and responses stored) with
+ * len bytes at settings, copied; the dataset keeps its id, name and creation
+ * time. settings may be borrowed from this transaction (a jury_dataset_t).
+ * Errors: JURY_ENOTFOUND, JURY_EINVAL (NULL settings with len > 0),
+ * JURY_EPERM (read transaction), JURY_ENOMEM, JURY_EFULL.
  */
 JURY_MUST_CHECK jury_err jury_store_dataset_set_settings(jury_txn_t *txn, uint32_t ds,
                                                          const char *settings, size_t len);

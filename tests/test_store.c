@@ -602,6 +602,451 @@ static void test_unwritable_directory(void **state)
     assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* ---- consolidation ---- */
+
+/* Reads decision rid into a NUL-terminated copy in out; returns the error. */
+static jury_err s_decision(jury_txn_t *txn, uint64_t rid, char *out, size_t cap)
+{
+    const void *blob;
+    size_t len;
+    jury_err err = jury_store_decision_get(txn, rid, &blob, &len);
+    if (err == JURY_OK) {
+        assert_true(len < cap);
+        memcpy(out, blob, len);
+        out[len] = '\0';
+    }
+    return err;
+}
+
+static jury_err s_put_dec(jury_txn_t *txn, uint64_t rid, const char *text)
+{
+    return jury_store_decision_put(txn, rid, text, strlen(text));
+}
+
+#define RID(ds, seq) (((uint64_t)(ds) << 40) | (uint64_t)(seq))
+
+typedef struct {
+    uint32_t a, b; /* two datasets, a's ids below b's */
+} two_ds_t;
+
+static jury_err s_decisions_out_of_order(jury_txn_t *txn, void *arg)
+{
+    two_ds_t *d = arg;
+    jury_err err;
+    /* b first: its decisions are appended; a's then sort before the table's end. */
+    if ((err = s_put_dec(txn, RID(d->b, 1), "b1")) != JURY_OK ||
+        (err = s_put_dec(txn, RID(d->b, 2), "b2")) != JURY_OK ||
+        (err = s_put_dec(txn, RID(d->b, 3), "b3")) != JURY_OK ||
+        (err = s_put_dec(txn, RID(d->a, 1), "a1")) != JURY_OK ||
+        (err = s_put_dec(txn, RID(d->a, 2), "a2")) != JURY_OK ||
+        /* overwrite in the middle with a longer value, then a smaller id, then the last key */
+        (err = s_put_dec(txn, RID(d->b, 2), "b2, second and longer")) != JURY_OK ||
+        (err = s_put_dec(txn, RID(d->b, 1), "b1'")) != JURY_OK ||
+        (err = s_put_dec(txn, RID(d->b, 5), "b5")) != JURY_OK ||
+        (err = s_put_dec(txn, RID(d->b, 5), "b5'")) != JURY_OK ||
+        (err = s_put_dec(txn, RID(d->b, 4), "b4")) != JURY_OK)
+        return err;
+    char got[64];
+    assert_int_equal(s_decision(txn, RID(d->b, 5), got, sizeof got), JURY_OK);
+    assert_string_equal(got, "b5'");
+    return JURY_OK;
+}
+
+static jury_err s_decisions_rerun(jury_txn_t *txn, void *arg)
+{
+    two_ds_t *d = arg;
+    /* A re-run in a later transaction: overwrites in id order, then new ones past the end. */
+    static const char *const text[] = {"B1", "B2", "B3", "B4", "B5", "B6", "B7"};
+    for (int i = 0; i < 7; i++) {
+        jury_err err = s_put_dec(txn, RID(d->b, i + 1), text[i]);
+        if (err != JURY_OK)
+            return err;
+    }
+    return JURY_OK;
+}
+
+static void test_decisions_in_and_out_of_order(void **state)
+{
+    fixture_t *f = *state;
+    two_ds_t d = {s_new_dataset(f->store, "a"), s_new_dataset(f->store, "b")};
+    assert_int_equal(jury_store_write(f->store, s_decisions_out_of_order, &d), JURY_OK);
+
+    jury_txn_t *txn;
+    char got[64];
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(s_decision(txn, RID(d.a, 1), got, sizeof got), JURY_OK);
+    assert_string_equal(got, "a1");
+    assert_int_equal(s_decision(txn, RID(d.a, 2), got, sizeof got), JURY_OK);
+    assert_string_equal(got, "a2");
+    assert_int_equal(s_decision(txn, RID(d.b, 1), got, sizeof got), JURY_OK);
+    assert_string_equal(got, "b1'");
+    assert_int_equal(s_decision(txn, RID(d.b, 2), got, sizeof got), JURY_OK);
+    assert_string_equal(got, "b2, second and longer");
+    assert_int_equal(s_decision(txn, RID(d.b, 3), got, sizeof got), JURY_OK);
+    assert_string_equal(got, "b3");
+    assert_int_equal(s_decision(txn, RID(d.b, 4), got, sizeof got), JURY_OK);
+    assert_string_equal(got, "b4");
+    assert_int_equal(s_decision(txn, RID(d.b, 5), got, sizeof got), JURY_OK);
+    assert_string_equal(got, "b5'");
+    assert_int_equal(s_decision(txn, RID(d.a, 3), got, sizeof got), JURY_ENOTFOUND);
+    assert_int_equal(s_decision(txn, RID(d.b, 6), got, sizeof got), JURY_ENOTFOUND);
+    /* Writing needs a write transaction. */
+    assert_int_equal(s_put_dec(txn, RID(d.a, 9), "x"), JURY_EPERM);
+    assert_int_equal(jury_store_decision_clear(txn, d.a), JURY_EPERM);
+    jury_txn_abort(&txn);
+
+    assert_int_equal(jury_store_write(f->store, s_decisions_rerun, &d), JURY_OK);
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    char want[4];
+    for (int i = 1; i <= 7; i++) {
+        snprintf(want, sizeof want, "B%d", i);
+        assert_int_equal(s_decision(txn, RID(d.b, i), got, sizeof got), JURY_OK);
+        assert_string_equal(got, want);
+    }
+    assert_int_equal(s_decision(txn, RID(d.a, 1), got, sizeof got), JURY_OK);
+    assert_string_equal(got, "a1");
+    jury_txn_abort(&txn);
+}
+
+static jury_err s_clear_a_then_b(jury_txn_t *txn, void *arg)
+{
+    two_ds_t *d = arg;
+    jury_err err;
+    if ((err = s_put_dec(txn, RID(d->a, 1), "a1")) != JURY_OK ||
+        (err = s_put_dec(txn, RID(d->a, 2), "a2")) != JURY_OK ||
+        (err = s_put_dec(txn, RID(d->b, 1), "b1")) != JURY_OK ||
+        (err = s_put_dec(txn, RID(d->b, 2), "b2")) != JURY_OK)
+        return err;
+    /* a's decisions lie before b's: only its range goes. */
+    if ((err = jury_store_decision_clear(txn, d->a)) != JURY_OK)
+        return err;
+    char got[16];
+    assert_int_equal(s_decision(txn, RID(d->a, 1), got, sizeof got), JURY_ENOTFOUND);
+    assert_int_equal(s_decision(txn, RID(d->b, 2), got, sizeof got), JURY_OK);
+    /* Now b owns the whole table; clearing it and writing again in the same
+     * transaction starts from an empty table. */
+    if ((err = jury_store_decision_clear(txn, d->b)) != JURY_OK ||
+        (err = jury_store_decision_clear(txn, d->b)) != JURY_OK ||
+        (err = s_put_dec(txn, RID(d->b, 2), "new b2")) != JURY_OK ||
+        (err = s_put_dec(txn, RID(d->b, 3), "new b3")) != JURY_OK ||
+        (err = s_put_dec(txn, RID(d->a, 7), "a7")) != JURY_OK)
+        return err;
+    return JURY_OK;
+}
+
+static jury_err s_clear_b(jury_txn_t *txn, void *arg)
+{
+    two_ds_t *d = arg;
+    return jury_store_decision_clear(txn, d->b);
+}
+
+static void test_decision_clear_keeps_other_datasets(void **state)
+{
+    fixture_t *f = *state;
+    two_ds_t d = {s_new_dataset(f->store, "a"), s_new_dataset(f->store, "b")};
+    assert_int_equal(jury_store_write(f->store, s_clear_a_then_b, &d), JURY_OK);
+    jury_txn_t *txn;
+    char got[16];
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(s_decision(txn, RID(d.a, 1), got, sizeof got), JURY_ENOTFOUND);
+    assert_int_equal(s_decision(txn, RID(d.a, 2), got, sizeof got), JURY_ENOTFOUND);
+    assert_int_equal(s_decision(txn, RID(d.b, 1), got, sizeof got), JURY_ENOTFOUND);
+    assert_int_equal(s_decision(txn, RID(d.b, 2), got, sizeof got), JURY_OK);
+    assert_string_equal(got, "new b2");
+    assert_int_equal(s_decision(txn, RID(d.b, 3), got, sizeof got), JURY_OK);
+    assert_string_equal(got, "new b3");
+    assert_int_equal(s_decision(txn, RID(d.a, 7), got, sizeof got), JURY_OK);
+    assert_string_equal(got, "a7");
+    jury_txn_abort(&txn);
+
+    /* b's decisions now lie after a's. */
+    assert_int_equal(jury_store_write(f->store, s_clear_b, &d), JURY_OK);
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(s_decision(txn, RID(d.b, 2), got, sizeof got), JURY_ENOTFOUND);
+    assert_int_equal(s_decision(txn, RID(d.b, 3), got, sizeof got), JURY_ENOTFOUND);
+    assert_int_equal(s_decision(txn, RID(d.a, 7), got, sizeof got), JURY_OK);
+    assert_string_equal(got, "a7");
+    jury_txn_abort(&txn);
+}
+
+static jury_err s_put_consolidation(jury_txn_t *txn, void *arg)
+{
+    const char *text = arg;
+    jury_err err = jury_store_consolidation_put(txn, 1, text, strlen(text));
+    return err != JURY_OK ? err : s_put_dec(txn, RID(1, 1), text);
+}
+
+static void test_consolidation_round_trip(void **state)
+{
+    fixture_t *f = *state;
+    uint32_t ds = s_new_dataset(f->store, "d");
+    assert_int_equal(ds, 1);
+    jury_txn_t *txn;
+    const void *blob;
+    size_t len;
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(jury_store_consolidation_get(txn, ds, &blob, &len), JURY_ENOTFOUND);
+    assert_int_equal(jury_store_consolidation_put(txn, ds, "{}", 2), JURY_EPERM);
+    jury_txn_abort(&txn);
+
+    assert_int_equal(jury_store_write(f->store, s_put_consolidation, "{\"records\":10}"), JURY_OK);
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(jury_store_consolidation_get(txn, ds, &blob, &len), JURY_OK);
+    assert_int_equal(len, 14);
+    assert_memory_equal(blob, "{\"records\":10}", 14);
+    assert_int_equal(jury_store_consolidation_get(txn, 2, &blob, &len), JURY_ENOTFOUND);
+    jury_txn_abort(&txn);
+
+    assert_int_equal(jury_store_write(f->store, s_put_consolidation, "{}"), JURY_OK);
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(jury_store_consolidation_get(txn, ds, &blob, &len), JURY_OK);
+    assert_int_equal(len, 2);
+    assert_memory_equal(blob, "{}", 2);
+    jury_txn_abort(&txn);
+}
+
+static jury_err s_consolidate_two(jury_txn_t *txn, void *arg)
+{
+    two_ds_t *d = arg;
+    jury_err err;
+    if ((err = s_put_dec(txn, RID(d->a, 1), "a1")) != JURY_OK ||
+        (err = s_put_dec(txn, RID(d->a, 2), "a2")) != JURY_OK ||
+        (err = s_put_dec(txn, RID(d->b, 1), "b1")) != JURY_OK ||
+        (err = jury_store_consolidation_put(txn, d->a, "A", 1)) != JURY_OK ||
+        (err = jury_store_consolidation_put(txn, d->b, "B", 1)) != JURY_OK)
+        return err;
+    return JURY_OK;
+}
+
+static void test_dataset_delete_removes_consolidation(void **state)
+{
+    fixture_t *f = *state;
+    two_ds_t d = {s_new_dataset(f->store, "a"), s_new_dataset(f->store, "b")};
+    assert_int_equal(jury_store_write(f->store, s_consolidate_two, &d), JURY_OK);
+    assert_int_equal(jury_store_write(f->store, s_delete_ds, "a"), JURY_OK);
+    jury_txn_t *txn;
+    char got[16];
+    const void *blob;
+    size_t len;
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(s_decision(txn, RID(d.a, 1), got, sizeof got), JURY_ENOTFOUND);
+    assert_int_equal(s_decision(txn, RID(d.a, 2), got, sizeof got), JURY_ENOTFOUND);
+    assert_int_equal(jury_store_consolidation_get(txn, d.a, &blob, &len), JURY_ENOTFOUND);
+    assert_int_equal(s_decision(txn, RID(d.b, 1), got, sizeof got), JURY_OK);
+    assert_string_equal(got, "b1");
+    assert_int_equal(jury_store_consolidation_get(txn, d.b, &blob, &len), JURY_OK);
+    assert_int_equal(len, 1);
+    assert_memory_equal(blob, "B", 1);
+    jury_txn_abort(&txn);
+
+    /* The last dataset with decisions goes too. */
+    assert_int_equal(jury_store_write(f->store, s_delete_ds, "b"), JURY_OK);
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(s_decision(txn, RID(d.b, 1), got, sizeof got), JURY_ENOTFOUND);
+    assert_int_equal(jury_store_consolidation_get(txn, d.b, &blob, &len), JURY_ENOTFOUND);
+    jury_txn_abort(&txn);
+}
+
+typedef struct {
+    uint32_t ds;
+    const char *settings;
+} settings_arg_t;
+
+static jury_err s_set_settings(jury_txn_t *txn, void *arg)
+{
+    settings_arg_t *a = arg;
+    return jury_store_dataset_set_settings(txn, a->ds, a->settings, strlen(a->settings));
+}
+
+static jury_err s_set_settings_from_itself(jury_txn_t *txn, void *arg)
+{
+    /* New settings borrowed from the row they replace: its inner text. */
+    jury_dataset_t d;
+    jury_err err = jury_store_dataset_get_id(txn, *(uint32_t *)arg, &d);
+    if (err != JURY_OK)
+        return err;
+    return jury_store_dataset_set_settings(txn, d.id, d.settings + 1, d.settings_len - 2);
+}
+
+static void test_dataset_set_settings(void **state)
+{
+    fixture_t *f = *state;
+    uint32_t a = s_new_dataset(f->store, "a");
+    uint32_t b = s_new_dataset(f->store, "b");
+    jury_txn_t *txn;
+    jury_dataset_t before, ds;
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(jury_store_dataset_get(txn, "b", &before), JURY_OK);
+    int64_t created = before.created_ms;
+    jury_txn_abort(&txn);
+
+    settings_arg_t s = {b, "{\"questions\":[{\"name\":\"q\"}],\"min_submitted\":3}"};
+    assert_int_equal(jury_store_write(f->store, s_set_settings, &s), JURY_OK);
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(jury_store_dataset_get_id(txn, b, &ds), JURY_OK);
+    assert_int_equal(ds.id, b);
+    assert_string_equal(ds.name, "b");
+    assert_int_equal(ds.created_ms, created);
+    assert_int_equal(ds.settings_len, strlen(s.settings));
+    assert_memory_equal(ds.settings, s.settings, ds.settings_len);
+    assert_int_equal(jury_store_dataset_get(txn, "b", &ds), JURY_OK);
+    assert_memory_equal(ds.settings, s.settings, ds.settings_len);
+    /* The other dataset is untouched. */
+    assert_int_equal(jury_store_dataset_get_id(txn, a, &ds), JURY_OK);
+    assert_int_equal(ds.settings_len, 7);
+    assert_memory_equal(ds.settings, "{\"s\":1}", 7);
+    assert_int_equal(jury_store_dataset_set_settings(txn, b, "{}", 2), JURY_EPERM);
+    jury_txn_abort(&txn);
+
+    assert_int_equal(jury_store_write(f->store, s_set_settings_from_itself, &b), JURY_OK);
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(jury_store_dataset_get_id(txn, b, &ds), JURY_OK);
+    assert_int_equal(ds.settings_len, strlen(s.settings) - 2);
+    assert_memory_equal(ds.settings, s.settings + 1, ds.settings_len);
+    jury_txn_abort(&txn);
+
+    settings_arg_t unknown = {77, "{}"};
+    assert_int_equal(jury_store_write(f->store, s_set_settings, &unknown), JURY_ENOTFOUND);
+}
+
+typedef struct {
+    uint32_t ds;
+    uint64_t rid;
+} old_arg_t;
+
+static jury_err s_old_store_rows(jury_txn_t *txn, void *arg)
+{
+    old_arg_t *a = arg;
+    jury_err err = jury_store_record_put(txn, a->ds, "r", 1, "p", 1, 1, &a->rid, NULL);
+    if (err == JURY_OK)
+        err = s_put_dec(txn, a->rid, "decided");
+    if (err == JURY_OK)
+        err = jury_store_consolidation_put(txn, a->ds, "{}", 2);
+    return err;
+}
+
+static void test_store_from_before_consolidation(void **state)
+{
+    fixture_t *f = *state;
+    old_arg_t a = {s_new_dataset(f->store, "d"), 0};
+    assert_int_equal(jury_store_write(f->store, s_old_store_rows, &a), JURY_OK);
+    jury_store_destroy(&f->store);
+
+    /* Remove the two tables with raw LMDB: the store an older jury wrote. */
+    MDB_env *env;
+    MDB_txn *raw;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    assert_int_equal(mdb_env_open(env, f->dir, 0, 0640), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &raw), 0);
+    assert_int_equal(mdb_dbi_open(raw, "decisions", 0, &dbi), 0);
+    assert_int_equal(mdb_drop(raw, dbi, 1), 0);
+    assert_int_equal(mdb_dbi_open(raw, "consolidation", 0, &dbi), 0);
+    assert_int_equal(mdb_drop(raw, dbi, 1), 0);
+    assert_int_equal(mdb_txn_commit(raw), 0);
+    mdb_env_close(env);
+
+    /* A reader (`jury status`) opens it and finds no consolidation. */
+    jury_store_t *ro;
+    jury_store_opts_t opts = {.read_only = true};
+    assert_int_equal(jury_store_open(&ro, f->dir, &opts), JURY_OK);
+    jury_txn_t *txn;
+    char got[16];
+    const void *blob;
+    size_t len;
+    jury_dataset_t ds;
+    assert_int_equal(jury_store_read(ro, &txn), JURY_OK);
+    assert_int_equal(jury_store_dataset_get(txn, "d", &ds), JURY_OK);
+    assert_int_equal(jury_store_record_get(txn, a.rid, &blob, &len, NULL), JURY_OK);
+    assert_int_equal(s_decision(txn, a.rid, got, sizeof got), JURY_ENOTFOUND);
+    assert_int_equal(jury_store_consolidation_get(txn, a.ds, &blob, &len), JURY_ENOTFOUND);
+    jury_txn_abort(&txn);
+    jury_store_destroy(&ro);
+
+    /* A writer adds the tables back, empty, and can use them. */
+    assert_int_equal(jury_store_open(&f->store, f->dir, NULL), JURY_OK);
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(s_decision(txn, a.rid, got, sizeof got), JURY_ENOTFOUND);
+    assert_int_equal(jury_store_consolidation_get(txn, a.ds, &blob, &len), JURY_ENOTFOUND);
+    jury_txn_abort(&txn);
+    assert_int_equal(jury_store_write(f->store, s_put_consolidation, "{\"n\":1}"), JURY_OK);
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(s_decision(txn, RID(1, 1), got, sizeof got), JURY_OK);
+    assert_string_equal(got, "{\"n\":1}");
+    jury_txn_abort(&txn);
+}
+
+typedef struct {
+    uint32_t ds;
+    int n;       /* decisions to write, ids 1..n */
+    size_t size; /* bytes per decision */
+    char fill;   /* byte each decision is filled with, after its number */
+} many_dec_t;
+
+static jury_err s_many_decisions(jury_txn_t *txn, void *arg)
+{
+    many_dec_t *a = arg;
+    char blob[1024];
+    memset(blob, a->fill, a->size);
+    for (int i = 1; i <= a->n; i++) {
+        int n = snprintf(blob, sizeof blob, "%d:", i);
+        blob[n] = a->fill;
+        jury_err err = jury_store_decision_put(txn, RID(a->ds, i), blob, a->size);
+        if (err != JURY_OK)
+            return err;
+    }
+    return JURY_OK;
+}
+
+static void s_check_many(jury_store_t *s, const many_dec_t *a)
+{
+    jury_txn_t *txn;
+    assert_int_equal(jury_store_read(s, &txn), JURY_OK);
+    for (int i = 1; i <= a->n; i += 997) {
+        const void *blob;
+        size_t len;
+        char want[16];
+        int n = snprintf(want, sizeof want, "%d:", i);
+        assert_int_equal(jury_store_decision_get(txn, RID(a->ds, i), &blob, &len), JURY_OK);
+        assert_int_equal(len, a->size);
+        assert_memory_equal(blob, want, (size_t)n);
+        assert_int_equal(((const char *)blob)[len - 1], a->fill);
+    }
+    const void *blob;
+    size_t len;
+    assert_int_equal(jury_store_decision_get(txn, RID(a->ds, a->n + 1), &blob, &len),
+                     JURY_ENOTFOUND);
+    jury_txn_abort(&txn);
+}
+
+static void test_decisions_grow_the_map(void **state)
+{
+    fixture_t *f = *state;
+    jury_store_destroy(&f->store);
+    tu_rmrf(f->dir);
+    /* A 1 MiB map cannot hold 20,000 decisions of 300 bytes: the write must grow it. */
+    jury_store_opts_t opts = {.create = true, .map_size = 1 << 20};
+    assert_int_equal(jury_store_open(&f->store, f->dir, &opts), JURY_OK);
+    size_t before = jury_store_map_size(f->store);
+    uint32_t other = s_new_dataset(f->store, "other");
+    many_dec_t a = {s_new_dataset(f->store, "big"), 20000, 300, 'x'};
+    assert_int_equal(jury_store_write(f->store, s_many_decisions, &a), JURY_OK);
+    assert_true(jury_store_map_size(f->store) > before);
+    assert_true(jury_store_used_bytes(f->store) > 20000u * 300u);
+    s_check_many(f->store, &a);
+
+    /* Rewriting them larger overwrites every key; a dataset before them puts in the middle. */
+    a.size = 700;
+    a.fill = 'y';
+    assert_int_equal(jury_store_write(f->store, s_many_decisions, &a), JURY_OK);
+    s_check_many(f->store, &a);
+    many_dec_t b = {other, 5000, 500, 'z'};
+    assert_int_equal(jury_store_write(f->store, s_many_decisions, &b), JURY_OK);
+    s_check_many(f->store, &b);
+    s_check_many(f->store, &a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -622,6 +1067,15 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_agreement_state_round_trip, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unwritable_directory, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_decisions_in_and_out_of_order, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_decision_clear_keeps_other_datasets, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_consolidation_round_trip, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_delete_removes_consolidation, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_set_settings, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_store_from_before_consolidation, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_decisions_grow_the_map, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
