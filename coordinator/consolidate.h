@@ -198,7 +198,10 @@ JURY_MUST_CHECK jury_err jury_consolidate_rating(jury_rating_method_t method,
  * (larger is more reliable; NULL when unknown). Ties that reliability cannot
  * break go to the first answer in the given order, unless said otherwise.
  * Inputs are borrowed for the call; nothing is kept. m may be 0: the result
- * then has ok = false and note JURY_NOTE_NO_ANSWERS.
+ * then has ok = false and note JURY_NOTE_NO_ANSWERS (a result set then has 0
+ * entries; a ranking is not written). out->nanswers is m. None of them
+ * allocates for m <= 16 answers, n <= 64 items, k <= 256 labels and 256
+ * spans in all (jury_distance_edit does for texts over 256 code points).
  * ------------------------------------------------------------------------------------------- */
 
 /*
@@ -209,12 +212,16 @@ JURY_MUST_CHECK jury_err jury_consolidate_rating(jury_rating_method_t method,
  * caller's) and their number to *out_n; an empty set is a valid result.
  * out->value is unused (0); out->support is the mean, over the labels in the
  * union of all answers, of the share of answers that agree with the result on
- * that label (1 when the union is empty). Errors: JURY_EINVAL (a label >= k,
- * an answer not sorted ascending and unique, NULL arrays where m > 0).
+ * that label (1 when the union is empty). out->decided_by is
+ * JURY_DECIDED_SUGGESTION when a suggestion is given and some label stood at
+ * exactly half (the suggestion settled it, in or out), else
+ * JURY_DECIDED_VOTE. Errors: JURY_EINVAL (a label >= k, an answer or the
+ * suggestion not sorted ascending and unique, NULL out or out_n, NULL answers
+ * where m > 0, NULL out_labels where m > 0 and k > 0), JURY_ENOMEM (k > 256
+ * only).
  */
 JURY_MUST_CHECK jury_err jury_consolidate_multi_label(const jury_labelset_t *answers, size_t m,
-                                                      uint32_t k,
-                                                      const jury_labelset_t *suggestion,
+                                                      uint32_t k, const jury_labelset_t *suggestion,
                                                       uint32_t *out_labels, size_t *out_n,
                                                       jury_choice_t *out);
 
@@ -231,18 +238,26 @@ typedef enum {
  * caller's): out_rank[i] in 0..n-1, all distinct.
  *
  * BORDA: items sorted by their mean rank over the answers, smaller first;
- * items with equal mean ranks (within 1e-9) are ordered by the suggestion's
- * ranks when suggestion (may be NULL) ranks them differently, else by item
- * index. out->support is Kendall's W-like concordance: 1 - the mean
- * normalised Kendall tau distance between the result and each answer.
+ * items with equal mean ranks (equal rank sums, which is exact) are ordered
+ * by the suggestion's ranks when suggestion (may be NULL) ranks them
+ * differently, else by item index. out->support is Kendall's W-like
+ * concordance: 1 - the mean normalised Kendall tau distance
+ * (jury_distance_kendall_tau) between the result and each answer.
+ * out->decided_by: JURY_DECIDED_VOTE when no two mean ranks are equal, else
+ * the weakest rule some pair of equal means needed: JURY_DECIDED_LABEL_ORDER
+ * (item index) if any, else JURY_DECIDED_SUGGESTION.
  * MAJORITY: the answer given most often (answers with equal rank arrays are
  * the same answer); among equally frequent answers the suggestion if it is
- * one of them, else the one given by the most reliable annotator (rel), else
- * the one given first. A chosen answer with ties among its ranks is made
- * strict by item index within each tie. out->support is the chosen answer's
- * share of the m answers.
- * out->decided_by says what decided. Errors: JURY_EINVAL (n == 0 or over
- * 65535, an answer of another length, a rank >= n, unknown method).
+ * one of them (JURY_DECIDED_SUGGESTION), else, with rel, the one whose most
+ * reliable annotator is more reliable than that of every other
+ * (JURY_DECIDED_RELIABILITY), else the one given first
+ * (JURY_DECIDED_LABEL_ORDER; when that maximum is shared, the first among
+ * those sharing it, as in jury_tiebreak_t). A chosen answer with ties among
+ * its ranks is made strict by item index within each tie. out->support is
+ * the chosen answer's share of the m answers.
+ * Errors: JURY_EINVAL (n == 0 or over 65535, an answer or the suggestion of
+ * another length or with a rank >= n, NULL out_rank or out, NULL answers
+ * where m > 0, unknown method), JURY_ENOMEM (n > 64 or m > 16 only).
  */
 JURY_MUST_CHECK jury_err jury_consolidate_ranking(jury_ranking_method_t method,
                                                   const jury_ranking_t *answers, size_t m,
@@ -265,10 +280,33 @@ typedef enum {
  * BEST_ANNOTATOR: the answer of the annotator with the largest rel (the first
  * on equal rel or when rel is NULL); out->support is its mean similarity to
  * the others as for MEDOID.
- * Errors: JURY_EINVAL (unknown method, NULL answers where m > 0), JURY_ENOMEM.
+ * out->decided_by: byte-identical answers are one text, so a tie between
+ * them decides nothing: JURY_DECIDED_VOTE when the answers hold one text or,
+ * for MEDOID, when one text has the best mean; else JURY_DECIDED_RELIABILITY
+ * when rel picked a text that no other text matches in rel, else
+ * JURY_DECIDED_LABEL_ORDER.
+ * Errors: JURY_EINVAL (unknown method, NULL out, NULL answers where m > 0,
+ * a NULL text with len > 0), JURY_ENOMEM.
  */
-JURY_MUST_CHECK jury_err jury_consolidate_text(jury_text_method_t method, const jury_text_t *answers,
-                                               size_t m, const double *rel, jury_choice_t *out);
+JURY_MUST_CHECK jury_err jury_consolidate_text(jury_text_method_t method,
+                                               const jury_text_t *answers, size_t m,
+                                               const double *rel, jury_choice_t *out);
+
+/*
+ * The two halves of jury_consolidate_text, for callers that compute the
+ * similarities once and choose later (after reliabilities are known).
+ * _similarity writes to means[i] (m entries, the caller's) answer i's mean
+ * similarity to the m - 1 others (1 when m == 1); errors as
+ * jury_consolidate_text. _choose applies the method's rule to answers with
+ * those means (answers are only compared for byte identity); errors also
+ * JURY_EINVAL for a non-finite mean.
+ */
+JURY_MUST_CHECK jury_err jury_consolidate_text_similarity(const jury_text_t *answers, size_t m,
+                                                          double *means);
+JURY_MUST_CHECK jury_err jury_consolidate_text_choose(jury_text_method_t method,
+                                                      const jury_text_t *answers,
+                                                      const double *means, size_t m,
+                                                      const double *rel, jury_choice_t *out);
 
 /*
  * Span majority: the spans (same start, end and label) that more than half of
@@ -277,9 +315,13 @@ JURY_MUST_CHECK jury_err jury_consolidate_text(jury_text_method_t method, const 
  * (capacity out_cap entries, the caller's) sorted by start, then end, then
  * label, and its length to *out_n. out_choice->support is the share of the
  * union of all answers' distinct spans that made the majority (1 when no
- * answer marked anything). Errors: JURY_EINVAL (NULL arrays where counts are
- * non-zero), JURY_ETOOBIG (more result spans than out_cap; cannot happen
- * with out_cap >= the largest nspans[i]), JURY_ENOMEM.
+ * answer marked anything); decided_by is JURY_DECIDED_VOTE. Errors:
+ * JURY_EINVAL (NULL out_n or out_choice, NULL arrays where counts are
+ * non-zero), JURY_ETOOBIG (more result spans than out_cap; nothing is
+ * written. The result can be larger than every single answer, e.g. {a, b},
+ * {b, c}, {a, c} give {a, b, c}, but never exceeds (nspans[0] + ... +
+ * nspans[m-1]) / (m / 2 + 1), so an out_cap of the total never fails),
+ * JURY_ENOMEM.
  */
 JURY_MUST_CHECK jury_err jury_consolidate_span(const jury_span_t *const *answers,
                                                const size_t *nspans, size_t m, jury_span_t *out,

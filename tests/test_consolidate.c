@@ -469,13 +469,661 @@ static void test_ds_edges(void **state)
     assert_null(d);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * One record at a time
+ * ------------------------------------------------------------------------------------------- */
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A choice that a failing call must leave as it was. */
+static const jury_choice_t untouched = {.ok = true, .value = 77, .nanswers = 77, .support = 7};
+
+static void assert_untouched(const jury_choice_t *c)
+{
+    assert_true(c->ok);
+    assert_int_equal(c->value, 77);
+    assert_int_equal(c->nanswers, 77);
+    assert_true(c->support == 7);
+}
+
+static void test_multi_label(void **state)
+{
+    (void)state;
+    /* Labels 0..4, four answers. Counts: label 0 x3, 1 x2, 2 x2, 3 x1, 4 x0. */
+    const uint32_t a0[] = {0, 1}, a1[] = {0, 2}, a2[] = {0, 1, 3}, a3[] = {2};
+    const jury_labelset_t ans[] = {{a0, 2}, {a1, 2}, {a2, 3}, {a3, 1}};
+    uint32_t labels[5];
+    size_t n = 99;
+    jury_choice_t ch;
+
+    /* Label 0 has 3 of 4 (more than half); labels 1 and 2 exactly half, out without suggestion.
+     * Agreement with the result {0} over the union {0,1,2,3}: 3/4, 2/4, 2/4, 3/4; mean 10/16. */
+    assert_int_equal(jury_consolidate_multi_label(ans, 4, 5, NULL, labels, &n, &ch), JURY_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(labels[0], 0);
+    assert_true(ch.ok);
+    assert_null(ch.note);
+    assert_int_equal(ch.value, 0);
+    assert_int_equal(ch.nanswers, 4);
+    assert_true(fabs(ch.support - 10.0 / 16.0) < 1e-12);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_VOTE);
+
+    /* Suggestion {2, 4}: label 2 (exactly half) comes in, label 1 (half, not suggested) stays
+     * out, label 4 (no votes) stays out. Result {0, 2}; a half label agrees 2/4 either way, so
+     * the support is again 10/16. */
+    const uint32_t sg[] = {2, 4};
+    const jury_labelset_t sugg = {sg, 2};
+    assert_int_equal(jury_consolidate_multi_label(ans, 4, 5, &sugg, labels, &n, &ch), JURY_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(labels[0], 0);
+    assert_int_equal(labels[1], 2);
+    assert_true(fabs(ch.support - 10.0 / 16.0) < 1e-12);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_SUGGESTION);
+
+    /* Odd m: no label can sit at half, so a suggestion decides nothing. {0,1}, {1}, {1,2}:
+     * label 1 x3 in, 0 and 2 x1 out; support (3/3 + 2/3 + 2/3) / 3 = 7/9. */
+    const uint32_t b0[] = {0, 1}, b1[] = {1}, b2[] = {1, 2};
+    const jury_labelset_t odd[] = {{b0, 2}, {b1, 1}, {b2, 2}};
+    assert_int_equal(
+        jury_consolidate_multi_label(odd, 3, 3, &(jury_labelset_t){sg, 1}, labels, &n, &ch),
+        JURY_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(labels[0], 1);
+    assert_true(fabs(ch.support - 7.0 / 9.0) < 1e-12);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_VOTE);
+
+    /* Empty result: {0}, {1}, {2} give each label 1 of 3; every label out, each agreeing 2/3. */
+    const uint32_t c0[] = {0}, c1[] = {1}, c2[] = {2};
+    const jury_labelset_t apart[] = {{c0, 1}, {c1, 1}, {c2, 1}};
+    assert_int_equal(jury_consolidate_multi_label(apart, 3, 3, NULL, labels, &n, &ch), JURY_OK);
+    assert_int_equal(n, 0);
+    assert_true(ch.ok);
+    assert_true(fabs(ch.support - 2.0 / 3.0) < 1e-12);
+
+    /* Nobody chose anything: empty result, empty union, support 1. */
+    const jury_labelset_t none[] = {{NULL, 0}, {NULL, 0}};
+    assert_int_equal(jury_consolidate_multi_label(none, 2, 3, NULL, labels, &n, &ch), JURY_OK);
+    assert_int_equal(n, 0);
+    assert_true(ch.ok && ch.support == 1);
+
+    /* No answers. */
+    n = 99;
+    assert_int_equal(jury_consolidate_multi_label(NULL, 0, 5, NULL, NULL, &n, &ch), JURY_OK);
+    assert_int_equal(n, 0);
+    assert_false(ch.ok);
+    assert_string_equal(ch.note, JURY_NOTE_NO_ANSWERS);
+    assert_int_equal(ch.nanswers, 0);
+    assert_true(ch.support == 0);
+}
+
+static void test_multi_label_einval(void **state)
+{
+    (void)state;
+    const uint32_t ok[] = {0, 2}, big[] = {5}, down[] = {2, 1}, dup[] = {1, 1};
+    const jury_labelset_t good[] = {{ok, 2}};
+    uint32_t labels[5];
+    size_t n = 99;
+    jury_choice_t ch = untouched;
+    const jury_labelset_t bad[] = {{big, 1}, {down, 2}, {dup, 2}, {NULL, 1}};
+    for (size_t i = 0; i < NELEM(bad); i++) {
+        assert_int_equal(jury_consolidate_multi_label(&bad[i], 1, 5, NULL, labels, &n, &ch),
+                         JURY_EINVAL);
+        assert_int_equal(jury_consolidate_multi_label(good, 1, 5, &bad[i], labels, &n, &ch),
+                         JURY_EINVAL);
+    }
+    assert_int_equal(jury_consolidate_multi_label(NULL, 1, 5, NULL, labels, &n, &ch), JURY_EINVAL);
+    assert_int_equal(jury_consolidate_multi_label(good, 1, 5, NULL, NULL, &n, &ch), JURY_EINVAL);
+    assert_int_equal(jury_consolidate_multi_label(good, 1, 5, NULL, labels, NULL, &ch),
+                     JURY_EINVAL);
+    assert_int_equal(jury_consolidate_multi_label(good, 1, 5, NULL, labels, &n, NULL), JURY_EINVAL);
+    /* k = 2: label 2 is out of range. */
+    assert_int_equal(jury_consolidate_multi_label(good, 1, 2, NULL, labels, &n, &ch), JURY_EINVAL);
+    assert_int_equal(n, 99);
+    assert_untouched(&ch);
+}
+
+static void test_ranking_borda(void **state)
+{
+    (void)state;
+    /* Rank sums: item 0: 0+1+0 = 1, item 1: 1+0+2 = 3, item 2: 2+3+1 = 6, item 3: 3+2+3 = 8;
+     * all different, so the result is 0 < 1 < 2 < 3. Kendall tau distances of the result to
+     * the answers: 0; 2/6 (pairs 0-1 and 2-3 swapped); 1/6 (pair 1-2). Support 1 - (3/6)/3. */
+    const uint32_t r0[] = {0, 1, 2, 3}, r1[] = {1, 0, 3, 2}, r2[] = {0, 2, 1, 3};
+    const jury_ranking_t ans[] = {{r0, 4}, {r1, 4}, {r2, 4}};
+    uint32_t out[4];
+    jury_choice_t ch;
+    assert_int_equal(jury_consolidate_ranking(JURY_RANKING_BORDA, ans, 3, 4, NULL, NULL, out, &ch),
+                     JURY_OK);
+    assert_true(ch.ok);
+    assert_int_equal(ch.nanswers, 3);
+    assert_int_equal(ch.value, 0);
+    assert_int_equal(out[0], 0);
+    assert_int_equal(out[1], 1);
+    assert_int_equal(out[2], 2);
+    assert_int_equal(out[3], 3);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_VOTE);
+    assert_true(fabs(ch.support - 5.0 / 6.0) < 1e-12);
+
+    /* Two opposite answers: every item sums to 2, a three-way tie. */
+    const uint32_t f[] = {0, 1, 2}, b[] = {2, 1, 0};
+    const jury_ranking_t opp[] = {{f, 3}, {b, 3}};
+    /* By item index: result = f; tau 0 to f and 1 to b; support 1 - 1/2. */
+    assert_int_equal(jury_consolidate_ranking(JURY_RANKING_BORDA, opp, 2, 3, NULL, NULL, out, &ch),
+                     JURY_OK);
+    assert_int_equal(out[0], 0);
+    assert_int_equal(out[1], 1);
+    assert_int_equal(out[2], 2);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_LABEL_ORDER);
+    assert_true(fabs(ch.support - 0.5) < 1e-12);
+    /* By the suggestion {2, 0, 1}: order item 1, item 2, item 0, i.e. ranks {2, 0, 1}. Tau to
+     * f: pairs 0-1 and 0-2 reversed, 2/3; to b: pair 1-2 reversed, 1/3; support 1 - 1/2. */
+    const uint32_t s1[] = {2, 0, 1};
+    const jury_ranking_t sugg = {s1, 3};
+    assert_int_equal(jury_consolidate_ranking(JURY_RANKING_BORDA, opp, 2, 3, &sugg, NULL, out, &ch),
+                     JURY_OK);
+    assert_int_equal(out[0], 2);
+    assert_int_equal(out[1], 0);
+    assert_int_equal(out[2], 1);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_SUGGESTION);
+    assert_true(fabs(ch.support - 0.5) < 1e-12);
+    /* A suggestion {0, 0, 1} puts item 2 last but ties items 0 and 1: index order there, so the
+     * order is 0, 1, 2 and the weakest rule used is item order. */
+    const uint32_t s2[] = {0, 0, 1};
+    const jury_ranking_t half = {s2, 3};
+    assert_int_equal(jury_consolidate_ranking(JURY_RANKING_BORDA, opp, 2, 3, &half, NULL, out, &ch),
+                     JURY_OK);
+    assert_int_equal(out[0], 0);
+    assert_int_equal(out[1], 1);
+    assert_int_equal(out[2], 2);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_LABEL_ORDER);
+
+    /* Answers with ties: {0, 0, 2} and {1, 0, 0}. Sums 1, 0, 2: result ranks {1, 0, 2}.
+     * Tau to {0,0,2}: pair 0-1 tied in the answer only, 1/2 of 3 pairs = 1/6. Tau to {1,0,0}:
+     * pair 0-2 reversed (1) and pair 1-2 tied in the answer only (1/2): 1.5/3 = 1/2.
+     * Support 1 - (1/6 + 1/2)/2 = 2/3. */
+    const uint32_t t0[] = {0, 0, 2}, t1[] = {1, 0, 0};
+    const jury_ranking_t tied[] = {{t0, 3}, {t1, 3}};
+    assert_int_equal(jury_consolidate_ranking(JURY_RANKING_BORDA, tied, 2, 3, NULL, NULL, out, &ch),
+                     JURY_OK);
+    assert_int_equal(out[0], 1);
+    assert_int_equal(out[1], 0);
+    assert_int_equal(out[2], 2);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_VOTE);
+    assert_true(fabs(ch.support - 2.0 / 3.0) < 1e-12);
+
+    /* No answers: not ok, and out_rank is not written. */
+    out[0] = 9;
+    assert_int_equal(jury_consolidate_ranking(JURY_RANKING_BORDA, NULL, 0, 3, NULL, NULL, out, &ch),
+                     JURY_OK);
+    assert_false(ch.ok);
+    assert_string_equal(ch.note, JURY_NOTE_NO_ANSWERS);
+    assert_int_equal(ch.nanswers, 0);
+    assert_int_equal(out[0], 9);
+}
+
+static void test_ranking_majority(void **state)
+{
+    (void)state;
+    /* A = {0,1,2} twice (answers 0 and 2), B = {2,1,0} twice (answers 1 and 3), C once (4):
+     * A and B tie with 2 of 5 answers. */
+    const uint32_t a[] = {0, 1, 2}, b[] = {2, 1, 0}, c[] = {1, 0, 2};
+    const jury_ranking_t ans[] = {{a, 3}, {b, 3}, {a, 3}, {b, 3}, {c, 3}};
+    uint32_t out[4];
+    jury_choice_t ch;
+    const jury_ranking_method_t MAJ = JURY_RANKING_MAJORITY;
+
+    /* Nothing to break the tie: the one given first, A. */
+    assert_int_equal(jury_consolidate_ranking(MAJ, ans, 5, 3, NULL, NULL, out, &ch), JURY_OK);
+    assert_true(ch.ok);
+    assert_int_equal(ch.nanswers, 5);
+    assert_int_equal(out[0], 0);
+    assert_int_equal(out[1], 1);
+    assert_int_equal(out[2], 2);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_LABEL_ORDER);
+    assert_true(fabs(ch.support - 2.0 / 5.0) < 1e-12);
+
+    /* The suggestion B is one of the tied answers; it wins even over reliability. */
+    const jury_ranking_t sb = {b, 3}, sc = {c, 3};
+    const double rel_a[] = {0.9, 0.1, 0.1, 0.1, 0.1};
+    assert_int_equal(jury_consolidate_ranking(MAJ, ans, 5, 3, &sb, rel_a, out, &ch), JURY_OK);
+    assert_int_equal(out[0], 2);
+    assert_int_equal(out[1], 1);
+    assert_int_equal(out[2], 0);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_SUGGESTION);
+    assert_true(fabs(ch.support - 2.0 / 5.0) < 1e-12);
+
+    /* The suggestion C is not tied: reliability decides. A's best annotator has 0.2 (answers 0
+     * and 2), B's 0.9 (answers 1 and 3); C's 0.95 does not count, C is not tied. */
+    const double rel_b[] = {0.1, 0.9, 0.2, 0.3, 0.95};
+    assert_int_equal(jury_consolidate_ranking(MAJ, ans, 5, 3, &sc, rel_b, out, &ch), JURY_OK);
+    assert_int_equal(out[0], 2);
+    assert_int_equal(out[2], 0);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_RELIABILITY);
+
+    /* A and B share the top reliability 0.9: the first given, A. */
+    const double rel_same[] = {0.9, 0.9, 0.1, 0.1, 0.1};
+    assert_int_equal(jury_consolidate_ranking(MAJ, ans, 5, 3, NULL, rel_same, out, &ch), JURY_OK);
+    assert_int_equal(out[0], 0);
+    assert_int_equal(out[2], 2);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_LABEL_ORDER);
+
+    /* A clear majority: B, B, A gives B with 2/3. */
+    const jury_ranking_t clear[] = {{b, 3}, {b, 3}, {a, 3}};
+    assert_int_equal(
+        jury_consolidate_ranking(MAJ, clear, 3, 3, &(jury_ranking_t){a, 3}, NULL, out, &ch),
+        JURY_OK);
+    assert_int_equal(out[0], 2);
+    assert_int_equal(out[1], 1);
+    assert_int_equal(out[2], 0);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_VOTE);
+    assert_true(fabs(ch.support - 2.0 / 3.0) < 1e-12);
+
+    /* A chosen answer with ties: T = {1,0,1,0} twice against {0,1,2,3} once. Items 1 and 3
+     * share rank 0 and take 0 and 1 by index; items 0 and 2 share rank 1 and take 2 and 3.
+     * Result {2, 0, 3, 1}. Competition-style ranks {2,0,2,0} give the same. */
+    const uint32_t t[] = {1, 0, 1, 0}, id[] = {0, 1, 2, 3}, tc[] = {2, 0, 2, 0};
+    const jury_ranking_t withties[] = {{t, 4}, {id, 4}, {t, 4}};
+    assert_int_equal(jury_consolidate_ranking(MAJ, withties, 3, 4, NULL, NULL, out, &ch), JURY_OK);
+    assert_int_equal(out[0], 2);
+    assert_int_equal(out[1], 0);
+    assert_int_equal(out[2], 3);
+    assert_int_equal(out[3], 1);
+    assert_true(fabs(ch.support - 2.0 / 3.0) < 1e-12);
+    const jury_ranking_t comp[] = {{tc, 4}};
+    assert_int_equal(jury_consolidate_ranking(MAJ, comp, 1, 4, NULL, NULL, out, &ch), JURY_OK);
+    assert_int_equal(out[0], 2);
+    assert_int_equal(out[1], 0);
+    assert_int_equal(out[2], 3);
+    assert_int_equal(out[3], 1);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_VOTE);
+    assert_true(ch.support == 1);
+
+    /* No answers. */
+    assert_int_equal(jury_consolidate_ranking(MAJ, NULL, 0, 3, NULL, NULL, out, &ch), JURY_OK);
+    assert_false(ch.ok);
+    assert_string_equal(ch.note, JURY_NOTE_NO_ANSWERS);
+}
+
+static void test_ranking_einval(void **state)
+{
+    (void)state;
+    const uint32_t a[] = {0, 1, 2}, big[] = {0, 3, 1}, two[] = {0, 1};
+    const jury_ranking_t good[] = {{a, 3}};
+    const jury_ranking_t bad[] = {{big, 3}, {two, 2}, {NULL, 3}};
+    uint32_t out[3] = {9, 9, 9};
+    jury_choice_t ch = untouched;
+    for (int meth = 0; meth < 2; meth++) {
+        const jury_ranking_method_t mt = (jury_ranking_method_t)meth;
+        for (size_t i = 0; i < NELEM(bad); i++) {
+            assert_int_equal(jury_consolidate_ranking(mt, &bad[i], 1, 3, NULL, NULL, out, &ch),
+                             JURY_EINVAL);
+            assert_int_equal(jury_consolidate_ranking(mt, good, 1, 3, &bad[i], NULL, out, &ch),
+                             JURY_EINVAL);
+        }
+        assert_int_equal(jury_consolidate_ranking(mt, good, 1, 0, NULL, NULL, out, &ch),
+                         JURY_EINVAL);
+        assert_int_equal(jury_consolidate_ranking(mt, good, 1, 65536, NULL, NULL, out, &ch),
+                         JURY_EINVAL);
+        assert_int_equal(jury_consolidate_ranking(mt, NULL, 1, 3, NULL, NULL, out, &ch),
+                         JURY_EINVAL);
+        assert_int_equal(jury_consolidate_ranking(mt, good, 1, 3, NULL, NULL, NULL, &ch),
+                         JURY_EINVAL);
+        assert_int_equal(jury_consolidate_ranking(mt, good, 1, 3, NULL, NULL, out, NULL),
+                         JURY_EINVAL);
+        /* n == 0 fails even without answers. */
+        assert_int_equal(jury_consolidate_ranking(mt, NULL, 0, 0, NULL, NULL, out, &ch),
+                         JURY_EINVAL);
+    }
+    assert_int_equal(
+        jury_consolidate_ranking((jury_ranking_method_t)2, good, 1, 3, NULL, NULL, out, &ch),
+        JURY_EINVAL);
+    assert_int_equal(out[0], 9);
+    assert_untouched(&ch);
+}
+
+static jury_text_t txt(const char *s)
+{
+    return (jury_text_t){s, strlen(s)};
+}
+
+static void test_text_medoid(void **state)
+{
+    (void)state;
+    jury_choice_t ch;
+    const jury_text_method_t MED = JURY_TEXT_MEDOID;
+    /* Edit distances: abc-abd 1/3, abc-xyz 1, abd-xyz 1. Distance sums 4/3, 4/3, 2; mean
+     * similarities 1 - (4/3)/2 = 1/3, 1/3, 0: "abc" and "abd" tie. */
+    const jury_text_t t3[] = {txt("abc"), txt("abd"), txt("xyz")};
+    assert_int_equal(jury_consolidate_text(MED, t3, 3, NULL, &ch), JURY_OK);
+    assert_true(ch.ok);
+    assert_int_equal(ch.nanswers, 3);
+    assert_int_equal(ch.value, 0); /* the first */
+    assert_int_equal(ch.decided_by, JURY_DECIDED_LABEL_ORDER);
+    assert_true(fabs(ch.support - 1.0 / 3.0) < 1e-12);
+    /* The more reliable of the tied pair; "xyz" is more reliable still but not tied. */
+    const double rel[] = {0.2, 0.8, 0.9};
+    assert_int_equal(jury_consolidate_text(MED, t3, 3, rel, &ch), JURY_OK);
+    assert_int_equal(ch.value, 1);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_RELIABILITY);
+    assert_true(fabs(ch.support - 1.0 / 3.0) < 1e-12);
+    /* Equal reliability among the tied: the first. */
+    const double same[] = {0.5, 0.5, 0.9};
+    assert_int_equal(jury_consolidate_text(MED, t3, 3, same, &ch), JURY_OK);
+    assert_int_equal(ch.value, 0);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_LABEL_ORDER);
+
+    /* "cat" twice, "cart", "dog". Distances: cat-cart 1/4 (one insertion over 4), cat-dog 3/3,
+     * cart-dog 4/4. Sums over the 4 answers: cat 0 + 1/4 + 1 = 5/4, cart 2/4 + 1 = 3/2, dog
+     * 2 + 1 = 3. Mean similarity of cat 1 - (5/4)/3 = 7/12. The two cats tie with each other
+     * only, which is no tie of texts. */
+    const jury_text_t t4[] = {txt("cat"), txt("cat"), txt("cart"), txt("dog")};
+    assert_int_equal(jury_consolidate_text(MED, t4, 4, NULL, &ch), JURY_OK);
+    assert_int_equal(ch.value, 0);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_VOTE);
+    assert_true(fabs(ch.support - 7.0 / 12.0) < 1e-12);
+    const double rel4[] = {0.1, 0.7, 0.9, 0.95};
+    assert_int_equal(jury_consolidate_text(MED, t4, 4, rel4, &ch), JURY_OK);
+    assert_int_equal(ch.value, 1); /* the more reliable of the two cats */
+    assert_int_equal(ch.decided_by, JURY_DECIDED_VOTE);
+    assert_true(fabs(ch.support - 7.0 / 12.0) < 1e-12);
+
+    /* Identical answers (the last without a terminating NUL in its bytes): similarity 1. */
+    const char raw[] = {'s', 'a', 'm', 'e', 'X'};
+    const jury_text_t ident[] = {txt("same"), txt("same"), {raw, 4}};
+    assert_int_equal(jury_consolidate_text(MED, ident, 3, NULL, &ch), JURY_OK);
+    assert_int_equal(ch.value, 0);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_VOTE);
+    assert_true(ch.support == 1);
+    const double rel3[] = {0.0, 1.0, 0.5};
+    assert_int_equal(jury_consolidate_text(MED, ident, 3, rel3, &ch), JURY_OK);
+    assert_int_equal(ch.value, 1);
+
+    /* Empty texts are texts: "", "", "a" -> "" has distances 0 and 1, mean similarity 1/2. */
+    const jury_text_t empt[] = {{NULL, 0}, txt(""), txt("a")};
+    assert_int_equal(jury_consolidate_text(MED, empt, 3, NULL, &ch), JURY_OK);
+    assert_int_equal(ch.value, 0);
+    assert_true(fabs(ch.support - 0.5) < 1e-12);
+
+    /* Code points, not bytes: "héllo" vs "hello" is 1 substitution of 5 (similarity 4/5). */
+    const jury_text_t utf[] = {txt("h\xc3\xa9llo"), txt("hello")};
+    assert_int_equal(jury_consolidate_text(MED, utf, 2, NULL, &ch), JURY_OK);
+    assert_int_equal(ch.value, 0);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_LABEL_ORDER);
+    assert_true(fabs(ch.support - 0.8) < 1e-12);
+
+    /* m = 1 and m = 0. */
+    assert_int_equal(jury_consolidate_text(MED, t3, 1, NULL, &ch), JURY_OK);
+    assert_true(ch.ok);
+    assert_int_equal(ch.value, 0);
+    assert_int_equal(ch.nanswers, 1);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_VOTE);
+    assert_true(ch.support == 1);
+    assert_int_equal(jury_consolidate_text(MED, NULL, 0, NULL, &ch), JURY_OK);
+    assert_false(ch.ok);
+    assert_string_equal(ch.note, JURY_NOTE_NO_ANSWERS);
+    assert_int_equal(ch.nanswers, 0);
+    assert_true(ch.support == 0);
+}
+
+static void test_text_best_annotator(void **state)
+{
+    (void)state;
+    jury_choice_t ch;
+    const jury_text_method_t BEST = JURY_TEXT_BEST_ANNOTATOR;
+    /* As in test_text_medoid: mean similarities cat 7/12, cart 1/2, dog 0. */
+    const jury_text_t t4[] = {txt("cat"), txt("cat"), txt("cart"), txt("dog")};
+    const double rel[] = {0.1, 0.7, 0.9, 0.95};
+    assert_int_equal(jury_consolidate_text(BEST, t4, 4, rel, &ch), JURY_OK);
+    assert_true(ch.ok);
+    assert_int_equal(ch.value, 3);
+    assert_int_equal(ch.nanswers, 4);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_RELIABILITY);
+    assert_true(fabs(ch.support - 0.0) < 1e-12);
+    /* "cart": distances 1/4, 1/4, 1 -> 1 - (3/2)/3 = 1/2. */
+    const double rel2[] = {0.1, 0.2, 0.9, 0.3};
+    assert_int_equal(jury_consolidate_text(BEST, t4, 4, rel2, &ch), JURY_OK);
+    assert_int_equal(ch.value, 2);
+    assert_true(fabs(ch.support - 0.5) < 1e-12);
+    /* Without rel: the first. */
+    assert_int_equal(jury_consolidate_text(BEST, t4, 4, NULL, &ch), JURY_OK);
+    assert_int_equal(ch.value, 0);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_LABEL_ORDER);
+    assert_true(fabs(ch.support - 7.0 / 12.0) < 1e-12);
+    /* The top rel shared by "cat" (answer 0) and "cart": the first. */
+    const double shared[] = {0.9, 0.1, 0.9, 0.2};
+    assert_int_equal(jury_consolidate_text(BEST, t4, 4, shared, &ch), JURY_OK);
+    assert_int_equal(ch.value, 0);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_LABEL_ORDER);
+    /* The top rel shared by the two cats only: still reliability's choice. */
+    const double cats[] = {0.9, 0.9, 0.1, 0.2};
+    assert_int_equal(jury_consolidate_text(BEST, t4, 4, cats, &ch), JURY_OK);
+    assert_int_equal(ch.value, 0);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_RELIABILITY);
+    assert_true(fabs(ch.support - 7.0 / 12.0) < 1e-12);
+    /* m = 1 and m = 0. */
+    assert_int_equal(jury_consolidate_text(BEST, t4, 1, rel, &ch), JURY_OK);
+    assert_int_equal(ch.value, 0);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_VOTE);
+    assert_true(ch.support == 1);
+    assert_int_equal(jury_consolidate_text(BEST, NULL, 0, NULL, &ch), JURY_OK);
+    assert_false(ch.ok);
+    assert_string_equal(ch.note, JURY_NOTE_NO_ANSWERS);
+}
+
+static void test_text_einval(void **state)
+{
+    (void)state;
+    const jury_text_t good[] = {txt("a"), txt("b")};
+    const jury_text_t bad[] = {txt("a"), {NULL, 3}};
+    jury_choice_t ch = untouched;
+    for (int meth = 0; meth < 2; meth++) {
+        const jury_text_method_t mt = (jury_text_method_t)meth;
+        assert_int_equal(jury_consolidate_text(mt, NULL, 2, NULL, &ch), JURY_EINVAL);
+        assert_int_equal(jury_consolidate_text(mt, bad, 2, NULL, &ch), JURY_EINVAL);
+        assert_int_equal(jury_consolidate_text(mt, good, 2, NULL, NULL), JURY_EINVAL);
+    }
+    assert_int_equal(jury_consolidate_text((jury_text_method_t)2, good, 2, NULL, &ch), JURY_EINVAL);
+    assert_int_equal(jury_consolidate_text((jury_text_method_t)2, NULL, 0, NULL, &ch), JURY_EINVAL);
+    assert_untouched(&ch);
+}
+
+static void test_span(void **state)
+{
+    (void)state;
+    /* Three answers. Distinct spans and who marked them: (0,5,1) answers 0 and 1 (answer 0
+     * twice, counted once); (10,12,0) answers 0 and 2; (10,12,1) answer 1; (20,25,0) answer 2.
+     * More than half of 3 is 2: result (0,5,1), (10,12,0); support 2 of a union of 4. */
+    const jury_span_t a0[] = {{10, 12, 0}, {0, 5, 1}, {0, 5, 1}};
+    const jury_span_t a1[] = {{0, 5, 1}, {10, 12, 1}};
+    const jury_span_t a2[] = {{20, 25, 0}, {10, 12, 0}};
+    const jury_span_t *ans[] = {a0, a1, a2};
+    const size_t ns[] = {3, 2, 2};
+    jury_span_t out[8];
+    size_t n = 99;
+    jury_choice_t ch;
+    assert_int_equal(jury_consolidate_span(ans, ns, 3, out, 8, &n, &ch), JURY_OK);
+    assert_int_equal(n, 2);
+    assert_true(out[0].start == 0 && out[0].end == 5 && out[0].label == 1);
+    assert_true(out[1].start == 10 && out[1].end == 12 && out[1].label == 0);
+    assert_true(ch.ok);
+    assert_int_equal(ch.nanswers, 3);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_VOTE);
+    assert_true(fabs(ch.support - 0.5) < 1e-12);
+
+    /* out_cap 1 is too small; nothing is written. */
+    jury_choice_t keep = untouched;
+    out[0] = (jury_span_t){7, 7, 7};
+    n = 99;
+    assert_int_equal(jury_consolidate_span(ans, ns, 3, out, 1, &n, &keep), JURY_ETOOBIG);
+    assert_int_equal(n, 99);
+    assert_int_equal(out[0].start, 7);
+    assert_untouched(&keep);
+
+    /* Duplicates within an answer count once: (1,2,0) marked three times by answer 0 and once by
+     * answer 1 has 2 voters of 4, not more than half. */
+    const jury_span_t d0[] = {{1, 2, 0}, {1, 2, 0}, {1, 2, 0}}, d1[] = {{1, 2, 0}};
+    const jury_span_t *dup[] = {d0, d1, NULL, NULL};
+    const size_t nd[] = {3, 1, 0, 0};
+    assert_int_equal(jury_consolidate_span(dup, nd, 4, out, 8, &n, &ch), JURY_OK);
+    assert_int_equal(n, 0);
+    assert_true(ch.ok && ch.support == 0);
+
+    /* The result can outgrow every answer: {a,b}, {b,c}, {a,c} give a, b and c 2 of 3 votes
+     * each. 3 > every nspans[i] = 2, but 3 <= (2+2+2) / (3/2 + 1) = 3. */
+    const jury_span_t sa = {0, 1, 0}, sb = {1, 2, 0}, sc = {2, 3, 0};
+    const jury_span_t c0[] = {sa, sb}, c1[] = {sc, sb}, c2[] = {sc, sa};
+    const jury_span_t *cyc[] = {c0, c1, c2};
+    const size_t nc[] = {2, 2, 2};
+    assert_int_equal(jury_consolidate_span(cyc, nc, 3, out, 2, &n, &ch), JURY_ETOOBIG);
+    assert_int_equal(jury_consolidate_span(cyc, nc, 3, out, 3, &n, &ch), JURY_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(out[0].start, 0);
+    assert_int_equal(out[1].start, 1);
+    assert_int_equal(out[2].start, 2);
+    assert_true(ch.support == 1);
+
+    /* One answer: all its distinct spans, sorted by start, end, label. */
+    const jury_span_t one[] = {{5, 9, 0}, {0, 5, 1}, {0, 3, 2}, {0, 5, 0}, {0, 5, 1}};
+    const jury_span_t *ans1[] = {one};
+    const size_t n1[] = {5};
+    assert_int_equal(jury_consolidate_span(ans1, n1, 1, out, 4, &n, &ch), JURY_OK);
+    assert_int_equal(n, 4);
+    assert_true(out[0].start == 0 && out[0].end == 3 && out[0].label == 2);
+    assert_true(out[1].start == 0 && out[1].end == 5 && out[1].label == 0);
+    assert_true(out[2].start == 0 && out[2].end == 5 && out[2].label == 1);
+    assert_true(out[3].start == 5 && out[3].end == 9 && out[3].label == 0);
+    assert_true(ch.support == 1);
+
+    /* Nobody marked anything: empty, support 1; out may be NULL with out_cap 0. */
+    const jury_span_t *empty[] = {NULL, NULL};
+    const size_t n0[] = {0, 0};
+    assert_int_equal(jury_consolidate_span(empty, n0, 2, NULL, 0, &n, &ch), JURY_OK);
+    assert_int_equal(n, 0);
+    assert_true(ch.ok && ch.support == 1);
+    assert_int_equal(ch.nanswers, 2);
+
+    /* No answers. */
+    n = 99;
+    assert_int_equal(jury_consolidate_span(NULL, NULL, 0, NULL, 0, &n, &ch), JURY_OK);
+    assert_int_equal(n, 0);
+    assert_false(ch.ok);
+    assert_string_equal(ch.note, JURY_NOTE_NO_ANSWERS);
+    assert_int_equal(ch.nanswers, 0);
+}
+
+static void test_span_einval(void **state)
+{
+    (void)state;
+    const jury_span_t a0[] = {{0, 5, 1}};
+    const jury_span_t *ans[] = {a0}, *nul[] = {NULL};
+    const size_t ns[] = {1};
+    jury_span_t out[2];
+    size_t n = 99;
+    jury_choice_t ch = untouched;
+    assert_int_equal(jury_consolidate_span(NULL, ns, 1, out, 2, &n, &ch), JURY_EINVAL);
+    assert_int_equal(jury_consolidate_span(ans, NULL, 1, out, 2, &n, &ch), JURY_EINVAL);
+    assert_int_equal(jury_consolidate_span(nul, ns, 1, out, 2, &n, &ch), JURY_EINVAL);
+    assert_int_equal(jury_consolidate_span(ans, ns, 1, NULL, 2, &n, &ch), JURY_EINVAL);
+    assert_int_equal(jury_consolidate_span(ans, ns, 1, out, 2, NULL, &ch), JURY_EINVAL);
+    assert_int_equal(jury_consolidate_span(ans, ns, 1, out, 2, &n, NULL), JURY_EINVAL);
+    assert_int_equal(n, 99);
+    assert_untouched(&ch);
+}
+
+/* Beyond the stack scratch (m > 16, n > 64 items, k > 256 labels, > 256 spans): the heap paths
+ * give the same answers. */
+static void test_per_record_large(void **state)
+{
+    (void)state;
+    jury_choice_t ch;
+    enum { M = 20, N = 100, K = 300 };
+
+    /* Multi-label: 11 of 20 answers hold {5, 299}, the rest nothing: both labels in, each
+     * agreeing 11/20. */
+    static const uint32_t both[] = {5, 299};
+    jury_labelset_t sets[M];
+    for (int i = 0; i < M; i++)
+        sets[i] = (jury_labelset_t){both, i < 11 ? 2 : 0};
+    uint32_t labels[K];
+    size_t nl = 0;
+    assert_int_equal(jury_consolidate_multi_label(sets, M, K, NULL, labels, &nl, &ch), JURY_OK);
+    assert_int_equal(nl, 2);
+    assert_int_equal(labels[0], 5);
+    assert_int_equal(labels[1], 299);
+    assert_true(fabs(ch.support - 11.0 / 20.0) < 1e-12);
+
+    /* Rankings of 100 items: 11 identity, 9 reversed. Borda: item i sums 11 i + 9 (99 - i),
+     * increasing in i, so the identity; tau 0 to 11 answers and 1 to 9: support 11/20.
+     * Majority: the identity with 11/20. */
+    static uint32_t fwd[N], rev[N];
+    for (uint32_t i = 0; i < N; i++) {
+        fwd[i] = i;
+        rev[i] = N - 1 - i;
+    }
+    jury_ranking_t rk[M];
+    for (int i = 0; i < M; i++)
+        rk[i] = (jury_ranking_t){i % 2 == 0 || i >= 18 ? fwd : rev, N};
+    static uint32_t out[N];
+    for (int meth = 0; meth < 2; meth++) {
+        assert_int_equal(
+            jury_consolidate_ranking((jury_ranking_method_t)meth, rk, M, N, NULL, NULL, out, &ch),
+            JURY_OK);
+        for (uint32_t i = 0; i < N; i++)
+            assert_int_equal(out[i], i);
+        assert_true(fabs(ch.support - 11.0 / 20.0) < 1e-12);
+        assert_int_equal(ch.decided_by, JURY_DECIDED_VOTE);
+    }
+
+    /* Texts: 12 x "a", 8 x "b", distance 1. Sum for "a": 8; similarity 1 - 8/19. */
+    jury_text_t tx[M];
+    for (int i = 0; i < M; i++)
+        tx[i] = txt(i % 5 < 3 ? "a" : "b");
+    assert_int_equal(jury_consolidate_text(JURY_TEXT_MEDOID, tx, M, NULL, &ch), JURY_OK);
+    assert_int_equal(ch.value, 0);
+    assert_true(fabs(ch.support - 11.0 / 19.0) < 1e-12);
+    assert_int_equal(ch.decided_by, JURY_DECIDED_VOTE);
+
+    /* Spans: 3 answers of 100 spans each (one in reverse order), 300 in all; answer 2 marks
+     * label 1, so the majority is the 100 spans of answers 0 and 1, of a union of 200. */
+    static jury_span_t sp[3][N];
+    for (uint32_t i = 0; i < N; i++) {
+        sp[0][i] = (jury_span_t){i, i + 1, 0};
+        sp[1][N - 1 - i] = (jury_span_t){i, i + 1, 0};
+        sp[2][i] = (jury_span_t){i, i + 1, 1};
+    }
+    const jury_span_t *sans[] = {sp[0], sp[1], sp[2]};
+    const size_t sn[] = {N, N, N};
+    static jury_span_t sout[N];
+    size_t n = 0;
+    assert_int_equal(jury_consolidate_span(sans, sn, 3, sout, N, &n, &ch), JURY_OK);
+    assert_int_equal(n, N);
+    for (uint32_t i = 0; i < N; i++)
+        assert_true(sout[i].start == i && sout[i].end == i + 1 && sout[i].label == 0);
+    assert_true(fabs(ch.support - 0.5) < 1e-12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_majority_ties),  cmocka_unit_test(test_weighted),
-        cmocka_unit_test(test_rating),         cmocka_unit_test(test_ds_edges),
-        cmocka_unit_test(test_ds_anaesthesia), cmocka_unit_test(test_ds_rte),
-        cmocka_unit_test(test_ds_temp),        cmocka_unit_test(test_ds_wsd),
+        cmocka_unit_test(test_majority_ties),
+        cmocka_unit_test(test_weighted),
+        cmocka_unit_test(test_rating),
+        cmocka_unit_test(test_ds_edges),
+        cmocka_unit_test(test_ds_anaesthesia),
+        cmocka_unit_test(test_ds_rte),
+        cmocka_unit_test(test_ds_temp),
+        cmocka_unit_test(test_ds_wsd),
+        cmocka_unit_test(test_multi_label),
+        cmocka_unit_test(test_multi_label_einval),
+        cmocka_unit_test(test_ranking_borda),
+        cmocka_unit_test(test_ranking_majority),
+        cmocka_unit_test(test_ranking_einval),
+        cmocka_unit_test(test_text_medoid),
+        cmocka_unit_test(test_text_best_annotator),
+        cmocka_unit_test(test_text_einval),
+        cmocka_unit_test(test_span),
+        cmocka_unit_test(test_span_einval),
+        cmocka_unit_test(test_per_record_large),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
