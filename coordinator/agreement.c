@@ -817,14 +817,32 @@ double jury_distance_kendall_tau(const jury_ranking_t *a, const jury_ranking_t *
 }
 
 /*
- * Decodes UTF-8 into code points (out may be NULL to count). A byte that does
- * not start a well-formed sequence (RFC 3629: no overlongs, surrogates or
- * values above U+10FFFF) becomes the symbol 0x110000 + byte, so no input fails.
+ * Decodes UTF-8 into code points and returns how many there are. A byte that
+ * does not start a well-formed sequence (RFC 3629: no overlongs, surrogates or
+ * values above U+10FFFF) becomes the symbol 0x110000 + byte, so no input
+ * fails. out receives them all when there are at most cap (out may be NULL
+ * with cap 0 to count); otherwise its contents are unspecified. *wide counts
+ * the symbols that are not ASCII.
  */
-static size_t s_utf8_decode(const unsigned char *s, size_t len, uint32_t *out)
+static size_t s_utf8_decode(const unsigned char *s, size_t len, uint32_t *out, size_t cap,
+                            size_t *wide)
 {
-    size_t n = 0, i = 0;
+    size_t n = 0, i = 0, w = 0;
     while (i < len) {
+        /* Runs of ASCII, eight bytes at a time: most answers are mostly ASCII. */
+        if (len - i >= 8) {
+            uint64_t v;
+            memcpy(&v, s + i, 8);
+            if ((v & 0x8080808080808080u) == 0) {
+                if (n + 8 <= cap) {
+                    for (size_t k = 0; k < 8; k++)
+                        out[n + k] = s[i + k];
+                }
+                n += 8;
+                i += 8;
+                continue;
+            }
+        }
         unsigned char c = s[i];
         uint32_t cp;
         size_t need;
@@ -859,61 +877,378 @@ static size_t s_utf8_decode(const unsigned char *s, size_t len, uint32_t *out)
             cp = 0x110000u + c;
             need = 0;
         }
-        if (out)
+        if (n < cap)
             out[n] = cp;
+        w += c >= 0x80;
         n++;
         i += need + 1;
     }
+    *wide = w;
     return n;
+}
+
+/*
+ * Levenshtein distance, bit-parallel (Myers 1999, in Hyyro's 2003 form for
+ * the global distance). The shorter string, the pattern, runs down the rows of
+ * the DP table and the other, the text, along its columns. Each 64-row block
+ * of a column is one machine word of vertical deltas (VP: +1, VN: -1), and one
+ * text symbol advances a block in a couple of dozen word operations. Patterns
+ * over 64 symbols use Myers' blocks: the horizontal delta leaving the bottom
+ * of a block at column j enters the top of the next block at column j.
+ *
+ * Blocks go in strips of up to S_EDIT_STRIP, advanced together column by
+ * column: each block's chain of operations is serial, and the blocks of a
+ * strip are what keeps the processor busy. A pattern longer than one strip is
+ * done strip after strip across the whole text, the deltas between two strips
+ * kept as two bit rows (+1 and -1) as long as the text. The match masks are
+ * thus needed for one strip at a time, which keeps memory at O(pattern + text)
+ * however many distinct symbols the pattern has.
+ *
+ * The masks of a strip are a table of rows of `stride` words: row c for ASCII
+ * c, row S_EDIT_ABSENT (all zero) for any other symbol not in the pattern,
+ * then one row per distinct non-ASCII symbol of the pattern, whose row numbers
+ * an open-addressing hash hands out. Symbols are replaced by their row numbers
+ * before the sweep, so a column costs one load per block.
+ */
+
+/* Texts up to this many code points are compared on the stack, without allocation. */
+#define S_EDIT_STACK 256
+/* Blocks of 64 pattern rows advanced together. */
+#define S_EDIT_STRIP 4
+/* The all-zero row of the mask table, for symbols the pattern does not have. */
+#define S_EDIT_ABSENT 128
+/* Hash slots on the stack: twice the non-ASCII symbols a stack-sized pattern can have. */
+#define S_EDIT_HASH_STACK (2 * S_EDIT_STACK)
+/* Words of one bit row of deltas for a stack-sized text. */
+#define S_EDIT_CARRY_STACK ((S_EDIT_STACK + 63) / 64)
+
+/* One slot of the non-ASCII symbol hash. */
+typedef struct {
+    uint32_t cp;  /* code point (or 0x110000 + invalid byte) */
+    uint32_t row; /* its row in the mask table; 0 marks an empty slot */
+} s_edit_slot_t;
+
+/* The non-ASCII symbols of a pattern: a hash from code point to mask table row. */
+typedef struct {
+    s_edit_slot_t *slots; /* a power of two of them, at most half used */
+    uint32_t mask;        /* number of slots - 1 */
+    uint32_t shift;       /* 32 - log2(slots), for Fibonacci hashing */
+    uint32_t next;        /* the row the next new symbol gets */
+} s_edit_names_t;
+
+/* The slot of cp: where it is, or the empty slot where it belongs. */
+static s_edit_slot_t *s_edit_slot(const s_edit_names_t *nm, uint32_t cp)
+{
+    uint32_t h = (cp * 0x9E3779B1u) >> nm->shift;
+    while (nm->slots[h].row != 0 && nm->slots[h].cp != cp)
+        h = (h + 1) & nm->mask;
+    return &nm->slots[h];
+}
+
+/*
+ * Advances one 64-row block by one column: eq is the block's match mask for
+ * the column's symbol, *vp and *vn its vertical deltas, *hp and *hn the
+ * horizontal delta entering its top (1 for +1 and -1 respectively), replaced
+ * with the one leaving row `bit`, the block's last.
+ */
+static inline __attribute__((always_inline)) void
+s_edit_step(uint64_t eq, uint64_t *vp, uint64_t *vn, uint64_t *hp, uint64_t *hn, unsigned bit)
+{
+    uint64_t xv = eq | *vn;
+    /* A -1 entering at the top acts as a match in the first row: it is the carry of the
+     * addition below from the block above (Myers 1999, section 4). */
+    eq |= *hn;
+    uint64_t xh = (((eq & *vp) + *vp) ^ *vp) | eq;
+    uint64_t ph = *vn | ~(xh | *vp), mh = *vp & xh;
+    uint64_t outp = (ph >> bit) & 1, outn = (mh >> bit) & 1;
+    ph = (ph << 1) | *hp;
+    mh = (mh << 1) | *hn;
+    *vp = mh | ~(xv | ph);
+    *vn = ph & xv;
+    *hp = outp;
+    *hn = outn;
+}
+
+/* The state of a strip of blocks as it advances across the text. */
+typedef struct {
+    const uint32_t *t;   /* the text, as mask table rows */
+    size_t n;            /* its length */
+    const uint64_t *peq; /* the mask table: row r is peq[r * stride ..] */
+    uint64_t *cp, *cn;   /* bit rows of deltas between strips, when not alone */
+    size_t sum;          /* sum of the bottom deltas so far (wraps), when alone */
+    uint64_t vp[S_EDIT_STRIP], vn[S_EDIT_STRIP]; /* each block's vertical deltas */
+    uint64_t hp[S_EDIT_STRIP], hn[S_EDIT_STRIP]; /* delta waiting to enter block b >= 1 */
+} s_edit_strip_t;
+
+/*
+ * Advances block b of a strip of nb blocks at diagonal j: block b is at
+ * column j - b, the column block b - 1 finished in the previous diagonal, so
+ * that the blocks of one diagonal do not wait for each other. With `guard`,
+ * a block off the text (j < b or j - b >= n, before its first column or
+ * after its last) stays as it is. b, nb, guard and alone are constants at
+ * each call site. `alone` is a strip that is the whole pattern: +1 enters its
+ * top and its bottom deltas are summed, instead of read from and written to
+ * the bit rows.
+ */
+static inline __attribute__((always_inline)) void s_edit_block(s_edit_strip_t *s, size_t j,
+                                                               const int b, const int nb,
+                                                               unsigned top, const bool guard,
+                                                               const bool alone)
+{
+    if (guard && (j < (size_t)b || j - (size_t)b >= s->n))
+        return;
+    size_t c = j - (size_t)b;
+    uint64_t hp, hn;
+    if (b > 0) {
+        hp = s->hp[b];
+        hn = s->hn[b];
+    } else if (alone) {
+        /* Row 0 of the table is 0, 1, 2, ...: +1 enters the top of every column. */
+        hp = 1;
+        hn = 0;
+    } else {
+        hp = (s->cp[c / 64] >> (c % 64)) & 1;
+        hn = (s->cn[c / 64] >> (c % 64)) & 1;
+    }
+    /* A lone strip's rows are nb words, others' S_EDIT_STRIP: a constant either way. */
+    size_t stride = alone ? (size_t)nb : S_EDIT_STRIP;
+    s_edit_step(s->peq[(size_t)s->t[c] * stride + (size_t)b], &s->vp[b], &s->vn[b], &hp, &hn,
+                b == nb - 1 ? top : 63);
+    if (b < nb - 1) {
+        s->hp[b + 1] = hp;
+        s->hn[b + 1] = hn;
+    } else if (alone) {
+        s->sum += hp;
+        s->sum -= hn;
+    } else {
+        uint64_t bit = (uint64_t)1 << (c % 64);
+        s->cp[c / 64] = (s->cp[c / 64] & ~bit) | (hp << (c % 64));
+        s->cn[c / 64] = (s->cn[c / 64] & ~bit) | (hn << (c % 64));
+    }
+}
+
+/* Advances every block of a strip of nb blocks at diagonal j, the last first, so that each
+ * takes the delta the block above left in the previous diagonal before it is replaced. */
+static inline __attribute__((always_inline)) void s_edit_diagonal(s_edit_strip_t *s, size_t j,
+                                                                  const int nb, unsigned top,
+                                                                  const bool guard,
+                                                                  const bool alone)
+{
+    if (nb > 3)
+        s_edit_block(s, j, 3, nb, top, guard, alone);
+    if (nb > 2)
+        s_edit_block(s, j, 2, nb, top, guard, alone);
+    if (nb > 1)
+        s_edit_block(s, j, 1, nb, top, guard, alone);
+    s_edit_block(s, j, 0, nb, top, guard, alone);
+}
+
+/*
+ * Advances a strip of nb blocks (1 to S_EDIT_STRIP, a constant at each call
+ * site, so that its state stays in registers) across the whole text; `top` is
+ * the bit of the strip's last row in its last block. Alone (the strip is the
+ * whole pattern), returns the sum of its bottom deltas, D[m][n] - D[m][0],
+ * modulo 2^64. Otherwise s->cp and s->cn hold, bit c for column c, the delta
+ * entering the strip's top (+1 and -1), and are overwritten with the one
+ * leaving its bottom; returns 0.
+ */
+static inline __attribute__((always_inline)) size_t s_edit_strip(s_edit_strip_t *s, const int nb,
+                                                                 unsigned top, const bool alone)
+{
+    for (int b = 0; b < S_EDIT_STRIP; b++) {
+        s->vp[b] = ~(uint64_t)0; /* column 0 of the table is 0, 1, 2, ... */
+        s->vn[b] = 0;
+        s->hp[b] = s->hn[b] = 0;
+    }
+    s->sum = 0;
+    /* Diagonals 0 .. n + nb - 2: the first and last nb - 1 have blocks off the text. */
+    size_t lead = (size_t)nb - 1, n = s->n;
+    for (size_t j = 0; j < lead; j++)
+        s_edit_diagonal(s, j, nb, top, true, alone);
+    for (size_t j = lead; j < n; j++)
+        s_edit_diagonal(s, j, nb, top, false, alone);
+    for (size_t k = 0; k < lead; k++) {
+        if (n + k >= lead)
+            s_edit_diagonal(s, n + k, nb, top, true, alone);
+    }
+    return s->sum;
+}
+
+/*
+ * Levenshtein distance between x (lx symbols, at most wx of them not ASCII)
+ * and y (ly, wy); both arrays are scratch and come back overwritten. Allocates
+ * only when a string, after the common prefix and suffix, is longer than
+ * S_EDIT_STACK. Errors: JURY_ENOMEM.
+ */
+static jury_err s_levenshtein(uint32_t *x, size_t lx, size_t wx, uint32_t *y, size_t ly, size_t wy,
+                              size_t *out)
+{
+    size_t pre = 0;
+    while (pre < lx && pre < ly && x[pre] == y[pre])
+        pre++;
+    x += pre, lx -= pre, y += pre, ly -= pre;
+    while (lx > 0 && ly > 0 && x[lx - 1] == y[ly - 1])
+        lx--, ly--;
+    bool swap = lx > ly;
+    uint32_t *p = swap ? y : x, *t = swap ? x : y;
+    size_t m = swap ? ly : lx, n = swap ? lx : ly;
+    size_t wp = swap ? wy : wx, wt = swap ? wx : wy;
+    if (m == 0) {
+        *out = n;
+        return JURY_OK;
+    }
+    if (wp > m)
+        wp = m;
+
+    s_edit_names_t nm = {NULL, 0, 32, S_EDIT_ABSENT + 1};
+    size_t nslots = 0;
+    if (wp > 0) {
+        nslots = 16, nm.shift = 28;
+        while (nslots < 2 * wp)
+            nslots *= 2, nm.shift--;
+        nm.mask = (uint32_t)nslots - 1;
+    }
+    size_t blocks = (m + 63) / 64, stride = blocks < S_EDIT_STRIP ? blocks : S_EDIT_STRIP;
+    /* Bit rows of deltas between strips: only a pattern of several strips needs them. */
+    size_t nwords = blocks > S_EDIT_STRIP ? (n + 63) / 64 : 0, rows = S_EDIT_ABSENT + 1 + wp;
+    s_edit_slot_t slot_stack[S_EDIT_HASH_STACK];
+    uint64_t peq_stack[(S_EDIT_ABSENT + 1 + S_EDIT_STACK) * S_EDIT_STRIP];
+    uint64_t carry_stack[2 * S_EDIT_CARRY_STACK];
+    uint64_t *peq = peq_stack, *carry = carry_stack, *heap = NULL;
+    nm.slots = slot_stack;
+    if (m > S_EDIT_STACK || nwords > S_EDIT_CARRY_STACK || nslots > S_EDIT_HASH_STACK) {
+        /* rows <= 129 + n, stride <= 4, nwords <= n, nslots <= 4n + 16, a slot is a word;
+         * rows are uint32_t. */
+        if (n > (SIZE_MAX / sizeof(uint64_t) - 1024) / 16 || n > UINT32_MAX / 4)
+            return JURY_ENOMEM;
+        heap = malloc((rows * stride + 2 * nwords + nslots) * sizeof(uint64_t));
+        if (!heap)
+            return JURY_ENOMEM;
+        peq = heap;
+        carry = peq + rows * stride;
+        nm.slots = (s_edit_slot_t *)(void *)(carry + 2 * nwords);
+    }
+    /* Symbols to mask table rows: ASCII is its own row. */
+    if (wp > 0) {
+        memset(nm.slots, 0, nslots * sizeof(s_edit_slot_t));
+        for (size_t i = 0; i < m; i++) {
+            if (p[i] >= 128) {
+                s_edit_slot_t *sl = s_edit_slot(&nm, p[i]);
+                if (sl->row == 0) {
+                    sl->cp = p[i];
+                    sl->row = nm.next++;
+                }
+                p[i] = sl->row;
+            }
+        }
+    }
+    if (wt > 0) {
+        for (size_t j = 0; j < n; j++) {
+            if (t[j] >= 128) {
+                uint32_t r = wp > 0 ? s_edit_slot(&nm, t[j])->row : 0;
+                t[j] = r ? r : S_EDIT_ABSENT;
+            }
+        }
+    }
+    memset(peq, 0, (size_t)nm.next * stride * sizeof(uint64_t));
+
+    s_edit_strip_t st;
+    st.t = t;
+    st.n = n;
+    st.peq = peq;
+    st.cp = carry;
+    st.cn = carry + nwords;
+    size_t d = m;
+    if (blocks <= S_EDIT_STRIP) {
+        for (size_t i = 0; i < m; i++)
+            peq[p[i] * stride + i / 64] |= (uint64_t)1 << (i % 64);
+        /* One call per width, each compiled with the strip's state in registers. D[m][n] is
+         * D[m][0] = m plus the deltas along the bottom row. */
+        unsigned top = (unsigned)((m - 1) % 64);
+        switch (blocks) {
+        case 1:
+            d += s_edit_strip(&st, 1, top, true);
+            break;
+        case 2:
+            d += s_edit_strip(&st, 2, top, true);
+            break;
+        case 3:
+            d += s_edit_strip(&st, 3, top, true);
+            break;
+        default:
+            d += s_edit_strip(&st, 4, top, true);
+            break;
+        }
+    } else {
+        /* Row 0 of the table is 0, 1, 2, ...: +1 enters the first strip at every column (and
+         * none past the last, where the sum below would count it). */
+        for (size_t w = 0; w < nwords; w++) {
+            st.cp[w] = ~(uint64_t)0;
+            st.cn[w] = 0;
+        }
+        if (n % 64)
+            st.cp[nwords - 1] = ((uint64_t)1 << (n % 64)) - 1;
+        for (size_t r0 = 0; r0 < m; r0 += 64 * S_EDIT_STRIP) {
+            size_t h = m - r0 < 64 * S_EDIT_STRIP ? m - r0 : 64 * S_EDIT_STRIP;
+            for (size_t i = 0; i < h; i++)
+                peq[p[r0 + i] * stride + i / 64] |= (uint64_t)1 << (i % 64);
+            unsigned top = (unsigned)((h - 1) % 64);
+            switch ((h + 63) / 64) {
+            case 1:
+                s_edit_strip(&st, 1, top, false);
+                break;
+            case 2:
+                s_edit_strip(&st, 2, top, false);
+                break;
+            case 3:
+                s_edit_strip(&st, 3, top, false);
+                break;
+            default:
+                s_edit_strip(&st, 4, top, false);
+                break;
+            }
+            for (size_t i = 0; i < h; i++)
+                peq[p[r0 + i] * stride + i / 64] = 0;
+        }
+        for (size_t w = 0; w < nwords; w++)
+            d = d + (size_t)__builtin_popcountll(st.cp[w]) - (size_t)__builtin_popcountll(st.cn[w]);
+    }
+    free(heap);
+    *out = d;
+    return JURY_OK;
 }
 
 jury_err jury_distance_edit(const jury_text_t *a, const jury_text_t *b, double *out)
 {
     if (!a || !b || !out || (a->len && !a->s) || (b->len && !b->s))
         return JURY_EINVAL;
-    const unsigned char *sa = (const unsigned char *)a->s, *sb = (const unsigned char *)b->s;
-    size_t la = s_utf8_decode(sa, a->len, NULL), lb = s_utf8_decode(sb, b->len, NULL);
-    if (la == 0 && lb == 0) {
+    if (a->len == b->len && (a->len == 0 || memcmp(a->s, b->s, a->len) == 0)) {
         *out = 0.0;
         return JURY_OK;
     }
-    if (la == 0 || lb == 0) {
-        *out = 1.0;
-        return JURY_OK;
-    }
-    uint32_t stack[3 * S_STACK_K + 1];
-    uint32_t *heap = NULL, *ca = stack;
-    if (la > S_STACK_K || lb > S_STACK_K) {
-        if (la > (SIZE_MAX / sizeof(uint32_t) - 1) / 3 ||
-            lb > (SIZE_MAX / sizeof(uint32_t) - 1) / 3)
+    const unsigned char *sa = (const unsigned char *)a->s, *sb = (const unsigned char *)b->s;
+    uint32_t stack_a[S_EDIT_STACK], stack_b[S_EDIT_STACK];
+    size_t wa, wb;
+    size_t la = s_utf8_decode(sa, a->len, stack_a, S_EDIT_STACK, &wa);
+    size_t lb = s_utf8_decode(sb, b->len, stack_b, S_EDIT_STACK, &wb);
+    uint32_t *ca = stack_a, *cb = stack_b, *heap = NULL;
+    if (la > S_EDIT_STACK || lb > S_EDIT_STACK) {
+        if (la > SIZE_MAX / sizeof(uint32_t) - lb)
             return JURY_ENOMEM;
-        heap = malloc((la + 2 * lb + 1) * sizeof(uint32_t));
+        heap = malloc((la + lb) * sizeof(uint32_t));
         if (!heap)
             return JURY_ENOMEM;
         ca = heap;
+        cb = heap + la;
+        s_utf8_decode(sa, a->len, ca, la, &wa);
+        s_utf8_decode(sb, b->len, cb, lb, &wb);
     }
-    uint32_t *cb = ca + la, *row = cb + lb;
-    s_utf8_decode(sa, a->len, ca);
-    s_utf8_decode(sb, b->len, cb);
-    /* One row of the Levenshtein table, over b. */
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = (uint32_t)j;
-    for (size_t i = 1; i <= la; i++) {
-        uint32_t diag = row[0];
-        row[0] = (uint32_t)i;
-        for (size_t j = 1; j <= lb; j++) {
-            uint32_t up = row[j];
-            uint32_t best = diag + (ca[i - 1] != cb[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    *out = (double)row[lb] / (double)(la > lb ? la : lb);
+    size_t d = 0;
+    jury_err rc = s_levenshtein(ca, la, wa, cb, lb, wb, &d);
     free(heap);
+    if (rc != JURY_OK)
+        return rc;
+    *out = (double)d / (double)(la > lb ? la : lb);
     return JURY_OK;
 }
 

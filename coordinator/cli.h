@@ -54,5 +54,7 @@ int jury_cmd_serve(const jury_cli_t *cli, int argc, char **argv);
 int jury_cmd_dump(const jury_cli_t *cli, int argc, char **argv);
 int jury_cmd_demo(const jury_cli_t *cli, int argc, char **argv);
 int jury_cmd_agreement(const jury_cli_t *cli, int argc, char **argv);
+int jury_cmd_consolidate(const jury_cli_t *cli, int argc, char **argv);
+int jury_cmd_export(const jury_cli_t *cli, int argc, char **argv);
 
 #endif

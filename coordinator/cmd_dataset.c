@@ -1,4 +1,4 @@
-/* cmd_dataset.c: `jury dataset create|list|show|delete`. */
+/* cmd_dataset.c: `jury dataset create|list|show|update|delete`. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,15 +13,18 @@ static const char s_usage[] =
     "usage: jury dataset create NAME --settings FILE\n"
     "       jury dataset list [--json]\n"
     "       jury dataset show NAME\n"
+    "       jury dataset update NAME --settings FILE\n"
     "       jury dataset delete NAME --yes\n"
     "\n"
     "A dataset holds records, the questions annotators answer about them and\n"
     "their responses. Its settings (fields, questions, metadata, guidelines,\n"
     "distribution) use Argilla's names; see README.md, \"Dataset settings\".\n"
+    "update replaces the guidelines and the consolidation section only: the\n"
+    "fields, questions, metadata and distribution must stay as they are.\n"
     "NAME: 1 to 200 letters, digits, '_', '-' or '.', not starting with '.' or '-'.\n"
     "\n"
     "options:\n"
-    "  --settings FILE   settings JSON (create)\n"
+    "  --settings FILE   settings JSON (create, update)\n"
     "  --yes             confirm deletion (delete)\n"
     "  --json            machine-readable output (list)\n"
     "  --store DIR       the store directory\n";
@@ -93,6 +96,80 @@ static int s_create(dataset_args_t *a, const char *name)
         jury_store_destroy(&store);
     }
     free((char *)arg.settings);
+    return rc;
+}
+
+typedef struct {
+    const char *name;      /* dataset name */
+    const char *path;      /* --settings, for messages */
+    jury_settings_t *next; /* the new settings, parsed */
+    char *text;            /* their normalised JSON */
+    char why[512];         /* why they were refused */
+} update_arg_t;
+
+static jury_err s_update_body(jury_txn_t *txn, void *arg)
+{
+    update_arg_t *u = arg;
+    jury_dataset_t ds;
+    jury_err err = jury_store_dataset_get(txn, u->name, &ds);
+    if (err != JURY_OK)
+        return err;
+    jury_settings_t *cur = NULL;
+    char why[256];
+    if ((err = jury_settings_parse(&cur, ds.settings, ds.settings_len, why, sizeof why)) !=
+        JURY_OK) {
+        snprintf(u->why, sizeof u->why, "the stored settings of '%s' do not parse: %s", u->name,
+                 why);
+        return JURY_ECORRUPT;
+    }
+    bool ok = jury_settings_compatible(cur, u->next, why, sizeof why);
+    jury_settings_destroy(&cur);
+    if (!ok) {
+        snprintf(u->why, sizeof u->why, "%s: %s", u->path, why);
+        return JURY_EINVAL;
+    }
+    return jury_store_dataset_set_settings(txn, ds.id, u->text, strlen(u->text));
+}
+
+static int s_update(dataset_args_t *a, const char *name)
+{
+    if (!a->settings) {
+        jury_cli_error("dataset update: --settings FILE is required");
+        return JURY_EXIT_USAGE;
+    }
+    size_t len;
+    char *text = jury_cli_read_file(a->settings, SETTINGS_MAX, &len);
+    if (!text)
+        return JURY_EXIT_USAGE;
+    update_arg_t u = {.name = name, .path = a->settings};
+    jury_err err = jury_settings_parse(&u.next, text, len, u.why, sizeof u.why);
+    free(text);
+    if (err != JURY_OK) {
+        jury_cli_error("%s: %s", a->settings, err == JURY_EINVAL ? u.why : jury_strerror(err));
+        return err == JURY_EINVAL ? JURY_EXIT_USAGE : JURY_EXIT_FAILURE;
+    }
+    u.text = jury_settings_to_json(u.next, false);
+    jury_store_t *store = NULL;
+    int rc = u.text ? jury_cli_open_store(&a->cli, false, false, &store) : JURY_EXIT_FAILURE;
+    if (rc == JURY_EXIT_OK) {
+        err = jury_store_write(store, s_update_body, &u);
+        if (err == JURY_ENOTFOUND) {
+            jury_cli_error("dataset update: no dataset '%s' in %s", name, a->cli.store);
+            rc = JURY_EXIT_USAGE;
+        } else if (err == JURY_EINVAL) {
+            jury_cli_error("dataset update: %s", u.why);
+            rc = JURY_EXIT_USAGE;
+        } else if (err != JURY_OK) {
+            jury_cli_error("dataset update: %s", u.why[0] ? u.why : jury_strerror(err));
+            rc = JURY_EXIT_FAILURE;
+        } else {
+            printf("updated dataset %s: run `jury consolidate %s` to apply a new policy\n", name,
+                   name);
+        }
+        jury_store_destroy(&store);
+    }
+    jury_settings_destroy(&u.next);
+    free(u.text);
     return rc;
 }
 
@@ -258,11 +335,13 @@ int jury_cmd_dataset(const jury_cli_t *cli, int argc, char **argv)
             return s_create(&a, name);
         if (strcmp(verb, "show") == 0)
             return s_show(&a, name);
+        if (strcmp(verb, "update") == 0)
+            return s_update(&a, name);
         if (strcmp(verb, "delete") == 0)
             return s_delete(&a, name);
     }
     if (verb && strcmp(verb, "list") != 0 && strcmp(verb, "create") != 0 &&
-        strcmp(verb, "show") != 0 && strcmp(verb, "delete") != 0)
+        strcmp(verb, "show") != 0 && strcmp(verb, "delete") != 0 && strcmp(verb, "update") != 0)
         jury_cli_error("dataset: unknown action '%s'", verb);
     fputs(s_usage, stderr);
     return JURY_EXIT_USAGE;

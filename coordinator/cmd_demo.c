@@ -262,6 +262,75 @@ static int s_agreement(const char *self, const char *dir, const char *store_dir)
     return 0;
 }
 
+/* Lines in the file at path, or -1 when it cannot be read. */
+static long s_lines(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    long n = 0;
+    int c;
+    while ((c = getc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+/*
+ * Consolidates the finished campaign and writes the training files with the
+ * real commands: `jury consolidate` (the settings' policy: medoid reply,
+ * mean rating, accept when the annotators' replies agree to 0.7), then
+ * `jury export` as sft.jsonl (customer message -> corrected reply) and
+ * dpo.jsonl (corrected reply chosen over the model's draft where the
+ * annotators changed it), and prints what was decided.
+ */
+static int s_datasets(const char *self, const char *dir, const char *store_dir, jury_store_t *store)
+{
+    char sft[PATH_MAX + 32], dpo[PATH_MAX + 32], log[PATH_MAX + 32];
+    snprintf(sft, sizeof sft, "%s/sft.jsonl", dir);
+    snprintf(dpo, sizeof dpo, "%s/dpo.jsonl", dir);
+    snprintf(log, sizeof log, "%s/consolidate.log", dir);
+    char *cons_argv[] = {(char *)self, "--store", (char *)store_dir, "consolidate", DATASET, NULL};
+    char *sft_argv[] = {(char *)self, "--store", (char *)store_dir, "export", DATASET,
+                        "--format",   "sft",     "--out",           sft,      NULL};
+    char *dpo_argv[] = {(char *)self, "--store", (char *)store_dir, "export", DATASET,
+                        "--format",   "dpo",     "--out",           dpo,      NULL};
+    if (s_run(cons_argv, log) != 0 || s_run(sft_argv, log) != 0 || s_run(dpo_argv, log) != 0) {
+        jury_cli_error("demo: consolidation or export failed; see %s", log);
+        return -1;
+    }
+    jury_txn_t *txn = NULL;
+    jury_dataset_t ds;
+    const void *blob;
+    size_t len;
+    cJSON *sum = NULL;
+    if (jury_store_read(store, &txn) == JURY_OK &&
+        jury_store_dataset_get(txn, DATASET, &ds) == JURY_OK &&
+        jury_store_consolidation_get(txn, ds.id, &blob, &len) == JURY_OK)
+        sum = cJSON_ParseWithLength(blob, len);
+    jury_txn_abort(&txn);
+    if (!sum) {
+        jury_cli_error("demo: no consolidation summary in the store");
+        return -1;
+    }
+    printf("  consolidated  %.0f accepted, %.0f rejected (jury consolidate: medoid reply, mean "
+           "rating)\n",
+           cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "accepted")),
+           cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "rejected")));
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(sum, "rejections"))
+    {
+        printf("    %5.0f rejected: %s\n",
+               cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "records")),
+               cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "reason")));
+    }
+    cJSON_Delete(sum);
+    printf("  sft        %s (%ld lines: customer message -> corrected reply)\n", sft, s_lines(sft));
+    printf("  dpo        %s (%ld lines: corrected reply chosen over the model's draft)\n", dpo,
+           s_lines(dpo));
+    return 0;
+}
+
 static jury_err s_annotator_line(uint32_t id, const char *name, const jury_counts_t *c, void *arg)
 {
     (void)id;
@@ -471,6 +540,8 @@ stop:
                store_dir, store_dir, DATASET, store_dir, DATASET);
     }
     if (rc == JURY_EXIT_OK && s_agreement(self, dir, store_dir) != 0)
+        rc = JURY_EXIT_FAILURE;
+    if (rc == JURY_EXIT_OK && s_datasets(self, dir, store_dir, store) != 0)
         rc = JURY_EXIT_FAILURE;
     jury_store_destroy(&store);
     return rc;

@@ -38,11 +38,11 @@ const char *jury_decision_name(jury_decision_kind d);
  * decoded with.
  */
 typedef struct {
-    jury_decision_kind kind; /* the decision */
-    const char *reason;      /* why it was rejected (not NUL-terminated), or NULL */
-    size_t reason_len;       /* bytes at reason */
-    uint32_t submitted;      /* submitted responses when it was decided (staleness check) */
-    msgpack_object unified;  /* map question -> unified value (type NIL when none) */
+    jury_decision_kind kind;  /* the decision */
+    const char *reason;       /* why it was rejected (not NUL-terminated), or NULL */
+    size_t reason_len;        /* bytes at reason */
+    uint32_t submitted;       /* submitted responses when it was decided (staleness check) */
+    msgpack_object unified;   /* map question -> unified value (type NIL when none) */
     msgpack_object agreement; /* map question -> float (type NIL when none) */
     msgpack_object support;   /* map question -> float (type NIL when none) */
 } jury_decision_t;
@@ -61,5 +61,26 @@ const msgpack_object *jury_decision_unified(const jury_decision_t *d, const char
 /* The agreement (or support) of question in d into *out; false when absent. */
 bool jury_decision_agreement(const jury_decision_t *d, const char *question, double *out);
 bool jury_decision_support(const jury_decision_t *d, const char *question, double *out);
+
+/* One question's part of a decision to encode. */
+typedef struct {
+    const char *question; /* question name, NUL-terminated; borrowed */
+    const void *value;    /* the unified value as packed msgpack bytes, or NULL for none */
+    size_t value_len;     /* bytes at value */
+    bool has_agreement;   /* whether agreement is set */
+    double agreement;     /* the record's agreement on the question */
+    bool has_support;     /* whether support is set */
+    double support;       /* the unified value's support */
+} jury_decision_item_t;
+
+/*
+ * Appends the encoded decision to buf (the caller's; it is not cleared first):
+ * kind, reason (reason_len bytes, or NULL), submitted, and the n items in the
+ * given order. Errors: JURY_ENOMEM.
+ */
+JURY_MUST_CHECK jury_err jury_decision_encode(msgpack_sbuffer *buf, jury_decision_kind kind,
+                                              const char *reason, size_t reason_len,
+                                              uint32_t submitted, const jury_decision_item_t *items,
+                                              size_t n);
 
 #endif

@@ -38,7 +38,11 @@ const char jury_demo_settings[] =
     "\"integer\",\n"
     "     \"min\": 1, \"max\": 5, \"visible_for_annotators\": false}\n"
     "  ],\n"
-    "  \"distribution\": {\"min_submitted\": 3}\n"
+    "  \"distribution\": {\"min_submitted\": 3},\n"
+    "  \"consolidation\": {\n"
+    "    \"methods\": {\"response\": \"medoid\", \"quality\": \"mean\"},\n"
+    "    \"accept\": {\"min_agreement\": {\"response\": 0.7}}\n"
+    "  }\n"
     "}\n";
 
 /*

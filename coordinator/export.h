@@ -74,8 +74,10 @@ typedef struct {
     uint64_t accepted;              /* accepted records */
     uint64_t rejected;              /* rejected records */
     uint64_t pending;               /* records without a decision, or whose decision is stale */
-    uint64_t stale;                 /* completed records whose responses changed since
-                                       `jury consolidate` ran (counted in pending) */
+    uint64_t stale;                 /* records whose decision is out of date (counted in
+                                       pending): submitted responses changed since it was
+                                       taken, or the record completed since it said pending
+                                       (or, without one, since the last consolidation) */
     uint64_t skipped;               /* accepted records that gave no line (no pair, no text) */
     uint64_t lines[JURY_EXPORT_SPLIT_MAX]; /* lines written per output (one when not split) */
 } jury_export_stats_t;
@@ -93,9 +95,9 @@ typedef struct {
  * Errors (err gets "what is missing" in one line): JURY_ENOTFOUND (no such
  * dataset), JURY_EINVAL (a template naming a missing field, an unclosed
  * brace, --completion naming no text question, dpo/rm/coh with neither a
- * ranking question whose values are fields nor a text question with
- * suggestions, a bad split), JURY_ECORRUPT, JURY_EIO (a write failed),
- * JURY_ENOMEM. stats may be NULL.
+ * ranking question whose values are text fields nor a text question, a bad
+ * split, outs not holding one stream per part), JURY_ECORRUPT, JURY_EIO (a
+ * write failed), JURY_ENOMEM. stats may be NULL.
  */
 JURY_MUST_CHECK jury_err jury_export_run(jury_store_t *store, const char *name,
                                          const jury_export_opts_t *opts, FILE *const *outs,

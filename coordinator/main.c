@@ -22,6 +22,7 @@ static const char s_usage[] =
     "  dataset list [--json]                 list the datasets in the store\n"
     "  dataset show NAME                     print a dataset's settings (normalised JSON)\n"
     "  dataset delete NAME --yes             delete a dataset with its records and responses\n"
+    "  dataset update NAME --settings FILE   change a dataset's guidelines or consolidation\n"
     "  import NAME FILE.jsonl [--skip-invalid] [--rejects FILE]\n"
     "                                        load records (Argilla record dicts, one per line)\n"
     "  status NAME [--json]                  records, responses and annotators of a dataset\n"
@@ -31,6 +32,9 @@ static const char s_usage[] =
     "                                        inter-annotator agreement per question\n"
     "  agreement --responses FILE.jsonl --settings FILE [...]\n"
     "                                        the same, offline, from a file of responses\n"
+    "  consolidate NAME [--method Q=M ...]   unify responses, accept or reject each record\n"
+    "  export NAME --format F [--out FILE]   write sft, sft-messages, dpo, rm, coh, records or\n"
+    "                                        responses as JSON Lines\n"
     "\n"
     "options:\n"
     "  --store DIR     the store directory (default: $JURY_STORE, else ./jury-data)\n"
@@ -102,6 +106,10 @@ int main(int argc, char **argv)
         return jury_cmd_demo(&cli, subc, sub);
     if (strcmp(sub[0], "agreement") == 0)
         return jury_cmd_agreement(&cli, subc, sub);
+    if (strcmp(sub[0], "consolidate") == 0)
+        return jury_cmd_consolidate(&cli, subc, sub);
+    if (strcmp(sub[0], "export") == 0)
+        return jury_cmd_export(&cli, subc, sub);
     if (strcmp(sub[0], "help") == 0) {
         fputs(s_usage, stdout);
         return JURY_EXIT_OK;

@@ -71,6 +71,17 @@ typedef struct {
     size_t span_field;         /* span: index of the text field it marks up */
     bool allow_overlapping;    /* span: spans may overlap */
     bool allow_ties;           /* ranking: an answer may rank 2+ values equal */
+    const char **option_values;         /* the options' values (borrowed from options), or NULL */
+    double rating_sorted[S_RATING_MAX]; /* rating: the values ascending */
+    jury_method method;                 /* consolidation.methods, or the type's default */
+    bool has_min_agreement;             /* accept.min_agreement names this question */
+    double min_agreement;               /* its threshold, 0..1 */
+    bool has_min_value;                 /* accept.min_value names this rating question */
+    double min_value;                   /* its threshold, within the rating's values */
+    bool has_max_value;                 /* accept.max_value names this rating question */
+    double max_value;                   /* its threshold, within the rating's values */
+    uint32_t *require;                  /* accept.require: label indices ascending, or NULL */
+    size_t require_count;               /* how many */
 } s_question;
 
 /* One metadata property of the settings. */
@@ -105,6 +116,8 @@ struct jury_settings {
     char *field_list;          /* "a, b" for error messages */
     char *question_list;       /* "a, b" for error messages */
     char *metadata_list;       /* "a, b" for error messages ("none" when empty) */
+    jury_rule_t *rules;        /* consolidation.accept in normalised order, or NULL */
+    size_t rule_count;         /* how many rules */
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -432,6 +445,8 @@ void jury_settings_destroy(jury_settings_t **self_p)
         free(q->title);
         free(q->description);
         free(q->choices);
+        free(q->option_values);
+        free(q->require);
         s_options_free(q->options, q->option_count);
     }
     for (size_t i = 0; s->metadata != NULL && i < s->metadata_count; i++) {
@@ -450,6 +465,7 @@ void jury_settings_destroy(jury_settings_t **self_p)
     free(s->field_list);
     free(s->question_list);
     free(s->metadata_list);
+    free(s->rules);
     free(s);
     *self_p = NULL;
 }
@@ -595,6 +611,152 @@ bool jury_settings_allow_extra_metadata(const jury_settings_t *s)
 const char *jury_settings_guidelines(const jury_settings_t *s)
 {
     return s->guidelines;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Consolidation methods and acceptance rules.
+ */
+
+static const char *s_question_type_name(jury_question_type t)
+{
+    switch (t) {
+    case JURY_QUESTION_TEXT:
+        return "text";
+    case JURY_QUESTION_RATING:
+        return "rating";
+    case JURY_QUESTION_LABEL_SELECTION:
+        return "label_selection";
+    case JURY_QUESTION_MULTI_LABEL_SELECTION:
+        return "multi_label_selection";
+    case JURY_QUESTION_RANKING:
+        return "ranking";
+    case JURY_QUESTION_SPAN:
+        return "span";
+    }
+    return "text";
+}
+
+static const char *const s_method_names[JURY_METHOD_COUNT] = {
+    [JURY_METHOD_MAJORITY] = "majority",
+    [JURY_METHOD_WEIGHTED] = "weighted",
+    [JURY_METHOD_DAWID_SKENE] = "dawid_skene",
+    [JURY_METHOD_DISAGREEMENT] = "disagreement",
+    [JURY_METHOD_MEAN] = "mean",
+    [JURY_METHOD_MEDIAN] = "median",
+    [JURY_METHOD_MIN] = "min",
+    [JURY_METHOD_MAX] = "max",
+    [JURY_METHOD_BORDA] = "borda",
+    [JURY_METHOD_MEDOID] = "medoid",
+    [JURY_METHOD_BEST_ANNOTATOR] = "best_annotator"};
+
+/* The methods that apply to one question type, the default first. */
+typedef struct {
+    const char *choices;    /* their names for messages, in this order */
+    jury_method methods[5]; /* the methods */
+    size_t count;           /* how many */
+} s_type_methods;
+
+static const s_type_methods s_methods_by_type[] = {
+    [JURY_QUESTION_TEXT] = {"medoid, best_annotator",
+                            {JURY_METHOD_MEDOID, JURY_METHOD_BEST_ANNOTATOR},
+                            2},
+    [JURY_QUESTION_RATING] = {"mean, median, majority, min, max",
+                              {JURY_METHOD_MEAN, JURY_METHOD_MEDIAN, JURY_METHOD_MAJORITY,
+                               JURY_METHOD_MIN, JURY_METHOD_MAX},
+                              5},
+    [JURY_QUESTION_LABEL_SELECTION] = {"majority, weighted, dawid_skene, disagreement",
+                                       {JURY_METHOD_MAJORITY, JURY_METHOD_WEIGHTED,
+                                        JURY_METHOD_DAWID_SKENE, JURY_METHOD_DISAGREEMENT},
+                                       4},
+    [JURY_QUESTION_MULTI_LABEL_SELECTION] = {"majority, dawid_skene",
+                                             {JURY_METHOD_MAJORITY, JURY_METHOD_DAWID_SKENE},
+                                             2},
+    [JURY_QUESTION_RANKING] = {"borda, majority", {JURY_METHOD_BORDA, JURY_METHOD_MAJORITY}, 2},
+    [JURY_QUESTION_SPAN] = {"majority", {JURY_METHOD_MAJORITY}, 1},
+};
+
+/* The methods of type t, or NULL when t is not a question type. */
+static const s_type_methods *s_type_methods_of(jury_question_type t)
+{
+    size_t i = (size_t)t;
+    return i < sizeof s_methods_by_type / sizeof s_methods_by_type[0] ? &s_methods_by_type[i]
+                                                                      : NULL;
+}
+
+const char *jury_method_name(jury_method m)
+{
+    size_t i = (size_t)m;
+    return i < JURY_METHOD_COUNT ? s_method_names[i] : NULL;
+}
+
+jury_method jury_method_default(jury_question_type t)
+{
+    const s_type_methods *tm = s_type_methods_of(t);
+    return tm != NULL ? tm->methods[0] : JURY_METHOD_MAJORITY;
+}
+
+const char *jury_method_choices(jury_question_type t)
+{
+    const s_type_methods *tm = s_type_methods_of(t);
+    return tm != NULL ? tm->choices : "";
+}
+
+bool jury_method_parse(jury_question_type t, const char *name, jury_method *out)
+{
+    const s_type_methods *tm = s_type_methods_of(t);
+    for (size_t i = 0; tm != NULL && name != NULL && i < tm->count; i++) {
+        if (strcmp(s_method_names[tm->methods[i]], name) == 0) {
+            if (out != NULL)
+                *out = tm->methods[i];
+            return true;
+        }
+    }
+    return false;
+}
+
+jury_method jury_settings_method(const jury_settings_t *s, size_t q)
+{
+    return q < s->question_count ? s->questions[q].method : JURY_METHOD_MAJORITY;
+}
+
+size_t jury_settings_rule_count(const jury_settings_t *s)
+{
+    return s->rule_count;
+}
+
+const jury_rule_t *jury_settings_rule(const jury_settings_t *s, size_t i)
+{
+    return i < s->rule_count ? &s->rules[i] : NULL;
+}
+
+const char *const *jury_settings_question_options(const jury_settings_t *s, size_t q, size_t *n)
+{
+    const s_question *qu = q < s->question_count ? &s->questions[q] : NULL;
+    if (qu == NULL || qu->option_values == NULL) {
+        *n = 0;
+        return NULL;
+    }
+    *n = qu->option_count;
+    return qu->option_values;
+}
+
+const double *jury_settings_rating_values(const jury_settings_t *s, size_t q, size_t *n)
+{
+    const s_question *qu = q < s->question_count ? &s->questions[q] : NULL;
+    if (qu == NULL || qu->type != JURY_QUESTION_RATING) {
+        *n = 0;
+        return NULL;
+    }
+    *n = qu->rating_count;
+    return qu->rating_sorted;
+}
+
+const char *jury_settings_span_field(const jury_settings_t *s, size_t q)
+{
+    const s_question *qu = q < s->question_count ? &s->questions[q] : NULL;
+    if (qu == NULL || qu->type != JURY_QUESTION_SPAN)
+        return NULL;
+    return s->fields[qu->span_field].name;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -920,6 +1082,11 @@ static jury_err s_parse_rating(const s_err *e, s_question *q, const cJSON *v, co
             if (q->ratings[k] == (int)r)
                 return s_fail(e, &here, S_RATING_RULE);
         q->ratings[i] = (int)r;
+        /* Insertion into the ascending copy: at most 11 values. */
+        size_t k = i;
+        for (; k > 0 && q->rating_sorted[k - 1] > (double)r; k--)
+            q->rating_sorted[k] = q->rating_sorted[k - 1];
+        q->rating_sorted[k] = (double)r;
     }
     q->rating_count = n;
     s_out o;
@@ -1043,9 +1210,15 @@ static jury_err s_parse_question(const s_err *e, jury_settings_t *s, const cJSON
             rc = s_visible_labels(e, v, at, q->option_count, &q->visible_labels);
         break;
     }
-    if (rc == JURY_OK && (q->choices = s_options_list(q->options, q->option_count)) == NULL)
+    if (rc != JURY_OK)
+        return rc;
+    if ((q->choices = s_options_list(q->options, q->option_count)) == NULL)
         return s_nomem(e);
-    return rc;
+    if ((q->option_values = calloc(q->option_count, sizeof *q->option_values)) == NULL)
+        return s_nomem(e);
+    for (size_t k = 0; k < q->option_count; k++)
+        q->option_values[k] = q->options[k].value;
+    return JURY_OK;
 }
 
 static const char *const s_terms_keys[] = {
@@ -1253,8 +1426,254 @@ static jury_err s_items(const s_err *e, const cJSON *v, const s_path *at, bool o
     return JURY_OK;
 }
 
+/* Finds the question named by a key of suggestions, responses, answers or
+ * consolidation. */
+static jury_err s_question_of(const jury_settings_t *s, const cJSON *c, uint64_t *seen,
+                              const s_err *e, const s_path *here, const s_question **out)
+{
+    char qb[S_QUOTE_MAX];
+    int qi = jury_settings_question_index(s, s_key(c));
+    if (qi < 0)
+        return s_fail(e, here, "unknown question %s; the dataset has questions: %s",
+                      s_quote(qb, sizeof qb, s_key(c)), s->question_list);
+    if (s_bit(seen, (size_t)qi))
+        return s_fail(e, here, "duplicate key \"%s\"", s->questions[qi].name);
+    s_set_bit(seen, (size_t)qi);
+    *out = &s->questions[qi];
+    return JURY_OK;
+}
+
+/* The index of the option called value of q, or -1. */
+static int s_option_find(const s_question *q, const char *value)
+{
+    for (size_t i = 0; i < q->option_count; i++)
+        if (strcmp(q->options[i].value, value) == 0)
+            return (int)i;
+    return -1;
+}
+
+static const char *const s_consolidation_keys[] = {"methods", "accept", NULL};
+static const char *const s_accept_keys[] = {"min_agreement", "min_value", "max_value", "require",
+                                            NULL};
+
+/* Reads consolidation.methods, {question: method}; the questions it leaves out (or gives null)
+ * keep their type's default. */
+static jury_err s_parse_methods(const s_err *e, jury_settings_t *s, const cJSON *v,
+                                const s_path *at)
+{
+    uint64_t seen[S_ITEM_WORDS] = {0};
+    char qb[S_QUOTE_MAX];
+    jury_err rc;
+    if (v == NULL)
+        return JURY_OK;
+    if (!cJSON_IsObject(v))
+        return s_fail(e, at, "must be an object of methods by question name");
+    for (const cJSON *c = v->child; c != NULL; c = c->next) {
+        const s_path here = {at, s_key(c), 0};
+        const s_question *q = NULL;
+        if ((rc = s_question_of(s, c, seen, e, &here, &q)) != JURY_OK)
+            return rc;
+        if (cJSON_IsNull(c))
+            continue;
+        const char *type = s_question_type_name(q->type);
+        const char *choices = jury_method_choices(q->type);
+        if (!cJSON_IsString(c) || c->valuestring == NULL)
+            return s_fail(e, &here, "must be a method name; a %s question takes %s", type, choices);
+        if (jury_method_parse(q->type, c->valuestring, &s->questions[q - s->questions].method))
+            continue;
+        bool known = false;
+        for (size_t m = 0; m < JURY_METHOD_COUNT && !known; m++)
+            known = strcmp(s_method_names[m], c->valuestring) == 0;
+        if (!known)
+            return s_fail(e, &here, "unknown method %s; a %s question takes %s",
+                          s_quote(qb, sizeof qb, c->valuestring), type, choices);
+        return s_fail(e, &here, "method \"%s\" does not apply to a %s question, which takes %s",
+                      c->valuestring, type, choices);
+    }
+    return JURY_OK;
+}
+
+/* Reads one {question: number} map of consolidation.accept: min_agreement, min_value or
+ * max_value (kind). */
+static jury_err s_parse_thresholds(const s_err *e, jury_settings_t *s, const cJSON *accept,
+                                   const s_path *accept_at, jury_rule_kind kind)
+{
+    const char *key = kind == JURY_RULE_MIN_AGREEMENT ? "min_agreement"
+                      : kind == JURY_RULE_MIN_VALUE   ? "min_value"
+                                                      : "max_value";
+    const s_path at = {accept_at, key, 0};
+    const cJSON *v = s_member(accept, key);
+    uint64_t seen[S_ITEM_WORDS] = {0};
+    char a[32], b[32];
+    jury_err rc;
+    if (v == NULL)
+        return JURY_OK;
+    if (!cJSON_IsObject(v))
+        return s_fail(e, &at, "must be an object of thresholds by question name");
+    for (const cJSON *c = v->child; c != NULL; c = c->next) {
+        const s_path here = {&at, s_key(c), 0};
+        const s_question *found = NULL;
+        if ((rc = s_question_of(s, c, seen, e, &here, &found)) != JURY_OK)
+            return rc;
+        if (cJSON_IsNull(c))
+            continue;
+        s_question *q = &s->questions[found - s->questions];
+        double d = cJSON_IsNumber(c) ? c->valuedouble : 0.0;
+        if (kind == JURY_RULE_MIN_AGREEMENT) {
+            if (!cJSON_IsNumber(c) || !(d >= 0.0 && d <= 1.0))
+                return s_fail(e, &here, "min_agreement must be a number from 0 to 1");
+            q->has_min_agreement = true;
+            q->min_agreement = d;
+            continue;
+        }
+        if (q->type != JURY_QUESTION_RATING)
+            return s_fail(e, &here, "%s applies to rating questions, and \"%s\" is a %s", key,
+                          q->name, s_question_type_name(q->type));
+        /* A unified rating may be fractional (mean), so a threshold may be too. */
+        double lo = q->rating_sorted[0], hi = q->rating_sorted[q->rating_count - 1];
+        if (!cJSON_IsNumber(c) || !(d >= lo && d <= hi))
+            return s_fail(e, &here,
+                          "%s must be a number from %s to %s, the question's lowest and "
+                          "highest value",
+                          key, s_num(a, sizeof a, lo), s_num(b, sizeof b, hi));
+        if (kind == JURY_RULE_MIN_VALUE) {
+            q->has_min_value = true;
+            q->min_value = d;
+        } else {
+            q->has_max_value = true;
+            q->max_value = d;
+        }
+    }
+    return JURY_OK;
+}
+
+/* Reads consolidation.accept.require: {label_selection question: label or list of labels}. */
+static jury_err s_parse_require(const s_err *e, jury_settings_t *s, const cJSON *accept,
+                                const s_path *accept_at)
+{
+    const s_path at = {accept_at, "require", 0};
+    const cJSON *v = s_member(accept, "require");
+    uint64_t seen[S_ITEM_WORDS] = {0};
+    char qb[S_QUOTE_MAX];
+    jury_err rc;
+    if (v == NULL)
+        return JURY_OK;
+    if (!cJSON_IsObject(v))
+        return s_fail(e, &at, "must be an object of accepted labels by question name");
+    for (const cJSON *c = v->child; c != NULL; c = c->next) {
+        const s_path here = {&at, s_key(c), 0};
+        const s_question *found = NULL;
+        if ((rc = s_question_of(s, c, seen, e, &here, &found)) != JURY_OK)
+            return rc;
+        if (cJSON_IsNull(c))
+            continue;
+        s_question *q = &s->questions[found - s->questions];
+        if (q->type != JURY_QUESTION_LABEL_SELECTION)
+            return s_fail(e, &here,
+                          "require applies to label_selection questions, and \"%s\" is a %s",
+                          q->name, s_question_type_name(q->type));
+        bool list = cJSON_IsArray(c);
+        if ((!list && !cJSON_IsString(c)) || (list && c->child == NULL))
+            return s_fail(e, &here, "require must be a label or a non-empty list of labels from %s",
+                          q->choices);
+        uint64_t picked[S_LABEL_WORDS] = {0};
+        size_t n = 0, i = 0;
+        for (const cJSON *t = list ? c->child : c; t != NULL; t = list ? t->next : NULL, i++) {
+            const s_path item = {&here, NULL, i};
+            const s_path *where = list ? &item : &here;
+            if (!cJSON_IsString(t) || t->valuestring == NULL)
+                return s_fail(e, where, "must be a label string");
+            int k = s_option_find(q, t->valuestring);
+            if (k < 0)
+                return s_fail(e, where, "%s is not one of the labels %s",
+                              s_quote(qb, sizeof qb, t->valuestring), q->choices);
+            if (s_bit(picked, (size_t)k))
+                return s_fail(e, where, "label %s is given twice",
+                              s_quote(qb, sizeof qb, t->valuestring));
+            s_set_bit(picked, (size_t)k);
+            n++;
+        }
+        if ((q->require = calloc(n, sizeof *q->require)) == NULL)
+            return s_nomem(e);
+        /* Option order, whatever order the labels were given in. */
+        for (size_t k = 0; k < q->option_count; k++)
+            if (s_bit(picked, k))
+                q->require[q->require_count++] = (uint32_t)k;
+    }
+    return JURY_OK;
+}
+
+/* Lays out the rules in normalised order: by kind, then by question. */
+static jury_err s_build_rules(const s_err *e, jury_settings_t *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->question_count; i++) {
+        const s_question *q = &s->questions[i];
+        n += (size_t)q->has_min_agreement + (size_t)q->has_min_value + (size_t)q->has_max_value +
+             (size_t)(q->require != NULL);
+    }
+    if (n == 0)
+        return JURY_OK;
+    if ((s->rules = calloc(n, sizeof *s->rules)) == NULL)
+        return s_nomem(e);
+    for (int kind = JURY_RULE_MIN_AGREEMENT; kind <= JURY_RULE_REQUIRE; kind++) {
+        for (size_t i = 0; i < s->question_count; i++) {
+            const s_question *q = &s->questions[i];
+            jury_rule_t r = {(jury_rule_kind)kind, i, 0.0, NULL, 0};
+            if (kind == JURY_RULE_MIN_AGREEMENT && q->has_min_agreement)
+                r.threshold = q->min_agreement;
+            else if (kind == JURY_RULE_MIN_VALUE && q->has_min_value)
+                r.threshold = q->min_value;
+            else if (kind == JURY_RULE_MAX_VALUE && q->has_max_value)
+                r.threshold = q->max_value;
+            else if (kind == JURY_RULE_REQUIRE && q->require != NULL)
+                r.labels = q->require, r.nlabels = q->require_count;
+            else
+                continue;
+            s->rules[s->rule_count++] = r;
+        }
+    }
+    return JURY_OK;
+}
+
+/* Reads the optional consolidation section; needs the questions and their name list. */
+static jury_err s_parse_consolidation(const s_err *e, jury_settings_t *s, const cJSON *v)
+{
+    const s_path at = {NULL, "consolidation", 0};
+    const s_path methods_at = {&at, "methods", 0};
+    const s_path accept_at = {&at, "accept", 0};
+    jury_err rc;
+    for (size_t i = 0; i < s->question_count; i++)
+        s->questions[i].method = jury_method_default(s->questions[i].type);
+    if (v == NULL)
+        return JURY_OK;
+    if (!cJSON_IsObject(v))
+        return s_fail(e, &at, "must be an object like {\"methods\": {...}, \"accept\": {...}}");
+    if ((rc = s_only_keys(e, v, &at, s_consolidation_keys, "consolidation")) != JURY_OK)
+        return rc;
+    if ((rc = s_parse_methods(e, s, s_member(v, "methods"), &methods_at)) != JURY_OK)
+        return rc;
+    const cJSON *accept = s_member(v, "accept");
+    if (accept != NULL) {
+        if (!cJSON_IsObject(accept))
+            return s_fail(e, &accept_at,
+                          "must be an object like {\"min_agreement\": {...}, \"require\": {...}}");
+        if ((rc = s_only_keys(e, accept, &accept_at, s_accept_keys, "consolidation.accept")) !=
+            JURY_OK)
+            return rc;
+        for (int kind = JURY_RULE_MIN_AGREEMENT; kind <= JURY_RULE_MAX_VALUE; kind++)
+            if ((rc = s_parse_thresholds(e, s, accept, &accept_at, (jury_rule_kind)kind)) !=
+                JURY_OK)
+                return rc;
+        if ((rc = s_parse_require(e, s, accept, &accept_at)) != JURY_OK)
+            return rc;
+    }
+    return s_build_rules(e, s);
+}
+
 static const char *const s_settings_keys[] = {
-    "guidelines", "fields", "questions", "metadata", "allow_extra_metadata", "distribution", NULL};
+    "guidelines",           "fields",       "questions",     "metadata",
+    "allow_extra_metadata", "distribution", "consolidation", NULL};
 
 static jury_err s_parse_doc(const s_err *e, jury_settings_t *s, const cJSON *doc)
 {
@@ -1329,7 +1748,8 @@ static jury_err s_parse_doc(const s_err *e, jury_settings_t *s, const cJSON *doc
     }
     if (!s_name_lists(s))
         return s_nomem(e);
-    return JURY_OK;
+    /* Last: it names questions, and its messages list them. */
+    return s_parse_consolidation(e, s, s_member(doc, "consolidation"));
 }
 
 jury_err jury_settings_parse(jury_settings_t **out, const char *json, size_t len, char *err,
@@ -1425,25 +1845,6 @@ static cJSON *s_add_visible(cJSON *obj, int visible)
                        : cJSON_AddNullToObject(obj, "visible_labels");
 }
 
-static const char *s_question_type_name(jury_question_type t)
-{
-    switch (t) {
-    case JURY_QUESTION_TEXT:
-        return "text";
-    case JURY_QUESTION_RATING:
-        return "rating";
-    case JURY_QUESTION_LABEL_SELECTION:
-        return "label_selection";
-    case JURY_QUESTION_MULTI_LABEL_SELECTION:
-        return "multi_label_selection";
-    case JURY_QUESTION_RANKING:
-        return "ranking";
-    case JURY_QUESTION_SPAN:
-        return "span";
-    }
-    return "text";
-}
-
 static bool s_question_json(const jury_settings_t *s, const s_question *q, cJSON *o)
 {
     bool ok = cJSON_AddStringToObject(o, "name", q->name) &&
@@ -1519,12 +1920,60 @@ static bool s_meta_json(const s_meta *m, cJSON *o)
     return ok && cJSON_AddBoolToObject(o, "visible_for_annotators", m->visible);
 }
 
-char *jury_settings_to_json(const jury_settings_t *s, bool pretty)
+/* Adds {question: number} for the questions with has set, in question order. */
+static bool s_thresholds_json(const jury_settings_t *s, cJSON *accept, jury_rule_kind kind)
+{
+    static const char *const keys[] = {"min_agreement", "min_value", "max_value"};
+    cJSON *o = cJSON_AddObjectToObject(accept, keys[kind]);
+    for (size_t i = 0; o != NULL && i < s->question_count; i++) {
+        const s_question *q = &s->questions[i];
+        bool has = kind == JURY_RULE_MIN_AGREEMENT ? q->has_min_agreement
+                   : kind == JURY_RULE_MIN_VALUE   ? q->has_min_value
+                                                   : q->has_max_value;
+        double d = kind == JURY_RULE_MIN_AGREEMENT ? q->min_agreement
+                   : kind == JURY_RULE_MIN_VALUE   ? q->min_value
+                                                   : q->max_value;
+        if (has && s_add_exact(o, q->name, d) == NULL)
+            return false;
+    }
+    return o != NULL;
+}
+
+/* Adds the consolidation section: every question's method, and every accept map even when
+ * empty, entries in question order and required labels in option order. */
+static bool s_consolidation_json(const jury_settings_t *s, cJSON *doc)
+{
+    cJSON *c = NULL, *methods = NULL, *accept = NULL, *require = NULL;
+    bool ok = (c = cJSON_AddObjectToObject(doc, "consolidation")) != NULL &&
+              (methods = cJSON_AddObjectToObject(c, "methods")) != NULL &&
+              (accept = cJSON_AddObjectToObject(c, "accept")) != NULL &&
+              s_thresholds_json(s, accept, JURY_RULE_MIN_AGREEMENT) &&
+              s_thresholds_json(s, accept, JURY_RULE_MIN_VALUE) &&
+              s_thresholds_json(s, accept, JURY_RULE_MAX_VALUE) &&
+              (require = cJSON_AddObjectToObject(accept, "require")) != NULL;
+    for (size_t i = 0; ok && i < s->question_count; i++) {
+        const s_question *q = &s->questions[i];
+        ok = cJSON_AddStringToObject(methods, q->name, jury_method_name(q->method)) != NULL;
+        if (!ok || q->require == NULL)
+            continue;
+        cJSON *labels = cJSON_AddArrayToObject(require, q->name);
+        ok = labels != NULL;
+        for (size_t k = 0; ok && k < q->require_count; k++) {
+            cJSON *str = cJSON_CreateString(q->options[q->require[k]].value);
+            ok = str != NULL && cJSON_AddItemToArray(labels, str);
+            if (!ok)
+                cJSON_Delete(str);
+        }
+    }
+    return ok;
+}
+
+/* The normalised settings as a cJSON document, or NULL when out of memory. Caller deletes it. */
+static cJSON *s_doc_json(const jury_settings_t *s)
 {
     static const char *const field_types[] = {"text", "chat"};
     cJSON *doc = cJSON_CreateObject();
     cJSON *dist = NULL, *fields = NULL, *questions = NULL, *metadata = NULL;
-    char *text = NULL;
     if (doc == NULL)
         return NULL;
     bool ok = s_add_string_or_null(doc, "guidelines", s->guidelines) &&
@@ -1572,22 +2021,61 @@ char *jury_settings_to_json(const jury_settings_t *s, bool pretty)
         ok = s_meta_json(&s->metadata[i], o);
     }
     if (ok)
-        text = pretty ? cJSON_Print(doc) : cJSON_PrintUnformatted(doc);
+        ok = s_consolidation_json(s, doc);
+    if (!ok) {
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+char *jury_settings_to_json(const jury_settings_t *s, bool pretty)
+{
+    cJSON *doc = s_doc_json(s);
+    if (doc == NULL)
+        return NULL;
+    char *text = pretty ? cJSON_Print(doc) : cJSON_PrintUnformatted(doc);
     cJSON_Delete(doc);
     return text;
+}
+
+bool jury_settings_compatible(const jury_settings_t *a, const jury_settings_t *b, char *err,
+                              size_t errlen)
+{
+    const s_err e = {err, errlen};
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (a == NULL || b == NULL) {
+        s_fail(&e, &s_bare, "jury_settings_compatible: invalid arguments");
+        return false;
+    }
+    cJSON *da = s_doc_json(a), *db = s_doc_json(b);
+    bool same = da != NULL && db != NULL;
+    if (!same)
+        s_nomem(&e);
+    /* Both documents have the same sections in the same order; compare each one's text. */
+    for (const cJSON *x = same ? da->child : NULL; x != NULL && same; x = x->next) {
+        const char *key = s_key(x);
+        if (strcmp(key, "guidelines") == 0 || strcmp(key, "consolidation") == 0)
+            continue;
+        char *ta = cJSON_PrintUnformatted(x);
+        char *tb = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(db, key));
+        if (ta == NULL || tb == NULL)
+            s_nomem(&e);
+        else if (strcmp(ta, tb) != 0)
+            s_fail(&e, &s_bare, "/%s differ: only guidelines and consolidation may change", key);
+        same = ta != NULL && tb != NULL && strcmp(ta, tb) == 0;
+        free(ta);
+        free(tb);
+    }
+    cJSON_Delete(da);
+    cJSON_Delete(db);
+    return same;
 }
 
 /* ---------------------------------------------------------------------------------------------
  * Answers (suggestion and response values). Nothing here allocates.
  */
-
-static int s_option_find(const s_question *q, const char *value)
-{
-    for (size_t i = 0; i < q->option_count; i++)
-        if (strcmp(q->options[i].value, value) == 0)
-            return (int)i;
-    return -1;
-}
 
 /* One span, for the overlap check. */
 typedef struct {
@@ -2000,22 +2488,6 @@ static jury_err s_check_metadata(const jury_settings_t *s, const cJSON *meta, co
     return JURY_OK;
 }
 
-/* Finds the question named by a suggestions or responses key. */
-static jury_err s_question_of(const jury_settings_t *s, const cJSON *c, uint64_t *seen,
-                              const s_err *e, const s_path *here, const s_question **out)
-{
-    char qb[S_QUOTE_MAX];
-    int qi = jury_settings_question_index(s, s_key(c));
-    if (qi < 0)
-        return s_fail(e, here, "unknown question %s; the dataset has questions: %s",
-                      s_quote(qb, sizeof qb, s_key(c)), s->question_list);
-    if (s_bit(seen, (size_t)qi))
-        return s_fail(e, here, "duplicate key \"%s\"", s->questions[qi].name);
-    s_set_bit(seen, (size_t)qi);
-    *out = &s->questions[qi];
-    return JURY_OK;
-}
-
 /* The record's text of a span question's field; a missing field is an error, as in Argilla. */
 static jury_err s_span_text(const jury_settings_t *s, const s_question *q, const cJSON *fields,
                             const s_err *e, const s_path *at, const char **text)
@@ -2225,6 +2697,10 @@ jury_err jury_settings_check_record(const jury_settings_t *s, const cJSON *recor
         return s_fail(&e, NULL, "a record must be a JSON object");
 
     const cJSON *id = NULL, *fields = NULL, *meta = NULL, *sugg = NULL, *resp = NULL;
+    /* What `jury export --format records` adds to a record; importing the export into a new
+     * dataset ignores them, whatever their values. */
+    static const char *const exported[] = {"status", "unified", "decision", "reason", "meta"};
+    const cJSON *ignored[sizeof exported / sizeof exported[0]] = {NULL};
     for (const cJSON *c = record->child; c != NULL; c = c->next) {
         const s_path here = {NULL, s_key(c), 0};
         const char *key = s_key(c);
@@ -2234,6 +2710,9 @@ jury_err jury_settings_check_record(const jury_settings_t *s, const cJSON *recor
                              : strcmp(key, "suggestions") == 0 ? &sugg
                              : strcmp(key, "responses") == 0   ? &resp
                                                                : NULL;
+        for (size_t k = 0; slot == NULL && k < sizeof exported / sizeof exported[0]; k++)
+            if (strcmp(key, exported[k]) == 0)
+                slot = &ignored[k];
         if (slot == NULL)
             return s_fail(&e, &here,
                           "unknown key %s; a record has the keys id, fields, metadata, "

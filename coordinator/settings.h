@@ -1,5 +1,5 @@
-/* settings.h: dataset settings (fields, questions, metadata, distribution) parsed and checked by
- * Argilla's rules, and record validation against them. Pure logic, no I/O. */
+/* settings.h: dataset settings (fields, questions, metadata, distribution, consolidation) parsed
+ * and checked by Argilla's rules, and record validation against them. Pure logic, no I/O. */
 #ifndef JURY_SETTINGS_H
 #define JURY_SETTINGS_H
 
@@ -77,11 +77,11 @@ void jury_settings_destroy(jury_settings_t **self_p);
 
 /*
  * Returns the settings as normalised JSON text: every default filled in
- * (titles, required, use_markdown, labels as a {value: title} object, ...),
- * keys in a fixed order, so that parsing the result gives equal settings and
- * printing it again gives the same text. pretty selects indented output.
- * Returns NULL when out of memory. The caller owns the string and frees it
- * with free().
+ * (titles, required, use_markdown, labels as a {value: title} object, every
+ * question's consolidation method, ...), keys in a fixed order, so that
+ * parsing the result gives equal settings and printing it again gives the
+ * same text. pretty selects indented output. Returns NULL when out of
+ * memory. The caller owns the string and frees it with free().
  */
 char *jury_settings_to_json(const jury_settings_t *s, bool pretty);
 
@@ -162,13 +162,16 @@ const char *jury_settings_guidelines(const jury_settings_t *s);
 /*
  * Checks one record, parsed from a JSONL line, against the settings:
  * the shape {"id", "fields", "metadata", "suggestions", "responses"} (only
- * "fields" is required; unknown top-level keys are rejected), every required
- * field present and of its type, no unknown field, metadata within its
- * property, every suggestion a valid value for its question (with "score"
- * in 0..1 and "agent" a string when present), and every response a valid value
- * given by a valid annotator name in "user_id", each annotator answering every
- * required question. String contents are assumed to be valid UTF-8 already (the
- * importer checks the whole line first).
+ * "fields" is required; unknown top-level keys are rejected, except "status",
+ * "unified", "decision", "reason" and "meta", which `jury export --format
+ * records` adds and which are ignored whatever their values, so that an
+ * export imports into a new dataset; any key given twice is rejected),
+ * every required field present and of its type, no unknown field, metadata
+ * within its property, every suggestion a valid value for its question (with
+ * "score" in 0..1 and "agent" a string when present), and every response a
+ * valid value given by a valid annotator name in "user_id", each annotator
+ * answering every required question. String contents are assumed to be valid
+ * UTF-8 already (the importer checks the whole line first).
  *
  * Returns JURY_OK, or JURY_EINVAL with "<JSON pointer>: <reason>" in err,
  * e.g. "/fields/instruction: field \"instruction\" is required by the dataset settings".
@@ -222,7 +225,6 @@ JURY_MUST_CHECK jury_err jury_settings_check_answers(const jury_settings_t *s, c
  */
 bool jury_settings_name_valid(const char *name);
 
-
 /* ---- consolidation ------------------------------------------------------------------------- */
 
 /* A consolidation method (README, "Consolidation"). Which apply to which question type:
@@ -262,7 +264,8 @@ jury_method jury_method_default(jury_question_type t);
 bool jury_method_parse(jury_question_type t, const char *name, jury_method *out);
 const char *jury_method_choices(jury_question_type t);
 
-/* The method of question q: consolidation.methods[name] or the type's default. */
+/* The method of question q: consolidation.methods[name] or the type's default
+ * (JURY_METHOD_MAJORITY when q is out of range). */
 jury_method jury_settings_method(const jury_settings_t *s, size_t q);
 
 /* A kind of acceptance rule (consolidation.accept). */
@@ -275,12 +278,12 @@ typedef enum {
 
 /* One acceptance rule. Borrowed from the settings. */
 typedef struct {
-    jury_rule_kind kind; /* what it checks */
-    size_t question;     /* the question's index */
-    double threshold;    /* MIN_AGREEMENT, MIN_VALUE, MAX_VALUE */
+    jury_rule_kind kind;    /* what it checks */
+    size_t question;        /* the question's index */
+    double threshold;       /* MIN_AGREEMENT, MIN_VALUE, MAX_VALUE; 0 for REQUIRE */
     const uint32_t *labels; /* REQUIRE: accepted label indices (indices into the question's
                                options), ascending */
-    size_t nlabels;         /* REQUIRE: how many */
+    size_t nlabels;         /* REQUIRE: how many (>= 1); 0 for other kinds */
 } jury_rule_t;
 
 /*
@@ -288,22 +291,28 @@ typedef struct {
  * settings' normalised JSON (min_agreement, min_value, max_value, require;
  * within each, question order). A record is accepted when it is completed and
  * every rule holds. Rules are checked when the settings are parsed: the
- * question exists, the kind applies to its type, thresholds are numbers
- * (0..1 for agreement; for ratings within the question's values), required
- * labels are options of the question ("/consolidation/accept/min_value/label:
- * min_value applies to rating questions, and \"label\" is a label_selection").
+ * question exists, the kind applies to its type (min_agreement to every type),
+ * thresholds are numbers (0..1 for agreement; for ratings from the lowest to
+ * the highest of the question's values, fractions allowed since a mean may be
+ * fractional), required labels are options of the question, each once
+ * ("/consolidation/accept/min_value/label: min_value applies to rating
+ * questions, and \"label\" is a label_selection"). jury_settings_rule
+ * returns NULL when i >= the count.
  */
 size_t jury_settings_rule_count(const jury_settings_t *s);
 const jury_rule_t *jury_settings_rule(const jury_settings_t *s, size_t i);
 
 /* The options of a label_selection, multi_label_selection, ranking or span question (their values
- * in settings order), count in *n; NULL with *n = 0 for other types. Borrowed from s. */
+ * in settings order), count in *n; NULL with *n = 0 for other types and when q is out of range.
+ * Borrowed from s. */
 const char *const *jury_settings_question_options(const jury_settings_t *s, size_t q, size_t *n);
 
-/* A rating question's allowed values ascending, count in *n; NULL for other types. Borrowed. */
+/* A rating question's allowed values ascending (whatever their order in the settings), count in
+ * *n; NULL with *n = 0 for other types and when q is out of range. Borrowed from s. */
 const double *jury_settings_rating_values(const jury_settings_t *s, size_t q, size_t *n);
 
-/* The field a span question marks (its "field"); NULL for other types. Borrowed. */
+/* The name of the field a span question marks (its "field"); NULL for other types and when q is
+ * out of range. Borrowed from s. */
 const char *jury_settings_span_field(const jury_settings_t *s, size_t q);
 
 /*
@@ -311,8 +320,10 @@ const char *jury_settings_span_field(const jury_settings_t *s, size_t q);
  * dataset update`): everything but the guidelines and the consolidation
  * section must be equal (fields, questions, metadata, distribution,
  * allow_extra_metadata), since records and responses were checked against
- * them. Returns true, or false with the first difference in err ("/questions
- * differ: only guidelines and consolidation may change").
+ * them. Compares the normalised JSON (jury_settings_to_json) of each of those
+ * sections. Returns true, or false with the first differing section in err
+ * ("/questions differ: only guidelines and consolidation may change"), or
+ * "out of memory". a and b are borrowed.
  */
 bool jury_settings_compatible(const jury_settings_t *a, const jury_settings_t *b, char *err,
                               size_t errlen);

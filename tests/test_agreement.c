@@ -1013,6 +1013,336 @@ static void test_bad_input(void **state)
     jury_coincidence_destroy(&c);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Edit distance against a plain dynamic programme
+ * ------------------------------------------------------------------------------------------- */
+
+/* splitmix64: a fixed seed gives the same pairs on every run. */
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static uint32_t rng_below(uint64_t *s, uint32_t n)
+{
+    return (uint32_t)((rng_next(s) >> 32) % n);
+}
+
+/*
+ * Reference decoder, written from the table of well-formed UTF-8 byte
+ * sequences in the Unicode Standard (ch. 3, table 3-7) rather than from the
+ * library's code: a well-formed sequence is one code point, any other byte is
+ * the symbol 0x110000 + byte on its own. Returns the number of symbols.
+ */
+static size_t ref_decode(const unsigned char *s, size_t len, uint32_t *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        unsigned c = s[i], k = 0, lo = 0x80, hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF)
+            k = 1;
+        else if (c >= 0xE0 && c <= 0xEF)
+            k = 2, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+        else if (c >= 0xF0 && c <= 0xF4)
+            k = 3, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+        bool ok = c < 0x80 || (k > 0 && i + k < len);
+        for (unsigned t = 1; ok && t <= k; t++) {
+            unsigned cb = s[i + t];
+            ok = t == 1 ? cb >= lo && cb <= hi : cb >= 0x80 && cb <= 0xBF;
+        }
+        if (!ok) {
+            out[n++] = 0x110000u + c;
+            i++;
+            continue;
+        }
+        uint32_t cp = k == 0 ? c : c & (0x3Fu >> k);
+        for (unsigned t = 1; t <= k; t++)
+            cp = (cp << 6) | (s[i + t] & 0x3Fu);
+        out[n++] = cp;
+        i += k + 1;
+    }
+    return n;
+}
+
+/* The textbook Levenshtein table, one row at a time, normalised as jury_distance_edit is. */
+static double ref_edit(const char *a, size_t alen, const char *b, size_t blen)
+{
+    uint32_t *x = malloc((alen + 1) * sizeof(uint32_t)), *y = malloc((blen + 1) * sizeof(uint32_t));
+    assert_non_null(x);
+    assert_non_null(y);
+    size_t la = ref_decode((const unsigned char *)a, alen, x);
+    size_t lb = ref_decode((const unsigned char *)b, blen, y);
+    size_t *row = malloc((lb + 1) * sizeof(size_t));
+    assert_non_null(row);
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j], best = diag + (x[i - 1] != y[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    size_t longer = la > lb ? la : lb;
+    double d = longer ? (double)row[lb] / (double)longer : 0.0;
+    free(x);
+    free(y);
+    free(row);
+    return d;
+}
+
+/* Appends the UTF-8 encoding of code point cp (not a surrogate, at most U+10FFFF) to s. */
+static size_t put_utf8(char *s, uint32_t cp)
+{
+    unsigned char *u = (unsigned char *)s;
+    if (cp < 0x80) {
+        u[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        u[0] = (unsigned char)(0xC0 | (cp >> 6));
+        u[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        u[0] = (unsigned char)(0xE0 | (cp >> 12));
+        u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        u[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    u[0] = (unsigned char)(0xF0 | (cp >> 18));
+    u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+    u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    u[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Most bytes one generated symbol takes (a 4-byte code point). */
+#define SYM_MAX 4
+/* Most symbols in a generated text. */
+#define TEXT_MAX 300
+/* Most symbols in a generated long text. */
+#define LONG_MAX_SYMS 1100
+/* Number of elements of an array. */
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* One generated symbol: its bytes (an invalid byte is a symbol of length 1). */
+typedef struct {
+    char b[SYM_MAX]; /* bytes */
+    size_t n;        /* how many */
+} sym_t;
+
+/* A random symbol: ASCII, a 2-, 3- or 4-byte code point, or a byte that is not UTF-8. */
+static sym_t random_sym(uint64_t *rng)
+{
+    static const unsigned char bad[] = {0x80, 0xBF, 0xC0, 0xC1, 0xC3, 0xE2, 0xED,
+                                        0xF0, 0xF4, 0xF5, 0xF8, 0xFE, 0xFF};
+    sym_t s;
+    uint32_t cp;
+    switch (rng_below(rng, 5)) {
+    case 0:
+        s.n = put_utf8(s.b, 0x20 + rng_below(rng, 0x5F));
+        return s;
+    case 1:
+        s.n = put_utf8(s.b, 0x80 + rng_below(rng, 0x800 - 0x80));
+        return s;
+    case 2:
+        do
+            cp = 0x800 + rng_below(rng, 0x10000 - 0x800);
+        while (cp >= 0xD800 && cp <= 0xDFFF);
+        s.n = put_utf8(s.b, cp);
+        return s;
+    case 3:
+        s.n = put_utf8(s.b, 0x10000 + rng_below(rng, 0x110000 - 0x10000));
+        return s;
+    default:
+        /* Lone leads, stray continuations and never-valid bytes; neighbours may still
+         * combine with them, which the reference decoder judges from the bytes alone. */
+        s.b[0] = (char)bad[rng_below(rng, sizeof(bad))];
+        s.n = 1;
+        return s;
+    }
+}
+
+/* Writes the symbols of seq (n indices into alphabet) to out; returns the byte length. */
+static size_t put_syms(char *out, const sym_t *alphabet, const uint32_t *seq, size_t n)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(out + len, alphabet[seq[i]].b, alphabet[seq[i]].n);
+        len += alphabet[seq[i]].n;
+    }
+    return len;
+}
+
+/* Asserts jury_distance_edit(a, b) and (b, a) equal the reference exactly. */
+static void check_edit(const char *a, size_t alen, const char *b, size_t blen, const char *what,
+                       size_t i)
+{
+    double want = ref_edit(a, alen, b, blen), got = -1, back = -1;
+    jury_text_t ta = {a, alen}, tb = {b, blen};
+    assert_int_equal(jury_distance_edit(&ta, &tb, &got), JURY_OK);
+    assert_int_equal(jury_distance_edit(&tb, &ta, &back), JURY_OK);
+    if (got != want || back != want)
+        fail_msg("%s #%zu (%zu and %zu bytes): got %.17g and %.17g, want %.17g", what, i, alen,
+                 blen, got, back, want);
+}
+
+/*
+ * Compares `pairs` random pairs of lo..hi symbols (hi <= LONG_MAX_SYMS)
+ * exactly with the reference, from seed. Alphabets cycle through 2 to 4
+ * symbols (many matches, long runs of equal cells) drawn from ASCII, 2-, 3-
+ * and 4-byte code points and invalid bytes; 2 to 4 ASCII letters; 64 such
+ * mixed symbols; 27 ASCII ones. The second text of a pair is either unrelated
+ * or the first after random edits, so that common prefixes and suffixes are
+ * stripped and distances are small.
+ */
+static void random_pairs(uint64_t seed, size_t pairs, size_t lo, size_t hi, const char *what)
+{
+    uint64_t rng = seed;
+    sym_t alphabet[64];
+    uint32_t *sa = malloc(hi * sizeof(uint32_t)), *sb = malloc(hi * sizeof(uint32_t));
+    char *a = malloc(hi * SYM_MAX), *b = malloc(hi * SYM_MAX);
+    assert_true(sa && sb && a && b);
+    for (size_t i = 0; i < pairs; i++) {
+        uint32_t mode = i % 4, k = mode < 2 ? 2 + rng_below(&rng, 3) : mode == 2 ? 64 : 27;
+        for (uint32_t s = 0; s < k; s++) {
+            if (mode % 2 == 0)
+                alphabet[s] = random_sym(&rng);
+            else
+                alphabet[s].n = put_utf8(alphabet[s].b, s == 26 ? ' ' : 'a' + s);
+        }
+        size_t na = lo + rng_below(&rng, (uint32_t)(hi - lo + 1)), nb = 0;
+        for (size_t j = 0; j < na; j++)
+            sa[j] = rng_below(&rng, k);
+        if (rng_below(&rng, 2) == 0) {
+            nb = lo + rng_below(&rng, (uint32_t)(hi - lo + 1));
+            for (size_t j = 0; j < nb; j++)
+                sb[j] = rng_below(&rng, k);
+        } else {
+            /* Copy a with edits: each symbol is kept, substituted, deleted or followed by an
+             * insertion, the edit rate itself random (0 to 25%). */
+            uint32_t rate = rng_below(&rng, 26);
+            for (size_t j = 0; j < na && nb < hi; j++) {
+                uint32_t r = rng_below(&rng, 100);
+                if (r >= rate)
+                    sb[nb++] = sa[j];
+                else if (r % 3 == 0)
+                    sb[nb++] = rng_below(&rng, k);
+                else if (r % 3 == 2 && nb + 2 <= hi) {
+                    sb[nb++] = sa[j];
+                    sb[nb++] = rng_below(&rng, k);
+                }
+            }
+        }
+        size_t alen = put_syms(a, alphabet, sa, na), blen = put_syms(b, alphabet, sb, nb);
+        check_edit(a, alen, b, blen, what, i);
+    }
+    free(sa);
+    free(sb);
+    free(a);
+    free(b);
+}
+
+/* 24,000 random pairs of 0..300 symbols: one 64-row block up to several, on the stack and off. */
+static void test_edit_distance_random(void **state)
+{
+    (void)state;
+    random_pairs(20240611, 24000, 0, TEXT_MAX, "random pair");
+}
+
+/* 240 random pairs of 257..1100 symbols: patterns of several strips of 4 blocks, the last
+ * strip 1 to 4 blocks high. */
+static void test_edit_distance_long(void **state)
+{
+    (void)state;
+    random_pairs(1999, 240, 257, LONG_MAX_SYMS, "long pair");
+}
+
+/* A text of n symbols of alphabet (k symbols) whose first and last are `edge`. */
+static size_t edge_text(char *out, const sym_t *alphabet, uint32_t k, size_t n, uint32_t edge,
+                        uint64_t *rng)
+{
+    uint32_t seq[TEXT_MAX];
+    for (size_t j = 0; j < n; j++)
+        seq[j] = j == 0 || j + 1 == n ? edge : rng_below(rng, k);
+    return put_syms(out, alphabet, seq, n);
+}
+
+/*
+ * The block boundaries of the bit-parallel algorithm: patterns of exactly 63,
+ * 64, 65, 128 and 129 symbols (texts starting and ending differently, so that
+ * nothing is stripped), against texts of the same length, one more, 300 and
+ * none; plus both empty, one empty and a few exact values.
+ */
+static void test_edit_distance_edges(void **state)
+{
+    (void)state;
+    static const size_t lens[] = {63, 64, 65, 128, 129};
+    uint64_t rng = 7;
+    sym_t alphabet[6];
+    char *a = malloc(TEXT_MAX * SYM_MAX), *b = malloc(TEXT_MAX * SYM_MAX);
+    assert_non_null(a);
+    assert_non_null(b);
+
+    /* Both empty (also with a NULL pointer), one empty. */
+    jury_text_t none = {NULL, 0}, empty = {"", 0}, x = {"x", 1}, wide = {"\xe6\x97\xa5", 3};
+    double d = -1;
+    assert_int_equal(jury_distance_edit(&none, &empty, &d), JURY_OK);
+    assert_true(d == 0.0);
+    assert_int_equal(jury_distance_edit(&none, &x, &d), JURY_OK);
+    assert_true(d == 1.0);
+    assert_int_equal(jury_distance_edit(&wide, &empty, &d), JURY_OK);
+    assert_true(d == 1.0);
+
+    for (size_t round = 0; round < 40; round++) {
+        /* Even rounds: ASCII; odd rounds: mixed widths and a byte that is never UTF-8, none of
+         * which can merge with a neighbour. */
+        static const char *const mixed[6] = {"\xc3\xa9", "\xe6\x97\xa5", "\xf0\x9f\x98\x80",
+                                             "a",        "\xff",         "\xd0\x96"};
+        for (uint32_t s = 0; s < 6; s++) {
+            const char *sym = mixed[(s + round) % 6];
+            if (round % 2 == 0)
+                alphabet[s].n = put_utf8(alphabet[s].b, 'a' + s);
+            else
+                memcpy(alphabet[s].b, sym, alphabet[s].n = strlen(sym));
+        }
+        uint32_t k = round % 4 < 2 ? 2 : 4;
+        for (size_t i = 0; i < COUNT(lens); i++) {
+            size_t m = lens[i];
+            size_t alen = edge_text(a, alphabet, k, m, 4, &rng);
+            size_t others[] = {m, m + 1, TEXT_MAX, 0, m - 1};
+            for (size_t o = 0; o < COUNT(others); o++) {
+                size_t blen = edge_text(b, alphabet, k, others[o], 5, &rng);
+                check_edit(a, alen, b, blen, "edge pair", m * 10 + o);
+            }
+        }
+    }
+
+    /* Exact values at the boundaries: nothing in common, and one symbol more. */
+    for (size_t i = 0; i < COUNT(lens); i++) {
+        size_t m = lens[i];
+        memset(a, 'a', m + 1);
+        memset(b, 'b', m);
+        jury_text_t ta = {a, m}, tb = {b, m}, ta1 = {a, m + 1};
+        assert_int_equal(jury_distance_edit(&ta, &tb, &d), JURY_OK);
+        assert_true(d == 1.0);
+        assert_int_equal(jury_distance_edit(&ta1, &ta, &d), JURY_OK);
+        assert_true(d == 1.0 / (double)(m + 1));
+    }
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1029,6 +1359,9 @@ int main(void)
         cmocka_unit_test(test_masi),
         cmocka_unit_test(test_kendall_tau),
         cmocka_unit_test(test_edit_distance),
+        cmocka_unit_test(test_edit_distance_random),
+        cmocka_unit_test(test_edit_distance_long),
+        cmocka_unit_test(test_edit_distance_edges),
         cmocka_unit_test(test_alpha_kendall),
         cmocka_unit_test(test_fleiss_wikipedia),
         cmocka_unit_test(test_fleiss_1971),

@@ -348,6 +348,46 @@ static void test_demo_runs_a_whole_campaign(void **state)
     assert_non_null(strstr(r.out, "responses  600 submitted, "));
     assert_non_null(strstr(r.out, "  agreement  Krippendorff's alpha with its 95% interval"));
     assert_non_null(strstr(r.out, "    quality    alpha "));
+    /* The campaign ends with the training files: every accepted record gives one sft line
+     * (each has a corrected reply), and the decisions account for all 200 records. */
+    const char *cons = strstr(r.out, "  consolidated  ");
+    assert_non_null(cons);
+    int accepted = -1, rejected = -1;
+    assert_int_equal(sscanf(cons, "  consolidated  %d accepted, %d rejected", &accepted, &rejected),
+                     2);
+    assert_int_equal(accepted + rejected, 200);
+    assert_true(accepted > 150);
+    char sft[600], dpo[600];
+    snprintf(sft, sizeof sft, "%s/sft.jsonl", dir);
+    snprintf(dpo, sizeof dpo, "%s/dpo.jsonl", dir);
+    char expect_line[700];
+    snprintf(expect_line, sizeof expect_line, "  sft        %s (%d lines: ", sft, accepted);
+    assert_non_null(strstr(r.out, expect_line));
+    const char *files[] = {sft, dpo};
+    const char *keys[][3] = {{"prompt", "completion", NULL}, {"prompt", "chosen", "rejected"}};
+    for (int fi = 0; fi < 2; fi++) {
+        char *body = tu_read_file(files[fi], NULL);
+        assert_non_null(body);
+        int lines = 0;
+        for (char *line = strtok(body, "\n"); line; line = strtok(NULL, "\n"), lines++) {
+            cJSON *o = cJSON_Parse(line);
+            assert_non_null(o);
+            const cJSON *k = o->child;
+            for (int ki = 0; ki < 3 && keys[fi][ki]; ki++, k = k->next) {
+                assert_non_null(k);
+                assert_string_equal(k->string, keys[fi][ki]);
+                assert_true(cJSON_IsString(k) && k->valuestring[0] != '\0');
+            }
+            assert_null(k);
+            if (fi == 1)
+                assert_string_not_equal(cJSON_GetObjectItem(o, "chosen")->valuestring,
+                                        cJSON_GetObjectItem(o, "rejected")->valuestring);
+            cJSON_Delete(o);
+        }
+        if (fi == 0)
+            assert_int_equal(lines, accepted);
+        free(body);
+    }
     const char *bots[] = {"ana", "ben", "chen", "dana", "eli"};
     for (int i = 0; i < 5; i++) {
         char line[32];

@@ -183,7 +183,9 @@ static void test_minimal_settings_get_every_default(void **state)
                 "'use_markdown':false}],"
                 "'questions':[{'name':'label','title':'label','description':null,'required':true,"
                 "'type':'label_selection','labels':{'yes':'yes','no':'no'},'visible_labels':null}],"
-                "'metadata':[]}");
+                "'metadata':[],"
+                "'consolidation':{'methods':{'label':'majority'},'accept':{'min_agreement':{},"
+                "'min_value':{},'max_value':{},'require':{}}}}");
     assert_string_equal(out, expected);
     free(expected);
     free(out);
@@ -385,7 +387,7 @@ static void test_unknown_top_level_key_is_named(void **state)
                           " 'quesitons': [{'name': 'q', 'type': 'text'}]}",
                           "/quesitons: unknown key \"quesitons\"; the settings document has the "
                           "keys guidelines, fields, questions, metadata, allow_extra_metadata, "
-                          "distribution");
+                          "distribution, consolidation");
 }
 
 static void test_pointer_escapes_tilde_and_slash(void **state)
@@ -394,7 +396,7 @@ static void test_pointer_escapes_tilde_and_slash(void **state)
     assert_settings_error("{'a/b~c': 1}",
                           "/a~1b~0c: unknown key \"a/b~c\"; the settings document has the keys "
                           "guidelines, fields, questions, metadata, allow_extra_metadata, "
-                          "distribution");
+                          "distribution, consolidation");
 }
 
 static void test_duplicate_key(void **state)
@@ -1898,6 +1900,686 @@ static void test_answers_spans_use_the_records_text_when_given(void **state)
                          "\"instruction\", which is missing");
 }
 
+/* ---- consolidation: methods --------------------------------------------------------------- */
+
+/* One question of each type, and a second rating question, for the consolidation tests. */
+#define CONSOLIDATION_QUESTIONS                                                                    \
+    "{'fields': [{'name': 'text', 'type': 'text'}, {'name': 'notes', 'type': 'text'}],"            \
+    " 'questions': ["                                                                              \
+    "  {'name': 'reply', 'type': 'text'},"                                                         \
+    "  {'name': 'quality', 'type': 'rating', 'values': [5, 1, 3, 2, 4]},"                          \
+    "  {'name': 'topic', 'type': 'label_selection', 'labels': ['billing', 'shipping', 'other']},"  \
+    "  {'name': 'flaws', 'type': 'multi_label_selection', 'labels': ['rude', 'wrong']},"           \
+    "  {'name': 'best', 'type': 'ranking', 'values': ['a', 'b', 'c']},"                            \
+    "  {'name': 'spans', 'type': 'span', 'field': 'notes', 'labels': ['person', 'place']},"        \
+    "  {'name': 'effort', 'type': 'rating', 'values': [10, 0, 5]}]"
+
+/* The settings above with the given consolidation section. */
+#define WITH_CONSOLIDATION(consolidation)                                                          \
+    CONSOLIDATION_QUESTIONS ", 'consolidation': " consolidation "}"
+
+/* The questions of CONSOLIDATION_QUESTIONS as messages list them. */
+#define CONSOLIDATION_QUESTION_LIST "reply, quality, topic, flaws, best, spans, effort"
+
+/* The question of CONSOLIDATION_QUESTIONS with type t. */
+static const char *question_of_type(jury_question_type t)
+{
+    static const char *const names[] = {"reply", "quality", "topic", "flaws", "best", "spans"};
+    return names[t];
+}
+
+/* settings.h's table of which methods apply to which type, the default first. */
+static const struct {
+    jury_question_type type;
+    const char *type_name;
+    const char *choices;
+    jury_method methods[5];
+    size_t count;
+} method_table[] = {
+    {JURY_QUESTION_LABEL_SELECTION,
+     "label_selection",
+     "majority, weighted, dawid_skene, disagreement",
+     {JURY_METHOD_MAJORITY, JURY_METHOD_WEIGHTED, JURY_METHOD_DAWID_SKENE,
+      JURY_METHOD_DISAGREEMENT},
+     4},
+    {JURY_QUESTION_MULTI_LABEL_SELECTION,
+     "multi_label_selection",
+     "majority, dawid_skene",
+     {JURY_METHOD_MAJORITY, JURY_METHOD_DAWID_SKENE},
+     2},
+    {JURY_QUESTION_RATING,
+     "rating",
+     "mean, median, majority, min, max",
+     {JURY_METHOD_MEAN, JURY_METHOD_MEDIAN, JURY_METHOD_MAJORITY, JURY_METHOD_MIN, JURY_METHOD_MAX},
+     5},
+    {JURY_QUESTION_RANKING,
+     "ranking",
+     "borda, majority",
+     {JURY_METHOD_BORDA, JURY_METHOD_MAJORITY},
+     2},
+    {JURY_QUESTION_TEXT,
+     "text",
+     "medoid, best_annotator",
+     {JURY_METHOD_MEDOID, JURY_METHOD_BEST_ANNOTATOR},
+     2},
+    {JURY_QUESTION_SPAN, "span", "majority", {JURY_METHOD_MAJORITY}, 1},
+};
+
+static bool method_applies(size_t row, jury_method m)
+{
+    for (size_t k = 0; k < method_table[row].count; k++)
+        if (method_table[row].methods[k] == m)
+            return true;
+    return false;
+}
+
+static void test_method_names(void **state)
+{
+    (void)state;
+    static const char *const names[JURY_METHOD_COUNT] = {
+        "majority", "weighted", "dawid_skene", "disagreement", "mean",          "median",
+        "min",      "max",      "borda",       "medoid",       "best_annotator"};
+    for (int m = 0; m < JURY_METHOD_COUNT; m++)
+        assert_string_equal(jury_method_name((jury_method)m), names[m]);
+    assert_null(jury_method_name(JURY_METHOD_COUNT));
+    assert_null(jury_method_name((jury_method)-1));
+}
+
+static void test_method_defaults_and_choices(void **state)
+{
+    (void)state;
+    assert_int_equal(jury_method_default(JURY_QUESTION_LABEL_SELECTION), JURY_METHOD_MAJORITY);
+    assert_int_equal(jury_method_default(JURY_QUESTION_MULTI_LABEL_SELECTION),
+                     JURY_METHOD_MAJORITY);
+    assert_int_equal(jury_method_default(JURY_QUESTION_RATING), JURY_METHOD_MEAN);
+    assert_int_equal(jury_method_default(JURY_QUESTION_RANKING), JURY_METHOD_BORDA);
+    assert_int_equal(jury_method_default(JURY_QUESTION_TEXT), JURY_METHOD_MEDOID);
+    assert_int_equal(jury_method_default(JURY_QUESTION_SPAN), JURY_METHOD_MAJORITY);
+    for (size_t row = 0; row < sizeof method_table / sizeof method_table[0]; row++) {
+        assert_string_equal(jury_method_choices(method_table[row].type), method_table[row].choices);
+        assert_int_equal(jury_method_default(method_table[row].type), method_table[row].methods[0]);
+    }
+}
+
+static void test_method_parse_every_method_for_every_type(void **state)
+{
+    (void)state;
+    for (size_t row = 0; row < sizeof method_table / sizeof method_table[0]; row++) {
+        for (int m = 0; m < JURY_METHOD_COUNT; m++) {
+            jury_method out = JURY_METHOD_COUNT;
+            bool ok =
+                jury_method_parse(method_table[row].type, jury_method_name((jury_method)m), &out);
+            if (ok != method_applies(row, (jury_method)m))
+                fail_msg("%s for %s: parse gave %d", jury_method_name((jury_method)m),
+                         method_table[row].type_name, ok);
+            assert_int_equal(out, ok ? (jury_method)m : JURY_METHOD_COUNT);
+        }
+    }
+    jury_method out = JURY_METHOD_MEAN;
+    assert_false(jury_method_parse(JURY_QUESTION_RATING, "average", &out));
+    assert_false(jury_method_parse(JURY_QUESTION_RATING, "Mean", &out));
+    assert_false(jury_method_parse(JURY_QUESTION_RATING, "", &out));
+    assert_false(jury_method_parse(JURY_QUESTION_RATING, NULL, &out));
+    assert_int_equal(out, JURY_METHOD_MEAN);
+}
+
+static void test_consolidation_absent_gives_defaults_and_no_rules(void **state)
+{
+    (void)state;
+    const char *docs[] = {CONSOLIDATION_QUESTIONS "}",
+                          WITH_CONSOLIDATION("null"),
+                          WITH_CONSOLIDATION("{}"),
+                          WITH_CONSOLIDATION("{'methods': {}, 'accept': {}}"),
+                          WITH_CONSOLIDATION("{'methods': null, 'accept': null}"),
+                          WITH_CONSOLIDATION("{'accept': {'min_agreement': {}, 'min_value': null,"
+                                             " 'max_value': {}, 'require': {}}}")};
+    static const jury_method expected[] = {
+        JURY_METHOD_MEDOID, JURY_METHOD_MEAN,     JURY_METHOD_MAJORITY, JURY_METHOD_MAJORITY,
+        JURY_METHOD_BORDA,  JURY_METHOD_MAJORITY, JURY_METHOD_MEAN};
+    for (size_t d = 0; d < sizeof docs / sizeof docs[0]; d++) {
+        jury_settings_t *s = parse_ok(docs[d]);
+        assert_int_equal(jury_settings_question_count(s), 7);
+        for (size_t q = 0; q < 7; q++)
+            assert_int_equal(jury_settings_method(s, q), expected[q]);
+        assert_int_equal(jury_settings_method(s, 7), JURY_METHOD_MAJORITY); /* out of range */
+        assert_int_equal(jury_settings_rule_count(s), 0);
+        assert_null(jury_settings_rule(s, 0));
+        jury_settings_destroy(&s);
+    }
+}
+
+static void test_consolidation_every_valid_method_per_type(void **state)
+{
+    (void)state;
+    char doc[2048];
+    for (size_t row = 0; row < sizeof method_table / sizeof method_table[0]; row++) {
+        for (size_t k = 0; k < method_table[row].count; k++) {
+            jury_method m = method_table[row].methods[k];
+            const char *q = question_of_type(method_table[row].type);
+            snprintf(doc, sizeof doc, WITH_CONSOLIDATION("{'methods': {'%s': '%s'}}"), q,
+                     jury_method_name(m));
+            jury_settings_t *s = parse_ok(doc);
+            size_t qi = (size_t)jury_settings_question_index(s, q);
+            assert_int_equal(jury_settings_method(s, qi), m);
+            /* The others keep their defaults. */
+            for (size_t o = 0; o < jury_settings_question_count(s); o++)
+                if (o != qi)
+                    assert_int_equal(jury_settings_method(s, o),
+                                     jury_method_default(jury_settings_question_type(s, o)));
+            jury_settings_destroy(&s);
+        }
+    }
+}
+
+static void test_consolidation_every_invalid_method_per_type(void **state)
+{
+    (void)state;
+    char doc[2048], expected[512];
+    for (size_t row = 0; row < sizeof method_table / sizeof method_table[0]; row++) {
+        for (int m = 0; m < JURY_METHOD_COUNT; m++) {
+            if (method_applies(row, (jury_method)m))
+                continue;
+            const char *q = question_of_type(method_table[row].type);
+            snprintf(doc, sizeof doc, WITH_CONSOLIDATION("{'methods': {'%s': '%s'}}"), q,
+                     jury_method_name((jury_method)m));
+            snprintf(expected, sizeof expected,
+                     "/consolidation/methods/%s: method \"%s\" does not apply to a %s question, "
+                     "which takes %s",
+                     q, jury_method_name((jury_method)m), method_table[row].type_name,
+                     method_table[row].choices);
+            assert_settings_error(doc, expected);
+        }
+    }
+    /* Two of them written out. */
+    assert_settings_error(WITH_CONSOLIDATION("{'methods': {'quality': 'borda'}}"),
+                          "/consolidation/methods/quality: method \"borda\" does not apply to a "
+                          "rating question, which takes mean, median, majority, min, max");
+    assert_settings_error(WITH_CONSOLIDATION("{'methods': {'spans': 'dawid_skene'}}"),
+                          "/consolidation/methods/spans: method \"dawid_skene\" does not apply to "
+                          "a span question, which takes majority");
+}
+
+static void test_consolidation_method_errors(void **state)
+{
+    (void)state;
+    assert_settings_error(WITH_CONSOLIDATION("{'methods': {'quality': 'average'}}"),
+                          "/consolidation/methods/quality: unknown method \"average\"; a rating "
+                          "question takes mean, median, majority, min, max");
+    assert_settings_error(WITH_CONSOLIDATION("{'methods': {'topic': 'Majority'}}"),
+                          "/consolidation/methods/topic: unknown method \"Majority\"; a "
+                          "label_selection question takes majority, weighted, dawid_skene, "
+                          "disagreement");
+    assert_settings_error(WITH_CONSOLIDATION("{'methods': {'reply': 1}}"),
+                          "/consolidation/methods/reply: must be a method name; a text question "
+                          "takes medoid, best_annotator");
+    assert_settings_error(WITH_CONSOLIDATION("{'methods': {'qualty': 'mean'}}"),
+                          "/consolidation/methods/qualty: unknown question \"qualty\"; the "
+                          "dataset has questions: " CONSOLIDATION_QUESTION_LIST);
+    assert_settings_error(WITH_CONSOLIDATION("{'methods': {'best': 'borda', 'best': 'majority'}}"),
+                          "/consolidation/methods/best: duplicate key \"best\"");
+    assert_settings_error(WITH_CONSOLIDATION("{'methods': ['mean']}"),
+                          "/consolidation/methods: must be an object of methods by question name");
+    /* null is the type's default, as everywhere in the settings. */
+    jury_settings_t *s = parse_ok(WITH_CONSOLIDATION("{'methods': {'quality': null}}"));
+    assert_int_equal(jury_settings_method(s, 1), JURY_METHOD_MEAN);
+    jury_settings_destroy(&s);
+}
+
+static void test_consolidation_unknown_keys(void **state)
+{
+    (void)state;
+    assert_settings_error(WITH_CONSOLIDATION("{'method': {}}"),
+                          "/consolidation/method: unknown key \"method\"; consolidation has the "
+                          "keys methods, accept");
+    assert_settings_error(WITH_CONSOLIDATION("{'accept': {'min_agreemnt': {}}}"),
+                          "/consolidation/accept/min_agreemnt: unknown key \"min_agreemnt\"; "
+                          "consolidation.accept has the keys min_agreement, min_value, max_value, "
+                          "require");
+    assert_settings_error(WITH_CONSOLIDATION("{'accept': {'require': {}, 'require': {}}}"),
+                          "/consolidation/accept/require: duplicate key \"require\"");
+    assert_settings_error(WITH_CONSOLIDATION("'majority'"),
+                          "/consolidation: must be an object like {\"methods\": {...}, "
+                          "\"accept\": {...}}");
+    assert_settings_error(WITH_CONSOLIDATION("{'accept': []}"),
+                          "/consolidation/accept: must be an object like {\"min_agreement\": "
+                          "{...}, \"require\": {...}}");
+}
+
+/* ---- consolidation: acceptance rules ------------------------------------------------------ */
+
+static void test_accept_min_agreement(void **state)
+{
+    (void)state;
+    jury_settings_t *s = parse_ok(WITH_CONSOLIDATION(
+        "{'accept': {'min_agreement': {'spans': 1, 'reply': 0, 'topic': 0.6, 'best': null}}}"));
+    assert_int_equal(jury_settings_rule_count(s), 3);
+    const jury_rule_t *r = jury_settings_rule(s, 0);
+    assert_int_equal(r->kind, JURY_RULE_MIN_AGREEMENT);
+    assert_int_equal(r->question, 0); /* reply: question order, not the order given */
+    assert_true(r->threshold == 0.0);
+    assert_int_equal(jury_settings_rule(s, 1)->question, 2);
+    assert_true(jury_settings_rule(s, 1)->threshold == 0.6);
+    assert_int_equal(jury_settings_rule(s, 2)->question, 5);
+    assert_true(jury_settings_rule(s, 2)->threshold == 1.0);
+    jury_settings_destroy(&s);
+
+    const char *rule = "min_agreement must be a number from 0 to 1";
+    const char *bad[] = {"1.5", "-0.1", "'0.6'", "true", "[0.6]", "{}"};
+    char doc[2048], expected[256];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(doc, sizeof doc,
+                 WITH_CONSOLIDATION("{'accept': {'min_agreement': {'topic': %s}}}"), bad[i]);
+        snprintf(expected, sizeof expected, "/consolidation/accept/min_agreement/topic: %s", rule);
+        assert_settings_error(doc, expected);
+    }
+    assert_settings_error(WITH_CONSOLIDATION("{'accept': {'min_agreement': {'tpoic': 0.5}}}"),
+                          "/consolidation/accept/min_agreement/tpoic: unknown question "
+                          "\"tpoic\"; the dataset has questions: " CONSOLIDATION_QUESTION_LIST);
+    assert_settings_error(WITH_CONSOLIDATION("{'accept': {'min_agreement': 0.5}}"),
+                          "/consolidation/accept/min_agreement: must be an object of thresholds "
+                          "by question name");
+}
+
+static void test_accept_min_and_max_value(void **state)
+{
+    (void)state;
+    /* quality takes 1..5 and effort 0..10, both given unsorted; a mean may be fractional. */
+    jury_settings_t *s =
+        parse_ok(WITH_CONSOLIDATION("{'accept': {'min_value': {'effort': 0, 'quality': 3.5},"
+                                    "             'max_value': {'quality': 5, 'effort': 10}}}"));
+    assert_int_equal(jury_settings_rule_count(s), 4);
+    static const struct {
+        jury_rule_kind kind;
+        size_t question;
+        double threshold;
+    } expected[] = {{JURY_RULE_MIN_VALUE, 1, 3.5},
+                    {JURY_RULE_MIN_VALUE, 6, 0.0},
+                    {JURY_RULE_MAX_VALUE, 1, 5.0},
+                    {JURY_RULE_MAX_VALUE, 6, 10.0}};
+    for (size_t i = 0; i < 4; i++) {
+        const jury_rule_t *r = jury_settings_rule(s, i);
+        assert_int_equal(r->kind, expected[i].kind);
+        assert_int_equal(r->question, expected[i].question);
+        assert_true(r->threshold == expected[i].threshold);
+        assert_null(r->labels);
+        assert_int_equal(r->nlabels, 0);
+    }
+    jury_settings_destroy(&s);
+
+    assert_settings_error(WITH_CONSOLIDATION("{'accept': {'min_value': {'quality': 0}}}"),
+                          "/consolidation/accept/min_value/quality: min_value must be a number "
+                          "from 1 to 5, the question's lowest and highest value");
+    assert_settings_error(WITH_CONSOLIDATION("{'accept': {'max_value': {'quality': 5.5}}}"),
+                          "/consolidation/accept/max_value/quality: max_value must be a number "
+                          "from 1 to 5, the question's lowest and highest value");
+    assert_settings_error(WITH_CONSOLIDATION("{'accept': {'max_value': {'effort': 11}}}"),
+                          "/consolidation/accept/max_value/effort: max_value must be a number "
+                          "from 0 to 10, the question's lowest and highest value");
+    assert_settings_error(WITH_CONSOLIDATION("{'accept': {'min_value': {'quality': '4'}}}"),
+                          "/consolidation/accept/min_value/quality: min_value must be a number "
+                          "from 1 to 5, the question's lowest and highest value");
+    /* Only rating questions; the message names the question's type. */
+    assert_settings_error(WITH_CONSOLIDATION("{'accept': {'min_value': {'topic': 1}}}"),
+                          "/consolidation/accept/min_value/topic: min_value applies to rating "
+                          "questions, and \"topic\" is a label_selection");
+    assert_settings_error(WITH_CONSOLIDATION("{'accept': {'max_value': {'best': 1}}}"),
+                          "/consolidation/accept/max_value/best: max_value applies to rating "
+                          "questions, and \"best\" is a ranking");
+    assert_settings_error(WITH_CONSOLIDATION("{'accept': {'max_value': {'nope': 1}}}"),
+                          "/consolidation/accept/max_value/nope: unknown question \"nope\"; the "
+                          "dataset has questions: " CONSOLIDATION_QUESTION_LIST);
+    assert_settings_error(WITH_CONSOLIDATION("{'accept': {'max_value': [1]}}"),
+                          "/consolidation/accept/max_value: must be an object of thresholds by "
+                          "question name");
+    assert_settings_error(
+        WITH_CONSOLIDATION("{'accept': {'max_value': {'quality': 4, 'quality': 3}}}"),
+        "/consolidation/accept/max_value/quality: duplicate key \"quality\"");
+}
+
+static void test_accept_require(void **state)
+{
+    (void)state;
+    /* One label, or a list in any order: stored as option indices ascending. */
+    jury_settings_t *s =
+        parse_ok(WITH_CONSOLIDATION("{'accept': {'require': {'topic': 'shipping'}}}"));
+    assert_int_equal(jury_settings_rule_count(s), 1);
+    const jury_rule_t *r = jury_settings_rule(s, 0);
+    assert_int_equal(r->kind, JURY_RULE_REQUIRE);
+    assert_int_equal(r->question, 2);
+    assert_int_equal(r->nlabels, 1);
+    assert_int_equal(r->labels[0], 1);
+    jury_settings_destroy(&s);
+
+    s = parse_ok(WITH_CONSOLIDATION("{'accept': {'require': {'topic': ['other', 'billing']}}}"));
+    r = jury_settings_rule(s, 0);
+    assert_int_equal(r->nlabels, 2);
+    assert_int_equal(r->labels[0], 0);
+    assert_int_equal(r->labels[1], 2);
+    jury_settings_destroy(&s);
+
+    const char *labels = "\"billing\", \"shipping\", \"other\"";
+    char expected[512];
+    snprintf(expected, sizeof expected,
+             "/consolidation/accept/require/topic: require must be a label or a non-empty list of "
+             "labels from %s",
+             labels);
+    assert_settings_error(WITH_CONSOLIDATION("{'accept': {'require': {'topic': []}}}"), expected);
+    assert_settings_error(WITH_CONSOLIDATION("{'accept': {'require': {'topic': 1}}}"), expected);
+    assert_settings_error(WITH_CONSOLIDATION("{'accept': {'require': {'topic': {'a': 'b'}}}}"),
+                          expected);
+    assert_settings_error(WITH_CONSOLIDATION("{'accept': {'require': {'topic': 'refund'}}}"),
+                          "/consolidation/accept/require/topic: \"refund\" is not one of the "
+                          "labels \"billing\", \"shipping\", \"other\"");
+    assert_settings_error(
+        WITH_CONSOLIDATION("{'accept': {'require': {'topic': ['billing', 'refund']}}}"),
+        "/consolidation/accept/require/topic/1: \"refund\" is not one of the labels \"billing\", "
+        "\"shipping\", \"other\"");
+    assert_settings_error(
+        WITH_CONSOLIDATION("{'accept': {'require': {'topic': ['billing', 'other', 'billing']}}}"),
+        "/consolidation/accept/require/topic/2: label \"billing\" is given twice");
+    assert_settings_error(WITH_CONSOLIDATION("{'accept': {'require': {'topic': ['billing', 2]}}}"),
+                          "/consolidation/accept/require/topic/1: must be a label string");
+    /* Only label_selection: not multi-label, not ratings. */
+    assert_settings_error(WITH_CONSOLIDATION("{'accept': {'require': {'flaws': 'rude'}}}"),
+                          "/consolidation/accept/require/flaws: require applies to "
+                          "label_selection questions, and \"flaws\" is a multi_label_selection");
+    assert_settings_error(WITH_CONSOLIDATION("{'accept': {'require': {'quality': 5}}}"),
+                          "/consolidation/accept/require/quality: require applies to "
+                          "label_selection questions, and \"quality\" is a rating");
+    assert_settings_error(WITH_CONSOLIDATION("{'accept': {'require': ['billing']}}"),
+                          "/consolidation/accept/require: must be an object of accepted labels by "
+                          "question name");
+}
+
+/* Every kind of rule, given out of order. */
+static const char FULL_CONSOLIDATION[] = WITH_CONSOLIDATION(
+    "{'accept': {'require': {'topic': ['other', 'billing']},"
+    "            'max_value': {'effort': 8},"
+    "            'min_value': {'effort': 2.5, 'quality': 3},"
+    "            'min_agreement': {'topic': 0.6, 'reply': 0.125}},"
+    " 'methods': {'topic': 'dawid_skene', 'quality': 'median', 'reply': 'best_annotator'}}");
+
+static void test_rules_come_in_normalised_order(void **state)
+{
+    (void)state;
+    jury_settings_t *s = parse_ok(FULL_CONSOLIDATION);
+    static const struct {
+        jury_rule_kind kind;
+        size_t question;
+        double threshold;
+        size_t nlabels;
+    } expected[] = {{JURY_RULE_MIN_AGREEMENT, 0, 0.125, 0}, {JURY_RULE_MIN_AGREEMENT, 2, 0.6, 0},
+                    {JURY_RULE_MIN_VALUE, 1, 3.0, 0},       {JURY_RULE_MIN_VALUE, 6, 2.5, 0},
+                    {JURY_RULE_MAX_VALUE, 6, 8.0, 0},       {JURY_RULE_REQUIRE, 2, 0.0, 2}};
+    assert_int_equal(jury_settings_rule_count(s), 6);
+    for (size_t i = 0; i < 6; i++) {
+        const jury_rule_t *r = jury_settings_rule(s, i);
+        assert_non_null(r);
+        assert_int_equal(r->kind, expected[i].kind);
+        assert_int_equal(r->question, expected[i].question);
+        assert_true(r->threshold == expected[i].threshold);
+        assert_int_equal(r->nlabels, expected[i].nlabels);
+    }
+    const jury_rule_t *req = jury_settings_rule(s, 5);
+    assert_int_equal(req->labels[0], 0); /* billing */
+    assert_int_equal(req->labels[1], 2); /* other */
+    assert_null(jury_settings_rule(s, 6));
+    assert_int_equal(jury_settings_method(s, 0), JURY_METHOD_BEST_ANNOTATOR);
+    assert_int_equal(jury_settings_method(s, 1), JURY_METHOD_MEDIAN);
+    assert_int_equal(jury_settings_method(s, 2), JURY_METHOD_DAWID_SKENE);
+    assert_int_equal(jury_settings_method(s, 4), JURY_METHOD_BORDA);
+    jury_settings_destroy(&s);
+}
+
+static void test_consolidation_normalised_output_and_round_trip(void **state)
+{
+    (void)state;
+    jury_settings_t *s = parse_ok(FULL_CONSOLIDATION);
+    char *out = jury_settings_to_json(s, false);
+    assert_non_null(out);
+    /* Last section; every question's method in question order; every accept map; require as a
+     * list in option order. */
+    char *expected = json_of(
+        ",'metadata':[],'consolidation':{'methods':{'reply':'best_annotator','quality':'median',"
+        "'topic':'dawid_skene','flaws':'majority','best':'borda','spans':'majority',"
+        "'effort':'mean'},'accept':{'min_agreement':{'reply':0.125,'topic':0.6},"
+        "'min_value':{'quality':3,'effort':2.5},'max_value':{'effort':8},"
+        "'require':{'topic':['billing','other']}}}}");
+    size_t n = strlen(out), m = strlen(expected);
+    assert_true(n > m);
+    assert_string_equal(out + n - m, expected);
+    free(expected);
+    free(out);
+
+    for (int pretty = 0; pretty <= 1; pretty++) {
+        char *first = jury_settings_to_json(s, pretty);
+        jury_settings_t *again = NULL;
+        assert_int_equal(jury_settings_parse(&again, first, strlen(first), err, sizeof err),
+                         JURY_OK);
+        char *second = jury_settings_to_json(again, pretty);
+        assert_string_equal(first, second);
+        /* Same settings, not only the same text. */
+        assert_int_equal(jury_settings_rule_count(again), 6);
+        for (size_t i = 0; i < 6; i++) {
+            const jury_rule_t *a = jury_settings_rule(s, i), *b = jury_settings_rule(again, i);
+            assert_int_equal(a->kind, b->kind);
+            assert_int_equal(a->question, b->question);
+            assert_true(a->threshold == b->threshold);
+            assert_int_equal(a->nlabels, b->nlabels);
+            for (size_t k = 0; k < a->nlabels; k++)
+                assert_int_equal(a->labels[k], b->labels[k]);
+        }
+        for (size_t q = 0; q < jury_settings_question_count(s); q++)
+            assert_int_equal(jury_settings_method(s, q), jury_settings_method(again, q));
+        free(first);
+        free(second);
+        jury_settings_destroy(&again);
+    }
+    jury_settings_destroy(&s);
+}
+
+static void test_consolidation_thresholds_round_trip_exactly(void **state)
+{
+    (void)state;
+    jury_settings_t *s =
+        parse_ok(WITH_CONSOLIDATION("{'accept': {'min_agreement': {'topic': 0.7000000000000001},"
+                                    "             'min_value': {'quality': 3.3333333333333335}}}"));
+    char *first = jury_settings_to_json(s, false);
+    assert_non_null(strstr(first, "\"min_agreement\":{\"topic\":0.7000000000000001}"));
+    assert_non_null(strstr(first, "\"min_value\":{\"quality\":3.3333333333333335}"));
+    jury_settings_t *again = NULL;
+    assert_int_equal(jury_settings_parse(&again, first, strlen(first), err, sizeof err), JURY_OK);
+    assert_true(jury_settings_rule(again, 0)->threshold == 0.7000000000000001);
+    assert_true(jury_settings_rule(again, 1)->threshold == 3.3333333333333335);
+    char *second = jury_settings_to_json(again, false);
+    assert_string_equal(first, second);
+    free(first);
+    free(second);
+    jury_settings_destroy(&again);
+    jury_settings_destroy(&s);
+}
+
+/* ---- consolidation: question accessors ---------------------------------------------------- */
+
+static void test_question_options(void **state)
+{
+    (void)state;
+    jury_settings_t *s = parse_ok(CONSOLIDATION_QUESTIONS "}");
+    size_t n = 99;
+    const char *const *o = jury_settings_question_options(s, 2, &n);
+    assert_int_equal(n, 3);
+    assert_string_equal(o[0], "billing");
+    assert_string_equal(o[1], "shipping");
+    assert_string_equal(o[2], "other");
+    o = jury_settings_question_options(s, 3, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(o[1], "wrong");
+    o = jury_settings_question_options(s, 4, &n);
+    assert_int_equal(n, 3);
+    assert_string_equal(o[0], "a");
+    o = jury_settings_question_options(s, 5, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(o[0], "person");
+    /* None for text and rating questions, nor past the end. */
+    n = 99;
+    assert_null(jury_settings_question_options(s, 0, &n));
+    assert_int_equal(n, 0);
+    n = 99;
+    assert_null(jury_settings_question_options(s, 1, &n));
+    assert_int_equal(n, 0);
+    n = 99;
+    assert_null(jury_settings_question_options(s, 7, &n));
+    assert_int_equal(n, 0);
+    jury_settings_destroy(&s);
+
+    /* A {value: title} object gives the values. */
+    o = jury_settings_question_options(support, 3, &n);
+    assert_int_equal(n, 3);
+    assert_string_equal(o[0], "rude");
+    assert_string_equal(o[2], "long");
+}
+
+static void test_rating_values_are_ascending(void **state)
+{
+    (void)state;
+    jury_settings_t *s = parse_ok(CONSOLIDATION_QUESTIONS "}");
+    size_t n = 99;
+    const double *v = jury_settings_rating_values(s, 1, &n); /* given as [5, 1, 3, 2, 4] */
+    assert_int_equal(n, 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_true(v[i] == (double)(i + 1));
+    v = jury_settings_rating_values(s, 6, &n); /* given as [10, 0, 5] */
+    assert_int_equal(n, 3);
+    assert_true(v[0] == 0.0 && v[1] == 5.0 && v[2] == 10.0);
+    n = 99;
+    assert_null(jury_settings_rating_values(s, 2, &n));
+    assert_int_equal(n, 0);
+    n = 99;
+    assert_null(jury_settings_rating_values(s, 7, &n));
+    assert_int_equal(n, 0);
+    jury_settings_destroy(&s);
+
+    /* The normalised JSON keeps the order given. */
+    s = parse_ok(WITH_QUESTIONS("{'name': 'q', 'type': 'rating', 'values': [3, 0, 10, 1]}"));
+    char *out = jury_settings_to_json(s, false);
+    assert_non_null(strstr(out, "\"values\":[3,0,10,1]"));
+    free(out);
+    v = jury_settings_rating_values(s, 0, &n);
+    assert_int_equal(n, 4);
+    assert_true(v[0] == 0.0 && v[1] == 1.0 && v[2] == 3.0 && v[3] == 10.0);
+    jury_settings_destroy(&s);
+}
+
+static void test_span_field(void **state)
+{
+    (void)state;
+    jury_settings_t *s = parse_ok(CONSOLIDATION_QUESTIONS "}");
+    assert_string_equal(jury_settings_span_field(s, 5), "notes");
+    assert_null(jury_settings_span_field(s, 0));
+    assert_null(jury_settings_span_field(s, 2));
+    assert_null(jury_settings_span_field(s, 7));
+    jury_settings_destroy(&s);
+    assert_string_equal(jury_settings_span_field(support, 5), "instruction");
+}
+
+/* ---- consolidation: which settings may replace a dataset's (jury_settings_compatible) ----- */
+
+/* Parses SUPPORT with the text from `from` replaced by `to` (which must occur once). */
+static jury_settings_t *support_with(const char *from, const char *to)
+{
+    const char *at = strstr(SUPPORT, from);
+    assert_non_null(at);
+    assert_null(strstr(at + 1, from));
+    size_t head = (size_t)(at - SUPPORT);
+    char *text = malloc(sizeof SUPPORT + strlen(to));
+    assert_non_null(text);
+    memcpy(text, SUPPORT, head);
+    strcpy(text + head, to);
+    strcat(text, at + strlen(from));
+    jury_settings_t *s = parse_ok(text);
+    free(text);
+    return s;
+}
+
+static void assert_incompatible(const char *from, const char *to, const char *expected)
+{
+    jury_settings_t *b = support_with(from, to);
+    strcpy(err, "unchanged");
+    assert_false(jury_settings_compatible(support, b, err, sizeof err));
+    assert_string_equal(err, expected);
+    jury_settings_destroy(&b);
+}
+
+static void test_compatible_allows_guidelines_and_consolidation(void **state)
+{
+    (void)state;
+    assert_true(jury_settings_compatible(support, support, err, sizeof err));
+    jury_settings_t *b =
+        support_with(" 'guidelines': 'Fix the draft reply, then rate the draft as it was.',",
+                     " 'guidelines': 'New guidelines.',"
+                     " 'consolidation': {'methods': {'quality': 'median', 'topic': 'weighted'},"
+                     "                   'accept': {'min_value': {'quality': 4},"
+                     "                              'require': {'topic': 'billing'}}},");
+    assert_true(jury_settings_compatible(support, b, err, sizeof err));
+    assert_true(jury_settings_compatible(b, support, err, sizeof err));
+    jury_settings_destroy(&b);
+
+    /* Written differently but normalised the same: labels as a list or as an object. */
+    b = support_with("'labels': ['billing', 'shipping', 'other']",
+                     "'labels': {'billing': 'billing', 'shipping': 'shipping', 'other': 'other'}");
+    assert_true(jury_settings_compatible(support, b, err, sizeof err));
+    jury_settings_destroy(&b);
+}
+
+static void test_compatible_refuses_every_other_change(void **state)
+{
+    (void)state;
+    const char *rule = ": only guidelines and consolidation may change";
+    char expected[256];
+    snprintf(expected, sizeof expected, "/questions differ%s", rule);
+    assert_incompatible("'values': [1, 2, 3, 4, 5]", "'values': [1, 2, 3, 4]", expected);
+    assert_incompatible("'name': 'quality', 'type': 'rating'",
+                        "'name': 'quality', 'title': 'Quality', 'type': 'rating'", expected);
+    assert_incompatible("'labels': ['billing', 'shipping', 'other']",
+                        "'labels': ['billing', 'shipping', 'other', 'returns']", expected);
+    snprintf(expected, sizeof expected, "/fields differ%s", rule);
+    assert_incompatible("'use_markdown': true}", "'use_markdown': false}", expected);
+    snprintf(expected, sizeof expected, "/metadata differ%s", rule);
+    assert_incompatible("'max': 4096}", "'max': 8192}", expected);
+    snprintf(expected, sizeof expected, "/distribution differ%s", rule);
+    assert_incompatible("'min_submitted': 3}", "'min_submitted': 2}", expected);
+    snprintf(expected, sizeof expected, "/allow_extra_metadata differ%s", rule);
+    assert_incompatible(" 'metadata': [", " 'allow_extra_metadata': true, 'metadata': [", expected);
+    assert_false(jury_settings_compatible(support, NULL, err, sizeof err));
+}
+
+/* ---- records written by `jury export --format records` ------------------------------------ */
+
+static void test_record_export_keys_are_ignored(void **state)
+{
+    (void)state;
+    assert_record_ok(
+        support,
+        "{'id': 'ticket-0001', 'fields': {'instruction': 'Where is order 123?'},"
+        " 'responses': {'response': [{'value': 'It ships today!', 'user_id': 'alice'}],"
+        "               'quality': [{'value': 4, 'user_id': 'alice'}]},"
+        " 'status': 'completed', 'decision': 'accepted', 'reason': null,"
+        " 'unified': {'response': 'It ships today!', 'quality': 4, 'nope': [1, {}]},"
+        " 'meta': {'id': 'ticket-0001', 'annotators': ['alice'], 'agreement': {'quality': 1}}}");
+    /* Any value at all: they are not read. */
+    assert_record_ok(support, "{'fields': {'instruction': 'x'}, 'status': 7, 'unified': null,"
+                              " 'decision': [], 'reason': 'no submitted answer', 'meta': false}");
+    assert_record_error(support, "{'fields': {'instruction': 'x'}, 'status': 'a', 'status': 'b'}",
+                        "/status: duplicate key \"status\"");
+    /* Other unknown keys are still refused, close names included. */
+    assert_record_error(support, "{'fields': {'instruction': 'x'}, 'decisions': 'accepted'}",
+                        "/decisions: unknown key \"decisions\"; a record has the keys id, fields, "
+                        "metadata, suggestions and responses");
+    assert_record_error(support, "{'fields': {'instruction': 'x'}, 'Status': 'completed'}",
+                        "/Status: unknown key \"Status\"; a record has the keys id, fields, "
+                        "metadata, suggestions and responses");
+}
+
 /* ---- the shipped example ------------------------------------------------------------------ */
 
 static char *read_file(const char *path, size_t *len)
@@ -2082,6 +2764,26 @@ int main(void)
         cmocka_unit_test(test_answers_values_are_checked_like_suggestions),
         cmocka_unit_test(test_answers_spans_use_the_records_text_when_given),
         cmocka_unit_test(test_support_sft_example_is_valid),
+        cmocka_unit_test(test_method_names),
+        cmocka_unit_test(test_method_defaults_and_choices),
+        cmocka_unit_test(test_method_parse_every_method_for_every_type),
+        cmocka_unit_test(test_consolidation_absent_gives_defaults_and_no_rules),
+        cmocka_unit_test(test_consolidation_every_valid_method_per_type),
+        cmocka_unit_test(test_consolidation_every_invalid_method_per_type),
+        cmocka_unit_test(test_consolidation_method_errors),
+        cmocka_unit_test(test_consolidation_unknown_keys),
+        cmocka_unit_test(test_accept_min_agreement),
+        cmocka_unit_test(test_accept_min_and_max_value),
+        cmocka_unit_test(test_accept_require),
+        cmocka_unit_test(test_rules_come_in_normalised_order),
+        cmocka_unit_test(test_consolidation_normalised_output_and_round_trip),
+        cmocka_unit_test(test_consolidation_thresholds_round_trip_exactly),
+        cmocka_unit_test(test_question_options),
+        cmocka_unit_test(test_rating_values_are_ascending),
+        cmocka_unit_test(test_span_field),
+        cmocka_unit_test(test_compatible_allows_guidelines_and_consolidation),
+        cmocka_unit_test(test_compatible_refuses_every_other_change),
+        cmocka_unit_test(test_record_export_keys_are_ignored),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
