@@ -70,15 +70,15 @@ typedef struct {
 
 /* What an export wrote. */
 typedef struct {
-    uint64_t records;               /* records walked */
-    uint64_t accepted;              /* accepted records */
-    uint64_t rejected;              /* rejected records */
-    uint64_t pending;               /* records without a decision, or whose decision is stale */
-    uint64_t stale;                 /* records whose decision is out of date (counted in
-                                       pending): submitted responses changed since it was
-                                       taken, or the record completed since it said pending
-                                       (or, without one, since the last consolidation) */
-    uint64_t skipped;               /* accepted records that gave no line (no pair, no text) */
+    uint64_t records;  /* records walked */
+    uint64_t accepted; /* accepted records */
+    uint64_t rejected; /* rejected records */
+    uint64_t pending;  /* records without a decision, or whose decision is stale */
+    uint64_t stale;    /* records whose decision is out of date (counted in
+                          pending): submitted responses changed since it was
+                          taken, or the record completed since it said pending
+                          (or, without one, since the last consolidation) */
+    uint64_t skipped;  /* accepted records that gave no line (no pair, no text) */
     uint64_t lines[JURY_EXPORT_SPLIT_MAX]; /* lines written per output (one when not split) */
 } jury_export_stats_t;
 
