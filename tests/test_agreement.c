@@ -1150,7 +1150,8 @@ static sym_t random_sym(uint64_t *rng)
     uint32_t cp;
     switch (rng_below(rng, 5)) {
     case 0:
-        s.n = put_utf8(s.b, 0x20 + rng_below(rng, 0x5F));
+        /* Printable mostly, control characters (NUL too) now and then. */
+        s.n = put_utf8(s.b, rng_below(rng, 8) ? 0x20 + rng_below(rng, 0x60) : rng_below(rng, 0x20));
         return s;
     case 1:
         s.n = put_utf8(s.b, 0x80 + rng_below(rng, 0x800 - 0x80));
