@@ -364,4 +364,76 @@ JURY_MUST_CHECK jury_err jury_store_consolidation_get(jury_txn_t *txn, uint32_t 
 JURY_MUST_CHECK jury_err jury_store_dataset_set_settings(jury_txn_t *txn, uint32_t ds,
                                                          const char *settings, size_t len);
 
+
+/* ---- annotator access ------------------------------------------------------------------------ */
+
+/* What an annotator may do. */
+typedef enum {
+    JURY_ROLE_ANNOTATOR = 0, /* answers records of granted datasets */
+    JURY_ROLE_REVIEWER = 1,  /* also reviews contested records (granted datasets) */
+    JURY_ROLE_ADMIN = 2,     /* every dataset */
+    JURY_ROLE_GATEWAY = 3    /* a web gateway acting for annotators after checking their token */
+} jury_role;
+
+/* "annotator", "reviewer", "admin", "gateway"; NULL when out of range. Parse: false if unknown. */
+const char *jury_role_name(jury_role r);
+bool jury_role_parse(const char *name, jury_role *out);
+
+/* An annotator as stored. name is borrowed until the transaction ends. */
+typedef struct {
+    uint32_t id;          /* annotator id (>= 1) */
+    const char *name;     /* NUL-terminated, borrowed */
+    jury_role role;       /* role (JURY_ROLE_ANNOTATOR for annotators created by imports) */
+    bool disabled;        /* disabled annotators are refused at once */
+    bool has_key;         /* a CURVE public key is registered */
+    unsigned char public_key[32]; /* the key when has_key */
+    int64_t created_ms;   /* creation time */
+    int64_t changed_ms;   /* last change of role, state, key or grants */
+} jury_annotator_t;
+
+/* Reads annotator id (or the one called name) into *out. Errors: JURY_ENOTFOUND. Annotators
+ * written by older builds read as active annotators without a key. */
+JURY_MUST_CHECK jury_err jury_store_annotator_get(jury_txn_t *txn, uint32_t id,
+                                                  jury_annotator_t *out);
+JURY_MUST_CHECK jury_err jury_store_annotator_get_by_name(jury_txn_t *txn, const char *name,
+                                                          jury_annotator_t *out);
+
+/* Calls fn for every annotator in id order. */
+JURY_MUST_CHECK jury_err jury_store_annotator_each(
+    jury_txn_t *txn, jury_err (*fn)(const jury_annotator_t *a, void *arg), void *arg);
+
+/*
+ * Changes of an annotator; each bumps the store's access version (below).
+ * set_key registers public_key (NULL removes the key) and indexes it, so that
+ * jury_store_annotator_find_key finds the annotator by key; a key held by
+ * another annotator gives JURY_EEXIST. Errors: JURY_ENOTFOUND, JURY_EEXIST,
+ * JURY_EINVAL (role out of range), JURY_EFULL.
+ */
+JURY_MUST_CHECK jury_err jury_store_annotator_set_key(jury_txn_t *txn, uint32_t id,
+                                                      const unsigned char *public_key);
+JURY_MUST_CHECK jury_err jury_store_annotator_set_role(jury_txn_t *txn, uint32_t id,
+                                                       jury_role role);
+JURY_MUST_CHECK jury_err jury_store_annotator_set_disabled(jury_txn_t *txn, uint32_t id,
+                                                           bool disabled);
+
+/* The annotator whose registered key is public_key (32 bytes). Errors: JURY_ENOTFOUND. */
+JURY_MUST_CHECK jury_err jury_store_annotator_find_key(jury_txn_t *txn,
+                                                       const unsigned char *public_key,
+                                                       uint32_t *id_out);
+
+/* Grants or revokes dataset ds to annotator id (idempotent; bumps the access version).
+ * granted: whether id may work on ds by grant (roles are the caller's business). */
+JURY_MUST_CHECK jury_err jury_store_grant(jury_txn_t *txn, uint32_t id, uint32_t ds);
+JURY_MUST_CHECK jury_err jury_store_revoke(jury_txn_t *txn, uint32_t id, uint32_t ds);
+JURY_MUST_CHECK jury_err jury_store_granted(jury_txn_t *txn, uint32_t id, uint32_t ds,
+                                            bool *granted);
+
+/* Calls fn for each dataset id granted to annotator id, ascending. */
+JURY_MUST_CHECK jury_err jury_store_grants_each(jury_txn_t *txn, uint32_t id,
+                                                jury_err (*fn)(uint32_t ds, void *arg), void *arg);
+
+/* A counter that grows with every change of any annotator's key, role, state or grants (0 in a
+ * store that never had one), so a coordinator can notice access changes with one read. */
+JURY_MUST_CHECK jury_err jury_store_access_version(jury_txn_t *txn, uint64_t *out);
+
 #endif
