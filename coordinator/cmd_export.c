@@ -327,6 +327,12 @@ int jury_cmd_export(const jury_cli_t *cli_in, int argc, char **argv)
         fputs(s_usage, stderr);
         rc = JURY_EXIT_USAGE;
     }
+    if (rc == JURY_EXIT_OK && have_format && o.with_meta &&
+        (o.format == JURY_EXPORT_RECORDS || o.format == JURY_EXPORT_RESPONSES)) {
+        jury_cli_error("export: --with-meta applies to sft, sft-messages, dpo, rm and coh; "
+                       "records and responses carry everything already");
+        rc = JURY_EXIT_USAGE;
+    }
     if (rc == JURY_EXIT_OK && !have_format) {
         jury_cli_error("export: --format is required: sft, sft-messages, dpo, rm, coh, records or "
                        "responses");

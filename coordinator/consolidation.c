@@ -1008,7 +1008,10 @@ static bool s_rejected(run_t *r, const jury_decision_item_t *items, const size_t
             for (size_t j = 0; l >= 0 && j < rule->nlabels; j++)
                 ok |= rule->labels[j] == (uint32_t)l;
             if (!ok) {
-                snprintf(buf, cap, "\"%s\" not one of the labels in require", q->name);
+                int n = snprintf(buf, cap, "\"%s\" not one of the required labels:", q->name);
+                for (size_t j = 0; j < rule->nlabels && n > 0 && (size_t)n < cap; j++)
+                    n += snprintf(buf + n, cap - (size_t)n, "%s %s", j ? "," : "",
+                                  q->options[rule->labels[j]]);
                 return true;
             }
             break;

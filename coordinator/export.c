@@ -1091,7 +1091,8 @@ static jury_err s_edit_pair(s_ctx *c, const s_rec *r, const jury_decision_t *d, 
     jury_text_t a = {u->via.str.ptr, u->via.str.size}, b = {sv->via.str.ptr, sv->via.str.size};
     double dist;
     jury_err err = jury_distance_edit(&a, &b, &dist);
-    if (err != JURY_OK || dist < c->min_edit)
+    /* Identical texts never make a pair, whatever --min-edit says: no preference is expressed. */
+    if (err != JURY_OK || dist < c->min_edit || dist <= 0)
         return err;
     err = s_pair_line(c, r, d, a.s, a.len, b.s, b.len);
     *lines += err == JURY_OK;
