@@ -56,5 +56,7 @@ int jury_cmd_demo(const jury_cli_t *cli, int argc, char **argv);
 int jury_cmd_agreement(const jury_cli_t *cli, int argc, char **argv);
 int jury_cmd_consolidate(const jury_cli_t *cli, int argc, char **argv);
 int jury_cmd_export(const jury_cli_t *cli, int argc, char **argv);
+int jury_cmd_keygen(const jury_cli_t *cli, int argc, char **argv);
+int jury_cmd_annotator(const jury_cli_t *cli, int argc, char **argv);
 
 #endif

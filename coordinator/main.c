@@ -35,6 +35,12 @@ static const char s_usage[] =
     "  consolidate NAME [--method Q=M ...]   unify responses, accept or reject each record\n"
     "  export NAME --format F [--out FILE]   write sft, sft-messages, dpo, rm, coh, records or\n"
     "                                        responses as JSON Lines\n"
+    "  keygen [--force]                      make the coordinator's CURVE keypair (in the store)\n"
+    "  annotator add NAME [--role R] [--datasets A,B] [--out FILE] [--endpoint E]\n"
+    "                                        register an annotator and write their key file\n"
+    "  annotator list [--json]               annotators, roles, keys, datasets, responses\n"
+    "  annotator disable|enable|rotate NAME  shut out, let back in, or give a new key\n"
+    "  annotator grant|revoke NAME DATASET   give or take away a dataset\n"
     "\n"
     "options:\n"
     "  --store DIR     the store directory (default: $JURY_STORE, else ./jury-data)\n"
@@ -110,6 +116,10 @@ int main(int argc, char **argv)
         return jury_cmd_consolidate(&cli, subc, sub);
     if (strcmp(sub[0], "export") == 0)
         return jury_cmd_export(&cli, subc, sub);
+    if (strcmp(sub[0], "keygen") == 0)
+        return jury_cmd_keygen(&cli, subc, sub);
+    if (strcmp(sub[0], "annotator") == 0)
+        return jury_cmd_annotator(&cli, subc, sub);
     if (strcmp(sub[0], "help") == 0) {
         fputs(s_usage, stdout);
         return JURY_EXIT_OK;

@@ -54,20 +54,24 @@ bool jury_key_from_z85(const char *text, unsigned char key[JURY_KEY_BYTES]);
  * A coordinator's public key alone goes in a file with only "public-key".
  */
 typedef struct {
-    jury_keypair_t *keys;      /* owned; NULL in a public-key-only file */
-    unsigned char public_key[JURY_KEY_BYTES]; /* the public key (also in keys) */
-    char annotator[201];       /* annotator name, or "" */
-    bool has_coordinator_key;  /* coordinator-key present */
+    jury_keypair_t *keys;                          /* owned; NULL in a public-key-only file */
+    unsigned char public_key[JURY_KEY_BYTES];      /* the public key (also in keys) */
+    char annotator[201];                           /* annotator name, or "" */
+    bool has_coordinator_key;                      /* coordinator-key present */
     unsigned char coordinator_key[JURY_KEY_BYTES]; /* the coordinator's public key */
-    char endpoint[256];        /* endpoint, or "" */
+    char endpoint[256];                            /* endpoint, or "" */
 } jury_keyfile_t;
 
 /*
  * Writes a key file at path atomically (a temporary file in the same
  * directory, fsync, rename), with mode 0600 when kf->keys is set (it holds a
  * secret) and 0644 otherwise. An existing file is replaced only when
- * overwrite is true (else JURY_EEXIST). Errors: JURY_EEXIST, JURY_EPERM,
- * JURY_EIO, JURY_EINVAL (a name or endpoint with a newline). kf is borrowed.
+ * overwrite is true (else JURY_EEXIST; the refusal is atomic: the file is
+ * linked into place, which fails when path exists). With kf->keys set, the
+ * public key written is kf->keys->public_key, else kf->public_key. Errors:
+ * JURY_EEXIST, JURY_EPERM, JURY_EIO (errno tells the system's reason, for
+ * the message), JURY_EINVAL (a name or endpoint with a control character or
+ * surrounding blanks, which would not read back). kf is borrowed.
  */
 JURY_MUST_CHECK jury_err jury_keyfile_write(const char *path, const jury_keyfile_t *kf,
                                             bool overwrite);
@@ -78,8 +82,11 @@ JURY_MUST_CHECK jury_err jury_keyfile_write(const char *path, const jury_keyfile
  * its group or others may read (mode & 077) is refused with JURY_EPERM and
  * err saying how to fix it ("chmod 600 PATH"). The file's bytes are read
  * into guarded memory and wiped after parsing. Errors: JURY_ENOTFOUND,
- * JURY_EPERM, JURY_EINVAL (a bad line, with its number and reason in err),
- * JURY_ENOMEM. err gets one line (errlen bytes, NUL-terminated).
+ * JURY_EPERM, JURY_EINVAL (a bad line, with its number and reason in err;
+ * a file without public-key; a public-key that secret-key does not give),
+ * JURY_ENOMEM. err gets one line (errlen bytes, NUL-terminated) starting
+ * with the path ("ana.key:3: unknown name \"colour\""); it never quotes a
+ * value. On failure *out is cleared.
  */
 JURY_MUST_CHECK jury_err jury_keyfile_read(const char *path, jury_keyfile_t *out, char *err,
                                            size_t errlen);

@@ -16,20 +16,26 @@
  * Layout. Integers in keys are big-endian so that LMDB's byte order is
  * numeric order and a dataset's rows form one contiguous range.
  *
- *   meta        "schema_version" -> be32; "next_dataset", "next_annotator" -> be32
+ *   meta        "schema_version" -> be32; "next_dataset", "next_annotator" -> be32;
+ *               "access_version" -> be64
  *   datasets    name NUL                 -> be32 id, be64 created_ms, settings JSON
  *   dataset_ids be32 id                  -> name NUL
  *   records     be64 rid                 -> payload (the encoded record)
  *   rstate      be64 rid                 -> u8 status, be32 target, submitted, discarded, draft
  *   extids      be32 ds, external id     -> be64 rid
  *   responses   be64 rid, be32 annotator -> u8 status, be64 updated_ms, values
- *   annotators  name NUL                 -> be32 id, be64 created_ms
+ *   annotators  name NUL                 -> be32 id, be64 created_ms, u8 role, u8 flags,
+ *                                           32-byte public key, be64 changed_ms
+ *               (flags: 1 disabled, 2 has a key; rows of the first build end after created_ms
+ *               and read as enabled annotators without a key)
  *   annot_ids   be32 id                  -> name NUL
  *   counters    be32 ds, be32 annotator  -> be64 x COUNTER_N (annotator 0: the whole dataset)
  *   agreement   be32 ds, question name   -> the coordinator's running agreement state (opaque)
  *   ragree      be64 rid                 -> be64 bits of a double (a completed record's agreement)
  *   decisions   be64 rid                 -> the coordinator's encoded decision (opaque)
  *   consolidation be32 ds                -> summary of the dataset's last consolidation (opaque)
+ *   annotator_keys 32-byte public key    -> be32 annotator id
+ *   grants      be32 annotator, be32 ds  -> empty
  *
  * A record id is dataset << 40 | sequence, so one range scan walks a dataset.
  */
@@ -48,13 +54,15 @@ enum {
     DB_RAGREE,
     DB_DECISIONS,
     DB_CONSOLIDATION,
+    DB_ANNOTATOR_KEYS,
+    DB_GRANTS,
     DB_COUNT
 };
 
 static const char *const s_db_names[DB_COUNT] = {
-    "meta",      "datasets",  "dataset_ids", "records",       "rstate",
-    "extids",    "responses", "annotators",  "annotator_ids", "counters",
-    "agreement", "ragree",    "decisions",   "consolidation",
+    "meta",      "datasets",      "dataset_ids",    "records",  "rstate",    "extids",
+    "responses", "annotators",    "annotator_ids",  "counters", "agreement", "ragree",
+    "decisions", "consolidation", "annotator_keys", "grants",
 };
 
 /* Counter row slots. NEXT_SEQ is the dataset's next record sequence (dataset row only). */
@@ -72,7 +80,10 @@ enum {
 #define RSTATE_LEN       17
 #define RESPONSE_HDR     9
 #define DATASET_HDR      12
-#define ANNOTATOR_LEN    12
+#define ANNOTATOR_LEN    12 /* the first build's annotator row: id, created_ms */
+#define ANNOTATOR_ROW    54 /* ANNOTATOR_LEN, role, flags, public key, changed_ms */
+#define A_DISABLED       1  /* annotator row flag: disabled */
+#define A_HAS_KEY        2  /* annotator row flag: a public key is registered */
 #define DEFAULT_MAP_SIZE ((size_t)1 << 30)
 #define COUNTER_CACHE    32
 #define WRITE_RETRIES    24
@@ -725,6 +736,8 @@ static jury_err s_decisions_clear(jury_txn_t *t, uint32_t ds)
     return s_delete_prefix(t, DB_DECISIONS, k, 3);
 }
 
+static jury_err s_grants_drop_dataset(jury_txn_t *t, uint32_t ds);
+
 jury_err jury_store_dataset_delete(jury_txn_t *txn, const char *name)
 {
     jury_err err;
@@ -751,7 +764,8 @@ jury_err jury_store_dataset_delete(jury_txn_t *txn, const char *name)
         (err = s_delete_prefix(txn, DB_AGREEMENT, p32, 4)) != JURY_OK ||
         (err = s_delete_prefix(txn, DB_RAGREE, p24, 3)) != JURY_OK ||
         (err = s_decisions_clear(txn, id)) != JURY_OK ||
-        (err = s_delete_prefix(txn, DB_CONSOLIDATION, p32, 4)) != JURY_OK)
+        (err = s_delete_prefix(txn, DB_CONSOLIDATION, p32, 4)) != JURY_OK ||
+        (err = s_grants_drop_dataset(txn, id)) != JURY_OK)
         return err;
     MDB_val key = s_val(name, strlen(name) + 1);
     int rc = mdb_del(txn->txn, txn->store->dbi[DB_DATASETS], &key, NULL);
@@ -973,6 +987,46 @@ jury_err jury_store_record_each(jury_txn_t *txn, uint32_t ds, uint64_t after_rid
 
 /* ---- annotators -------------------------------------------------------- */
 
+static void s_annotator_encode(unsigned char v[ANNOTATOR_ROW], const jury_annotator_t *a)
+{
+    s_put32(v, a->id);
+    s_put64(v + 4, (uint64_t)a->created_ms);
+    v[12] = (unsigned char)a->role;
+    v[13] = (unsigned char)((a->disabled ? A_DISABLED : 0) | (a->has_key ? A_HAS_KEY : 0));
+    if (a->has_key)
+        memcpy(v + 14, a->public_key, 32);
+    else
+        memset(v + 14, 0, 32);
+    s_put64(v + 46, (uint64_t)a->changed_ms);
+}
+
+/* Decodes an annotators row (name: the NUL-terminated key, borrowed). Rows of the first build
+ * (ANNOTATOR_LEN bytes) read with the defaults; longer rows than ours come from a later build of
+ * the same schema, which may only append. */
+static jury_err s_annotator_decode(const char *name, const MDB_val *val, jury_annotator_t *out)
+{
+    const unsigned char *p = val->mv_data;
+    if (val->mv_size != ANNOTATOR_LEN && val->mv_size < ANNOTATOR_ROW)
+        return JURY_ECORRUPT;
+    memset(out, 0, sizeof *out);
+    out->id = s_get32(p);
+    out->name = name;
+    out->created_ms = (int64_t)s_get64(p + 4);
+    out->role = JURY_ROLE_ANNOTATOR;
+    out->changed_ms = out->created_ms;
+    if (val->mv_size == ANNOTATOR_LEN)
+        return JURY_OK;
+    if (p[12] > JURY_ROLE_GATEWAY)
+        return JURY_ECORRUPT;
+    out->role = (jury_role)p[12];
+    out->disabled = (p[13] & A_DISABLED) != 0;
+    out->has_key = (p[13] & A_HAS_KEY) != 0;
+    if (out->has_key)
+        memcpy(out->public_key, p + 14, 32);
+    out->changed_ms = (int64_t)s_get64(p + 46);
+    return JURY_OK;
+}
+
 jury_err jury_store_annotator_find(jury_txn_t *txn, const char *name, uint32_t *id_out)
 {
     if (!s_name_ok(name))
@@ -1008,10 +1062,12 @@ jury_err jury_store_annotator_ensure(jury_txn_t *txn, const char *name, uint32_t
         return err;
     if ((err = s_next_id(txn, "next_annotator", &id)) != JURY_OK)
         return err;
-    unsigned char v[ANNOTATOR_LEN], k[4];
-    s_put32(v, id);
-    s_put64(v + 4, (uint64_t)s_now_ms());
-    MDB_val key = s_val(name, strlen(name) + 1), val = s_val(v, ANNOTATOR_LEN);
+    int64_t now = s_now_ms();
+    jury_annotator_t a = {
+        .id = id, .role = JURY_ROLE_ANNOTATOR, .created_ms = now, .changed_ms = now};
+    unsigned char v[ANNOTATOR_ROW], k[4];
+    s_annotator_encode(v, &a);
+    MDB_val key = s_val(name, strlen(name) + 1), val = s_val(v, ANNOTATOR_ROW);
     int rc = mdb_put(txn->txn, txn->store->dbi[DB_ANNOTATORS], &key, &val, 0);
     if (rc != MDB_SUCCESS)
         return s_err(rc, "write annotator");
@@ -1444,4 +1500,373 @@ jury_err jury_store_annotator_counts_each(jury_txn_t *txn, uint32_t ds,
     if (err == JURY_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
         err = s_err(rc, "walk counters");
     return err;
+}
+
+/* ---- annotator access -------------------------------------------------- */
+
+const char *jury_role_name(jury_role r)
+{
+    static const char *const names[] = {"annotator", "reviewer", "admin", "gateway"};
+    return (unsigned)r <= JURY_ROLE_GATEWAY ? names[r] : NULL;
+}
+
+bool jury_role_parse(const char *name, jury_role *out)
+{
+    for (int r = JURY_ROLE_ANNOTATOR; r <= JURY_ROLE_GATEWAY; r++)
+        if (name && strcmp(name, jury_role_name((jury_role)r)) == 0) {
+            *out = (jury_role)r;
+            return true;
+        }
+    return false;
+}
+
+/* The NUL-terminated name of annotator id, borrowed from the map. */
+static jury_err s_annotator_name_of(jury_txn_t *t, uint32_t id, const char **name)
+{
+    jury_err err = jury_store_annotator_name(t, id, name);
+    return err == JURY_OK && strlen(*name) > JURY_STORE_NAME_MAX ? JURY_ECORRUPT : err;
+}
+
+jury_err jury_store_annotator_get(jury_txn_t *txn, uint32_t id, jury_annotator_t *out)
+{
+    const char *name;
+    jury_err err = s_annotator_name_of(txn, id, &name);
+    if (err != JURY_OK)
+        return err;
+    MDB_val key = s_val(name, strlen(name) + 1), val;
+    int rc = mdb_get(txn->txn, txn->store->dbi[DB_ANNOTATORS], &key, &val);
+    if (rc != MDB_SUCCESS)
+        return rc == MDB_NOTFOUND ? JURY_ECORRUPT : s_err(rc, "read annotator");
+    if ((err = s_annotator_decode(name, &val, out)) == JURY_OK && out->id != id)
+        err = JURY_ECORRUPT;
+    return err;
+}
+
+jury_err jury_store_annotator_get_by_name(jury_txn_t *txn, const char *name, jury_annotator_t *out)
+{
+    if (!s_name_ok(name))
+        return JURY_ENOTFOUND;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn->txn, txn->store->dbi[DB_ANNOTATORS], &cur);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "open cursor");
+    /* The cursor hands back the key as stored: a name that lives as long as the transaction. */
+    MDB_val key = s_val(name, strlen(name) + 1), val;
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_KEY);
+    jury_err err = rc == MDB_SUCCESS ? s_annotator_decode(key.mv_data, &val, out)
+                                     : s_err(rc, "read annotator");
+    mdb_cursor_close(cur);
+    return err;
+}
+
+jury_err jury_store_annotator_each(jury_txn_t *txn,
+                                   jury_err (*fn)(const jury_annotator_t *a, void *arg), void *arg)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn->txn, txn->store->dbi[DB_ANNOTATOR_IDS], &cur);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "open cursor");
+    MDB_val key, val;
+    jury_err err = JURY_OK;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        if (key.mv_size != 4 || val.mv_size < 2 || val.mv_size > JURY_STORE_NAME_MAX + 1 ||
+            ((const char *)val.mv_data)[val.mv_size - 1] != '\0') {
+            err = JURY_ECORRUPT;
+            break;
+        }
+        MDB_val row;
+        int rc2 = mdb_get(txn->txn, txn->store->dbi[DB_ANNOTATORS], &val, &row);
+        if (rc2 != MDB_SUCCESS) {
+            err = rc2 == MDB_NOTFOUND ? JURY_ECORRUPT : s_err(rc2, "read annotator");
+            break;
+        }
+        jury_annotator_t a;
+        if ((err = s_annotator_decode(val.mv_data, &row, &a)) != JURY_OK ||
+            (err = fn(&a, arg)) != JURY_OK)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (err == JURY_OK && rc != MDB_NOTFOUND)
+        err = s_err(rc, "walk annotators");
+    return err;
+}
+
+/* An annotator being changed: its row decoded, with its name copied out of the map, because
+ * writing the row moves it. */
+typedef struct {
+    char name[JURY_STORE_NAME_MAX + 1]; /* the row's key */
+    jury_annotator_t a;                 /* the row; a.name points at name */
+} annotator_edit_t;
+
+static jury_err s_edit_load(jury_txn_t *t, uint32_t id, annotator_edit_t *e)
+{
+    jury_annotator_t a;
+    jury_err err = jury_store_annotator_get(t, id, &a);
+    if (err != JURY_OK)
+        return err;
+    memcpy(e->name, a.name, strlen(a.name) + 1);
+    e->a = a;
+    e->a.name = e->name;
+    return JURY_OK;
+}
+
+/* Writes the edited row back, stamped as changed now. */
+static jury_err s_edit_store(jury_txn_t *t, annotator_edit_t *e)
+{
+    e->a.changed_ms = s_now_ms();
+    unsigned char v[ANNOTATOR_ROW];
+    s_annotator_encode(v, &e->a);
+    MDB_val key = s_val(e->name, strlen(e->name) + 1), val = s_val(v, ANNOTATOR_ROW);
+    return s_err(mdb_put(t->txn, t->store->dbi[DB_ANNOTATORS], &key, &val, 0), "write annotator");
+}
+
+static jury_err s_access_bump(jury_txn_t *t)
+{
+    MDB_val key = s_val("access_version", 14), val;
+    uint64_t v = 0;
+    int rc = mdb_get(t->txn, t->store->dbi[DB_META], &key, &val);
+    if (rc == MDB_SUCCESS && val.mv_size == 8)
+        v = s_get64(val.mv_data);
+    else if (rc != MDB_NOTFOUND)
+        return rc == MDB_SUCCESS ? JURY_ECORRUPT : s_err(rc, "read access version");
+    unsigned char b[8];
+    s_put64(b, v + 1);
+    val = s_val(b, 8);
+    return s_err(mdb_put(t->txn, t->store->dbi[DB_META], &key, &val, 0), "write access version");
+}
+
+jury_err jury_store_access_version(jury_txn_t *txn, uint64_t *out)
+{
+    MDB_val key = s_val("access_version", 14), val;
+    int rc = mdb_get(txn->txn, txn->store->dbi[DB_META], &key, &val);
+    if (rc == MDB_NOTFOUND) {
+        *out = 0;
+        return JURY_OK;
+    }
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "read access version");
+    if (val.mv_size != 8)
+        return JURY_ECORRUPT;
+    *out = s_get64(val.mv_data);
+    return JURY_OK;
+}
+
+jury_err jury_store_annotator_set_key(jury_txn_t *txn, uint32_t id, const unsigned char *public_key)
+{
+    jury_err err;
+    annotator_edit_t e;
+    if ((err = s_need_write(txn)) != JURY_OK || (err = s_edit_load(txn, id, &e)) != JURY_OK)
+        return err;
+    MDB_dbi keys = txn->store->dbi[DB_ANNOTATOR_KEYS];
+    int rc;
+    if (public_key) {
+        MDB_val key = s_val(public_key, 32), val;
+        rc = mdb_get(txn->txn, keys, &key, &val);
+        if (rc == MDB_SUCCESS) {
+            if (val.mv_size != 4)
+                return JURY_ECORRUPT;
+            /* Registering the key it has already changes nothing. */
+            return s_get32(val.mv_data) == id ? JURY_OK : JURY_EEXIST;
+        }
+        if (rc != MDB_NOTFOUND)
+            return s_err(rc, "read annotator key");
+    } else if (!e.a.has_key) {
+        return JURY_OK;
+    }
+    if (e.a.has_key) {
+        MDB_val old = s_val(e.a.public_key, 32);
+        rc = mdb_del(txn->txn, keys, &old, NULL);
+        if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+            return s_err(rc, "delete annotator key");
+    }
+    if (public_key) {
+        unsigned char v[4];
+        s_put32(v, id);
+        MDB_val key = s_val(public_key, 32), val = s_val(v, 4);
+        if ((rc = mdb_put(txn->txn, keys, &key, &val, 0)) != MDB_SUCCESS)
+            return s_err(rc, "write annotator key");
+        memcpy(e.a.public_key, public_key, 32);
+    } else {
+        memset(e.a.public_key, 0, 32);
+    }
+    e.a.has_key = public_key != NULL;
+    if ((err = s_edit_store(txn, &e)) != JURY_OK)
+        return err;
+    return s_access_bump(txn);
+}
+
+jury_err jury_store_annotator_set_role(jury_txn_t *txn, uint32_t id, jury_role role)
+{
+    jury_err err;
+    annotator_edit_t e;
+    if ((err = s_need_write(txn)) != JURY_OK)
+        return err;
+    if ((unsigned)role > JURY_ROLE_GATEWAY)
+        return JURY_EINVAL;
+    if ((err = s_edit_load(txn, id, &e)) != JURY_OK || e.a.role == role)
+        return err;
+    e.a.role = role;
+    if ((err = s_edit_store(txn, &e)) != JURY_OK)
+        return err;
+    return s_access_bump(txn);
+}
+
+jury_err jury_store_annotator_set_disabled(jury_txn_t *txn, uint32_t id, bool disabled)
+{
+    jury_err err;
+    annotator_edit_t e;
+    if ((err = s_need_write(txn)) != JURY_OK || (err = s_edit_load(txn, id, &e)) != JURY_OK ||
+        e.a.disabled == disabled)
+        return err;
+    e.a.disabled = disabled;
+    if ((err = s_edit_store(txn, &e)) != JURY_OK)
+        return err;
+    return s_access_bump(txn);
+}
+
+jury_err jury_store_annotator_find_key(jury_txn_t *txn, const unsigned char *public_key,
+                                       uint32_t *id_out)
+{
+    if (!public_key || txn->store->absent[DB_ANNOTATOR_KEYS])
+        return JURY_ENOTFOUND;
+    MDB_val key = s_val(public_key, 32), val;
+    int rc = mdb_get(txn->txn, txn->store->dbi[DB_ANNOTATOR_KEYS], &key, &val);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "read annotator key");
+    if (val.mv_size != 4)
+        return JURY_ECORRUPT;
+    *id_out = s_get32(val.mv_data);
+    return JURY_OK;
+}
+
+static void s_grant_key(unsigned char k[8], uint32_t id, uint32_t ds)
+{
+    s_put32(k, id);
+    s_put32(k + 4, ds);
+}
+
+jury_err jury_store_grant(jury_txn_t *txn, uint32_t id, uint32_t ds)
+{
+    jury_err err;
+    annotator_edit_t e;
+    jury_dataset_t d;
+    if ((err = s_need_write(txn)) != JURY_OK || (err = s_edit_load(txn, id, &e)) != JURY_OK ||
+        (err = jury_store_dataset_get_id(txn, ds, &d)) != JURY_OK)
+        return err;
+    unsigned char k[8];
+    s_grant_key(k, id, ds);
+    MDB_val key = s_val(k, 8), val = s_val("", 0);
+    int rc = mdb_put(txn->txn, txn->store->dbi[DB_GRANTS], &key, &val, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST)
+        return JURY_OK;
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "write grant");
+    if ((err = s_edit_store(txn, &e)) != JURY_OK)
+        return err;
+    return s_access_bump(txn);
+}
+
+jury_err jury_store_revoke(jury_txn_t *txn, uint32_t id, uint32_t ds)
+{
+    jury_err err;
+    annotator_edit_t e;
+    if ((err = s_need_write(txn)) != JURY_OK || (err = s_edit_load(txn, id, &e)) != JURY_OK)
+        return err;
+    unsigned char k[8];
+    s_grant_key(k, id, ds);
+    MDB_val key = s_val(k, 8);
+    int rc = mdb_del(txn->txn, txn->store->dbi[DB_GRANTS], &key, NULL);
+    if (rc == MDB_NOTFOUND)
+        return JURY_OK;
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "delete grant");
+    if ((err = s_edit_store(txn, &e)) != JURY_OK)
+        return err;
+    return s_access_bump(txn);
+}
+
+jury_err jury_store_granted(jury_txn_t *txn, uint32_t id, uint32_t ds, bool *granted)
+{
+    *granted = false;
+    if (txn->store->absent[DB_GRANTS])
+        return JURY_OK;
+    unsigned char k[8];
+    s_grant_key(k, id, ds);
+    MDB_val key = s_val(k, 8), val;
+    int rc = mdb_get(txn->txn, txn->store->dbi[DB_GRANTS], &key, &val);
+    if (rc == MDB_NOTFOUND)
+        return JURY_OK;
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "read grant");
+    *granted = true;
+    return JURY_OK;
+}
+
+jury_err jury_store_grants_each(jury_txn_t *txn, uint32_t id,
+                                jury_err (*fn)(uint32_t ds, void *arg), void *arg)
+{
+    if (txn->store->absent[DB_GRANTS])
+        return JURY_OK;
+    unsigned char k[8];
+    s_grant_key(k, id, 0);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn->txn, txn->store->dbi[DB_GRANTS], &cur);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "open cursor");
+    MDB_val key = s_val(k, 8), val;
+    jury_err err = JURY_OK;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+         rc == MDB_SUCCESS && key.mv_size == 8 && memcmp(key.mv_data, k, 4) == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+        if ((err = fn(s_get32((const unsigned char *)key.mv_data + 4), arg)) != JURY_OK)
+            break;
+    mdb_cursor_close(cur);
+    if (err == JURY_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+        err = s_err(rc, "walk grants");
+    return err;
+}
+
+/*
+ * Deletes every grant of dataset ds. Grants are keyed annotator first (what the coordinator asks
+ * on every hello: "may this annotator work here?"), so a dataset's grants are scattered. Rather
+ * than keep a reverse index in step on every grant and revoke, deleting a dataset (rare, and
+ * already a walk of all its records) asks once per annotator: one point delete each, in the grants
+ * table, while the cursor walks annotator_ids, a table that the deletes do not touch.
+ */
+static jury_err s_grants_drop_dataset(jury_txn_t *t, uint32_t ds)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(t->txn, t->store->dbi[DB_ANNOTATOR_IDS], &cur);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "open cursor");
+    MDB_val key, val;
+    jury_err err = JURY_OK;
+    bool changed = false;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        if (key.mv_size != 4) {
+            err = JURY_ECORRUPT;
+            break;
+        }
+        unsigned char k[8];
+        s_grant_key(k, s_get32(key.mv_data), ds);
+        MDB_val gkey = s_val(k, 8);
+        int rc2 = mdb_del(t->txn, t->store->dbi[DB_GRANTS], &gkey, NULL);
+        if (rc2 == MDB_SUCCESS) {
+            /* The annotator's access changed: stamp it (its row lives in another table). */
+            annotator_edit_t e;
+            changed = true;
+            if ((err = s_edit_load(t, s_get32(key.mv_data), &e)) != JURY_OK ||
+                (err = s_edit_store(t, &e)) != JURY_OK)
+                break;
+        } else if (rc2 != MDB_NOTFOUND) {
+            err = s_err(rc2, "delete grant");
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    if (err == JURY_OK && rc != MDB_NOTFOUND)
+        err = s_err(rc, "walk annotators");
+    return err == JURY_OK && changed ? s_access_bump(t) : err;
 }

@@ -138,7 +138,8 @@ JURY_MUST_CHECK jury_err jury_store_dataset_each(
 
 /*
  * Deletes a dataset with all its records, responses, counters, agreement
- * state, decisions and consolidation summary. Errors: JURY_ENOTFOUND.
+ * state, decisions, consolidation summary and grants (bumping the access
+ * version when it had grants). Errors: JURY_ENOTFOUND.
  */
 JURY_MUST_CHECK jury_err jury_store_dataset_delete(jury_txn_t *txn, const char *name);
 
@@ -364,7 +365,6 @@ JURY_MUST_CHECK jury_err jury_store_consolidation_get(jury_txn_t *txn, uint32_t 
 JURY_MUST_CHECK jury_err jury_store_dataset_set_settings(jury_txn_t *txn, uint32_t ds,
                                                          const char *settings, size_t len);
 
-
 /* ---- annotator access ------------------------------------------------------------------------ */
 
 /* What an annotator may do. */
@@ -381,14 +381,14 @@ bool jury_role_parse(const char *name, jury_role *out);
 
 /* An annotator as stored. name is borrowed until the transaction ends. */
 typedef struct {
-    uint32_t id;          /* annotator id (>= 1) */
-    const char *name;     /* NUL-terminated, borrowed */
-    jury_role role;       /* role (JURY_ROLE_ANNOTATOR for annotators created by imports) */
-    bool disabled;        /* disabled annotators are refused at once */
-    bool has_key;         /* a CURVE public key is registered */
+    uint32_t id;                  /* annotator id (>= 1) */
+    const char *name;             /* NUL-terminated, borrowed */
+    jury_role role;               /* role (JURY_ROLE_ANNOTATOR for annotators created by imports) */
+    bool disabled;                /* disabled annotators are refused at once */
+    bool has_key;                 /* a CURVE public key is registered */
     unsigned char public_key[32]; /* the key when has_key */
-    int64_t created_ms;   /* creation time */
-    int64_t changed_ms;   /* last change of role, state, key or grants */
+    int64_t created_ms;           /* creation time */
+    int64_t changed_ms;           /* last change of role, state, key or grants */
 } jury_annotator_t;
 
 /* Reads annotator id (or the one called name) into *out. Errors: JURY_ENOTFOUND. Annotators
@@ -403,11 +403,14 @@ JURY_MUST_CHECK jury_err jury_store_annotator_each(
     jury_txn_t *txn, jury_err (*fn)(const jury_annotator_t *a, void *arg), void *arg);
 
 /*
- * Changes of an annotator; each bumps the store's access version (below).
- * set_key registers public_key (NULL removes the key) and indexes it, so that
- * jury_store_annotator_find_key finds the annotator by key; a key held by
- * another annotator gives JURY_EEXIST. Errors: JURY_ENOTFOUND, JURY_EEXIST,
- * JURY_EINVAL (role out of range), JURY_EFULL.
+ * Changes of an annotator; each that changes something stamps changed_ms and
+ * bumps the store's access version (below); setting what is already there
+ * changes nothing. set_key registers public_key (32 bytes; NULL removes the
+ * key), replacing the annotator's previous key, and indexes it, so that
+ * jury_store_annotator_find_key finds the annotator by key and no longer by
+ * the old one; a key held by another annotator gives JURY_EEXIST. Errors:
+ * JURY_ENOTFOUND, JURY_EEXIST, JURY_EINVAL (role out of range), JURY_EPERM
+ * (read transaction), JURY_EFULL.
  */
 JURY_MUST_CHECK jury_err jury_store_annotator_set_key(jury_txn_t *txn, uint32_t id,
                                                       const unsigned char *public_key);
@@ -416,13 +419,17 @@ JURY_MUST_CHECK jury_err jury_store_annotator_set_role(jury_txn_t *txn, uint32_t
 JURY_MUST_CHECK jury_err jury_store_annotator_set_disabled(jury_txn_t *txn, uint32_t id,
                                                            bool disabled);
 
-/* The annotator whose registered key is public_key (32 bytes). Errors: JURY_ENOTFOUND. */
+/* The annotator whose registered key is public_key (32 bytes), disabled or not (the caller
+ * checks). Errors: JURY_ENOTFOUND. */
 JURY_MUST_CHECK jury_err jury_store_annotator_find_key(jury_txn_t *txn,
                                                        const unsigned char *public_key,
                                                        uint32_t *id_out);
 
-/* Grants or revokes dataset ds to annotator id (idempotent; bumps the access version).
- * granted: whether id may work on ds by grant (roles are the caller's business). */
+/* Grants or revokes dataset ds to annotator id (idempotent; a grant or revoke that changes
+ * something stamps the annotator's changed_ms and bumps the access version). grant: errors
+ * JURY_ENOTFOUND (no such annotator or dataset); revoke: JURY_ENOTFOUND (no such annotator).
+ * granted: whether id may work on ds by grant (roles are the caller's business). A store written
+ * before grants existed, opened read-only, has none. */
 JURY_MUST_CHECK jury_err jury_store_grant(jury_txn_t *txn, uint32_t id, uint32_t ds);
 JURY_MUST_CHECK jury_err jury_store_revoke(jury_txn_t *txn, uint32_t id, uint32_t ds);
 JURY_MUST_CHECK jury_err jury_store_granted(jury_txn_t *txn, uint32_t id, uint32_t ds,

@@ -1,5 +1,5 @@
 /* test_store.c: the LMDB store on real files: datasets, records, responses, counters, growth,
- * versions, permissions. */
+ * versions, permissions, annotator access (roles, keys, grants). */
 #include "testutil.h"
 
 #include <setjmp.h>
@@ -1047,6 +1047,413 @@ static void test_decisions_grow_the_map(void **state)
     s_check_many(f->store, &a);
 }
 
+/* ---- annotator access ---- */
+
+/* One write of the access tests: op names what to do with annotator `name` (ensured first). */
+typedef struct {
+    const char *op;           /* "role", "key", "nokey", "disable", "enable", "grant", "revoke" */
+    const char *name;         /* annotator */
+    jury_role role;           /* role */
+    const unsigned char *key; /* public key */
+    uint32_t ds;              /* dataset */
+    uint32_t id;              /* out: the annotator's id */
+} access_arg_t;
+
+static jury_err s_access(jury_txn_t *txn, void *arg)
+{
+    access_arg_t *a = arg;
+    jury_err err = jury_store_annotator_ensure(txn, a->name, &a->id, NULL);
+    if (err != JURY_OK)
+        return err;
+    if (strcmp(a->op, "role") == 0)
+        return jury_store_annotator_set_role(txn, a->id, a->role);
+    if (strcmp(a->op, "key") == 0)
+        return jury_store_annotator_set_key(txn, a->id, a->key);
+    if (strcmp(a->op, "nokey") == 0)
+        return jury_store_annotator_set_key(txn, a->id, NULL);
+    if (strcmp(a->op, "disable") == 0 || strcmp(a->op, "enable") == 0)
+        return jury_store_annotator_set_disabled(txn, a->id, strcmp(a->op, "disable") == 0);
+    if (strcmp(a->op, "grant") == 0)
+        return jury_store_grant(txn, a->id, a->ds);
+    if (strcmp(a->op, "revoke") == 0)
+        return jury_store_revoke(txn, a->id, a->ds);
+    return JURY_OK;
+}
+
+static jury_err s_do(jury_store_t *s, const char *op, const char *name, access_arg_t a)
+{
+    a.op = op;
+    a.name = name;
+    return jury_store_write(s, s_access, &a);
+}
+
+static uint64_t s_access_version(jury_store_t *s)
+{
+    jury_txn_t *txn;
+    uint64_t v = 99;
+    assert_int_equal(jury_store_read(s, &txn), JURY_OK);
+    assert_int_equal(jury_store_access_version(txn, &v), JURY_OK);
+    jury_txn_abort(&txn);
+    return v;
+}
+
+static void s_get_annotator(jury_store_t *s, const char *name, jury_annotator_t *out,
+                            char *name_copy)
+{
+    jury_txn_t *txn;
+    assert_int_equal(jury_store_read(s, &txn), JURY_OK);
+    assert_int_equal(jury_store_annotator_get_by_name(txn, name, out), JURY_OK);
+    jury_annotator_t by_id;
+    assert_int_equal(jury_store_annotator_get(txn, out->id, &by_id), JURY_OK);
+    assert_string_equal(by_id.name, name);
+    assert_int_equal(by_id.role, out->role);
+    assert_int_equal(by_id.changed_ms, out->changed_ms);
+    strcpy(name_copy, out->name);
+    out->name = name_copy;
+    jury_txn_abort(&txn);
+}
+
+static void test_roles_by_name(void **state)
+{
+    (void)state;
+    const char *names[] = {"annotator", "reviewer", "admin", "gateway"};
+    for (int r = 0; r < 4; r++) {
+        jury_role got;
+        assert_string_equal(jury_role_name((jury_role)r), names[r]);
+        assert_true(jury_role_parse(names[r], &got));
+        assert_int_equal(got, r);
+    }
+    jury_role got = JURY_ROLE_ADMIN;
+    assert_null(jury_role_name((jury_role)4));
+    assert_false(jury_role_parse("Admin", &got));
+    assert_false(jury_role_parse("", &got));
+    assert_false(jury_role_parse(NULL, &got));
+    assert_int_equal(got, JURY_ROLE_ADMIN);
+}
+
+static void test_annotator_roles_and_state(void **state)
+{
+    fixture_t *f = *state;
+    char name[JURY_STORE_NAME_MAX + 1];
+    assert_int_equal(s_access_version(f->store), 0);
+    /* An annotator made by an import: an enabled annotator without a key. */
+    assert_int_equal(s_do(f->store, "none", "ana", (access_arg_t){0}), JURY_OK);
+    jury_annotator_t a;
+    s_get_annotator(f->store, "ana", &a, name);
+    assert_int_equal(a.id, 1);
+    assert_int_equal(a.role, JURY_ROLE_ANNOTATOR);
+    assert_false(a.disabled);
+    assert_false(a.has_key);
+    assert_true(a.created_ms > 0);
+    assert_int_equal(a.changed_ms, a.created_ms);
+    assert_int_equal(s_access_version(f->store), 0);
+
+    assert_int_equal(s_do(f->store, "role", "ana", (access_arg_t){.role = JURY_ROLE_REVIEWER}),
+                     JURY_OK);
+    assert_int_equal(s_access_version(f->store), 1);
+    /* The same role again changes nothing. */
+    assert_int_equal(s_do(f->store, "role", "ana", (access_arg_t){.role = JURY_ROLE_REVIEWER}),
+                     JURY_OK);
+    assert_int_equal(s_access_version(f->store), 1);
+    assert_int_equal(s_do(f->store, "role", "ana", (access_arg_t){.role = (jury_role)4}),
+                     JURY_EINVAL);
+    assert_int_equal(s_do(f->store, "disable", "ana", (access_arg_t){0}), JURY_OK);
+    assert_int_equal(s_do(f->store, "disable", "ana", (access_arg_t){0}), JURY_OK);
+    assert_int_equal(s_access_version(f->store), 2);
+    s_get_annotator(f->store, "ana", &a, name);
+    assert_int_equal(a.role, JURY_ROLE_REVIEWER);
+    assert_true(a.disabled);
+    assert_true(a.changed_ms >= a.created_ms);
+    assert_int_equal(s_do(f->store, "enable", "ana", (access_arg_t){0}), JURY_OK);
+    assert_int_equal(s_access_version(f->store), 3);
+    s_get_annotator(f->store, "ana", &a, name);
+    assert_false(a.disabled);
+
+    /* Unknown ids, and writes in a read transaction. */
+    jury_txn_t *txn;
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(jury_store_annotator_get(txn, 2, &a), JURY_ENOTFOUND);
+    assert_int_equal(jury_store_annotator_get_by_name(txn, "bob", &a), JURY_ENOTFOUND);
+    assert_int_equal(jury_store_annotator_set_disabled(txn, 1, true), JURY_EPERM);
+    assert_int_equal(jury_store_annotator_set_key(txn, 1, NULL), JURY_EPERM);
+    assert_int_equal(jury_store_grant(txn, 1, 1), JURY_EPERM);
+    jury_txn_abort(&txn);
+}
+
+static void test_annotator_keys(void **state)
+{
+    fixture_t *f = *state;
+    unsigned char k1[32], k2[32];
+    memset(k1, 0x11, sizeof k1);
+    memset(k2, 0x22, sizeof k2);
+    char name[JURY_STORE_NAME_MAX + 1];
+    access_arg_t a = {.key = k1};
+    assert_int_equal(s_do(f->store, "key", "ana", a), JURY_OK);
+    assert_int_equal(s_access_version(f->store), 1);
+    /* Registering the key ana has changes nothing; bob cannot have it too. */
+    assert_int_equal(s_do(f->store, "key", "ana", a), JURY_OK);
+    assert_int_equal(s_access_version(f->store), 1);
+    assert_int_equal(s_do(f->store, "key", "bob", a), JURY_EEXIST);
+
+    jury_annotator_t got;
+    s_get_annotator(f->store, "ana", &got, name);
+    assert_true(got.has_key);
+    assert_memory_equal(got.public_key, k1, 32);
+    jury_txn_t *txn;
+    uint32_t id = 0;
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(jury_store_annotator_find_key(txn, k1, &id), JURY_OK);
+    assert_int_equal(id, got.id);
+    assert_int_equal(jury_store_annotator_find_key(txn, k2, &id), JURY_ENOTFOUND);
+    jury_txn_abort(&txn);
+
+    /* Rotation: the new key finds ana, the old one nobody. */
+    a.key = k2;
+    assert_int_equal(s_do(f->store, "key", "ana", a), JURY_OK);
+    assert_int_equal(s_access_version(f->store), 2);
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(jury_store_annotator_find_key(txn, k1, &id), JURY_ENOTFOUND);
+    assert_int_equal(jury_store_annotator_find_key(txn, k2, &id), JURY_OK);
+    assert_int_equal(id, got.id);
+    jury_txn_abort(&txn);
+    /* The old key is free for someone else. */
+    a.key = k1;
+    assert_int_equal(s_do(f->store, "key", "bob", a), JURY_OK);
+
+    /* Removing the key. */
+    assert_int_equal(s_do(f->store, "nokey", "ana", a), JURY_OK);
+    assert_int_equal(s_access_version(f->store), 4);
+    assert_int_equal(s_do(f->store, "nokey", "ana", a), JURY_OK);
+    assert_int_equal(s_access_version(f->store), 4);
+    s_get_annotator(f->store, "ana", &got, name);
+    assert_false(got.has_key);
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(jury_store_annotator_find_key(txn, k2, &id), JURY_ENOTFOUND);
+    assert_int_equal(jury_store_annotator_find_key(txn, k1, &id), JURY_OK);
+    assert_int_not_equal(id, got.id);
+    jury_txn_abort(&txn);
+}
+
+static jury_err s_collect_ds(uint32_t ds, void *arg)
+{
+    uint32_t *list = arg;
+    list[++list[0]] = ds;
+    return JURY_OK;
+}
+
+/* Dataset ids granted to annotator id: list[0] is the count. */
+static void s_grants(jury_store_t *s, uint32_t id, uint32_t list[8])
+{
+    memset(list, 0, 8 * sizeof list[0]);
+    jury_txn_t *txn;
+    assert_int_equal(jury_store_read(s, &txn), JURY_OK);
+    assert_int_equal(jury_store_grants_each(txn, id, s_collect_ds, list), JURY_OK);
+    jury_txn_abort(&txn);
+}
+
+static bool s_granted(jury_store_t *s, uint32_t id, uint32_t ds)
+{
+    jury_txn_t *txn;
+    bool g = true;
+    assert_int_equal(jury_store_read(s, &txn), JURY_OK);
+    assert_int_equal(jury_store_granted(txn, id, ds, &g), JURY_OK);
+    jury_txn_abort(&txn);
+    return g;
+}
+
+static void test_grants(void **state)
+{
+    fixture_t *f = *state;
+    uint32_t a = s_new_dataset(f->store, "a"), b = s_new_dataset(f->store, "b");
+    uint32_t c = s_new_dataset(f->store, "c");
+    access_arg_t arg = {.ds = c};
+    assert_int_equal(s_do(f->store, "grant", "ana", arg), JURY_OK);
+    arg.ds = a;
+    assert_int_equal(s_do(f->store, "grant", "ana", arg), JURY_OK);
+    assert_int_equal(s_do(f->store, "grant", "ana", arg), JURY_OK);
+    assert_int_equal(s_access_version(f->store), 2);
+    assert_int_equal(s_do(f->store, "grant", "bob", arg), JURY_OK);
+    uint32_t ana = 1, bob = 2; /* ids in order of creation */
+
+    uint32_t list[8];
+    s_grants(f->store, ana, list);
+    assert_int_equal(list[0], 2);
+    assert_int_equal(list[1], a);
+    assert_int_equal(list[2], c);
+    assert_true(s_granted(f->store, ana, a));
+    assert_false(s_granted(f->store, ana, b));
+    assert_true(s_granted(f->store, bob, a));
+
+    arg.ds = a;
+    assert_int_equal(s_do(f->store, "revoke", "ana", arg), JURY_OK);
+    assert_int_equal(s_access_version(f->store), 4);
+    assert_int_equal(s_do(f->store, "revoke", "ana", arg), JURY_OK);
+    assert_int_equal(s_access_version(f->store), 4);
+    assert_false(s_granted(f->store, ana, a));
+    assert_true(s_granted(f->store, bob, a));
+    s_grants(f->store, ana, list);
+    assert_int_equal(list[0], 1);
+    assert_int_equal(list[1], c);
+
+    /* A dataset that does not exist cannot be granted. */
+    arg.ds = 77;
+    assert_int_equal(s_do(f->store, "grant", "ana", arg), JURY_ENOTFOUND);
+    jury_txn_t *txn;
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    bool g;
+    assert_int_equal(jury_store_granted(txn, 9, a, &g), JURY_OK);
+    assert_false(g);
+    jury_txn_abort(&txn);
+}
+
+static void test_dataset_delete_removes_its_grants(void **state)
+{
+    fixture_t *f = *state;
+    uint32_t a = s_new_dataset(f->store, "a"), b = s_new_dataset(f->store, "b");
+    access_arg_t arg = {.ds = a};
+    assert_int_equal(s_do(f->store, "grant", "ana", arg), JURY_OK);
+    assert_int_equal(s_do(f->store, "grant", "bob", arg), JURY_OK);
+    assert_int_equal(s_do(f->store, "none", "cid", arg), JURY_OK);
+    arg.ds = b;
+    assert_int_equal(s_do(f->store, "grant", "ana", arg), JURY_OK);
+    uint64_t before = s_access_version(f->store);
+
+    assert_int_equal(jury_store_write(f->store, s_delete_ds, "a"), JURY_OK);
+    assert_true(s_access_version(f->store) > before);
+    uint32_t list[8];
+    s_grants(f->store, 1, list);
+    assert_int_equal(list[0], 1);
+    assert_int_equal(list[1], b);
+    s_grants(f->store, 2, list);
+    assert_int_equal(list[0], 0);
+    /* A dataset created after gets a new id and no grants of the old one. */
+    uint32_t a2 = s_new_dataset(f->store, "a");
+    assert_int_not_equal(a2, a);
+    assert_false(s_granted(f->store, 1, a2));
+
+    /* Deleting a dataset without grants leaves the access version alone. */
+    before = s_access_version(f->store);
+    assert_int_equal(jury_store_write(f->store, s_delete_ds, "a"), JURY_OK);
+    assert_int_equal(s_access_version(f->store), before);
+}
+
+typedef struct {
+    char names[8][16]; /* names seen, in order */
+    uint32_t ids[8];   /* their ids */
+    int n;             /* how many */
+} seen_t;
+
+static jury_err s_collect_each(const jury_annotator_t *a, void *arg)
+{
+    seen_t *s = arg;
+    snprintf(s->names[s->n], sizeof s->names[0], "%s", a->name);
+    s->ids[s->n++] = a->id;
+    return JURY_OK;
+}
+
+static void test_annotator_each_in_id_order(void **state)
+{
+    fixture_t *f = *state;
+    const char *names[] = {"zed", "amy", "mo"};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(s_do(f->store, "none", names[i], (access_arg_t){0}), JURY_OK);
+    seen_t seen = {0};
+    jury_txn_t *txn;
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(jury_store_annotator_each(txn, s_collect_each, &seen), JURY_OK);
+    jury_txn_abort(&txn);
+    assert_int_equal(seen.n, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(seen.names[i], names[i]);
+        assert_int_equal(seen.ids[i], (uint32_t)i + 1);
+    }
+}
+
+static void test_store_from_before_annotator_access(void **state)
+{
+    fixture_t *f = *state;
+    uint32_t ds = s_new_dataset(f->store, "d");
+    jury_store_destroy(&f->store);
+
+    /* With raw LMDB, the store the first build wrote: a 12-byte annotator row (id, created_ms),
+     * and neither annotator_keys nor grants. */
+    MDB_env *env;
+    MDB_txn *raw;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 32);
+    assert_int_equal(mdb_env_open(env, f->dir, 0, 0640), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &raw), 0);
+    unsigned char row[12] = {0, 0, 0, 1, 0, 0, 0x01, 0x8c, 0, 0, 0, 42}, id1[4] = {0, 0, 0, 1};
+    unsigned char next[4] = {0, 0, 0, 2};
+    MDB_val key = {.mv_size = 4, .mv_data = (void *)"old"}, val = {sizeof row, row};
+    assert_int_equal(mdb_dbi_open(raw, "annotators", 0, &dbi), 0);
+    assert_int_equal(mdb_put(raw, dbi, &key, &val, 0), 0);
+    assert_int_equal(mdb_dbi_open(raw, "annotator_ids", 0, &dbi), 0);
+    MDB_val ikey = {4, id1};
+    assert_int_equal(mdb_put(raw, dbi, &ikey, &key, 0), 0);
+    assert_int_equal(mdb_dbi_open(raw, "meta", 0, &dbi), 0);
+    MDB_val nkey = {14, (void *)"next_annotator"}, nval = {4, next};
+    assert_int_equal(mdb_put(raw, dbi, &nkey, &nval, 0), 0);
+    assert_int_equal(mdb_dbi_open(raw, "annotator_keys", 0, &dbi), 0);
+    assert_int_equal(mdb_drop(raw, dbi, 1), 0);
+    assert_int_equal(mdb_dbi_open(raw, "grants", 0, &dbi), 0);
+    assert_int_equal(mdb_drop(raw, dbi, 1), 0);
+    assert_int_equal(mdb_txn_commit(raw), 0);
+    mdb_env_close(env);
+
+    /* A reader sees an enabled annotator without key, no grants, access version 0. */
+    jury_store_t *ro;
+    jury_store_opts_t opts = {.read_only = true};
+    assert_int_equal(jury_store_open(&ro, f->dir, &opts), JURY_OK);
+    jury_txn_t *txn;
+    jury_annotator_t a;
+    unsigned char k[32] = {7};
+    uint32_t id;
+    bool g = true;
+    uint64_t v = 9;
+    assert_int_equal(jury_store_read(ro, &txn), JURY_OK);
+    assert_int_equal(jury_store_annotator_get_by_name(txn, "old", &a), JURY_OK);
+    assert_int_equal(a.id, 1);
+    assert_int_equal(a.role, JURY_ROLE_ANNOTATOR);
+    assert_false(a.disabled);
+    assert_false(a.has_key);
+    assert_int_equal(a.created_ms, 0x018c0000002aLL);
+    assert_int_equal(a.changed_ms, a.created_ms);
+    assert_int_equal(jury_store_annotator_find_key(txn, k, &id), JURY_ENOTFOUND);
+    assert_int_equal(jury_store_granted(txn, 1, ds, &g), JURY_OK);
+    assert_false(g);
+    uint32_t list[8] = {0};
+    assert_int_equal(jury_store_grants_each(txn, 1, s_collect_ds, list), JURY_OK);
+    assert_int_equal(list[0], 0);
+    assert_int_equal(jury_store_access_version(txn, &v), JURY_OK);
+    assert_int_equal(v, 0);
+    seen_t seen = {0};
+    assert_int_equal(jury_store_annotator_each(txn, s_collect_each, &seen), JURY_OK);
+    assert_int_equal(seen.n, 1);
+    jury_txn_abort(&txn);
+    jury_store_destroy(&ro);
+
+    /* A writer adds the tables; the old row takes a key and a grant and keeps its id and age. */
+    assert_int_equal(jury_store_open(&f->store, f->dir, NULL), JURY_OK);
+    access_arg_t arg = {.key = k, .ds = ds};
+    assert_int_equal(s_do(f->store, "key", "old", arg), JURY_OK);
+    assert_int_equal(s_do(f->store, "grant", "old", arg), JURY_OK);
+    char name[JURY_STORE_NAME_MAX + 1];
+    s_get_annotator(f->store, "old", &a, name);
+    assert_int_equal(a.id, 1);
+    assert_true(a.has_key);
+    assert_int_equal(a.created_ms, 0x018c0000002aLL);
+    assert_true(a.changed_ms > a.created_ms);
+    assert_true(s_granted(f->store, 1, ds));
+    /* Responses still find the annotator by name. */
+    assert_int_equal(s_do(f->store, "none", "old", arg), JURY_OK);
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(jury_store_annotator_find(txn, "old", &id), JURY_OK);
+    assert_int_equal(id, 1);
+    jury_txn_abort(&txn);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1076,6 +1483,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dataset_set_settings, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_store_from_before_consolidation, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_decisions_grow_the_map, s_setup, s_teardown),
+        cmocka_unit_test(test_roles_by_name),
+        cmocka_unit_test_setup_teardown(test_annotator_roles_and_state, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_annotator_keys, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_grants, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_delete_removes_its_grants, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_annotator_each_in_id_order, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_store_from_before_annotator_access, s_setup,
+                                        s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
