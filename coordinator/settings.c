@@ -763,6 +763,16 @@ const char *jury_settings_span_field(const jury_settings_t *s, size_t q)
  * Parsing the settings document.
  */
 
+/* Whether a sibling before k in its object has k's key (JSON allows repeated keys; jury never
+ * accepts them: readers disagree on which one counts). */
+static bool s_repeated(const cJSON *obj, const cJSON *k)
+{
+    for (const cJSON *d = obj->child; d != NULL && d != k; d = d->next)
+        if (strcmp(s_key(d), s_key(k)) == 0)
+            return true;
+    return false;
+}
+
 /* Rejects keys of obj that are not in keys (NULL-terminated) and keys given twice. */
 static jury_err s_only_keys(const s_err *e, const cJSON *obj, const s_path *at,
                             const char *const *keys, const char *what)
@@ -2168,6 +2178,9 @@ static jury_err s_check_span(const s_question *q, const cJSON *v, const char *te
                           i);
         for (const cJSON *k = c->child; k != NULL; k = k->next) {
             const char *key = s_key(k);
+            if (s_repeated(c, k))
+                return s_fail(e, at, "span %zu has the key %s twice", i,
+                              s_quote(qb, sizeof qb, key));
             if (strcmp(key, "start") != 0 && strcmp(key, "end") != 0 && strcmp(key, "label") != 0)
                 return s_fail(e, at,
                               "span %zu has the unknown key %s; a span has \"start\", \"end\" "
@@ -2537,6 +2550,8 @@ static jury_err s_check_suggestions(const jury_settings_t *s, const cJSON *sugg,
         for (const cJSON *k = c->child; k != NULL; k = k->next) {
             const s_path key_at = {&here, s_key(k), 0};
             const char *key = s_key(k);
+            if (s_repeated(c, k))
+                return s_fail(e, &key_at, "duplicate key %s", s_quote(qb, sizeof qb, key));
             if (strcmp(key, "value") == 0) {
                 value = k;
             } else if (strcmp(key, "score") == 0) {
@@ -2629,6 +2644,8 @@ static jury_err s_check_responses(const jury_settings_t *s, const cJSON *resp, c
             const cJSON *value = NULL, *user = NULL;
             for (const cJSON *k = r->child; k != NULL; k = k->next) {
                 const s_path key_at = {&item, s_key(k), 0};
+                if (s_repeated(r, k))
+                    return s_fail(e, &key_at, "duplicate key %s", s_quote(qb, sizeof qb, s_key(k)));
                 if (strcmp(s_key(k), "value") == 0)
                     value = k;
                 else if (strcmp(s_key(k), "user_id") == 0)

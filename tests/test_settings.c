@@ -933,6 +933,46 @@ static void test_distribution_key_rules(void **state)
 }
 
 /* How many of the records "rec-0" .. "rec-9999" get n + 1 annotators. */
+/* Repeated keys inside responses, suggestions and spans: JSON allows them and readers disagree
+ * on which one counts (cJSON takes the first, Python the last), so they are refused. These
+ * records are what tests/fuzz/fuzz_import found: the first crashed (a non-string first user_id),
+ * the others slipped an unchecked value into the store. */
+static void test_record_repeated_keys_are_refused(void **state)
+{
+    (void)state;
+    jury_settings_t *s =
+        parse_ok("{'fields': [{'name': 'instruction', 'type': 'text'}],"
+                 " 'questions': [{'name': 'response', 'type': 'text'},"
+                 "               {'name': 'quality', 'type': 'rating', 'values': [1, 2, 3, 4, 5]},"
+                 "               {'name': 'entities', 'type': 'span', 'field': 'instruction',"
+                 "                'labels': ['product'], 'required': false}]}");
+    assert_record_error(s,
+                        "{'fields': {'instruction': 'a'}, 'responses': {'response': [{'value': "
+                        "'x', 'user_id': 1, 'user_id': 'alice'}, {'value': 'y', 'user_id': "
+                        "'bob'}], 'quality': [{'value': 3, 'user_id': 'alice'}, {'value': 4, "
+                        "'user_id': 'bob'}]}}",
+                        "/responses/response/0/user_id: duplicate key \"user_id\"");
+    assert_record_error(s,
+                        "{'fields': {'instruction': 'a'}, 'responses': {'response': [{'value': "
+                        "'x', 'user_id': 'alice'}], 'quality': [{'value': 3, 'user_id': 1, "
+                        "'user_id': 'alice'}]}}",
+                        "/responses/quality/0/user_id: duplicate key \"user_id\"");
+    assert_record_error(s,
+                        "{'fields': {'instruction': 'a'}, 'responses': {'response': [{'value': "
+                        "'x', 'user_id': 'alice'}], 'quality': [{'value': 'bogus', 'value': 3, "
+                        "'user_id': 'alice'}]}}",
+                        "/responses/quality/0/value: duplicate key \"value\"");
+    assert_record_error(s,
+                        "{'fields': {'instruction': 'a'}, 'suggestions': {'quality': {'value': "
+                        "'bogus', 'value': 3}}}",
+                        "/suggestions/quality/value: duplicate key \"value\"");
+    assert_record_error(s,
+                        "{'fields': {'instruction': 'abcdef'}, 'suggestions': {'entities': "
+                        "{'value': [{'start': 0, 'end': 1, 'start': 5, 'label': 'product'}]}}}",
+                        "/suggestions/entities/value: span 0 has the key \"start\" twice");
+    jury_settings_destroy(&s);
+}
+
 static int records_with_one_more(const jury_settings_t *s, uint32_t n)
 {
     int more = 0;
@@ -2709,6 +2749,7 @@ int main(void)
         cmocka_unit_test(test_distribution_fractional_min_submitted_round_trips_exactly),
         cmocka_unit_test(test_distribution_keys_and_defaults),
         cmocka_unit_test(test_distribution_key_rules),
+        cmocka_unit_test(test_record_repeated_keys_are_refused),
         cmocka_unit_test(test_record_target_splits_records_by_the_fraction),
         cmocka_unit_test(test_record_target_integer_n_is_n_for_every_record),
         cmocka_unit_test(test_record_target_is_pinned_across_machines),
