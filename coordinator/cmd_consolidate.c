@@ -65,7 +65,7 @@ static void s_progress(int pass, uint64_t done, uint64_t total, void *arg)
     for (int i = 0; i < 30; i++)
         bar[i] = i < (int)(frac * 30) ? '#' : '.';
     fprintf(stderr, "\r\033[K%s [%s] %3.0f%%  %llu of %llu records",
-            pass == 1 ? "reading " : "deciding", bar, frac * 100, (unsigned long long)done,
+            pass == 1 ? "deciding  " : "revisiting", bar, frac * 100, (unsigned long long)done,
             (unsigned long long)total);
 }
 

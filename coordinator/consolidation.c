@@ -1,5 +1,6 @@
-/* consolidation.c: `jury consolidate` over the store: two passes over one read snapshot (collect
- * answers and reliability, then unify and decide each record), decisions written in batches. */
+/* consolidation.c: `jury consolidate` over the store: one walk over a read snapshot decides every
+ * record whose outcome needs nothing dataset-wide, then the few that do (ties that only annotator
+ * reliability breaks, Dawid-Skene, weighted votes) are revisited; decisions written in batches. */
 #include "consolidation.h"
 
 #include <math.h>
@@ -21,6 +22,9 @@
 /* Most submitted answers one record may have (the store allows one per annotator). */
 #define S_ANSWERS_MAX 4096
 
+/* Answers per record handled without allocating. */
+#define S_STACK_ANSWERS 16
+
 /* Decisions per write transaction when opts->batch is 0. */
 #define S_BATCH_DEFAULT 65536
 
@@ -36,30 +40,42 @@ typedef struct {
     size_t name_len;            /* strlen(name) */
     jury_question_type type;    /* its type */
     jury_method method;         /* the method of this run */
+    bool global;                /* the method needs every record first (dawid_skene, weighted,
+                                   best_annotator): each record is decided on the revisit */
     const char *const *options; /* labels, ranking values or span labels; borrowed */
     size_t noptions;            /* entries at options */
     const double *rvalues;      /* rating values ascending; borrowed */
     size_t nrvalues;            /* entries at rvalues */
-    /* pass 1, label and rating questions: answers with unit = completed-record ordinal */
+    /* global label questions: answers with unit = completed-record ordinal */
     jury_rating_t *ratings;
     size_t nratings, capratings;
-    uint32_t *suggestion;  /* per unit: the suggestion's index or JURY_CONSOLIDATE_NONE */
+    uint32_t *suggestion;  /* weighted: per unit the suggestion's index or JURY_CONSOLIDATE_NONE */
     size_t capsuggestion;  /* entries allocated at suggestion */
     jury_choice_t *choice; /* per unit: the dataset-wide result */
     /* multi_label_selection with dawid_skene: one two-class problem per label */
     jury_rating_t **bin; /* noptions arrays: value 1 when the answer holds the label */
     size_t *nbin, *capbin;
     uint8_t *bin_in; /* nunits x noptions: the label is in the unified set */
-    /* reliability per coder: label and rating from their agreement measures, others summed here */
-    double *rel_sum;
-    uint32_t *rel_n;
+    /* reliability per coder: label and rating from equal pairs, the others from mean agreement */
+    uint64_t *pair_n, *pair_eq; /* label, rating: pairs with another answer, and equal ones */
+    size_t cappair;
+    double *rel_sum; /* text, ranking, span: sum of per-record mean agreement */
+    uint32_t *rel_n; /* records counted in rel_sum */
     size_t caprel;
     double *rel; /* ncoders entries; -1 when unknown */
-    /* text: per answer (walk order) its mean similarity to the record's other answers */
-    double *means;
-    size_t nmeans, capmeans;
-    size_t means_at; /* pass 2 read position */
+    /* the current record: per answer its mean similarity to the others, and their mean */
+    double *cur_means;
+    size_t capcur;
+    bool cur_valid;
+    double cur_record;
 } q_t;
+
+/* A completed record decided on the revisit. */
+typedef struct {
+    uint64_t rid;       /* record id */
+    uint32_t unit;      /* completed-record ordinal */
+    uint32_t submitted; /* its submitted responses */
+} revisit_t;
 
 /* One submitted response of the current record. */
 typedef struct {
@@ -84,7 +100,8 @@ typedef struct {
     const jury_consolidation_opts_t *opts;
     q_t *q; /* one per question, in settings order */
     size_t nq;
-    bool need_suggestions_1, need_suggestions_2; /* a pass reads the records' suggestions */
+    bool any_global; /* a question is global: every completed record is revisited */
+    bool final;      /* the revisit: reliabilities and dataset-wide results are known */
     /* annotators */
     uint32_t *coder_of; /* annotator id -> coder + 1 (0: not seen) */
     size_t ncoder_of;
@@ -93,12 +110,15 @@ typedef struct {
     uint32_t ncoders;
     /* completed records */
     uint32_t nunits;
-    uint32_t unit_at; /* pass 2: next unit */
+    revisit_t *revisit; /* decided after the walk */
+    size_t nrevisit, caprevisit;
     /* progress */
     uint64_t total, done;
     int pass;
     /* the current record */
     msgpack_zone zone;          /* its payload and its responses */
+    uint64_t rid;               /* its id */
+    bool payload;               /* its payload has been read (sugg is valid) */
     const msgpack_object *sugg; /* its suggestions map, or NULL */
     resp_t *resp;
     size_t nresp, capresp;
@@ -312,31 +332,38 @@ static jury_err s_collect(const jury_response_t *resp, void *arg)
     return JURY_OK;
 }
 
-/* Loads record rid's submitted responses and, when needed, its suggestions. */
-static jury_err s_load(run_t *r, uint64_t rid, bool suggestions)
+/* Loads record rid's submitted responses; its payload is read only when a suggestion is needed. */
+static jury_err s_load(run_t *r, uint64_t rid)
 {
     msgpack_zone_clear(&r->zone);
     r->nresp = 0;
+    r->rid = rid;
+    r->payload = false;
     r->sugg = NULL;
-    jury_err err;
-    if (suggestions) {
+    for (size_t i = 0; i < r->nq; i++)
+        r->q[i].cur_valid = false;
+    return jury_store_response_each(r->snap, rid, s_collect, r);
+}
+
+/* The suggestion value of question q for the current record into *out (NULL when none), reading
+ * the record's payload the first time. */
+static jury_err s_suggestion(run_t *r, const q_t *q, const msgpack_object **out)
+{
+    if (!r->payload) {
         const void *payload;
         size_t len;
         msgpack_object rec;
-        if ((err = jury_store_record_get(r->snap, rid, &payload, &len, NULL)) != JURY_OK)
+        jury_err err = jury_store_record_get(r->snap, r->rid, &payload, &len, NULL);
+        if (err != JURY_OK)
             return err;
         if (msgpack_unpack(payload, len, NULL, &r->zone, &rec) != MSGPACK_UNPACK_SUCCESS)
             return JURY_ECORRUPT;
         r->sugg = s_get(&rec, "suggestions", 11);
+        r->payload = true;
     }
-    return jury_store_response_each(r->snap, rid, s_collect, r);
-}
-
-/* The suggestion value of question q for the current record, or NULL. */
-static const msgpack_object *s_suggestion(const run_t *r, const q_t *q)
-{
     const msgpack_object *sg = s_get(r->sugg, q->name, q->name_len);
-    return s_get(sg, "value", 5);
+    *out = s_get(sg, "value", 5);
+    return JURY_OK;
 }
 
 /* Makes r->scratch hold at least n entries. */
@@ -496,7 +523,7 @@ static jury_err s_pairwise(const q_t *q, const answers_t *a, double *means, doub
     return JURY_OK;
 }
 
-/* ---- pass 1 ------------------------------------------------------------------------------ */
+/* ---- reliability ------------------------------------------------------------------------- */
 
 static void s_progress(run_t *r)
 {
@@ -505,31 +532,113 @@ static void s_progress(run_t *r)
         r->opts->progress(r->pass, r->done, r->total, r->opts->progress_arg);
 }
 
-static jury_err s_pass1_question(run_t *r, uint64_t rid, q_t *q, uint32_t unit, answers_t *a,
-                                 double *means)
+/* Counts a pair of answers by coder (equal or not) for label and rating reliability. */
+static jury_err s_pair_add(q_t *q, uint32_t coder, bool equal)
+{
+    size_t old = q->cappair;
+    if (coder >= old) {
+        size_t cap = old, cap2 = old;
+        jury_err err;
+        if ((err = s_reserve((void **)&q->pair_n, &cap, (size_t)coder + 1, sizeof *q->pair_n)) !=
+                JURY_OK ||
+            (err = s_reserve((void **)&q->pair_eq, &cap2, (size_t)coder + 1, sizeof *q->pair_eq)) !=
+                JURY_OK)
+            return err;
+        if (cap != cap2)
+            return JURY_ENOMEM;
+        memset(q->pair_n + old, 0, (cap - old) * sizeof *q->pair_n);
+        memset(q->pair_eq + old, 0, (cap - old) * sizeof *q->pair_eq);
+        q->cappair = cap;
+    }
+    q->pair_n[coder]++;
+    q->pair_eq[coder] += equal;
+    return JURY_OK;
+}
+
+/* The current record's answers to a label or rating question as category indices in
+ * r->scratch, their coders in a->coder; the count in *m. */
+static jury_err s_categories(run_t *r, uint64_t rid, const q_t *q, answers_t *a, size_t *m)
+{
+    jury_err err = s_scratch(r, r->nresp + 1);
+    if (err != JURY_OK)
+        return err;
+    size_t n = 0;
+    for (size_t i = 0; i < r->nresp; i++) {
+        const msgpack_object *v = s_get(&r->resp[i].values, q->name, q->name_len);
+        if (!v)
+            continue;
+        long c = s_category(q, v);
+        if (c < 0)
+            return s_corrupt(r, rid, q);
+        a->coder[n] = r->resp[i].coder;
+        r->scratch[n++] = (uint32_t)c;
+    }
+    *m = n;
+    return JURY_OK;
+}
+
+/* The current record's text answers to q in a->text (coders in a->coder). */
+static jury_err s_texts(run_t *r, uint64_t rid, const q_t *q, answers_t *a)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < r->nresp; i++) {
+        const msgpack_object *v = s_get(&r->resp[i].values, q->name, q->name_len);
+        if (!v)
+            continue;
+        if (v->type != MSGPACK_OBJECT_STR)
+            return s_corrupt(r, rid, q);
+        a->text[m] = (jury_text_t){v->via.str.ptr, v->via.str.size};
+        a->coder[m++] = r->resp[i].coder;
+    }
+    a->m = m;
+    return JURY_OK;
+}
+
+/* Makes q->cur_means hold m entries. */
+static jury_err s_cur(q_t *q, size_t m)
+{
+    return s_reserve((void **)&q->cur_means, &q->capcur, m + 1, sizeof *q->cur_means);
+}
+
+/*
+ * The walk's part for one question of a completed record: feeds the annotators' reliability
+ * (label, rating: equal pairs; text, ranking, span: mean agreement with the others), keeps the
+ * answers of global questions for their dataset-wide fit, and computes the similarities that
+ * unifying the record needs (kept in q->cur_means and q->cur_record for s_unify).
+ */
+static jury_err s_accumulate(run_t *r, uint64_t rid, q_t *q, uint32_t unit, answers_t *a)
 {
     jury_err err;
     switch (q->type) {
     case JURY_QUESTION_LABEL_SELECTION:
     case JURY_QUESTION_RATING: {
-        if ((err = s_reserve((void **)&q->suggestion, &q->capsuggestion, (size_t)unit + 1,
-                             sizeof *q->suggestion)) != JURY_OK)
+        size_t m;
+        if ((err = s_categories(r, rid, q, a, &m)) != JURY_OK)
             return err;
-        const msgpack_object *sg = s_suggestion(r, q);
-        long c = sg ? s_category(q, sg) : -1;
-        q->suggestion[unit] = c < 0 ? JURY_CONSOLIDATE_NONE : (uint32_t)c;
-        for (size_t i = 0; i < r->nresp; i++) {
-            const msgpack_object *v = s_get(&r->resp[i].values, q->name, q->name_len);
-            if (!v)
-                continue;
-            long cat = s_category(q, v);
-            if (cat < 0)
-                return s_corrupt(r, rid, q);
-            if ((err = s_reserve((void **)&q->ratings, &q->capratings, q->nratings + 1,
-                                 sizeof *q->ratings)) != JURY_OK)
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = i + 1; j < m; j++) {
+                bool eq = r->scratch[i] == r->scratch[j];
+                if ((err = s_pair_add(q, a->coder[i], eq)) != JURY_OK ||
+                    (err = s_pair_add(q, a->coder[j], eq)) != JURY_OK)
+                    return err;
+            }
+        if (!q->global)
+            return JURY_OK;
+        if (q->method == JURY_METHOD_WEIGHTED) {
+            if ((err = s_reserve((void **)&q->suggestion, &q->capsuggestion, (size_t)unit + 1,
+                                 sizeof *q->suggestion)) != JURY_OK)
                 return err;
-            q->ratings[q->nratings++] = (jury_rating_t){unit, r->resp[i].coder, (uint32_t)cat};
+            const msgpack_object *sg;
+            if ((err = s_suggestion(r, q, &sg)) != JURY_OK)
+                return err;
+            long c = sg ? s_category(q, sg) : -1;
+            q->suggestion[unit] = c < 0 ? JURY_CONSOLIDATE_NONE : (uint32_t)c;
         }
+        if ((err = s_reserve((void **)&q->ratings, &q->capratings, q->nratings + m,
+                             sizeof *q->ratings)) != JURY_OK)
+            return err;
+        for (size_t i = 0; i < m; i++)
+            q->ratings[q->nratings++] = (jury_rating_t){unit, a->coder[i], r->scratch[i]};
         return JURY_OK;
     }
     case JURY_QUESTION_MULTI_LABEL_SELECTION:
@@ -549,73 +658,35 @@ static jury_err s_pass1_question(run_t *r, uint64_t rid, q_t *q, uint32_t unit, 
             }
         }
         return JURY_OK;
-    case JURY_QUESTION_TEXT: {
-        size_t m = 0;
-        for (size_t i = 0; i < r->nresp; i++) {
-            const msgpack_object *v = s_get(&r->resp[i].values, q->name, q->name_len);
-            if (!v)
-                continue;
-            if (v->type != MSGPACK_OBJECT_STR)
-                return s_corrupt(r, rid, q);
-            a->text[m] = (jury_text_t){v->via.str.ptr, v->via.str.size};
-            a->coder[m++] = r->resp[i].coder;
-        }
-        a->m = m;
-        if (m == 0)
-            return JURY_OK;
-        if ((err = jury_consolidate_text_similarity(a->text, m, means)) != JURY_OK)
+    case JURY_QUESTION_TEXT:
+        if ((err = s_texts(r, rid, q, a)) != JURY_OK || (err = s_cur(q, a->m)) != JURY_OK)
             return err;
-        if ((err = s_reserve((void **)&q->means, &q->capmeans, q->nmeans + m, sizeof *q->means)) !=
-            JURY_OK)
+        if (a->m > 0 &&
+            (err = jury_consolidate_text_similarity(a->text, a->m, q->cur_means)) != JURY_OK)
             return err;
-        memcpy(q->means + q->nmeans, means, m * sizeof *means);
-        q->nmeans += m;
+        q->cur_record = 0;
+        for (size_t i = 0; i < a->m; i++)
+            q->cur_record += q->cur_means[i] / (double)a->m;
         break;
-    }
     case JURY_QUESTION_RANKING:
-    case JURY_QUESTION_SPAN: {
-        double record;
-        if ((err = s_answers(r, rid, q, a)) != JURY_OK)
+    case JURY_QUESTION_SPAN:
+        if ((err = s_answers(r, rid, q, a)) != JURY_OK || (err = s_cur(q, a->m)) != JURY_OK)
             return err;
-        if (a->m >= 2 && (err = s_pairwise(q, a, means, &record)) != JURY_OK)
+        if (a->m >= 2 && (err = s_pairwise(q, a, q->cur_means, &q->cur_record)) != JURY_OK)
             return err;
         break;
-    }
     default:
         return JURY_OK;
     }
-    /* Text, ranking and span: each answer's mean agreement with the others feeds its
-     * annotator's reliability. */
+    q->cur_valid = true;
     if (a->m >= 2)
         for (size_t i = 0; i < a->m; i++)
-            if ((err = s_rel_add(q, a->coder[i], means[i])) != JURY_OK)
+            if ((err = s_rel_add(q, a->coder[i], q->cur_means[i])) != JURY_OK)
                 return err;
     return JURY_OK;
 }
 
-typedef struct {
-    run_t *r;
-    answers_t *a;
-    double *means;
-} walk_t;
-
-static jury_err s_pass1_record(uint64_t rid, const jury_record_state_t *st, void *arg)
-{
-    walk_t *w = arg;
-    run_t *r = w->r;
-    s_progress(r);
-    if (st->status != JURY_RECORD_COMPLETED)
-        return JURY_OK;
-    if (r->nunits == UINT32_MAX)
-        return JURY_ETOOBIG;
-    uint32_t unit = r->nunits++;
-    jury_err err = s_load(r, rid, r->need_suggestions_1);
-    for (size_t i = 0; i < r->nq && err == JURY_OK; i++)
-        err = s_pass1_question(r, rid, &r->q[i], unit, w->a, w->means);
-    return err;
-}
-
-/* ---- between the passes: dataset-wide methods and reliability ------------------------------ */
+/* ---- between the walk and the revisit: reliability and dataset-wide methods --------------- */
 
 static jury_rating_method_t s_rating_method(jury_method m)
 {
@@ -640,9 +711,17 @@ static jury_err s_fit(run_t *r, q_t *q)
     q->rel = malloc(nc * sizeof *q->rel);
     if (!q->rel)
         return JURY_ENOMEM;
-    for (uint32_t c = 0; c < nc; c++)
-        q->rel[c] = c < q->caprel && q->rel_n[c] ? q->rel_sum[c] / q->rel_n[c] : -1.0;
-    if (q->type == JURY_QUESTION_MULTI_LABEL_SELECTION && q->method == JURY_METHOD_DAWID_SKENE) {
+    for (uint32_t c = 0; c < nc; c++) {
+        if (q->type == JURY_QUESTION_LABEL_SELECTION || q->type == JURY_QUESTION_RATING)
+            q->rel[c] = c < q->cappair && q->pair_n[c]
+                            ? (double)q->pair_eq[c] / (double)q->pair_n[c]
+                            : -1.0;
+        else
+            q->rel[c] = c < q->caprel && q->rel_n[c] ? q->rel_sum[c] / q->rel_n[c] : -1.0;
+    }
+    if (!q->global)
+        return JURY_OK;
+    if (q->type == JURY_QUESTION_MULTI_LABEL_SELECTION) {
         if (!(q->bin_in = calloc((size_t)nu * q->noptions, 1)))
             return JURY_ENOMEM;
         for (size_t l = 0; l < q->noptions && err == JURY_OK; l++) {
@@ -654,32 +733,18 @@ static jury_err s_fit(run_t *r, q_t *q)
         }
         return err;
     }
-    if (q->type != JURY_QUESTION_LABEL_SELECTION && q->type != JURY_QUESTION_RATING)
+    if (q->type != JURY_QUESTION_LABEL_SELECTION)
         return JURY_OK;
-    uint32_t k = (uint32_t)(q->type == JURY_QUESTION_RATING ? q->nrvalues : q->noptions);
+    uint32_t k = (uint32_t)q->noptions;
     if (!(q->choice = calloc(nu, sizeof *q->choice)))
         return JURY_ENOMEM;
-    if ((err = s_reserve((void **)&q->suggestion, &q->capsuggestion, nu, sizeof *q->suggestion)) !=
-        JURY_OK)
-        return err;
-    if (r->nunits == 0)
-        q->suggestion[0] = JURY_CONSOLIDATE_NONE;
-    /* Reliability: each annotator's agreement with the others on this question. */
-    jury_annotator_stats_t *stats = calloc(nc, sizeof *stats);
-    if (!stats)
-        return JURY_ENOMEM;
-    err = jury_annotator_stats(q->ratings, q->nratings, nu, nc, stats);
-    for (uint32_t c = 0; err == JURY_OK && c < nc; c++)
-        q->rel[c] = stats[c].with_others.ok ? stats[c].with_others.value : -1.0;
-    free(stats);
-    if (err != JURY_OK)
-        return err;
-    jury_tiebreak_t tb = {q->suggestion, q->rel};
-    if (q->type == JURY_QUESTION_RATING)
-        return jury_consolidate_rating(s_rating_method(q->method), q->ratings, q->nratings, nu, nc,
-                                       q->rvalues, k, &tb, q->choice);
-    switch (q->method) {
-    case JURY_METHOD_WEIGHTED: {
+    if (q->method == JURY_METHOD_WEIGHTED) {
+        if ((err = s_reserve((void **)&q->suggestion, &q->capsuggestion, nu,
+                             sizeof *q->suggestion)) != JURY_OK)
+            return err;
+        if (r->nunits == 0)
+            q->suggestion[0] = JURY_CONSOLIDATE_NONE;
+        jury_tiebreak_t tb = {q->suggestion, q->rel};
         double *w = malloc(nc * sizeof *w);
         if (!w)
             return JURY_ENOMEM;
@@ -689,23 +754,18 @@ static jury_err s_fit(run_t *r, q_t *q)
         free(w);
         return err;
     }
-    case JURY_METHOD_DAWID_SKENE: {
-        jury_ds_result_t *ds = NULL;
-        if ((err = jury_consolidate_dawid_skene(q->ratings, q->nratings, nu, nc, k, NULL, &ds)) !=
-            JURY_OK)
-            return err;
-        memcpy(q->choice, ds->choice, nu * sizeof *q->choice);
-        for (uint32_t c = 0; c < nc; c++)
-            q->rel[c] = ds->accuracy[c].ok ? ds->accuracy[c].value : -1.0;
-        jury_ds_result_destroy(&ds);
-        return JURY_OK;
-    }
-    default: /* majority; disagreement keeps every value and needs no vote */
-        return jury_consolidate_majority(q->ratings, q->nratings, nu, nc, k, &tb, q->choice);
-    }
+    jury_ds_result_t *ds = NULL;
+    if ((err = jury_consolidate_dawid_skene(q->ratings, q->nratings, nu, nc, k, NULL, &ds)) !=
+        JURY_OK)
+        return err;
+    memcpy(q->choice, ds->choice, nu * sizeof *q->choice);
+    for (uint32_t c = 0; c < nc; c++)
+        q->rel[c] = ds->accuracy[c].ok ? ds->accuracy[c].value : -1.0;
+    jury_ds_result_destroy(&ds);
+    return JURY_OK;
 }
 
-/* ---- pass 2 ------------------------------------------------------------------------------ */
+/* ---- unifying one record -------------------------------------------------------------------- */
 
 static int s_pack_str(msgpack_packer *pk, const char *s, size_t n)
 {
@@ -713,10 +773,29 @@ static int s_pack_str(msgpack_packer *pk, const char *s, size_t n)
     return rc ? rc : msgpack_pack_str_body(pk, s, n);
 }
 
-/* Unifies question q for the current record (unit), packing the value into r->packed and
- * filling item. */
-static jury_err s_unify(run_t *r, uint64_t rid, q_t *q, uint32_t unit, answers_t *a, double *means,
-                        jury_decision_item_t *item, size_t *off)
+/* Whether a choice came from a tie that only reliability (or, lacking it, label order) broke. */
+static bool s_tied(const jury_choice_t *ch)
+{
+    return ch->decided_by == JURY_DECIDED_RELIABILITY || ch->decided_by == JURY_DECIDED_LABEL_ORDER;
+}
+
+/* The reliability of each of the m answers' annotators into rel (the walk: NULL, unknown). */
+static const double *s_rels(const run_t *r, const q_t *q, const answers_t *a, size_t m, double *rel)
+{
+    if (!r->final)
+        return NULL;
+    for (size_t i = 0; i < m; i++)
+        rel[i] = q->rel[a->coder[i]];
+    return rel;
+}
+
+/*
+ * Unifies question q for the current record, packing the value into r->packed and filling item.
+ * In the walk (!r->final) reliabilities are unknown: when the outcome depends on them (a tie
+ * that the suggestion does not break, a global method), *later is set and nothing is packed.
+ */
+static jury_err s_unify(run_t *r, uint64_t rid, q_t *q, uint32_t unit, answers_t *a,
+                        jury_decision_item_t *item, size_t *off, bool *later)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, &r->packed, msgpack_sbuffer_write);
@@ -724,20 +803,17 @@ static jury_err s_unify(run_t *r, uint64_t rid, q_t *q, uint32_t unit, answers_t
     jury_err err;
     int rc = 0;
     size_t start = r->packed.size;
+    double *rel = NULL;
+    if (!r->final && q->global) {
+        *later = true;
+        return JURY_OK;
+    }
     switch (q->type) {
     case JURY_QUESTION_LABEL_SELECTION:
     case JURY_QUESTION_RATING: {
-        size_t m = 0;
-        if ((err = s_scratch(r, r->nresp + 1)) != JURY_OK)
+        size_t m;
+        if ((err = s_categories(r, rid, q, a, &m)) != JURY_OK)
             return err;
-        for (size_t i = 0; i < r->nresp; i++) {
-            const msgpack_object *v = s_get(&r->resp[i].values, q->name, q->name_len);
-            long c = v ? s_category(q, v) : -1;
-            if (v && c < 0)
-                return s_corrupt(r, rid, q);
-            if (v)
-                r->scratch[m++] = (uint32_t)c;
-        }
         if (m == 0)
             return JURY_OK;
         jury_measure_t ag = jury_record_agreement(r->scratch, m);
@@ -754,15 +830,68 @@ static jury_err s_unify(run_t *r, uint64_t rid, q_t *q, uint32_t unit, answers_t
                 rc = s_pack_str(&pk, q->options[r->scratch[i]], strlen(q->options[r->scratch[i]]));
             break;
         }
-        const jury_choice_t *ch = &q->choice[unit];
-        if (!ch->ok)
+        jury_choice_t ch;
+        if (q->global) {
+            ch = q->choice[unit];
+        } else {
+            /* One record as a one-unit problem: ties go to the suggestion (read only when
+             * there is a tie), then to the more reliable annotator (known on the revisit). */
+            jury_rating_t one[S_STACK_ANSWERS];
+            jury_rating_t *ratings = m <= S_STACK_ANSWERS ? one : malloc(m * sizeof *ratings);
+            double relstack[S_STACK_ANSWERS];
+            double *rels = r->final && m > S_STACK_ANSWERS ? malloc(m * sizeof *rels) : relstack;
+            if (!ratings || !rels) {
+                if (ratings != one)
+                    free(ratings);
+                if (rels != relstack)
+                    free(rels);
+                return JURY_ENOMEM;
+            }
+            /* Coders are the answers' positions: reliability goes with them. */
+            for (size_t i = 0; i < m; i++)
+                ratings[i] = (jury_rating_t){0, (uint32_t)i, r->scratch[i]};
+            const double *rv = s_rels(r, q, a, m, rels);
+            uint32_t sug = JURY_CONSOLIDATE_NONE;
+            jury_tiebreak_t tb = {&sug, rv};
+            uint32_t k = (uint32_t)(q->type == JURY_QUESTION_RATING ? q->nrvalues : q->noptions);
+            jury_rating_method_t rm = s_rating_method(q->method);
+            bool vote = q->type == JURY_QUESTION_LABEL_SELECTION || rm == JURY_RATING_MAJORITY;
+            if (q->type == JURY_QUESTION_RATING)
+                err = jury_consolidate_rating(rm, ratings, m, 1, (uint32_t)m, q->rvalues, k, &tb,
+                                              &ch);
+            else
+                err = jury_consolidate_majority(ratings, m, 1, (uint32_t)m, k, &tb, &ch);
+            if (err == JURY_OK && vote && ch.decided_by != JURY_DECIDED_VOTE) {
+                const msgpack_object *sg;
+                if ((err = s_suggestion(r, q, &sg)) == JURY_OK && sg) {
+                    long c = s_category(q, sg);
+                    sug = c < 0 ? JURY_CONSOLIDATE_NONE : (uint32_t)c;
+                    if (q->type == JURY_QUESTION_RATING)
+                        err = jury_consolidate_rating(rm, ratings, m, 1, (uint32_t)m, q->rvalues, k,
+                                                      &tb, &ch);
+                    else
+                        err = jury_consolidate_majority(ratings, m, 1, (uint32_t)m, k, &tb, &ch);
+                }
+            }
+            if (ratings != one)
+                free(ratings);
+            if (rels != relstack)
+                free(rels);
+            if (err != JURY_OK)
+                return err;
+            if (!r->final && vote && s_tied(&ch)) {
+                *later = true;
+                return JURY_OK;
+            }
+        }
+        if (!ch.ok)
             return JURY_OK;
         item->has_support = true;
-        item->support = ch->support;
+        item->support = ch.support;
         if (q->type == JURY_QUESTION_RATING)
-            rc = msgpack_pack_int64(&pk, (int64_t)q->rvalues[ch->value]);
+            rc = msgpack_pack_int64(&pk, (int64_t)q->rvalues[ch.value]);
         else
-            rc = s_pack_str(&pk, q->options[ch->value], strlen(q->options[ch->value]));
+            rc = s_pack_str(&pk, q->options[ch.value], strlen(q->options[ch.value]));
         break;
     }
     case JURY_QUESTION_MULTI_LABEL_SELECTION: {
@@ -770,30 +899,26 @@ static jury_err s_unify(run_t *r, uint64_t rid, q_t *q, uint32_t unit, answers_t
             return err;
         if (a->m == 0)
             return JURY_OK;
-        uint32_t *out = malloc((q->noptions + 1) * sizeof *out);
+        uint32_t *out = malloc(2 * (q->noptions + 1) * sizeof *out);
         if (!out)
             return JURY_ENOMEM;
         size_t n = 0;
         jury_choice_t ch = {0};
-        if (q->method == JURY_METHOD_DAWID_SKENE) {
+        if (q->global) {
             for (size_t l = 0; l < q->noptions; l++)
                 if (q->bin_in[(size_t)unit * q->noptions + l])
                     out[n++] = (uint32_t)l;
         } else {
-            uint32_t sbuf[1];
-            (void)sbuf;
+            /* A label held by exactly half of the answers follows the suggestion: only an even
+             * number of answers can have one. */
             jury_labelset_t sug = {0}, *sugp = NULL;
-            const msgpack_object *sv = s_suggestion(r, q);
-            uint32_t *sl = malloc((q->noptions + 1) * sizeof *sl);
-            if (!sl) {
-                free(out);
-                return JURY_ENOMEM;
-            }
-            if (sv && s_labelset(q, sv, sl, &sug))
+            const msgpack_object *sv = NULL;
+            err = a->m % 2 == 0 ? s_suggestion(r, q, &sv) : JURY_OK;
+            if (err == JURY_OK && sv && s_labelset(q, sv, out + q->noptions + 1, &sug))
                 sugp = &sug;
-            err = jury_consolidate_multi_label(a->set, a->m, (uint32_t)q->noptions, sugp, out, &n,
-                                               &ch);
-            free(sl);
+            if (err == JURY_OK)
+                err = jury_consolidate_multi_label(a->set, a->m, (uint32_t)q->noptions, sugp, out,
+                                                   &n, &ch);
             if (err != JURY_OK) {
                 free(out);
                 return err;
@@ -807,7 +932,8 @@ static jury_err s_unify(run_t *r, uint64_t rid, q_t *q, uint32_t unit, answers_t
         free(out);
         if (a->m >= 2) {
             double record;
-            if ((err = s_pairwise(q, a, means, &record)) != JURY_OK)
+            if ((err = s_scratch(r, 0)) != JURY_OK || (err = s_cur(q, a->m)) != JURY_OK ||
+                (err = s_pairwise(q, a, q->cur_means, &record)) != JURY_OK)
                 return err;
             item->has_agreement = true;
             item->agreement = record;
@@ -821,23 +947,30 @@ static jury_err s_unify(run_t *r, uint64_t rid, q_t *q, uint32_t unit, answers_t
             return JURY_OK;
         size_t n = q->noptions;
         uint32_t *rank = malloc(2 * n * sizeof *rank);
-        double *rel = malloc(a->m * sizeof *rel);
+        rel = malloc(a->m * sizeof *rel);
         if (!rank || !rel) {
             free(rank);
             free(rel);
             return JURY_ENOMEM;
         }
-        for (size_t i = 0; i < a->m; i++)
-            rel[i] = q->rel[a->coder[i]];
-        jury_ranking_t sug = {rank + n, n}, *sugp = NULL;
-        const msgpack_object *sv = s_suggestion(r, q);
-        if (sv && s_ranks(q, sv, rank + n))
-            sugp = &sug;
+        const double *rv = s_rels(r, q, a, a->m, rel);
+        jury_ranking_t sug = {rank + n, n};
         jury_choice_t ch;
         jury_ranking_method_t method =
             q->method == JURY_METHOD_MAJORITY ? JURY_RANKING_MAJORITY : JURY_RANKING_BORDA;
-        err = jury_consolidate_ranking(method, a->rank, a->m, (uint32_t)n, sugp, rel, rank, &ch);
+        err = jury_consolidate_ranking(method, a->rank, a->m, (uint32_t)n, NULL, rv, rank, &ch);
+        if (err == JURY_OK && ch.decided_by != JURY_DECIDED_VOTE) {
+            const msgpack_object *sv;
+            if ((err = s_suggestion(r, q, &sv)) == JURY_OK && sv && s_ranks(q, sv, rank + n))
+                err = jury_consolidate_ranking(method, a->rank, a->m, (uint32_t)n, &sug, rv, rank,
+                                               &ch);
+        }
         free(rel);
+        if (err == JURY_OK && !r->final && method == JURY_RANKING_MAJORITY && s_tied(&ch)) {
+            free(rank);
+            *later = true;
+            return JURY_OK;
+        }
         if (err == JURY_OK) {
             /* Values best first: the item whose rank is p goes to position p. */
             uint32_t *order = rank + n;
@@ -853,52 +986,50 @@ static jury_err s_unify(run_t *r, uint64_t rid, q_t *q, uint32_t unit, answers_t
         if (err != JURY_OK)
             return err;
         if (a->m >= 2) {
-            double record;
-            if ((err = s_pairwise(q, a, means, &record)) != JURY_OK)
+            if (!q->cur_valid &&
+                ((err = s_cur(q, a->m)) != JURY_OK ||
+                 (err = s_pairwise(q, a, q->cur_means, &q->cur_record)) != JURY_OK))
                 return err;
             item->has_agreement = true;
-            item->agreement = record;
+            item->agreement = q->cur_record;
         }
         break;
     }
     case JURY_QUESTION_TEXT: {
-        size_t m = 0;
-        for (size_t i = 0; i < r->nresp; i++) {
-            const msgpack_object *v = s_get(&r->resp[i].values, q->name, q->name_len);
-            if (!v)
-                continue;
-            if (v->type != MSGPACK_OBJECT_STR)
-                return s_corrupt(r, rid, q);
-            a->text[m] = (jury_text_t){v->via.str.ptr, v->via.str.size};
-            a->coder[m++] = r->resp[i].coder;
-        }
+        if ((err = s_texts(r, rid, q, a)) != JURY_OK)
+            return err;
+        size_t m = a->m;
         if (m == 0)
             return JURY_OK;
-        if (q->means_at + m > q->nmeans)
-            return JURY_ECORRUPT; /* the snapshot changed between the passes: cannot happen */
-        double *rel = malloc(m * sizeof *rel);
-        if (!rel)
+        if (!q->cur_valid) {
+            if ((err = s_cur(q, m)) != JURY_OK ||
+                (err = jury_consolidate_text_similarity(a->text, m, q->cur_means)) != JURY_OK)
+                return err;
+            q->cur_record = 0;
+            for (size_t i = 0; i < m; i++)
+                q->cur_record += q->cur_means[i] / (double)m;
+            q->cur_valid = true;
+        }
+        if (!(rel = malloc(m * sizeof *rel)))
             return JURY_ENOMEM;
-        for (size_t i = 0; i < m; i++)
-            rel[i] = q->rel[a->coder[i]];
-        const double *mm = q->means + q->means_at;
-        q->means_at += m;
         jury_choice_t ch;
         jury_text_method_t method =
             q->method == JURY_METHOD_BEST_ANNOTATOR ? JURY_TEXT_BEST_ANNOTATOR : JURY_TEXT_MEDOID;
-        err = jury_consolidate_text_choose(method, a->text, mm, m, rel, &ch);
+        err = jury_consolidate_text_choose(method, a->text, q->cur_means, m,
+                                           s_rels(r, q, a, m, rel), &ch);
         free(rel);
         if (err != JURY_OK)
             return err;
+        if (!r->final && s_tied(&ch)) {
+            *later = true;
+            return JURY_OK;
+        }
         rc = s_pack_str(&pk, a->text[ch.value].s, a->text[ch.value].len);
         item->has_support = true;
         item->support = ch.support;
         if (m >= 2) {
-            double sum = 0;
-            for (size_t i = 0; i < m; i++)
-                sum += mm[i];
             item->has_agreement = true;
-            item->agreement = sum / (double)m;
+            item->agreement = q->cur_record;
         }
         break;
     }
@@ -935,11 +1066,12 @@ static jury_err s_unify(run_t *r, uint64_t rid, q_t *q, uint32_t unit, answers_t
         if (err != JURY_OK)
             return err;
         if (a->m >= 2) {
-            double record;
-            if ((err = s_pairwise(q, a, means, &record)) != JURY_OK)
+            if (!q->cur_valid &&
+                ((err = s_cur(q, a->m)) != JURY_OK ||
+                 (err = s_pairwise(q, a, q->cur_means, &q->cur_record)) != JURY_OK))
                 return err;
             item->has_agreement = true;
-            item->agreement = record;
+            item->agreement = q->cur_record;
         }
         break;
     }
@@ -1066,7 +1198,37 @@ static jury_err s_decide(run_t *r, uint64_t rid, jury_decision_kind kind, const 
     return r->npend >= batch ? s_flush(r) : JURY_OK;
 }
 
-static jury_err s_pass2_record(uint64_t rid, const jury_record_state_t *st, void *arg)
+/* Unifies every question of the current record and decides it; *later when the walk cannot
+ * (nothing is decided then). */
+static jury_err s_decide_record(run_t *r, uint64_t rid, uint32_t unit, uint32_t submitted,
+                                answers_t *a, bool *later)
+{
+    msgpack_sbuffer_clear(&r->packed);
+    *later = false;
+    for (size_t i = 0; i < r->nq && !*later; i++) {
+        r->items[i] = (jury_decision_item_t){.question = r->q[i].name};
+        jury_err err = s_unify(r, rid, &r->q[i], unit, a, &r->items[i], &r->item_off[i], later);
+        if (err != JURY_OK)
+            return err;
+    }
+    if (*later)
+        return JURY_OK;
+    /* The packed buffer may have moved while it grew: point the items at it now. */
+    for (size_t i = 0; i < r->nq; i++)
+        r->items[i].value = r->item_off[i] == SIZE_MAX ? NULL : r->packed.data + r->item_off[i];
+    char reason[S_REASON_MAX];
+    if (s_rejected(r, r->items, r->item_off, reason, sizeof reason))
+        return s_decide(r, rid, JURY_DECISION_REJECTED, reason, submitted, r->nq);
+    return s_decide(r, rid, JURY_DECISION_ACCEPTED, NULL, submitted, r->nq);
+}
+
+typedef struct {
+    run_t *r;
+    answers_t *a;
+} walk_t;
+
+/* The walk: every record once, in id order. */
+static jury_err s_walk_record(uint64_t rid, const jury_record_state_t *st, void *arg)
 {
     walk_t *w = arg;
     run_t *r = w->r;
@@ -1075,26 +1237,42 @@ static jury_err s_pass2_record(uint64_t rid, const jury_record_state_t *st, void
         return s_decide(r, rid, JURY_DECISION_PENDING, NULL, st->submitted, 0);
     if (st->status != JURY_RECORD_COMPLETED)
         return s_decide(r, rid, JURY_DECISION_REJECTED, S_REASON_SET_ASIDE, st->submitted, 0);
-    if (r->unit_at >= r->nunits)
-        return JURY_ECORRUPT; /* the snapshot changed between the passes: cannot happen */
-    uint32_t unit = r->unit_at++;
-    jury_err err = s_load(r, rid, r->need_suggestions_2);
-    if (err != JURY_OK)
+    if (r->nunits == UINT32_MAX)
+        return JURY_ETOOBIG;
+    uint32_t unit = r->nunits++;
+    jury_err err = s_load(r, rid);
+    for (size_t i = 0; i < r->nq && err == JURY_OK; i++)
+        err = s_accumulate(r, rid, &r->q[i], unit, w->a);
+    bool later = r->any_global;
+    if (err == JURY_OK && !later)
+        err = s_decide_record(r, rid, unit, st->submitted, w->a, &later);
+    if (err != JURY_OK || !later)
         return err;
-    msgpack_sbuffer_clear(&r->packed);
-    for (size_t i = 0; i < r->nq; i++) {
-        r->items[i] = (jury_decision_item_t){.question = r->q[i].name};
-        if ((err = s_unify(r, rid, &r->q[i], unit, w->a, w->means, &r->items[i],
-                           &r->item_off[i])) != JURY_OK)
+    if ((err = s_reserve((void **)&r->revisit, &r->caprevisit, r->nrevisit + 1,
+                         sizeof *r->revisit)) != JURY_OK)
+        return err;
+    r->revisit[r->nrevisit++] = (revisit_t){rid, unit, st->submitted};
+    return JURY_OK;
+}
+
+/* The revisit: records whose outcome needed every record first. */
+static jury_err s_revisit(run_t *r, answers_t *a)
+{
+    r->final = true;
+    r->pass = 2;
+    r->done = 0;
+    r->total = r->nrevisit;
+    for (size_t i = 0; i < r->nrevisit; i++) {
+        const revisit_t *v = &r->revisit[i];
+        bool later;
+        jury_err err = s_load(r, v->rid);
+        if (err == JURY_OK)
+            err = s_decide_record(r, v->rid, v->unit, v->submitted, a, &later);
+        if (err != JURY_OK)
             return err;
+        s_progress(r);
     }
-    /* The packed buffer may have moved while it grew: point the items at it now. */
-    for (size_t i = 0; i < r->nq; i++)
-        r->items[i].value = r->item_off[i] == SIZE_MAX ? NULL : r->packed.data + r->item_off[i];
-    char reason[S_REASON_MAX];
-    if (s_rejected(r, r->items, r->item_off, reason, sizeof reason))
-        return s_decide(r, rid, JURY_DECISION_REJECTED, reason, st->submitted, r->nq);
-    return s_decide(r, rid, JURY_DECISION_ACCEPTED, NULL, st->submitted, r->nq);
+    return JURY_OK;
 }
 
 /* ---- summary ------------------------------------------------------------------------------ */
@@ -1205,10 +1383,12 @@ static void s_free(run_t *r)
         free(q->nbin);
         free(q->capbin);
         free(q->bin_in);
+        free(q->pair_n);
+        free(q->pair_eq);
         free(q->rel_sum);
         free(q->rel_n);
         free(q->rel);
-        free(q->means);
+        free(q->cur_means);
     }
     free(r->q);
     free(r->coder_of);
@@ -1218,6 +1398,7 @@ static void s_free(run_t *r)
     free(r->item_off);
     free(r->scratch);
     free(r->pend);
+    free(r->revisit);
     msgpack_zone_destroy(&r->zone);
     msgpack_sbuffer_destroy(&r->packed);
     msgpack_sbuffer_destroy(&r->batch);
@@ -1263,10 +1444,9 @@ static jury_err s_setup(run_t *r, const jury_settings_t *s, const jury_consolida
     }
     for (size_t i = 0; i < r->nq; i++) {
         q_t *q = &r->q[i];
-        if (q->type == JURY_QUESTION_LABEL_SELECTION || q->type == JURY_QUESTION_RATING)
-            r->need_suggestions_1 = true;
-        if (q->type == JURY_QUESTION_MULTI_LABEL_SELECTION || q->type == JURY_QUESTION_RANKING)
-            r->need_suggestions_2 = true;
+        q->global = q->method == JURY_METHOD_DAWID_SKENE || q->method == JURY_METHOD_WEIGHTED ||
+                    q->method == JURY_METHOD_BEST_ANNOTATOR;
+        r->any_global |= q->global;
         if (q->type == JURY_QUESTION_MULTI_LABEL_SELECTION &&
             q->method == JURY_METHOD_DAWID_SKENE) {
             q->bin = calloc(q->noptions + 1, sizeof *q->bin);
@@ -1285,9 +1465,8 @@ static jury_err s_attempt(run_t *r, const jury_settings_t *s, cJSON **summary_ou
     jury_err err;
     jury_counts_t counts;
     answers_t *a = malloc(sizeof *a);
-    double *means = malloc(S_ANSWERS_MAX * sizeof *means);
-    walk_t w = {r, a, means};
-    if (!a || !means) {
+    walk_t w = {r, a};
+    if (!a) {
         err = JURY_ENOMEM;
         goto done;
     }
@@ -1299,15 +1478,12 @@ static jury_err s_attempt(run_t *r, const jury_settings_t *s, cJSON **summary_ou
     r->total = counts.records;
     r->pass = 1;
     r->done = 0;
-    if ((err = jury_store_record_each(r->snap, r->ds, 0, s_pass1_record, &w)) != JURY_OK)
+    if ((err = jury_store_record_each(r->snap, r->ds, 0, s_walk_record, &w)) != JURY_OK)
         goto done;
     for (size_t i = 0; i < r->nq; i++)
         if ((err = s_fit(r, &r->q[i])) != JURY_OK)
             goto done;
-    r->pass = 2;
-    r->done = 0;
-    if ((err = jury_store_record_each(r->snap, r->ds, 0, s_pass2_record, &w)) != JURY_OK ||
-        (err = s_flush(r)) != JURY_OK)
+    if ((err = s_revisit(r, a)) != JURY_OK || (err = s_flush(r)) != JURY_OK)
         goto done;
     cJSON *summary = NULL;
     if ((err = s_summary(r, &summary)) != JURY_OK)
@@ -1322,7 +1498,6 @@ static jury_err s_attempt(run_t *r, const jury_settings_t *s, cJSON **summary_ou
         cJSON_Delete(summary);
 done:
     free(a);
-    free(means);
     return err;
 }
 

@@ -20,7 +20,8 @@ typedef struct {
     jury_method method;   /* the method; must apply to the question's type */
 } jury_method_override_t;
 
-/* Progress callback: done of total records walked so far in the current pass (pass 1 or 2). */
+/* Progress callback: done of total records so far in the walk (pass 1, total = the dataset's
+ * records) or the revisit (pass 2, total = the records revisited). */
 typedef void (*jury_consolidation_progress_fn)(int pass, uint64_t done, uint64_t total, void *arg);
 
 /* Options of a run. Zero-initialise, then set what you need. */
@@ -33,21 +34,28 @@ typedef struct {
 } jury_consolidation_opts_t;
 
 /*
- * Consolidates dataset `name` of store (opened read-write), in two passes over
- * its records in id order:
+ * Consolidates dataset `name` of store (opened read-write) from one read
+ * snapshot:
  *
- *  1. reads every submitted response of the completed records and, per
- *     question, estimates each annotator's reliability (their mean agreement
- *     with the other annotators of the records they shared) and runs the
- *     dataset-wide methods (weighted, dawid_skene, whose accuracy then is
- *     the reliability);
- *  2. per record: unifies each question with its method, computes the
- *     record's agreement per question, applies the acceptance rules and
- *     stores the decision (decision.h) with jury_store_decision_put; pending
- *     records get a pending decision, records set aside by discards a rejected
- *     one ("discarded by N annotators"). A completed record whose submitted
- *     responses leave a question a rule needs without a value is rejected
- *     ("no submitted answer to \"q\"").
+ *  1. one walk over its records in id order: pending records get a pending
+ *     decision, records set aside by discards a rejected one ("set aside:
+ *     discarded by annotators before it was completed"); each completed
+ *     record feeds every annotator's reliability per question (their share
+ *     of equal pairs on label and rating questions, their mean agreement
+ *     with the others on text, ranking and span questions) and is unified
+ *     and decided at once (decision.h, jury_store_decision_put) unless its
+ *     outcome needs what only the whole dataset gives: a tie that the
+ *     suggestion does not break (reliability breaks it), or a global method
+ *     (weighted, dawid_skene, best_annotator);
+ *  2. the dataset-wide fits (Dawid-Skene, whose accuracies then are the
+ *     reliability; Wawa weights);
+ *  3. the records set aside in 1 are revisited and decided.
+ *
+ * Unifying a record: each question with its method, the record's agreement
+ * per question, then the acceptance rules in order. A completed record whose
+ * submitted responses leave a question a rule needs without a value is
+ * rejected ("no submitted answer to \"q\""). Suggestions are read only when
+ * a tie needs them.
  *
  * Finally it stores a dataset-level summary with jury_store_consolidation_put:
  * the JSON document that *summary_out receives (caller owns; cJSON_Delete):

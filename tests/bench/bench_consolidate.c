@@ -1134,7 +1134,7 @@ static void s_print_summary(const bench_args_t *a, bench_sample_t res[M_COUNT][B
         walk_wall[i] = res[M_WALK][i].wall;
     printf("\n  the raw walk reads %.1f MB (%.0f MB/s)\n", (double)walk_bytes / 1e6,
            (double)walk_bytes / 1e6 / bench_median(walk_wall, r));
-    printf("  consolidate / raw walk:    %.3fx (consolidate reads the store twice: two passes)\n",
+    printf("  consolidate / raw walk:    %.3fx (one walk, then the records a tie sent back)\n",
            bench_median(rw, r));
     printf("  consolidate / raw appends: %.3fx\n", bench_median(rp, r));
     printf("  export / raw walk:         %.3fx (medians of the ratios within each run)\n",
