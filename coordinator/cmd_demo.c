@@ -444,7 +444,9 @@ int jury_cmd_demo(const jury_cli_t *cli_in, int argc, char **argv)
     snprintf(sock, sizeof sock, "%s/coordinator.sock", abs_dir);
     snprintf(endpoint, sizeof endpoint, "ipc://%s", sock);
     snprintf(log, sizeof log, "%s/serve.log", dir);
-    char *serve_argv[] = {self, "--store", store_dir, "serve", "--bind", endpoint, NULL};
+    /* Plaintext on a socket file only this user reaches: a demo needs no keys. */
+    char *serve_argv[] = {self,         "--store", store_dir, "serve",
+                          "--insecure", "--bind",  endpoint,  NULL};
     pid_t serve = s_spawn(serve_argv, log);
     pid_t bots[NBOTS] = {0};
     int rc = JURY_EXIT_OK;

@@ -27,7 +27,7 @@ static const char s_usage[] =
     "                                        load records (Argilla record dicts, one per line)\n"
     "  status NAME [--json]                  records, responses and annotators of a dataset\n"
     "  dump NAME [--status S]                every record with its state and responses (JSONL)\n"
-    "  serve [--bind ENDPOINT]               run the coordinator for annotator workers\n"
+    "  serve [--bind ENDPOINT] [--insecure]  run the coordinator (CURVE; see jury keygen)\n"
     "  agreement NAME [--question Q] [--format text|json|html] [--out FILE]\n"
     "                                        inter-annotator agreement per question\n"
     "  agreement --responses FILE.jsonl --settings FILE [...]\n"

@@ -12,9 +12,12 @@
 
 #include <cjson/cJSON.h>
 #include <msgpack.h>
+#include <sodium.h>
 #include <zmq.h>
 
+#include "audit.h"
 #include "jury_jsonpack.h"
+#include "jury_keys.h"
 #include "jury_proto.h"
 #include "live_agreement.h"
 #include "sched.h"
@@ -30,6 +33,13 @@
 #define TICK_MS         100
 #define POLL_RECORDS_MS 500
 #define STATUS_MS       1000
+/* Audit lines the loop writes per second at most (refused keys, denied hellos, cut sessions); the
+ * rest are counted and summed up in one line, so that a flood cannot fill the disk. */
+#define AUDIT_PER_SECOND 20
+/* The ZAP endpoint libzmq asks (ZeroMQ RFC 27), and the metadata property that carries the
+ * authenticated key to each message. */
+#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define KEY_PROPERTY "X-Jury-Key"
 /* Slots of the per-turn index of accepted responses (a power of two, > 2x the most ops a turn
  * holds). */
 #define OP_INDEX_SIZE (1u << 17)
@@ -135,6 +145,8 @@ typedef struct {
     int64_t last_heard;                 /* monotonic ms of the last message from the peer */
     int64_t last_sent;                  /* monotonic ms of the last message to the peer */
     int bad;                            /* malformed messages so far */
+    unsigned char key[JURY_KEY_BYTES];  /* CURVE: the key the connection authenticated with */
+    bool cut;                           /* its access was withdrawn: requests get EPERM */
 } session_t;
 
 typedef struct {
@@ -142,6 +154,16 @@ typedef struct {
     size_t peer_len;         /* bytes */
     int64_t until;           /* monotonic ms */
 } ban_t;
+
+/* One received message: the peer, its body, and who sent it (CURVE). */
+typedef struct {
+    unsigned char peer[256];            /* routing id */
+    size_t peer_len;                    /* bytes */
+    zmq_msg_t body;                     /* frame */
+    bool extra_frames;                  /* the peer sent more than one frame */
+    char user[JURY_PROTO_NAME_MAX + 1]; /* CURVE: the annotator the ZAP handler admitted */
+    unsigned char key[JURY_KEY_BYTES];  /* CURVE: the key it authenticated with */
+} inmsg_t;
 
 /* A response accepted in this turn, to be written before it is acknowledged. */
 typedef struct {
@@ -167,11 +189,18 @@ typedef struct {
 } reply_t;
 
 typedef struct {
-    jury_store_t *store;        /* the store */
-    const jury_serve_opts_t *o; /* options */
-    void *zctx, *sock;          /* ZeroMQ */
-    dataset_t *datasets;        /* loaded datasets */
-    session_t *sessions;        /* live sessions */
+    jury_store_t *store;         /* the store */
+    const jury_serve_opts_t *o;  /* options */
+    void *zctx, *sock;           /* ZeroMQ */
+    bool curve;                  /* CURVE with the ZAP handler, else plaintext (--insecure) */
+    void *zap;                   /* the ZAP handler's REP socket (CURVE only) */
+    uint64_t access_version;     /* the store's access version the sessions were checked against */
+    bool access_known;           /* access_version was read */
+    int64_t audit_window;        /* monotonic ms the current second of audit lines began */
+    unsigned audit_count;        /* audit lines in that second */
+    unsigned long audit_dropped; /* audit lines left out since the last summary */
+    dataset_t *datasets;         /* loaded datasets */
+    session_t *sessions;         /* live sessions */
     size_t nsessions, capsessions;
     ban_t bans[64]; /* peers sent away */
     size_t nbans;
@@ -323,6 +352,46 @@ static void s_goodbye(server_t *sv, const unsigned char *peer, size_t peer_len, 
     if (jury_proto_encode_goodbye(&buf, jury_errname(code), reason) == JURY_OK)
         s_send_now(sv, peer, peer_len, buf.data, buf.size);
     msgpack_sbuffer_destroy(&buf);
+}
+
+/* Writes the summary of audit lines left out in the last second, if any. */
+static void s_audit_flush(server_t *sv)
+{
+    if (sv->now - sv->audit_window < 1000)
+        return;
+    sv->audit_window = sv->now;
+    sv->audit_count = 0;
+    if (sv->audit_dropped == 0)
+        return;
+    char n[32];
+    snprintf(n, sizeof n, "%lu", sv->audit_dropped);
+    sv->audit_dropped = 0;
+    if (jury_audit_append(jury_store_dir(sv->store), "audit.dropped", "lines", n, "by", "serve",
+                          NULL) != JURY_OK)
+        s_event(JURY_LOG_WARN, "audit_failed", "event=audit.dropped error=\"%s\"", strerror(errno));
+}
+
+/*
+ * Appends one line to the store's audit log (coordinator/audit.h: key, value pairs ended by
+ * NULL), at most AUDIT_PER_SECOND a second: a peer that fails on purpose must not fill the disk.
+ * A failure to write is logged; serving goes on.
+ */
+static void s_audit(server_t *sv, const char *event, ...) __attribute__((sentinel));
+
+static void s_audit(server_t *sv, const char *event, ...)
+{
+    s_audit_flush(sv);
+    if (++sv->audit_count > AUDIT_PER_SECOND) {
+        sv->audit_dropped++;
+        return;
+    }
+    va_list ap;
+    va_start(ap, event);
+    jury_err err = jury_audit_vappend(jury_store_dir(sv->store), event, ap);
+    va_end(ap);
+    if (err != JURY_OK)
+        s_event(JURY_LOG_WARN, "audit_failed", "event=%s error=\"%s\"", event,
+                err == JURY_EIO ? strerror(errno) : jury_strerror(err));
 }
 
 /* ---- loading datasets ------------------------------------------------------- */
@@ -580,8 +649,71 @@ static jury_err s_ensure_body(jury_txn_t *txn, void *arg)
     return jury_store_annotator_ensure(txn, a->name, &a->id, NULL);
 }
 
-static void s_hello(server_t *sv, const unsigned char *peer, size_t plen, const jury_msg_t *m)
+/*
+ * CURVE: whether the connection's annotator may open a session as `annotator` on `dataset`
+ * (dataset_ok: the name had no NUL byte). Reads the store afresh, so that a key replaced or an
+ * annotator disabled since the handshake is refused. On success *id is the annotator; on refusal
+ * *code (JURY_EPERM, or a store error) and reason say why. A dataset that does not exist and one
+ * not granted get the same words, so that refusals tell nothing about other datasets; admins may
+ * open any dataset (an unknown one then gets ENOTFOUND from the loader).
+ */
+static bool s_hello_allowed(server_t *sv, const inmsg_t *in, const char *annotator,
+                            const char *dataset, bool dataset_ok, uint32_t *id, jury_err *code,
+                            char *reason, size_t cap)
 {
+    *code = JURY_EPERM;
+    if (strcmp(annotator, in->user) != 0) {
+        snprintf(reason, cap,
+                 "hello: annotator: this connection's key belongs to %s; it cannot open a "
+                 "session as %s",
+                 in->user, annotator);
+        return false;
+    }
+    jury_txn_t *txn;
+    jury_err err = jury_store_read(sv->store, &txn);
+    if (err != JURY_OK) {
+        *code = err;
+        snprintf(reason, cap, "hello: the coordinator cannot read its store");
+        return false;
+    }
+    jury_annotator_t a;
+    bool ok = false;
+    if ((err = jury_store_annotator_find_key(txn, in->key, id)) != JURY_OK ||
+        (err = jury_store_annotator_get(txn, *id, &a)) != JURY_OK) {
+        if (err != JURY_ENOTFOUND)
+            *code = err;
+        snprintf(reason, cap,
+                 err == JURY_ENOTFOUND ? "hello: this key is no longer registered"
+                                       : "hello: the coordinator cannot read the annotator");
+    } else if (a.disabled) {
+        snprintf(reason, cap, "hello: annotator %s is disabled", annotator);
+    } else if (strcmp(a.name, annotator) != 0) {
+        snprintf(reason, cap, "hello: this key no longer belongs to %s", annotator);
+    } else if (a.role == JURY_ROLE_ADMIN) {
+        ok = true;
+    } else {
+        jury_dataset_t info;
+        bool granted = false;
+        err = dataset_ok ? jury_store_dataset_get(txn, dataset, &info) : JURY_ENOTFOUND;
+        if (err == JURY_OK)
+            err = jury_store_granted(txn, *id, info.id, &granted);
+        if (err == JURY_OK && granted) {
+            ok = true;
+        } else if (err == JURY_OK || err == JURY_ENOTFOUND) {
+            snprintf(reason, cap, "hello: dataset: '%s' is not open to %s", dataset, annotator);
+        } else {
+            *code = err;
+            snprintf(reason, cap, "hello: the coordinator cannot read the annotator's access");
+        }
+    }
+    jury_txn_abort(&txn);
+    return ok;
+}
+
+static void s_hello(server_t *sv, const inmsg_t *in, const jury_msg_t *m)
+{
+    const unsigned char *peer = in->peer;
+    size_t plen = in->peer_len;
     char annotator[JURY_PROTO_NAME_MAX + 1], dataset[JURY_PROTO_NAME_MAX + 1], reason[512];
     snprintf(annotator, sizeof annotator, "%.*s", (int)m->u.hello.annotator.len,
              m->u.hello.annotator.ptr);
@@ -592,9 +724,25 @@ static void s_hello(server_t *sv, const unsigned char *peer, size_t plen, const 
                       "starting with '.' or '-'");
         return;
     }
+    bool dataset_ok = strlen(dataset) == m->u.hello.dataset.len;
+    ensure_arg_t a = {annotator, 0};
+    jury_err err;
+    /* With CURVE the key decides who this is and where it may go, before anything is loaded. */
+    if (sv->curve && !s_hello_allowed(sv, in, annotator, dataset, dataset_ok, &a.id, &err, reason,
+                                      sizeof reason)) {
+        s_queue_error(sv, peer, plen, true, m->req, err, reason);
+        if (err == JURY_EPERM) {
+            char hex[80], q[600];
+            s_hex(hex, sizeof hex, peer, plen);
+            s_event(JURY_LOG_WARN, "hello_denied", "peer=%s annotator=%s reason=%s", hex, in->user,
+                    s_q(q, sizeof q, reason, strlen(reason)));
+            s_audit(sv, "hello.denied", "annotator", in->user, "claimed", annotator, "dataset",
+                    dataset, "reason", reason, "by", "serve", NULL);
+        }
+        return;
+    }
     dataset_t *ds = NULL;
-    jury_err err =
-        strlen(dataset) == m->u.hello.dataset.len ? s_dataset(sv, dataset, &ds) : JURY_ENOTFOUND;
+    err = dataset_ok ? s_dataset(sv, dataset, &ds) : JURY_ENOTFOUND;
     if (err != JURY_OK) {
         snprintf(reason, sizeof reason,
                  err == JURY_ENOTFOUND ? "hello: dataset: no dataset '%s' in this store"
@@ -604,18 +752,20 @@ static void s_hello(server_t *sv, const unsigned char *peer, size_t plen, const 
                       reason);
         return;
     }
-    ensure_arg_t a = {annotator, 0};
-    jury_txn_t *txn;
-    if ((err = jury_store_read(sv->store, &txn)) == JURY_OK) {
-        err = jury_store_annotator_find(txn, annotator, &a.id);
-        jury_txn_abort(&txn);
-    }
-    /* The first hello of an annotator creates it, in a small transaction of its own. */
-    if (err == JURY_ENOTFOUND)
-        err = jury_store_write(sv->store, s_ensure_body, &a);
-    if (err != JURY_OK) {
-        s_queue_error(sv, peer, plen, true, m->req, err, "hello: cannot record the annotator");
-        return;
+    if (!sv->curve) {
+        /* Plaintext: the name is taken as given; its first hello creates the annotator, in a
+         * small transaction of its own. */
+        jury_txn_t *txn;
+        if ((err = jury_store_read(sv->store, &txn)) == JURY_OK) {
+            err = jury_store_annotator_find(txn, annotator, &a.id);
+            jury_txn_abort(&txn);
+        }
+        if (err == JURY_ENOTFOUND)
+            err = jury_store_write(sv->store, s_ensure_body, &a);
+        if (err != JURY_OK) {
+            s_queue_error(sv, peer, plen, true, m->req, err, "hello: cannot record the annotator");
+            return;
+        }
     }
 
     /* The same annotator on the same dataset over another connection: this
@@ -642,6 +792,8 @@ static void s_hello(server_t *sv, const unsigned char *peer, size_t plen, const 
     }
     s->ds = ds;
     s->annotator = a.id;
+    s->cut = false;
+    memcpy(s->key, in->key, sizeof s->key);
     snprintf(s->name, sizeof s->name, "%s", annotator);
     /* Leases the annotator still holds (a reconnect) come back with its next fetch. */
     jury_sched_redeliver(ds->sched, a.id);
@@ -1058,14 +1210,6 @@ static void s_release(server_t *sv, session_t *s, jury_txn_t *txn, const jury_ms
 
 /* ---- one loop turn -------------------------------------------------------- */
 
-/* One received message: the peer and its body. */
-typedef struct {
-    unsigned char peer[256]; /* routing id */
-    size_t peer_len;         /* bytes */
-    zmq_msg_t body;          /* frame */
-    bool extra_frames;       /* the peer sent more than one frame */
-} inmsg_t;
-
 static void s_bad(server_t *sv, const unsigned char *peer, size_t plen, const jury_msg_t *m,
                   bool cmd_known, jury_err err, const char *why)
 {
@@ -1121,7 +1265,7 @@ static void s_handle(server_t *sv, inmsg_t *in, jury_txn_t *txn, msgpack_zone *z
                           "hello: this connection has a session already; send bye first");
             return;
         }
-        s_hello(sv, in->peer, in->peer_len, &m);
+        s_hello(sv, in, &m);
         return;
     case JURY_CMD_HEARTBEAT:
         return;
@@ -1136,6 +1280,13 @@ static void s_handle(server_t *sv, inmsg_t *in, jury_txn_t *txn, msgpack_zone *z
     default:
         s_bad(sv, in->peer, in->peer_len, &m, cmd_known, JURY_EPROTO,
               "only a coordinator sends this command");
+        return;
+    }
+    if (s && s->cut) {
+        /* The session was cut when its access was withdrawn; the CURVE connection itself stays
+         * up, so the refusal is ours to make, for as long as the peer talks. */
+        s_queue_error(sv, in->peer, in->peer_len, true, m.req, JURY_EPERM,
+                      "this connection's access was withdrawn; its session was ended");
         return;
     }
     if (!s || !s->ds) {
@@ -1280,6 +1431,22 @@ static jury_err s_write_body(jury_txn_t *txn, void *arg)
     return JURY_OK;
 }
 
+/*
+ * CURVE: reads who sent a message from the properties the ZAP handler gave its connection
+ * (User-Id: the annotator; KEY_PROPERTY: the key in Z85). False when they are missing, which
+ * only a connection the handler never admitted could produce: such messages are dropped.
+ */
+static bool s_sender(inmsg_t *m)
+{
+    const char *user = zmq_msg_gets(&m->body, "User-Id");
+    const char *key = zmq_msg_gets(&m->body, KEY_PROPERTY);
+    if (!user || !*user || strlen(user) > JURY_PROTO_NAME_MAX || !key ||
+        !jury_key_from_z85(key, m->key))
+        return false;
+    snprintf(m->user, sizeof m->user, "%s", user);
+    return true;
+}
+
 /* Receives what is waiting (at most TURN_MAX messages), answers it, commits, then replies. */
 static void s_turn(server_t *sv)
 {
@@ -1298,6 +1465,7 @@ static void s_turn(server_t *sv)
         zmq_msg_close(&id);
         zmq_msg_init(&m->body);
         m->extra_frames = false;
+        m->user[0] = '\0';
         if (zmq_msg_recv(&m->body, sv->sock, 0) < 0) {
             zmq_msg_close(&m->body);
             continue;
@@ -1312,7 +1480,7 @@ static void s_turn(server_t *sv)
             if (!more)
                 break;
         }
-        if (s_banned(sv, m->peer, m->peer_len)) {
+        if (s_banned(sv, m->peer, m->peer_len) || (sv->curve && !s_sender(m))) {
             zmq_msg_close(&m->body);
             continue;
         }
@@ -1408,6 +1576,63 @@ static void s_on_expired(uint32_t annotator, uint64_t seq, void *arg)
             annotator, (unsigned long long)seq);
 }
 
+/*
+ * Cuts a session whose annotator lost access to its dataset: releases all the annotator's leases
+ * there at once (the records go back to pending), says goodbye EPERM, and keeps the connection
+ * marked, so that its later requests get EPERM. Logged and audited.
+ */
+static void s_session_cut(server_t *sv, session_t *s, const char *why)
+{
+    size_t released = jury_sched_release_annotator(s->ds->sched, s->annotator);
+    char hex[80], q[300], reason[300], n[32];
+    snprintf(reason, sizeof reason, "access withdrawn: %s", why);
+    s_goodbye(sv, s->peer, s->peer_len, JURY_EPERM, reason);
+    s_hex(hex, sizeof hex, s->peer, s->peer_len);
+    s_event(JURY_LOG_WARN, "session_cut", "peer=%s annotator=%s dataset=%s reason=%s released=%zu",
+            hex, s->name, s->ds->name, s_q(q, sizeof q, why, strlen(why)), released);
+    snprintf(n, sizeof n, "%zu", released);
+    s_audit(sv, "session.cut", "annotator", s->name, "dataset", s->ds->name, "reason", why,
+            "released", n, "by", "serve", NULL);
+    s->ds = NULL;
+    s->cut = true;
+}
+
+/*
+ * The store's access version changed: checks every session's annotator again (still there,
+ * enabled, with the key the connection authenticated with, and granted the dataset unless an
+ * admin) and cuts those no longer allowed. Returns false when the store could not be read, so
+ * that the check runs again on the next poll rather than cutting on a read error.
+ */
+static bool s_recheck_access(server_t *sv, jury_txn_t *txn)
+{
+    for (size_t i = 0; i < sv->nsessions; i++) {
+        session_t *s = &sv->sessions[i];
+        if (!s->ds)
+            continue;
+        jury_annotator_t a;
+        bool granted = false;
+        const char *why = NULL;
+        jury_err err = jury_store_annotator_get(txn, s->annotator, &a);
+        if (err == JURY_ENOTFOUND)
+            why = "the annotator was removed";
+        else if (err != JURY_OK)
+            return false;
+        else if (a.disabled)
+            why = "the annotator was disabled";
+        else if (!a.has_key || sodium_memcmp(a.public_key, s->key, sizeof s->key) != 0)
+            why = "the annotator's key was replaced";
+        else if (a.role != JURY_ROLE_ADMIN) {
+            if ((err = jury_store_granted(txn, s->annotator, s->ds->id, &granted)) != JURY_OK)
+                return false;
+            if (!granted)
+                why = "the dataset is no longer granted to the annotator";
+        }
+        if (why)
+            s_session_cut(sv, s, why);
+    }
+    return true;
+}
+
 static void s_tick(server_t *sv, bool poll_records, bool write_status)
 {
     sv->now = s_mono_ms();
@@ -1430,6 +1655,7 @@ static void s_tick(server_t *sv, bool poll_records, bool write_status)
     }
     for (dataset_t *d = sv->datasets; d; d = d->next)
         jury_sched_expire(d->sched, sv->now, s_on_expired, d);
+    s_audit_flush(sv);
 
     if (poll_records) {
         /* Records imported while we run: pick up ids above the last one we know. */
@@ -1462,6 +1688,13 @@ static void s_tick(server_t *sv, bool poll_records, bool write_status)
                     s_event(JURY_LOG_INFO, "records_added", "dataset=%s records=%zu", d->name,
                             added);
             }
+            /* Access changes (`jury annotator disable|rotate|revoke ...`): one read tells. */
+            uint64_t version;
+            if (sv->curve && jury_store_access_version(txn, &version) == JURY_OK &&
+                (!sv->access_known || version != sv->access_version) && s_recheck_access(sv, txn)) {
+                sv->access_version = version;
+                sv->access_known = true;
+            }
             jury_txn_abort(&txn);
         }
     }
@@ -1493,7 +1726,152 @@ static void s_tick(server_t *sv, bool poll_records, bool write_status)
     }
 }
 
+/* ---- authentication (ZAP, ZeroMQ RFC 27) ------------------------------------ */
+
+/* Frames of a ZAP request kept (version, id, domain, address, routing id, mechanism, key). */
+#define ZAP_FRAMES 7
+
+/* Sends one ZAP reply: version, request id, status code and text, user id, metadata. */
+static void s_zap_reply(server_t *sv, zmq_msg_t *reqid, const char *code, const char *text,
+                        const char *user, const void *meta, size_t metalen)
+{
+    if (zmq_send(sv->zap, "1.0", 3, ZMQ_SNDMORE) < 0 ||
+        zmq_send(sv->zap, reqid ? zmq_msg_data(reqid) : "", reqid ? zmq_msg_size(reqid) : 0,
+                 ZMQ_SNDMORE) < 0 ||
+        zmq_send(sv->zap, code, strlen(code), ZMQ_SNDMORE) < 0 ||
+        zmq_send(sv->zap, text, strlen(text), ZMQ_SNDMORE) < 0 ||
+        zmq_send(sv->zap, user, strlen(user), ZMQ_SNDMORE) < 0 ||
+        zmq_send(sv->zap, meta, metalen, 0) < 0)
+        s_event(JURY_LOG_ERROR, "zap_reply_failed", "error=\"%s\"", zmq_strerror(errno));
+}
+
+/* Whether frame f holds exactly the bytes of the C string s. */
+static bool s_frame_is(zmq_msg_t *f, const char *s)
+{
+    return zmq_msg_size(f) == strlen(s) && memcmp(zmq_msg_data(f), s, strlen(s)) == 0;
+}
+
+/*
+ * Answers one ZAP request: a CURVE key registered to an enabled annotator gets 200 with the
+ * annotator's name as User-Id and the key (Z85) as the KEY_PROPERTY metadata property, which
+ * libzmq then attaches to every message of that connection. Anything else gets 400 (500 when the
+ * store cannot be read) and an audit line naming the first 8 characters of the key and the
+ * peer's address; the peer's connection is closed by libzmq and it learns nothing more.
+ */
+static void s_zap_answer(server_t *sv, zmq_msg_t *f, size_t nf)
+{
+    char ip[64] = "", z85[JURY_KEY_Z85 + 1] = "", first8[9] = "",
+         name[JURY_PROTO_NAME_MAX + 1] = "";
+    const char *why = NULL, *code = "400";
+    if (nf >= 4)
+        snprintf(ip, sizeof ip, "%.*s", (int)zmq_msg_size(&f[3]),
+                 (const char *)zmq_msg_data(&f[3]));
+    if (nf < 6 || !s_frame_is(&f[0], "1.0")) {
+        why = "malformed ZAP request";
+    } else if (!s_frame_is(&f[5], "CURVE") || nf < 7 || zmq_msg_size(&f[6]) != JURY_KEY_BYTES) {
+        why = "not a CURVE key";
+    } else {
+        jury_key_to_z85(zmq_msg_data(&f[6]), z85);
+        memcpy(first8, z85, 8);
+        jury_txn_t *txn;
+        jury_annotator_t a;
+        uint32_t id;
+        jury_err err = jury_store_read(sv->store, &txn);
+        if (err == JURY_OK) {
+            if ((err = jury_store_annotator_find_key(txn, zmq_msg_data(&f[6]), &id)) == JURY_OK &&
+                (err = jury_store_annotator_get(txn, id, &a)) == JURY_OK) {
+                snprintf(name, sizeof name, "%s", a.name);
+                if (a.disabled)
+                    why = "annotator disabled";
+            }
+            jury_txn_abort(&txn);
+        }
+        if (err == JURY_ENOTFOUND) {
+            why = "unknown key";
+        } else if (err != JURY_OK) {
+            why = "the store cannot be read";
+            code = "500";
+        }
+    }
+    if (!why) {
+        unsigned char meta[1 + sizeof KEY_PROPERTY - 1 + 4 + JURY_KEY_Z85];
+        size_t o = 0, kl = sizeof KEY_PROPERTY - 1;
+        meta[o++] = (unsigned char)kl;
+        memcpy(meta + o, KEY_PROPERTY, kl);
+        o += kl;
+        meta[o++] = 0, meta[o++] = 0, meta[o++] = 0, meta[o++] = JURY_KEY_Z85;
+        memcpy(meta + o, z85, JURY_KEY_Z85);
+        o += JURY_KEY_Z85;
+        s_zap_reply(sv, &f[1], "200", "OK", name, meta, o);
+        s_event(JURY_LOG_DEBUG, "auth_ok", "annotator=%s key=%s ip=%s", name, first8, ip);
+        return;
+    }
+    s_zap_reply(sv, nf >= 2 ? &f[1] : NULL, code, why, "", "", 0);
+    s_event(JURY_LOG_WARN, "auth_failed", "key=%s ip=%s reason=\"%s\"%s%s", first8, ip, why,
+            name[0] ? " annotator=" : "", name);
+    if (name[0])
+        s_audit(sv, "auth.fail", "key", first8, "ip", ip, "reason", why, "annotator", name, "by",
+                "serve", NULL);
+    else
+        s_audit(sv, "auth.fail", "key", first8, "ip", ip, "reason", why, "by", "serve", NULL);
+}
+
+/* Answers every ZAP request waiting on the handler's socket. */
+static void s_zap(server_t *sv)
+{
+    for (;;) {
+        zmq_msg_t f[ZAP_FRAMES];
+        size_t nf = 0, total = 0;
+        bool more = true;
+        while (more) {
+            zmq_msg_t part;
+            zmq_msg_init(&part);
+            /* The first frame tells whether a request waits; the rest of it is there already. */
+            if (zmq_msg_recv(&part, sv->zap, total == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+                zmq_msg_close(&part);
+                break;
+            }
+            more = zmq_msg_more(&part);
+            total++;
+            if (nf < ZAP_FRAMES) {
+                zmq_msg_init(&f[nf]);
+                zmq_msg_move(&f[nf++], &part);
+            }
+            zmq_msg_close(&part);
+        }
+        if (total == 0)
+            return;
+        sv->now = s_mono_ms();
+        s_zap_answer(sv, f, total > ZAP_FRAMES ? 0 : nf);
+        for (size_t i = 0; i < nf; i++)
+            zmq_msg_close(&f[i]);
+    }
+}
+
 /* ---- run -------------------------------------------------------------------- */
+
+bool jury_serve_endpoint_is_local(const char *endpoint)
+{
+    if (!endpoint)
+        return false;
+    if ((strncmp(endpoint, "ipc://", 6) == 0 && endpoint[6]) ||
+        (strncmp(endpoint, "inproc://", 9) == 0 && endpoint[9]))
+        return true;
+    if (strncmp(endpoint, "tcp://", 6) != 0)
+        return false;
+    static const char *const hosts[] = {"127.0.0.1:", "[::1]:", "localhost:"};
+    for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
+        size_t n = strlen(hosts[i]);
+        if (strncmp(endpoint + 6, hosts[i], n) != 0)
+            continue;
+        const char *port = endpoint + 6 + n;
+        if (strcmp(port, "*") == 0)
+            return true;
+        size_t digits = strspn(port, "0123456789");
+        return digits >= 1 && digits <= 5 && port[digits] == '\0';
+    }
+    return false;
+}
 
 jury_err jury_serve_run(jury_store_t *store, const jury_serve_opts_t *opts)
 {
@@ -1508,6 +1886,17 @@ jury_err jury_serve_run(jury_store_t *store, const jury_serve_opts_t *opts)
     snprintf(sv->status_path, sizeof sv->status_path, "%s/%s", jury_store_dir(store),
              JURY_SERVE_STATUS_FILE);
     jury_err err = JURY_OK;
+    sv->curve = opts->secret_key != NULL;
+    if (!sv->curve && !opts->insecure) {
+        jury_log(JURY_LOG_ERROR, "no CURVE secret key, and plaintext was not asked for");
+        err = JURY_EINVAL;
+        goto done;
+    }
+    if (sv->curve && !zmq_has("curve")) {
+        jury_log(JURY_LOG_ERROR, "this libzmq was built without CURVE security");
+        err = JURY_EINVAL;
+        goto done;
+    }
     sv->zctx = zmq_ctx_new();
     sv->sock = sv->zctx ? zmq_socket(sv->zctx, ZMQ_ROUTER) : NULL;
     if (!sv->sock) {
@@ -1519,19 +1908,61 @@ jury_err jury_serve_run(jury_store_t *store, const jury_serve_opts_t *opts)
     zmq_setsockopt(sv->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
     zmq_setsockopt(sv->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     zmq_setsockopt(sv->sock, ZMQ_LINGER, &linger, sizeof linger);
-    if (zmq_bind(sv->sock, opts->bind) != 0) {
+    if (strchr(opts->bind, '['))
+        zmq_setsockopt(sv->sock, ZMQ_IPV6, &one, sizeof one);
+    if (sv->curve) {
+        /* The handler is bound before the socket listens and closed after it: libzmq admits
+         * CURVE clients without asking when no handler is there. */
+        int zero = 0;
+        sv->zap = zmq_socket(sv->zctx, ZMQ_REP);
+        if (!sv->zap) {
+            err = JURY_ENOMEM;
+            goto done;
+        }
+        zmq_setsockopt(sv->zap, ZMQ_LINGER, &zero, sizeof zero);
+        if (zmq_bind(sv->zap, ZAP_ENDPOINT) != 0) {
+            jury_log(JURY_LOG_ERROR, "cannot bind the ZAP handler: %s", zmq_strerror(errno));
+            err = JURY_EINVAL;
+            goto done;
+        }
+        /* libzmq copies the key; ours stays in the caller's guarded memory. */
+        if (zmq_setsockopt(sv->sock, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+            zmq_setsockopt(sv->sock, ZMQ_CURVE_SECRETKEY, opts->secret_key, JURY_KEY_BYTES) != 0 ||
+            zmq_setsockopt(sv->sock, ZMQ_ZAP_DOMAIN, "jury", 4) != 0) {
+            jury_log(JURY_LOG_ERROR, "cannot make the socket a CURVE server: %s",
+                     zmq_strerror(errno));
+            err = JURY_EINVAL;
+            goto done;
+        }
+#ifdef ZMQ_ZAP_ENFORCE_DOMAIN
+        zmq_setsockopt(sv->sock, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one);
+#endif
+    }
+    /* libzmq takes a name in a bind endpoint for a network interface, not a host: "localhost"
+     * is bound as the loopback address it means. */
+    char bind[1024];
+    if (strncmp(opts->bind, "tcp://localhost:", 16) == 0)
+        snprintf(bind, sizeof bind, "tcp://127.0.0.1:%s", opts->bind + 16);
+    else
+        snprintf(bind, sizeof bind, "%s", opts->bind);
+    if (zmq_bind(sv->sock, bind) != 0) {
         jury_log(JURY_LOG_ERROR, "cannot bind %s: %s", opts->bind, zmq_strerror(errno));
         err = JURY_EINVAL;
         goto done;
     }
-    s_event(JURY_LOG_INFO, "listening", "bind=%s store=%s pid=%ld", opts->bind,
-            jury_store_dir(store), (long)getpid());
+    char pub[JURY_KEY_Z85 + 1] = "";
+    if (opts->public_key)
+        jury_key_to_z85(opts->public_key, pub);
+    s_event(JURY_LOG_INFO, "listening", "bind=%s store=%s pid=%ld security=%s%s%s", opts->bind,
+            jury_store_dir(store), (long)getpid(), sv->curve ? "curve" : "insecure",
+            pub[0] ? " public_key=" : "", pub);
     int64_t last_tick = 0, last_poll = 0, last_status = 0;
     while (!*opts->stop) {
         int64_t now = s_mono_ms();
         long timeout = (long)(last_tick + TICK_MS - now);
-        zmq_pollitem_t item = {.socket = sv->sock, .events = ZMQ_POLLIN};
-        int rc = zmq_poll(&item, 1, timeout > 0 ? timeout : 0);
+        zmq_pollitem_t items[2] = {{.socket = sv->sock, .events = ZMQ_POLLIN},
+                                   {.socket = sv->zap, .events = ZMQ_POLLIN}};
+        int rc = zmq_poll(items, sv->curve ? 2 : 1, timeout > 0 ? timeout : 0);
         if (rc < 0 && errno != EINTR) {
             jury_log(JURY_LOG_ERROR, "zmq_poll: %s", zmq_strerror(errno));
             err = JURY_EIO;
@@ -1539,7 +1970,10 @@ jury_err jury_serve_run(jury_store_t *store, const jury_serve_opts_t *opts)
         }
         if (*opts->stop)
             break;
-        if (rc > 0)
+        /* Handshakes first: a client admitted now may have its hello in this turn. */
+        if (rc > 0 && sv->curve && (items[1].revents & ZMQ_POLLIN))
+            s_zap(sv);
+        if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
             s_turn(sv);
         now = s_mono_ms();
         if (now - last_tick >= TICK_MS) {
@@ -1564,6 +1998,8 @@ jury_err jury_serve_run(jury_store_t *store, const jury_serve_opts_t *opts)
 done:
     if (sv->sock)
         zmq_close(sv->sock);
+    if (sv->zap)
+        zmq_close(sv->zap);
     if (sv->zctx)
         zmq_ctx_term(sv->zctx);
     while (sv->datasets) {

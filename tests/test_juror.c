@@ -14,9 +14,12 @@
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
+#include <sodium.h>
+#include <sys/stat.h>
 #include <zmq.h>
 
 #include "juror.h"
+#include "jury_keys.h"
 #include "jury_proto.h"
 
 /* The dataset every test uses: a required label, an optional note, two annotators per record. */
@@ -126,9 +129,18 @@ static void s_serve_start(fixture_t *f)
         int in = open("/dev/null", O_RDONLY),
             log = open(f->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         dup2(in, 0), dup2(log, 1), dup2(log, 2);
-        char *argv[] = {
-            (char *)tu_env("JURY_BIN"), "--store", f->store,      "serve", "--bind", f->endpoint,
-            "--heartbeat-ms",           hb,        "--log-level", "debug", NULL};
+        char *argv[] = {(char *)tu_env("JURY_BIN"),
+                        "--store",
+                        f->store,
+                        "serve",
+                        "--insecure",
+                        "--bind",
+                        f->endpoint,
+                        "--heartbeat-ms",
+                        hb,
+                        "--log-level",
+                        "debug",
+                        NULL};
         execv(argv[0], argv);
         _exit(127);
     }
@@ -374,7 +386,8 @@ static void test_connect(void **state)
                              "not starting with '.' or '-'");
     o.annotator = NULL;
     assert_int_equal(juror_connect(&k, &o, why, sizeof why), JURY_EINVAL);
-    assert_string_equal(why, "juror_connect: endpoint, dataset and annotator are required");
+    assert_string_equal(
+        why, "juror_connect: endpoint, dataset and annotator (or a key file) are required");
     assert_null(k);
 
     /* Nobody there: retried with backoff until the timeout. */
@@ -971,9 +984,76 @@ static void test_names(void **state)
     assert_int_equal(s, JUROR_DRAFT);
 }
 
+/* CURVE options are checked before anything is sent: keys given halfway, key files that are not an
+ * annotator's, that name someone else, or that others may read. (test_security.py runs CURVE
+ * sessions against the real coordinator.) */
+static void test_key_options(void **state)
+{
+    (void)state;
+    char dir[4096], path[4200], why[700];
+    tu_tmpdir(dir, sizeof dir);
+    juror_t *j = NULL;
+    jury_keypair_t *mine = jury_keypair_new(), *coord = jury_keypair_new();
+    assert_non_null(mine);
+    assert_non_null(coord);
+
+    juror_opts_t o = {.endpoint = "tcp://127.0.0.1:1", .dataset = "d", .annotator = "ana"};
+    o.public_key = mine->public_key;
+    assert_int_equal(juror_connect(&j, &o, why, sizeof why), JURY_EINVAL);
+    assert_string_equal(why, "juror_connect: give server_key, public_key and secret_key together, "
+                             "or key_file alone");
+
+    o = (juror_opts_t){.dataset = "d", .key_file = "/nonexistent/ana.key"};
+    assert_int_equal(juror_connect(&j, &o, why, sizeof why), JURY_ENOTFOUND);
+    assert_null(j);
+
+    /* An annotator's key file without an endpoint: --connect (opts.endpoint) must give one. */
+    jury_keyfile_t kf;
+    memset(&kf, 0, sizeof kf);
+    kf.keys = mine;
+    snprintf(kf.annotator, sizeof kf.annotator, "ana");
+    kf.has_coordinator_key = true;
+    memcpy(kf.coordinator_key, coord->public_key, JURY_KEY_BYTES);
+    snprintf(path, sizeof path, "%s/ana.key", dir);
+    assert_int_equal(jury_keyfile_write(path, &kf, false), JURY_OK);
+    o = (juror_opts_t){.dataset = "d", .key_file = path};
+    assert_int_equal(juror_connect(&j, &o, why, sizeof why), JURY_EINVAL);
+    assert_string_equal(why, "juror_connect: the key file names no endpoint: give one");
+    o.annotator = "bob";
+    o.endpoint = "tcp://127.0.0.1:1";
+    assert_int_equal(juror_connect(&j, &o, why, sizeof why), JURY_EINVAL);
+    char want[4400];
+    snprintf(want, sizeof want, "%s is the key file of ana, not of bob", path);
+    assert_string_equal(why, want);
+
+    /* Readable by others: refused, with the fix in the message. */
+    assert_int_equal(chmod(path, 0644), 0);
+    o.annotator = NULL;
+    assert_int_equal(juror_connect(&j, &o, why, sizeof why), JURY_EPERM);
+    assert_non_null(strstr(why, "chmod 600"));
+
+    /* A coordinator's key file (no annotator, no coordinator key) is not an annotator's. */
+    memset(&kf, 0, sizeof kf);
+    kf.keys = coord;
+    snprintf(path, sizeof path, "%s/coordinator.key", dir);
+    assert_int_equal(jury_keyfile_write(path, &kf, false), JURY_OK);
+    o.key_file = path;
+    assert_int_equal(juror_connect(&j, &o, why, sizeof why), JURY_EINVAL);
+    snprintf(want, sizeof want,
+             "%s is not an annotator's key file: it needs annotator, secret-key and "
+             "coordinator-key (`jury annotator add` writes one)",
+             path);
+    assert_string_equal(why, want);
+    assert_null(j);
+    jury_keypair_destroy(&mine);
+    jury_keypair_destroy(&coord);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
+    if (sodium_init() < 0)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
         cmocka_unit_test_setup_teardown(test_connect, s_setup, s_teardown),
@@ -985,6 +1065,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_silent_juror_loses_its_leases, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_coordinator_restart, s_setup, s_teardown),
         cmocka_unit_test(test_hostile_coordinator),
+        cmocka_unit_test(test_key_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,9 +20,9 @@
 #include "simulate.h"
 
 static const char s_usage[] =
-    "usage: juror bot (--exec CMD | --simulate SPEC) --dataset NAME --annotator NAME\n"
-    "                 [--connect ENDPOINT] [--batch N] [--max N] [--idle-exit SECONDS]\n"
-    "                 [--exec-timeout-ms MS] [-v]\n"
+    "usage: juror bot (--exec CMD | --simulate SPEC) --dataset NAME\n"
+    "                 (--key FILE | --annotator NAME) [--connect ENDPOINT] [--batch N]\n"
+    "                 [--max N] [--idle-exit SECONDS] [--exec-timeout-ms MS] [-v]\n"
     "\n"
     "An automated annotator: fetches batches of leased records, answers each one and\n"
     "submits the answer (status submitted, or discarded), until nothing is available\n"

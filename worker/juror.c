@@ -13,9 +13,11 @@
 
 #include <cjson/cJSON.h>
 #include <msgpack.h>
+#include <sodium.h>
 #include <zmq.h>
 
 #include "jury_jsonpack.h"
+#include "jury_keys.h"
 #include "jury_proto.h"
 #include "jury_utf8.h"
 
@@ -43,6 +45,10 @@
 #define S_VALUES_DEPTH (JURY_PROTO_DEPTH_MAX - 3)
 /* Room for juror_error's message. */
 #define S_ERROR_MAX 1400
+/* Bytes of the CURVE keys a juror keeps: the coordinator's public key, ours, our secret key. */
+#define S_CURVE_BYTES (3 * JURY_KEY_BYTES)
+/* How often a hello in progress looks at the handshake's events. */
+#define S_MONITOR_MS 100
 
 /* Where the connection is. */
 typedef enum {
@@ -67,33 +73,36 @@ typedef struct {
 typedef enum { S_CALL_NONE, S_CALL_FETCH, S_CALL_RELEASE } s_call_kind;
 
 struct juror {
-    char *endpoint;                /* coordinator endpoint (owned) */
-    char *dataset;                 /* dataset name (owned) */
-    char *annotator;               /* annotator name (owned) */
-    char *agent;                   /* agent sent with hello (owned) */
-    int timeout_ms;                /* longest a call waits */
-    unsigned rng;                  /* rand_r state for the jitter */
-    void *ctx;                     /* ZeroMQ context, one per juror */
-    void *sock;                    /* the DEALER socket, NULL between attempts */
-    s_state state;                 /* where the connection is */
-    jury_err fatal;                /* in S_DEAD: the error every call returns */
-    int64_t due;                   /* S_WAITING: next attempt; S_HELLO: the attempt gives up */
-    int attempts;                  /* reconnect attempts since the last stable session */
-    int64_t up_since;              /* monotonic ms the session opened */
-    int64_t last_sent;             /* monotonic ms of our last message */
-    int64_t last_heard;            /* monotonic ms of the coordinator's last message */
-    uint64_t next_req;             /* the next request id */
-    uint64_t hello_req;            /* req of the hello in S_HELLO */
-    uint32_t heartbeat_ms;         /* heartbeat interval (the welcome's, once there is one) */
-    uint32_t lease_seconds;        /* from the welcome */
-    uint32_t batch_max;            /* from the welcome */
-    char *settings;                /* the first welcome's settings as JSON (owned) */
-    s_pending_t *pend;             /* unacknowledged responses, in submission order (owned) */
-    size_t npend, cappend;         /* entries used and allocated */
-    uint64_t next_pend_id;         /* the next s_pending_t id */
-    int64_t resend_at;             /* when responses with req 0 may be sent again */
-    int resend_delay;              /* the next delay after a passing refusal */
-    jury_err lost_err;             /* first refusal nobody was told about, for juror_flush */
+    char *endpoint;         /* coordinator endpoint (owned) */
+    unsigned char *curve;   /* CURVE keys (S_CURVE_BYTES, sodium_malloc'd), NULL: plaintext */
+    void *monitor;          /* PAIR socket receiving the socket's handshake events, or NULL */
+    unsigned monitor_seq;   /* numbers the monitors' inproc endpoints */
+    char *dataset;          /* dataset name (owned) */
+    char *annotator;        /* annotator name (owned) */
+    char *agent;            /* agent sent with hello (owned) */
+    int timeout_ms;         /* longest a call waits */
+    unsigned rng;           /* rand_r state for the jitter */
+    void *ctx;              /* ZeroMQ context, one per juror */
+    void *sock;             /* the DEALER socket, NULL between attempts */
+    s_state state;          /* where the connection is */
+    jury_err fatal;         /* in S_DEAD: the error every call returns */
+    int64_t due;            /* S_WAITING: next attempt; S_HELLO: the attempt gives up */
+    int attempts;           /* reconnect attempts since the last stable session */
+    int64_t up_since;       /* monotonic ms the session opened */
+    int64_t last_sent;      /* monotonic ms of our last message */
+    int64_t last_heard;     /* monotonic ms of the coordinator's last message */
+    uint64_t next_req;      /* the next request id */
+    uint64_t hello_req;     /* req of the hello in S_HELLO */
+    uint32_t heartbeat_ms;  /* heartbeat interval (the welcome's, once there is one) */
+    uint32_t lease_seconds; /* from the welcome */
+    uint32_t batch_max;     /* from the welcome */
+    char *settings;         /* the first welcome's settings as JSON (owned) */
+    s_pending_t *pend;      /* unacknowledged responses, in submission order (owned) */
+    size_t npend, cappend;  /* entries used and allocated */
+    uint64_t next_pend_id;  /* the next s_pending_t id */
+    int64_t resend_at;      /* when responses with req 0 may be sent again */
+    int resend_delay;       /* the next delay after a passing refusal */
+    jury_err lost_err;      /* first refusal nobody was told about, for juror_flush */
     char lost_reason[S_ERROR_MAX]; /* its reason */
     struct {
         s_call_kind kind;       /* what is being waited for */
@@ -360,6 +369,12 @@ static void s_heartbeat(juror_t *j)
 
 static void s_close_socket(juror_t *j)
 {
+    if (j->monitor) {
+        if (j->sock)
+            zmq_socket_monitor(j->sock, NULL, 0);
+        zmq_close(j->monitor);
+        j->monitor = NULL;
+    }
     if (j->sock) {
         int zero = 0;
         zmq_setsockopt(j->sock, ZMQ_LINGER, &zero, sizeof zero);
@@ -415,6 +430,80 @@ static void s_fatal(juror_t *j, jury_err err)
     }
 }
 
+/*
+ * Watches the new socket's handshakes, so that a coordinator refusing our key ends the attempt at
+ * once rather than after the hello's wait. Without a monitor (it could not start) the hello
+ * simply times out.
+ */
+static void s_monitor_start(juror_t *j)
+{
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://juror-monitor-%u", ++j->monitor_seq);
+    if (zmq_socket_monitor(j->sock, ep,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0)
+        return;
+    int zero = 0;
+    j->monitor = zmq_socket(j->ctx, ZMQ_PAIR);
+    if (j->monitor)
+        zmq_setsockopt(j->monitor, ZMQ_LINGER, &zero, sizeof zero);
+    if (!j->monitor || zmq_connect(j->monitor, ep) != 0) {
+        zmq_socket_monitor(j->sock, NULL, 0);
+        if (j->monitor)
+            zmq_close(j->monitor);
+        j->monitor = NULL;
+    }
+}
+
+/* Reads the handshake events waiting on the monitor (two frames each: event and value, then the
+ * endpoint). A key the coordinator refuses (ZAP status 400) is final. */
+static void s_monitor_read(juror_t *j)
+{
+    while (j->monitor) {
+        zmq_msg_t ev;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, j->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            return;
+        }
+        uint16_t event = 0;
+        uint32_t value = 0;
+        if (zmq_msg_size(&ev) >= 6) {
+            memcpy(&event, zmq_msg_data(&ev), sizeof event);
+            memcpy(&value, (const char *)zmq_msg_data(&ev) + 2, sizeof value);
+        }
+        bool more = zmq_msg_more(&ev);
+        zmq_msg_close(&ev);
+        while (more) {
+            zmq_msg_t rest;
+            zmq_msg_init(&rest);
+            more = zmq_msg_recv(&rest, j->monitor, 0) >= 0 && zmq_msg_more(&rest);
+            zmq_msg_close(&rest);
+        }
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && value >= 400 && value < 500) {
+            s_seterr(j,
+                     "the coordinator at %s refused this key (CURVE authentication, status %u): "
+                     "the annotator is unknown or disabled, or its key was replaced",
+                     j->endpoint, (unsigned)value);
+            s_fatal(j, JURY_EPERM);
+            return;
+        }
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+            s_seterr(j, "the coordinator at %s could not check this key (status %u); trying again",
+                     j->endpoint, (unsigned)value);
+        else if (j->curve)
+            s_seterr(j,
+                     "the CURVE handshake with %s failed: is it the coordinator whose public key "
+                     "the key file holds, serving CURVE (not --insecure)?",
+                     j->endpoint);
+        else
+            s_seterr(j,
+                     "the handshake with %s failed: the coordinator probably requires CURVE keys "
+                     "(an annotator key file)",
+                     j->endpoint);
+    }
+}
+
 /* Opens a new socket and sends hello on it. */
 static void s_attempt(juror_t *j)
 {
@@ -431,6 +520,16 @@ static void s_attempt(juror_t *j)
     int64_t maxmsg = (int64_t)JURY_PROTO_FRAME_MAX;
     zmq_setsockopt(j->sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(j->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (j->curve && (zmq_setsockopt(j->sock, ZMQ_CURVE_SERVERKEY, j->curve, JURY_KEY_BYTES) != 0 ||
+                     zmq_setsockopt(j->sock, ZMQ_CURVE_PUBLICKEY, j->curve + JURY_KEY_BYTES,
+                                    JURY_KEY_BYTES) != 0 ||
+                     zmq_setsockopt(j->sock, ZMQ_CURVE_SECRETKEY, j->curve + 2 * JURY_KEY_BYTES,
+                                    JURY_KEY_BYTES) != 0)) {
+        s_seterr(j, "cannot set the CURVE keys: %s", zmq_strerror(errno));
+        s_fatal(j, JURY_EINVAL);
+        return;
+    }
+    s_monitor_start(j);
     if (zmq_connect(j->sock, j->endpoint) != 0) {
         s_seterr(j, "cannot connect to %s: %s", j->endpoint, zmq_strerror(errno));
         s_fatal(j, JURY_EINVAL);
@@ -708,7 +807,8 @@ static void s_on_error(juror_t *j, const jury_msg_t *m)
         s_disconnect(j, true);
         return;
     }
-    if (err == JURY_EVERSION) {
+    if (err == JURY_EVERSION || err == JURY_EPERM) {
+        /* EPERM for a whole request: the session was cut (its goodbye went missing). */
         s_seterr(j, "%s", reason);
         s_fatal(j, err);
         return;
@@ -748,8 +848,9 @@ static void s_on_goodbye(juror_t *j, const jury_msg_t *m)
     char reason[JURY_PROTO_REASON_MAX + 1];
     s_copy(reason, sizeof reason, m->u.error.reason);
     s_seterr(j, "the coordinator ended the session: %s: %s", jury_errname(err), reason);
-    if (err == JURY_EPROTO) {
-        /* Sent away for malformed messages: trying again would only repeat them. */
+    if (err == JURY_EPROTO || err == JURY_EPERM) {
+        /* Sent away for malformed messages, or this annotator's access was withdrawn: trying
+         * again would only be refused again. */
         s_fatal(j, err);
         return;
     }
@@ -836,9 +937,10 @@ done:
     msgpack_zone_destroy(&zone);
 }
 
-/* Reads and handles everything waiting on the socket. */
+/* Reads and handles everything waiting on the socket (and its monitor). */
 static void s_receive(juror_t *j)
 {
+    s_monitor_read(j);
     while (j->sock) {
         zmq_msg_t msg;
         zmq_msg_init(&msg);
@@ -915,8 +1017,12 @@ static int64_t s_due(const juror_t *j)
 {
     switch (j->state) {
     case S_WAITING:
-    case S_HELLO:
         return j->due;
+    case S_HELLO: {
+        /* The monitor's descriptor is not juror_fd's: look at it now and then. */
+        int64_t look = s_now() + S_MONITOR_MS;
+        return j->monitor && look < j->due ? look : j->due;
+    }
     case S_UP: {
         int64_t due = j->last_heard + 3 * (int64_t)j->heartbeat_ms;
         int64_t hb = j->last_sent + (int64_t)j->heartbeat_ms;
@@ -954,8 +1060,9 @@ static jury_err s_run(juror_t *j, bool (*done)(const juror_t *), int64_t deadlin
             until = deadline;
         long wait = until > now ? (long)(until - now) : 0;
         if (j->sock) {
-            zmq_pollitem_t item = {.socket = j->sock, .events = ZMQ_POLLIN};
-            zmq_poll(&item, 1, wait);
+            zmq_pollitem_t items[2] = {{.socket = j->sock, .events = ZMQ_POLLIN},
+                                       {.socket = j->monitor, .events = ZMQ_POLLIN}};
+            zmq_poll(items, j->monitor ? 2 : 1, wait);
         } else if (wait > 0) {
             poll(NULL, 0, (int)wait);
         }
@@ -1003,6 +1110,10 @@ static void s_free(juror_t *j)
     free(j->pend);
     free(j->call.json);
     free(j->settings);
+    if (j->curve) {
+        sodium_memzero(j->curve, S_CURVE_BYTES);
+        sodium_free(j->curve);
+    }
     free(j->endpoint);
     free(j->dataset);
     free(j->annotator);
@@ -1016,37 +1127,133 @@ static void s_errmsg(char *errmsg, size_t errcap, const char *msg)
         snprintf(errmsg, errcap, "%s", msg);
 }
 
-jury_err juror_connect(juror_t **out, const juror_opts_t *opts, char *errmsg, size_t errcap)
+/*
+ * Reads the CURVE keys opts asks for into new guarded memory (*curve: the coordinator's public
+ * key, ours, our secret key; NULL for plaintext) and, from a key file, the annotator and endpoint
+ * it names (into kf, which the caller clears). On failure nothing is left allocated.
+ */
+static jury_err s_load_keys(const juror_opts_t *opts, jury_keyfile_t *kf, unsigned char **curve,
+                            char *errmsg, size_t errcap)
 {
-    if (!out || !opts || !opts->endpoint || !*opts->endpoint || !opts->dataset ||
-        !opts->annotator) {
-        s_errmsg(errmsg, errcap, "juror_connect: endpoint, dataset and annotator are required");
+    *curve = NULL;
+    bool raw = opts->server_key || opts->public_key || opts->secret_key;
+    if (!raw && !opts->key_file)
+        return JURY_OK;
+    if (raw && (!opts->server_key || !opts->public_key || !opts->secret_key || opts->key_file)) {
+        s_errmsg(errmsg, errcap,
+                 "juror_connect: give server_key, public_key and secret_key together, or "
+                 "key_file alone");
         return JURY_EINVAL;
     }
+    if (sodium_init() < 0) {
+        s_errmsg(errmsg, errcap, "juror_connect: libsodium cannot initialise");
+        return JURY_EINTERNAL;
+    }
+    if (opts->key_file) {
+        char why[600] = "";
+        jury_err err = jury_keyfile_read(opts->key_file, kf, why, sizeof why);
+        if (err != JURY_OK) {
+            char msg[700];
+            snprintf(msg, sizeof msg, "%s", *why ? why : jury_strerror(err));
+            s_errmsg(errmsg, errcap, msg);
+            return err;
+        }
+        if (!kf->keys || !kf->annotator[0] || !kf->has_coordinator_key) {
+            char msg[700];
+            snprintf(msg, sizeof msg,
+                     "%s is not an annotator's key file: it needs annotator, secret-key and "
+                     "coordinator-key (`jury annotator add` writes one)",
+                     opts->key_file);
+            s_errmsg(errmsg, errcap, msg);
+            return JURY_EINVAL;
+        }
+        if (opts->annotator && strcmp(opts->annotator, kf->annotator) != 0) {
+            char msg[700];
+            snprintf(msg, sizeof msg, "%s is the key file of %s, not of %s", opts->key_file,
+                     kf->annotator, opts->annotator);
+            s_errmsg(errmsg, errcap, msg);
+            return JURY_EINVAL;
+        }
+    }
+    if (!(*curve = sodium_malloc(S_CURVE_BYTES))) {
+        s_errmsg(errmsg, errcap, "out of memory");
+        return JURY_ENOMEM;
+    }
+    const unsigned char *keys[3] = {opts->server_key, opts->public_key, opts->secret_key};
+    if (opts->key_file)
+        keys[0] = kf->coordinator_key, keys[1] = kf->keys->public_key,
+        keys[2] = kf->keys->secret_key;
+    for (int i = 0; i < 3; i++)
+        memcpy(*curve + i * JURY_KEY_BYTES, keys[i], JURY_KEY_BYTES);
+    return JURY_OK;
+}
+
+/* Wipes and frees CURVE keys from s_load_keys. */
+static void s_curve_free(unsigned char **curve)
+{
+    if (*curve) {
+        sodium_memzero(*curve, S_CURVE_BYTES);
+        sodium_free(*curve);
+        *curve = NULL;
+    }
+}
+
+jury_err juror_connect(juror_t **out, const juror_opts_t *opts, char *errmsg, size_t errcap)
+{
+    if (!out || !opts) {
+        s_errmsg(errmsg, errcap, "juror_connect: out and opts are required");
+        return JURY_EINVAL;
+    }
+    jury_keyfile_t kf;
+    memset(&kf, 0, sizeof kf);
+    unsigned char *curve = NULL;
+    jury_err err = s_load_keys(opts, &kf, &curve, errmsg, errcap);
+    if (err != JURY_OK) {
+        jury_keyfile_clear(&kf);
+        return err;
+    }
+    /* What the caller gives wins over what the key file names. */
+    const char *endpoint = opts->endpoint && *opts->endpoint ? opts->endpoint
+                           : kf.endpoint[0]                  ? kf.endpoint
+                                                             : NULL;
+    const char *annotator = opts->annotator ? opts->annotator : kf.annotator;
     const char *agent = opts->agent ? opts->agent : "libjuror/" JUROR_VERSION;
-    size_t dl = strlen(opts->dataset), al = strlen(opts->annotator), gl = strlen(agent);
+    juror_t *j = NULL;
+    err = JURY_EINVAL;
+    if (!endpoint || !opts->dataset || !*annotator) {
+        s_errmsg(errmsg, errcap,
+                 opts->key_file && !endpoint
+                     ? "juror_connect: the key file names no endpoint: give one"
+                     : "juror_connect: endpoint, dataset and annotator (or a key file) are "
+                       "required");
+        goto fail;
+    }
+    size_t dl = strlen(opts->dataset), al = strlen(annotator), gl = strlen(agent);
     if (dl < 1 || dl > JURY_PROTO_NAME_MAX || !jury_utf8_valid(opts->dataset, dl, NULL) || al < 1 ||
-        al > JURY_PROTO_NAME_MAX || !jury_utf8_valid(opts->annotator, al, NULL) ||
+        al > JURY_PROTO_NAME_MAX || !jury_utf8_valid(annotator, al, NULL) ||
         gl > JURY_PROTO_NAME_MAX || !jury_utf8_valid(agent, gl, NULL)) {
         s_errmsg(errmsg, errcap,
                  "juror_connect: dataset and annotator must be 1 to 200 bytes and agent at most "
                  "200 bytes, of UTF-8");
-        return JURY_EINVAL;
+        goto fail;
     }
     if (opts->timeout_ms < 0 || opts->heartbeat_ms < 0) {
         s_errmsg(errmsg, errcap, "juror_connect: timeout_ms and heartbeat_ms must not be negative");
-        return JURY_EINVAL;
+        goto fail;
     }
-    juror_t *j = calloc(1, sizeof *j);
-    if (!j) {
+    err = JURY_ENOMEM;
+    if (!(j = calloc(1, sizeof *j))) {
         s_errmsg(errmsg, errcap, "out of memory");
-        return JURY_ENOMEM;
+        goto fail;
     }
-    j->endpoint = strdup(opts->endpoint);
+    j->curve = curve;
+    curve = NULL;
+    j->endpoint = strdup(endpoint);
     j->dataset = strdup(opts->dataset);
-    j->annotator = strdup(opts->annotator);
+    j->annotator = strdup(annotator);
     j->agent = strdup(agent);
     j->ctx = zmq_ctx_new();
+    jury_keyfile_clear(&kf);
     if (!j->endpoint || !j->dataset || !j->annotator || !j->agent || !j->ctx) {
         s_free(j);
         s_errmsg(errmsg, errcap, "out of memory");
@@ -1061,7 +1268,7 @@ jury_err juror_connect(juror_t **out, const juror_opts_t *opts, char *errmsg, si
     j->state = S_WAITING;
     j->due = s_now();
 
-    jury_err err = s_run(j, s_is_up, s_now() + j->timeout_ms);
+    err = s_run(j, s_is_up, s_now() + j->timeout_ms);
     if (err != JURY_OK) {
         if (err == JURY_EIO) {
             char msg[S_ERROR_MAX + 200];
@@ -1077,6 +1284,10 @@ jury_err juror_connect(juror_t **out, const juror_opts_t *opts, char *errmsg, si
     j->error[0] = '\0';
     *out = j;
     return JURY_OK;
+fail:
+    s_curve_free(&curve);
+    jury_keyfile_clear(&kf);
+    return err;
 }
 
 void juror_destroy(juror_t **self_p)
@@ -1114,6 +1325,16 @@ const char *juror_dataset(const juror_t *j)
 const char *juror_annotator(const juror_t *j)
 {
     return j->annotator;
+}
+
+const char *juror_endpoint(const juror_t *j)
+{
+    return j->endpoint;
+}
+
+bool juror_secure(const juror_t *j)
+{
+    return j->curve != NULL;
 }
 
 uint32_t juror_lease_seconds(const juror_t *j)

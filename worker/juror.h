@@ -36,21 +36,42 @@
  *
  * Some refusals are final: the coordinator no longer knows the dataset (a
  * reconnect's hello gets ENOTFOUND), refuses the names (EINVAL), speaks
- * another protocol version (EVERSION), or sent the juror away for malformed
- * messages (goodbye EPROTO). Then the juror stops trying and every call
- * returns that code; destroy it.
+ * another protocol version (EVERSION), sent the juror away for malformed
+ * messages (goodbye EPROTO), or refuses this annotator access (EPERM: its
+ * key is unknown or disabled, it may not work on the dataset, or its access
+ * was withdrawn during the session). Then the juror stops trying and every
+ * call returns that code; destroy it.
+ *
+ * Security (SPEC section 10): a coordinator serves CURVE unless it runs
+ * with --insecure. Give the juror the annotator's key file (key_file, as
+ * `jury annotator add` writes it: it names the annotator, holds its keypair
+ * and the coordinator's public key, and usually the endpoint), or the three
+ * keys in memory; the connection is then encrypted and the coordinator
+ * knows the annotator by its key. Without keys the juror speaks plaintext,
+ * which only an --insecure coordinator accepts.
  */
 typedef struct juror juror_t;
 
 /* How to connect. Zero-initialise, then set what you need. */
 typedef struct {
-    const char *endpoint;  /* coordinator, e.g. "tcp://127.0.0.1:5555" (required) */
+    const char *endpoint;  /* coordinator, e.g. "tcp://127.0.0.1:5555" (required unless the key
+                              file names one; when given it overrides the key file's) */
     const char *dataset;   /* dataset name (required) */
-    const char *annotator; /* annotator name (required) */
+    const char *annotator; /* annotator name (required unless key_file; with key_file it must be
+                              NULL or the key file's name) */
     const char *agent; /* client software for the coordinator's logs; NULL: "libjuror/VERSION" */
     int timeout_ms;    /* longest a call waits for an answer, across reconnects; 0: 30000 */
     int heartbeat_ms;  /* heartbeat before the welcome says otherwise; 0: 1000 */
     unsigned seed;     /* seed of the reconnect jitter; 0: from the clock */
+    /* CURVE from a key file (`jury annotator add`), read once by juror_connect; a file that its
+     * group or others may read is refused (EPERM). NULL: see the keys below. */
+    const char *key_file;
+    /* CURVE from keys in memory, 32 bytes each, all three or none (and not with key_file); the
+     * juror copies them, the secret into guarded memory (sodium_malloc) that it wipes when
+     * destroyed. None and no key_file: plaintext. */
+    const unsigned char *server_key; /* the coordinator's public key */
+    const unsigned char *public_key; /* the annotator's public key */
+    const unsigned char *secret_key; /* the annotator's secret key */
 } juror_opts_t;
 
 /* libjuror's version, "MAJOR.MINOR.PATCH". */
@@ -62,8 +83,11 @@ const char *juror_version(void);
  * answers EBUSY, is retried with backoff within that time. Returns JURY_OK
  * and a new juror in *out, which the caller owns and must destroy. Errors:
  * JURY_EINVAL (missing options, names over 200 bytes or not UTF-8, an
- * endpoint ZeroMQ cannot parse, or names the coordinator refuses),
- * JURY_ENOTFOUND (no such dataset), JURY_EIO (no answer in time),
+ * endpoint ZeroMQ cannot parse, names the coordinator refuses, a key file
+ * that is not an annotator's or names another annotator, keys given
+ * halfway), JURY_ENOTFOUND (no such dataset, or no such key file),
+ * JURY_EPERM (the coordinator refused the key or the dataset, or the key
+ * file's mode lets others read it), JURY_EIO (no answer in time),
  * JURY_EPROTO / JURY_EVERSION (the coordinator refused the hello), JURY_ENOMEM.
  * On failure *out is untouched and, when errmsg is not NULL, the reason is
  * written there (at most errcap bytes, NUL-terminated): the coordinator's own
@@ -88,9 +112,14 @@ void juror_destroy(juror_t **self_p);
  */
 const char *juror_settings(const juror_t *j);
 
-/* The session's dataset and annotator names, and the lease length in seconds. Borrowed. */
+/* The session's dataset and annotator names, the coordinator's endpoint, and the lease length in
+ * seconds. Borrowed. */
 const char *juror_dataset(const juror_t *j);
 const char *juror_annotator(const juror_t *j);
+const char *juror_endpoint(const juror_t *j);
+
+/* Whether the connection uses CURVE (encrypted, the annotator known by its key). */
+bool juror_secure(const juror_t *j);
 uint32_t juror_lease_seconds(const juror_t *j);
 
 /* Response statuses, as in the protocol. */

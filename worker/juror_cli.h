@@ -8,15 +8,20 @@
 /* Exit codes, as jury's: 0 success, 1 runtime failure, 2 bad usage or bad input. */
 enum { JUROR_EXIT_OK = 0, JUROR_EXIT_FAILURE = 1, JUROR_EXIT_USAGE = 2 };
 
+/* The endpoint when neither --connect nor a key file names one. */
+#define JUROR_CLI_ENDPOINT "tcp://127.0.0.1:5555"
+
 /* The options every subcommand takes, parsed by main before dispatch. */
 typedef struct {
-    juror_opts_t opts; /* endpoint, dataset, annotator, timeout */
+    juror_opts_t opts; /* endpoint (NULL: the key file's, else JUROR_CLI_ENDPOINT), dataset,
+                          annotator, key file, timeout */
     int verbose;       /* -v count */
 } juror_cli_t;
 
 /*
- * Connects as cli says, printing "juror: <reason>" to stderr on failure.
- * Returns the juror (the caller destroys it) or NULL.
+ * Connects as cli says (over CURVE with its key file, else plaintext),
+ * printing "juror: <reason>" to stderr on failure. Returns the juror (the
+ * caller destroys it) or NULL.
  */
 juror_t *juror_cli_connect(const juror_cli_t *cli);
 

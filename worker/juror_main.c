@@ -10,11 +10,15 @@
 #include "juror_cli.h"
 
 static const char s_usage[] =
-    "usage: juror COMMAND --dataset NAME --annotator NAME [--connect ENDPOINT] [OPTIONS]\n"
+    "usage: juror COMMAND --key FILE --dataset NAME [--connect ENDPOINT] [OPTIONS]\n"
+    "       juror COMMAND --dataset NAME --annotator NAME [--connect ENDPOINT] [OPTIONS]\n"
     "\n"
     "A jury worker: connects an annotation frontend to a coordinator (`jury serve`)\n"
     "for one dataset as one annotator, and takes care of heartbeats, leases,\n"
-    "reconnects and resending unacknowledged answers.\n"
+    "reconnects and resending unacknowledged answers. With --key the connection\n"
+    "is encrypted and authenticated (CURVE) and the key file says who annotates\n"
+    "and where the coordinator is; without it, plaintext, which only a coordinator\n"
+    "run with --insecure accepts.\n"
     "\n"
     "commands:\n"
     "  pipe               newline-delimited JSON on stdin/stdout, for a frontend in any\n"
@@ -25,9 +29,13 @@ static const char s_usage[] =
     "  tui                a terminal annotator for a person\n"
     "\n"
     "options (any position):\n"
-    "  --connect ENDPOINT  the coordinator (default tcp://127.0.0.1:5555)\n"
+    "  --key FILE          the annotator's key file from `jury annotator add` (mode\n"
+    "                      0600): annotator, keys, coordinator key and endpoint\n"
+    "  --connect ENDPOINT  the coordinator (default: the key file's endpoint, else\n"
+    "                      tcp://127.0.0.1:5555)\n"
     "  --dataset NAME      the dataset to work on (required)\n"
-    "  --annotator NAME    who annotates (required)\n"
+    "  --annotator NAME    who annotates (required without --key; with it, must\n"
+    "                      be the key file's annotator)\n"
     "  --timeout-ms MS     longest wait for an answer, across reconnects (default 30000)\n"
     "  -v, --verbose       say more on stderr\n"
     "  -h, --help          this help; `juror COMMAND --help` for a command's options\n"
@@ -47,16 +55,27 @@ void juror_cli_error(const char *fmt, ...)
 
 juror_t *juror_cli_connect(const juror_cli_t *cli)
 {
-    if (!cli->opts.dataset || !cli->opts.annotator) {
-        juror_cli_error("--dataset NAME and --annotator NAME are required (see juror --help)");
+    if (!cli->opts.dataset || (!cli->opts.annotator && !cli->opts.key_file)) {
+        juror_cli_error("--dataset NAME and --key FILE (or --annotator NAME) are required (see "
+                        "juror --help)");
         return NULL;
     }
+    juror_opts_t o = cli->opts;
+    if (!o.endpoint && !o.key_file)
+        o.endpoint = JUROR_CLI_ENDPOINT;
     juror_t *j = NULL;
-    char why[512] = "";
-    jury_err err = juror_connect(&j, &cli->opts, why, sizeof why);
+    char why[700] = "";
+    jury_err err = juror_connect(&j, &o, why, sizeof why);
     if (err != JURY_OK) {
-        juror_cli_error("cannot open a session on %s for dataset %s as %s: %s", cli->opts.endpoint,
-                        cli->opts.dataset, cli->opts.annotator, *why ? why : jury_strerror(err));
+        if (o.key_file && o.endpoint)
+            juror_cli_error("cannot open a session on %s for dataset %s with key file %s: %s",
+                            o.endpoint, o.dataset, o.key_file, *why ? why : jury_strerror(err));
+        else if (o.key_file)
+            juror_cli_error("cannot open a session for dataset %s with key file %s: %s", o.dataset,
+                            o.key_file, *why ? why : jury_strerror(err));
+        else
+            juror_cli_error("cannot open a session on %s for dataset %s as %s: %s", o.endpoint,
+                            o.dataset, o.annotator, *why ? why : jury_strerror(err));
         return NULL;
     }
     return j;
@@ -86,7 +105,7 @@ int main(int argc, char **argv)
         juror_cli_error("libsodium failed to initialise");
         return JUROR_EXIT_FAILURE;
     }
-    juror_cli_t cli = {.opts = {.endpoint = "tcp://127.0.0.1:5555"}};
+    juror_cli_t cli = {.opts = {.endpoint = NULL}};
     /* Take the common options out wherever they stand; the rest belongs to the subcommand. */
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     if (!rest)
@@ -97,6 +116,8 @@ int main(int argc, char **argv)
         const char *v;
         if ((v = s_take(argc, argv, &i, "--connect", &missing)))
             cli.opts.endpoint = v;
+        else if ((v = s_take(argc, argv, &i, "--key", &missing)))
+            cli.opts.key_file = v;
         else if ((v = s_take(argc, argv, &i, "--dataset", &missing)))
             cli.opts.dataset = v;
         else if ((v = s_take(argc, argv, &i, "--annotator", &missing)))

@@ -30,8 +30,8 @@
 #define S_LOG_LINE_MAX 300
 
 static const char s_usage[] =
-    "usage: juror pipe --dataset NAME --annotator NAME [--connect ENDPOINT] [--timeout-ms MS] "
-    "[-v]\n"
+    "usage: juror pipe --dataset NAME (--key FILE | --annotator NAME) [--connect ENDPOINT]\n"
+    "                  [--timeout-ms MS] [-v]\n"
     "\n"
     "Drives a worker from another program: reads one JSON request per line on standard\n"
     "input and writes one JSON reply per line on standard output, in order. Heartbeats,\n"
@@ -957,7 +957,7 @@ int juror_cmd_pipe(const juror_cli_t *cli, int argc, char **argv)
         return JUROR_EXIT_FAILURE;
     p.was_connected = true;
     s_log(&p, 1, "session open on %s: dataset %s, annotator %s, leases of %" PRIu32 " s",
-          cli->opts.endpoint, juror_dataset(p.j), juror_annotator(p.j), juror_lease_seconds(p.j));
+          juror_endpoint(p.j), juror_dataset(p.j), juror_annotator(p.j), juror_lease_seconds(p.j));
 
     s_input_t in = {0};
     int rc = JUROR_EXIT_OK;

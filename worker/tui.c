@@ -56,7 +56,8 @@
 #define S_STATUS_ROWS   3    /* most rows the status takes */
 
 static const char s_usage[] =
-    "usage: juror tui --dataset NAME --annotator NAME [--connect ENDPOINT] [--batch N]\n"
+    "usage: juror tui --dataset NAME (--key FILE | --annotator NAME) [--connect ENDPOINT]\n"
+    "                 [--batch N]\n"
     "\n"
     "A terminal annotator: shows each leased record (fields, chat turns, metadata),\n"
     "the suggestions, and a widget per question; submits, saves drafts, discards\n"

@@ -812,8 +812,8 @@ static int s_serve_run(const bench_args_t *a, const char *dir, int run, const ch
         return -1;
     }
     snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", port);
-    char *serve[] = {(char *)a->jury, "--store", store, "serve", "--bind", bind,
-                     "--log-level",   "warn",    NULL};
+    char *serve[] = {(char *)a->jury, "--store", store,         "serve", "--insecure",
+                     "--bind",        bind,      "--log-level", "warn",  NULL};
     pid_t pid = s_spawn(serve, -1, log);
     if (pid < 0)
         return -1;

@@ -222,8 +222,14 @@ def label_settings(min_submitted=2, **distribution):
 class Server:
     """A `jury serve` process on a store; stderr (logfmt) goes to a file."""
 
-    def __init__(self, store_path, endpoint=None, heartbeat_ms=1000, log_level="debug", log_path=None):
+    def __init__(self, store_path, endpoint=None, heartbeat_ms=1000, log_level="debug", log_path=None,
+                 insecure=True, probe_curve=None):
         self.store_path = store_path
+        # Plaintext (`serve --insecure`, identity from hello) unless insecure is False: then the
+        # coordinator serves CURVE with the store's coordinator.key, and the readiness probe
+        # connects with probe_curve (Peer's curve argument: an admitted annotator's keys).
+        self.insecure = insecure
+        self.probe_curve = probe_curve
         self.endpoint = endpoint or free_endpoint()
         self.heartbeat_ms = heartbeat_ms
         self.log_level = log_level
@@ -239,11 +245,12 @@ class Server:
         try:
             self.proc = popen_tied(
                 [JURY_BIN, "--store", self.store_path, "serve", "--bind", self.endpoint,
-                 "--heartbeat-ms", str(self.heartbeat_ms), "--log-level", self.log_level],
+                 "--heartbeat-ms", str(self.heartbeat_ms), "--log-level", self.log_level]
+                + (["--insecure"] if self.insecure else []),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         finally:
             log.close()
-        probe = Peer(self.endpoint, autobeat=False)
+        probe = Peer(self.endpoint, autobeat=False, curve=None if self.insecure else self.probe_curve)
         try:
             deadline = time.monotonic() + ready_timeout_s
             while True:
@@ -324,12 +331,15 @@ class Peer:
     reply being waited for (goodbye, late replies) go to `events`.
     """
 
-    def __init__(self, endpoint, heartbeat_s=1.0, autobeat=True, name="peer"):
+    def __init__(self, endpoint, heartbeat_s=1.0, autobeat=True, name="peer", curve=None):
         self.name = name
         self.endpoint = endpoint
         self.ctx = zmq.Context.instance()
         self.sock = self.ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
+        if curve:
+            # (coordinator public key, our public key, our secret key), Z85 (SPEC section 10).
+            self.sock.curve_serverkey, self.sock.curve_publickey, self.sock.curve_secretkey = curve
         self.sock.connect(endpoint)
         self.req_ids = itertools.count(1)
         self.last_req = None

@@ -16,7 +16,7 @@
 # so that a campaign never stalls on it. Run it by hand against a running
 # coordinator:
 #
-#   jury --store /tmp/jury-demo serve &
+#   jury --store /tmp/jury-demo serve --insecure &
 #   worker/examples/pipe_frontend.py --juror build/bin/juror \
 #       --dataset support --annotator pipe-demo
 #
