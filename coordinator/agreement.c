@@ -817,12 +817,61 @@ double jury_distance_kendall_tau(const jury_ranking_t *a, const jury_ranking_t *
 }
 
 /*
- * Decodes UTF-8 into code points and returns how many there are. A byte that
- * does not start a well-formed sequence (RFC 3629: no overlongs, surrogates or
- * values above U+10FFFF) becomes the symbol 0x110000 + byte, so no input
- * fails. out receives them all when there are at most cap (out may be NULL
- * with cap 0 to count); otherwise its contents are unspecified. *wide counts
- * the symbols that are not ASCII.
+ * The symbol that starts at s[0], avail >= 1 bytes being left from there: a
+ * well-formed UTF-8 sequence (RFC 3629: no overlongs, surrogates or values
+ * above U+10FFFF) is one code point; any other first byte c is the symbol
+ * 0x110000 + c on its own, so no input fails and the bytes after it start
+ * symbols of their own. Writes the symbol to *cp and returns its length in
+ * bytes, 1 to 4.
+ */
+static inline size_t s_utf8_symbol(const unsigned char *s, size_t avail, uint32_t *cp)
+{
+    unsigned char c = s[0];
+    uint32_t v;
+    size_t need;
+    if (c < 0x80) {
+        v = c;
+        need = 0;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+        v = c & 0x1F;
+        need = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        v = c & 0x0F;
+        need = 2;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        v = c & 0x07;
+        need = 3;
+    } else {
+        v = 0x110000u + c;
+        need = 0;
+    }
+    bool ok = need < avail || need == 0;
+    for (size_t t = 1; ok && t <= need; t++) {
+        if ((s[t] & 0xC0) != 0x80)
+            ok = false;
+        else
+            v = (v << 6) | (s[t] & 0x3F);
+    }
+    if (ok && need == 2 && (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF)))
+        ok = false;
+    if (ok && need == 3 && (v < 0x10000 || v > 0x10FFFF))
+        ok = false;
+    if (!ok) {
+        v = 0x110000u + c;
+        need = 0;
+    }
+    *cp = v;
+    return need + 1;
+}
+
+/* The high bit of each of eight bytes: a word of ASCII has none of them set. */
+#define S_HIGH_BITS 0x8080808080808080u
+
+/*
+ * Decodes UTF-8 into symbols (s_utf8_symbol) and returns how many there are.
+ * out receives them all when there are at most cap (out may be NULL with cap
+ * 0 to count); otherwise its contents are unspecified. *wide counts the
+ * symbols that are not ASCII.
  */
 static size_t s_utf8_decode(const unsigned char *s, size_t len, uint32_t *out, size_t cap,
                             size_t *wide)
@@ -833,7 +882,7 @@ static size_t s_utf8_decode(const unsigned char *s, size_t len, uint32_t *out, s
         if (len - i >= 8) {
             uint64_t v;
             memcpy(&v, s + i, 8);
-            if ((v & 0x8080808080808080u) == 0) {
+            if ((v & S_HIGH_BITS) == 0) {
                 if (n + 8 <= cap) {
                     for (size_t k = 0; k < 8; k++)
                         out[n + k] = s[i + k];
@@ -843,48 +892,157 @@ static size_t s_utf8_decode(const unsigned char *s, size_t len, uint32_t *out, s
                 continue;
             }
         }
-        unsigned char c = s[i];
-        uint32_t cp;
-        size_t need;
-        if (c < 0x80) {
-            cp = c;
-            need = 0;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            cp = c & 0x1F;
-            need = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            cp = c & 0x0F;
-            need = 2;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            cp = c & 0x07;
-            need = 3;
-        } else {
-            cp = 0x110000u + c;
-            need = 0;
-        }
-        bool ok = i + need < len || need == 0;
-        for (size_t t = 1; ok && t <= need; t++) {
-            if ((s[i + t] & 0xC0) != 0x80)
-                ok = false;
-            else
-                cp = (cp << 6) | (s[i + t] & 0x3F);
-        }
-        if (ok && need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)))
-            ok = false;
-        if (ok && need == 3 && (cp < 0x10000 || cp > 0x10FFFF))
-            ok = false;
-        if (!ok) {
-            cp = 0x110000u + c;
-            need = 0;
+        uint32_t cp = s[i];
+        size_t k = 1;
+        if (cp >= 0x80) {
+            k = s_utf8_symbol(s + i, len - i, &cp);
+            w++;
         }
         if (n < cap)
             out[n] = cp;
-        w += c >= 0x80;
         n++;
-        i += need + 1;
+        i += k;
     }
     *wide = w;
     return n;
+}
+
+/* The number of bytes of word v (as memcpy loaded it) before its first one that is not ASCII;
+ * v has one. */
+static inline size_t s_ascii_run(uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return (size_t)__builtin_ctzll(v & S_HIGH_BITS) / 8;
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return (size_t)__builtin_clzll(v & S_HIGH_BITS) / 8;
+#else
+    unsigned char b[8];
+    size_t k = 0;
+    memcpy(b, &v, 8);
+    while (b[k] < 0x80)
+        k++;
+    return k;
+#endif
+}
+
+/* The number of symbols s_utf8_decode finds in s (len bytes), without decoding them. */
+static size_t s_utf8_count(const unsigned char *s, size_t len)
+{
+    size_t n = 0, i = 0;
+    while (i < len) {
+        if (len - i >= 16) {
+            uint64_t v[2];
+            memcpy(v, s + i, 16);
+            if (((v[0] | v[1]) & S_HIGH_BITS) == 0) {
+                n += 16;
+                i += 16;
+                continue;
+            }
+        }
+        if (len - i >= 8) {
+            uint64_t v;
+            memcpy(&v, s + i, 8);
+            if ((v & S_HIGH_BITS) == 0) {
+                n += 8;
+                i += 8;
+                continue;
+            }
+            /* Skip the ASCII before the first other byte at once, not one loop turn each. */
+            size_t k = s_ascii_run(v);
+            n += k;
+            i += k;
+        } else if (s[i] < 0x80) {
+            n++;
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        i += s_utf8_symbol(s + i, len - i, &cp);
+        n++;
+    }
+    return n;
+}
+
+/* Whether s (len bytes) is all ASCII. */
+static bool s_ascii(const unsigned char *s, size_t len)
+{
+    uint64_t any = 0;
+    size_t i = 0;
+    for (; len - i >= 8; i += 8) {
+        uint64_t v;
+        memcpy(&v, s + i, 8);
+        any |= v;
+    }
+    for (; i < len; i++)
+        any |= s[i];
+    return (any & S_HIGH_BITS) == 0;
+}
+
+/*
+ * Whether a symbol of s (len bytes) starts at byte i, under s_utf8_decode's
+ * rule; 0 and len always do. Only a continuation byte (10xxxxxx) can be
+ * inside a symbol, since no well-formed sequence holds another byte after its
+ * first: then the last byte before i that is not one starts a symbol, and i
+ * is inside it exactly when that symbol is well formed and reaches past i. A
+ * symbol is at most 4 bytes, so only 3 bytes back matter.
+ */
+static bool s_utf8_starts(const unsigned char *s, size_t len, size_t i)
+{
+    if (i == 0 || i >= len || (s[i] & 0xC0) != 0x80)
+        return true;
+    for (size_t k = 1; k <= 3 && k <= i; k++) {
+        if ((s[i - k] & 0xC0) != 0x80) {
+            uint32_t cp;
+            return s_utf8_symbol(s + i - k, len - (i - k), &cp) <= k;
+        }
+    }
+    return true;
+}
+
+/* The length of the longest common prefix of a and b, at most n bytes; 16 at a time. */
+static size_t s_common_prefix(const unsigned char *a, const unsigned char *b, size_t n)
+{
+    size_t i = 0;
+    for (; n - i >= 16; i += 16) {
+        uint64_t x[2], y[2];
+        memcpy(x, a + i, 16);
+        memcpy(y, b + i, 16);
+        if (((x[0] ^ y[0]) | (x[1] ^ y[1])) != 0)
+            break;
+    }
+    for (; n - i >= 8; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y)
+            break;
+    }
+    while (i < n && a[i] == b[i])
+        i++;
+    return i;
+}
+
+/* The length of the longest common suffix of the bytes before a_end and b_end, at most n. */
+static size_t s_common_suffix(const unsigned char *a_end, const unsigned char *b_end, size_t n)
+{
+    size_t i = 0;
+    for (; n - i >= 16; i += 16) {
+        uint64_t x[2], y[2];
+        memcpy(x, a_end - i - 16, 16);
+        memcpy(y, b_end - i - 16, 16);
+        if (((x[0] ^ y[0]) | (x[1] ^ y[1])) != 0)
+            break;
+    }
+    for (; n - i >= 8; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, a_end - i - 8, 8);
+        memcpy(&y, b_end - i - 8, 8);
+        if (x != y)
+            break;
+    }
+    while (i < n && *(a_end - 1 - i) == *(b_end - 1 - i))
+        i++;
+    return i;
 }
 
 /*
@@ -908,7 +1066,8 @@ static size_t s_utf8_decode(const unsigned char *s, size_t len, uint32_t *out, s
  * c, row S_EDIT_ABSENT (all zero) for any other symbol not in the pattern,
  * then one row per distinct non-ASCII symbol of the pattern, whose row numbers
  * an open-addressing hash hands out. Symbols are replaced by their row numbers
- * before the sweep, so a column costs one load per block.
+ * before the sweep, so a column costs one load per block. When both strings
+ * are ASCII, their bytes are their rows and are swept as they are.
  */
 
 /* Texts up to this many code points are compared on the stack, without allocation. */
@@ -971,11 +1130,12 @@ s_edit_step(uint64_t eq, uint64_t *vp, uint64_t *vn, uint64_t *hp, uint64_t *hn,
 
 /* The state of a strip of blocks as it advances across the text. */
 typedef struct {
-    const uint32_t *t;   /* the text, as mask table rows */
-    size_t n;            /* its length */
-    const uint64_t *peq; /* the mask table: row r is peq[r * stride ..] */
-    uint64_t *cp, *cn;   /* bit rows of deltas between strips, when not alone */
-    size_t sum;          /* sum of the bottom deltas so far (wraps), when alone */
+    const uint32_t *t;       /* the text, as mask table rows */
+    const unsigned char *t8; /* the same as bytes, when the text is ASCII (its own rows) */
+    size_t n;                /* its length */
+    const uint64_t *peq;     /* the mask table: row r is peq[r * stride ..] */
+    uint64_t *cp, *cn;       /* bit rows of deltas between strips, when not alone */
+    size_t sum;              /* sum of the bottom deltas so far (wraps), when alone */
     uint64_t vp[S_EDIT_STRIP], vn[S_EDIT_STRIP]; /* each block's vertical deltas */
     uint64_t hp[S_EDIT_STRIP], hn[S_EDIT_STRIP]; /* delta waiting to enter block b >= 1 */
 } s_edit_strip_t;
@@ -988,12 +1148,12 @@ typedef struct {
  * after its last) stays as it is. b, nb, guard and alone are constants at
  * each call site. `alone` is a strip that is the whole pattern: +1 enters its
  * top and its bottom deltas are summed, instead of read from and written to
- * the bit rows.
+ * the bit rows. `bytes` reads the text from s->t8 instead of s->t.
  */
 static inline __attribute__((always_inline)) void s_edit_block(s_edit_strip_t *s, size_t j,
                                                                const int b, const int nb,
                                                                unsigned top, const bool guard,
-                                                               const bool alone)
+                                                               const bool alone, const bool bytes)
 {
     if (guard && (j < (size_t)b || j - (size_t)b >= s->n))
         return;
@@ -1012,7 +1172,8 @@ static inline __attribute__((always_inline)) void s_edit_block(s_edit_strip_t *s
     }
     /* A lone strip's rows are nb words, others' S_EDIT_STRIP: a constant either way. */
     size_t stride = alone ? (size_t)nb : S_EDIT_STRIP;
-    s_edit_step(s->peq[(size_t)s->t[c] * stride + (size_t)b], &s->vp[b], &s->vn[b], &hp, &hn,
+    size_t row = bytes ? (size_t)s->t8[c] : (size_t)s->t[c];
+    s_edit_step(s->peq[row * stride + (size_t)b], &s->vp[b], &s->vn[b], &hp, &hn,
                 b == nb - 1 ? top : 63);
     if (b < nb - 1) {
         s->hp[b + 1] = hp;
@@ -1029,18 +1190,17 @@ static inline __attribute__((always_inline)) void s_edit_block(s_edit_strip_t *s
 
 /* Advances every block of a strip of nb blocks at diagonal j, the last first, so that each
  * takes the delta the block above left in the previous diagonal before it is replaced. */
-static inline __attribute__((always_inline)) void s_edit_diagonal(s_edit_strip_t *s, size_t j,
-                                                                  const int nb, unsigned top,
-                                                                  const bool guard,
-                                                                  const bool alone)
+static inline __attribute__((always_inline)) void
+s_edit_diagonal(s_edit_strip_t *s, size_t j, const int nb, unsigned top, const bool guard,
+                const bool alone, const bool bytes)
 {
     if (nb > 3)
-        s_edit_block(s, j, 3, nb, top, guard, alone);
+        s_edit_block(s, j, 3, nb, top, guard, alone, bytes);
     if (nb > 2)
-        s_edit_block(s, j, 2, nb, top, guard, alone);
+        s_edit_block(s, j, 2, nb, top, guard, alone, bytes);
     if (nb > 1)
-        s_edit_block(s, j, 1, nb, top, guard, alone);
-    s_edit_block(s, j, 0, nb, top, guard, alone);
+        s_edit_block(s, j, 1, nb, top, guard, alone, bytes);
+    s_edit_block(s, j, 0, nb, top, guard, alone, bytes);
 }
 
 /*
@@ -1052,8 +1212,8 @@ static inline __attribute__((always_inline)) void s_edit_diagonal(s_edit_strip_t
  * entering the strip's top (+1 and -1), and are overwritten with the one
  * leaving its bottom; returns 0.
  */
-static inline __attribute__((always_inline)) size_t s_edit_strip(s_edit_strip_t *s, const int nb,
-                                                                 unsigned top, const bool alone)
+static inline __attribute__((always_inline)) size_t
+s_edit_strip(s_edit_strip_t *s, const int nb, unsigned top, const bool alone, const bool bytes)
 {
     for (int b = 0; b < S_EDIT_STRIP; b++) {
         s->vp[b] = ~(uint64_t)0; /* column 0 of the table is 0, 1, 2, ... */
@@ -1064,14 +1224,87 @@ static inline __attribute__((always_inline)) size_t s_edit_strip(s_edit_strip_t 
     /* Diagonals 0 .. n + nb - 2: the first and last nb - 1 have blocks off the text. */
     size_t lead = (size_t)nb - 1, n = s->n;
     for (size_t j = 0; j < lead; j++)
-        s_edit_diagonal(s, j, nb, top, true, alone);
+        s_edit_diagonal(s, j, nb, top, true, alone, bytes);
     for (size_t j = lead; j < n; j++)
-        s_edit_diagonal(s, j, nb, top, false, alone);
+        s_edit_diagonal(s, j, nb, top, false, alone, bytes);
     for (size_t k = 0; k < lead; k++) {
         if (n + k >= lead)
-            s_edit_diagonal(s, n + k, nb, top, true, alone);
+            s_edit_diagonal(s, n + k, nb, top, true, alone, bytes);
     }
     return s->sum;
+}
+
+/*
+ * Sweeps the pattern, m >= 1 symbols given as mask table rows (p8 when
+ * `bytes`, else p32), across the text st describes (st->n columns, its rows
+ * in st->t8 or st->t, st->peq = peq, st->cp and st->cn nwords words each when
+ * the pattern is longer than one strip), and returns the distance. peq has
+ * rows of `stride` words, all zero on entry; those of a single strip keep the
+ * pattern's bits on return, those of several strips are zero again.
+ */
+static inline __attribute__((always_inline)) size_t s_edit_sweep(s_edit_strip_t *st, uint64_t *peq,
+                                                                 size_t stride, const uint32_t *p32,
+                                                                 const unsigned char *p8, size_t m,
+                                                                 size_t nwords, const bool bytes)
+{
+    size_t d = m, blocks = (m + 63) / 64, n = st->n;
+    if (blocks <= S_EDIT_STRIP) {
+        for (size_t i = 0; i < m; i++)
+            peq[(bytes ? (size_t)p8[i] : (size_t)p32[i]) * stride + i / 64] |= (uint64_t)1
+                                                                               << (i % 64);
+        /* One call per width, each compiled with the strip's state in registers. D[m][n] is
+         * D[m][0] = m plus the deltas along the bottom row. */
+        unsigned top = (unsigned)((m - 1) % 64);
+        switch (blocks) {
+        case 1:
+            d += s_edit_strip(st, 1, top, true, bytes);
+            break;
+        case 2:
+            d += s_edit_strip(st, 2, top, true, bytes);
+            break;
+        case 3:
+            d += s_edit_strip(st, 3, top, true, bytes);
+            break;
+        default:
+            d += s_edit_strip(st, 4, top, true, bytes);
+            break;
+        }
+        return d;
+    }
+    /* Row 0 of the table is 0, 1, 2, ...: +1 enters the first strip at every column (and
+     * none past the last, where the sum below would count it). */
+    for (size_t w = 0; w < nwords; w++) {
+        st->cp[w] = ~(uint64_t)0;
+        st->cn[w] = 0;
+    }
+    if (n % 64)
+        st->cp[nwords - 1] = ((uint64_t)1 << (n % 64)) - 1;
+    for (size_t r0 = 0; r0 < m; r0 += 64 * S_EDIT_STRIP) {
+        size_t h = m - r0 < 64 * S_EDIT_STRIP ? m - r0 : 64 * S_EDIT_STRIP;
+        for (size_t i = 0; i < h; i++)
+            peq[(bytes ? (size_t)p8[r0 + i] : (size_t)p32[r0 + i]) * stride + i / 64] |=
+                (uint64_t)1 << (i % 64);
+        unsigned top = (unsigned)((h - 1) % 64);
+        switch ((h + 63) / 64) {
+        case 1:
+            s_edit_strip(st, 1, top, false, bytes);
+            break;
+        case 2:
+            s_edit_strip(st, 2, top, false, bytes);
+            break;
+        case 3:
+            s_edit_strip(st, 3, top, false, bytes);
+            break;
+        default:
+            s_edit_strip(st, 4, top, false, bytes);
+            break;
+        }
+        for (size_t i = 0; i < h; i++)
+            peq[(bytes ? (size_t)p8[r0 + i] : (size_t)p32[r0 + i]) * stride + i / 64] = 0;
+    }
+    for (size_t w = 0; w < nwords; w++)
+        d = d + (size_t)__builtin_popcountll(st->cp[w]) - (size_t)__builtin_popcountll(st->cn[w]);
+    return d;
 }
 
 /*
@@ -1154,101 +1387,143 @@ static jury_err s_levenshtein(uint32_t *x, size_t lx, size_t wx, uint32_t *y, si
 
     s_edit_strip_t st;
     st.t = t;
+    st.t8 = NULL;
     st.n = n;
     st.peq = peq;
     st.cp = carry;
     st.cn = carry + nwords;
-    size_t d = m;
-    if (blocks <= S_EDIT_STRIP) {
-        for (size_t i = 0; i < m; i++)
-            peq[p[i] * stride + i / 64] |= (uint64_t)1 << (i % 64);
-        /* One call per width, each compiled with the strip's state in registers. D[m][n] is
-         * D[m][0] = m plus the deltas along the bottom row. */
-        unsigned top = (unsigned)((m - 1) % 64);
-        switch (blocks) {
-        case 1:
-            d += s_edit_strip(&st, 1, top, true);
-            break;
-        case 2:
-            d += s_edit_strip(&st, 2, top, true);
-            break;
-        case 3:
-            d += s_edit_strip(&st, 3, top, true);
-            break;
-        default:
-            d += s_edit_strip(&st, 4, top, true);
-            break;
-        }
-    } else {
-        /* Row 0 of the table is 0, 1, 2, ...: +1 enters the first strip at every column (and
-         * none past the last, where the sum below would count it). */
-        for (size_t w = 0; w < nwords; w++) {
-            st.cp[w] = ~(uint64_t)0;
-            st.cn[w] = 0;
-        }
-        if (n % 64)
-            st.cp[nwords - 1] = ((uint64_t)1 << (n % 64)) - 1;
-        for (size_t r0 = 0; r0 < m; r0 += 64 * S_EDIT_STRIP) {
-            size_t h = m - r0 < 64 * S_EDIT_STRIP ? m - r0 : 64 * S_EDIT_STRIP;
-            for (size_t i = 0; i < h; i++)
-                peq[p[r0 + i] * stride + i / 64] |= (uint64_t)1 << (i % 64);
-            unsigned top = (unsigned)((h - 1) % 64);
-            switch ((h + 63) / 64) {
-            case 1:
-                s_edit_strip(&st, 1, top, false);
-                break;
-            case 2:
-                s_edit_strip(&st, 2, top, false);
-                break;
-            case 3:
-                s_edit_strip(&st, 3, top, false);
-                break;
-            default:
-                s_edit_strip(&st, 4, top, false);
-                break;
-            }
-            for (size_t i = 0; i < h; i++)
-                peq[p[r0 + i] * stride + i / 64] = 0;
-        }
-        for (size_t w = 0; w < nwords; w++)
-            d = d + (size_t)__builtin_popcountll(st.cp[w]) - (size_t)__builtin_popcountll(st.cn[w]);
-    }
+    *out = s_edit_sweep(&st, peq, stride, p, NULL, m, nwords, false);
     free(heap);
-    *out = d;
     return JURY_OK;
+}
+
+/*
+ * Levenshtein distance between ASCII texts x (lx bytes) and y (ly): each
+ * byte is its own mask table row, so nothing is decoded or renamed. Allocates
+ * only when the shorter text is over 64 x S_EDIT_STRIP bytes and the longer
+ * over S_EDIT_STACK. Errors: JURY_ENOMEM.
+ */
+static jury_err s_levenshtein_ascii(const unsigned char *x, size_t lx, const unsigned char *y,
+                                    size_t ly, size_t *out)
+{
+    bool swap = lx > ly;
+    const unsigned char *p = swap ? y : x, *t = swap ? x : y;
+    size_t m = swap ? ly : lx, n = swap ? lx : ly;
+    if (m == 0) {
+        *out = n;
+        return JURY_OK;
+    }
+    size_t blocks = (m + 63) / 64, stride = blocks < S_EDIT_STRIP ? blocks : S_EDIT_STRIP;
+    size_t nwords = blocks > S_EDIT_STRIP ? (n + 63) / 64 : 0;
+    uint64_t peq[128 * S_EDIT_STRIP];
+    uint64_t carry_stack[2 * S_EDIT_CARRY_STACK];
+    uint64_t *carry = carry_stack, *heap = NULL;
+    if (nwords > S_EDIT_CARRY_STACK) {
+        heap = malloc(2 * nwords * sizeof(uint64_t));
+        if (!heap)
+            return JURY_ENOMEM;
+        carry = heap;
+    }
+    if (m + n <= 64) {
+        /* Short middles (a word replaced) read and write few rows, each of one word (m <= 32
+         * rows of pattern): clear just those. */
+        for (size_t j = 0; j < n; j++)
+            peq[t[j]] = 0;
+        for (size_t i = 0; i < m; i++)
+            peq[p[i]] = 0;
+    } else {
+        memset(peq, 0, 128 * stride * sizeof(uint64_t));
+    }
+    s_edit_strip_t st;
+    st.t = NULL;
+    st.t8 = t;
+    st.n = n;
+    st.peq = peq;
+    st.cp = carry;
+    st.cn = carry + nwords;
+    *out = s_edit_sweep(&st, peq, stride, NULL, p, m, nwords, true);
+    free(heap);
+    return JURY_OK;
+}
+
+/*
+ * Distance between the differing middles x (lx bytes) and y (ly), each
+ * starting and ending where symbols do; writes it and the two lengths in
+ * symbols. Only these are decoded, and ASCII middles not even that.
+ */
+static jury_err s_edit_middles(const unsigned char *x, size_t lx, const unsigned char *y, size_t ly,
+                               size_t *dist, size_t *cx, size_t *cy)
+{
+    if (lx == 0 || ly == 0) {
+        *cx = s_utf8_count(x, lx);
+        *cy = s_utf8_count(y, ly);
+        *dist = *cx + *cy;
+        return JURY_OK;
+    }
+    if (s_ascii(x, lx) && s_ascii(y, ly)) {
+        *cx = lx;
+        *cy = ly;
+        return s_levenshtein_ascii(x, lx, y, ly, dist);
+    }
+    uint32_t stack_x[S_EDIT_STACK], stack_y[S_EDIT_STACK];
+    size_t wx, wy;
+    size_t nx = s_utf8_decode(x, lx, stack_x, S_EDIT_STACK, &wx);
+    size_t ny = s_utf8_decode(y, ly, stack_y, S_EDIT_STACK, &wy);
+    uint32_t *dx = stack_x, *dy = stack_y, *heap = NULL;
+    if (nx > S_EDIT_STACK || ny > S_EDIT_STACK) {
+        if (nx > SIZE_MAX / sizeof(uint32_t) - ny)
+            return JURY_ENOMEM;
+        heap = malloc((nx + ny) * sizeof(uint32_t));
+        if (!heap)
+            return JURY_ENOMEM;
+        dx = heap;
+        dy = heap + nx;
+        s_utf8_decode(x, lx, dx, nx, &wx);
+        s_utf8_decode(y, ly, dy, ny, &wy);
+    }
+    *cx = nx;
+    *cy = ny;
+    jury_err rc = s_levenshtein(dx, nx, wx, dy, ny, wy, dist);
+    free(heap);
+    return rc;
 }
 
 jury_err jury_distance_edit(const jury_text_t *a, const jury_text_t *b, double *out)
 {
     if (!a || !b || !out || (a->len && !a->s) || (b->len && !b->s))
         return JURY_EINVAL;
-    if (a->len == b->len && (a->len == 0 || memcmp(a->s, b->s, a->len) == 0)) {
+    const unsigned char *sa = (const unsigned char *)a->s, *sb = (const unsigned char *)b->s;
+    size_t na = a->len, nb = b->len, shorter = na < nb ? na : nb;
+    if (shorter == 0) {
+        /* One text or both empty: every symbol of the other is an insertion. */
+        *out = na + nb ? 1.0 : 0.0;
+        return JURY_OK;
+    }
+    /*
+     * Corrections of a shared draft differ in a short stretch: strip the bytes
+     * the texts share before and after it, backing up to where a symbol starts
+     * in both texts. The symbols before such a place are then the same in both,
+     * since each is decided by its own bytes, all shared; so are the symbols
+     * after it, each decided by the bytes from it to the end, all shared too.
+     * Stripping common symbols from either end leaves a Levenshtein distance
+     * as it is, and the common ones are counted once for the lengths.
+     */
+    size_t pre = s_common_prefix(sa, sb, shorter);
+    while (!s_utf8_starts(sa, na, pre) || !s_utf8_starts(sb, nb, pre))
+        pre--;
+    size_t suf = s_common_suffix(sa + na, sb + nb, shorter - pre);
+    while (!s_utf8_starts(sa, na, na - suf) || !s_utf8_starts(sb, nb, nb - suf))
+        suf--;
+    if (na == nb && pre + suf == na) {
         *out = 0.0;
         return JURY_OK;
     }
-    const unsigned char *sa = (const unsigned char *)a->s, *sb = (const unsigned char *)b->s;
-    uint32_t stack_a[S_EDIT_STACK], stack_b[S_EDIT_STACK];
-    size_t wa, wb;
-    size_t la = s_utf8_decode(sa, a->len, stack_a, S_EDIT_STACK, &wa);
-    size_t lb = s_utf8_decode(sb, b->len, stack_b, S_EDIT_STACK, &wb);
-    uint32_t *ca = stack_a, *cb = stack_b, *heap = NULL;
-    if (la > S_EDIT_STACK || lb > S_EDIT_STACK) {
-        if (la > SIZE_MAX / sizeof(uint32_t) - lb)
-            return JURY_ENOMEM;
-        heap = malloc((la + lb) * sizeof(uint32_t));
-        if (!heap)
-            return JURY_ENOMEM;
-        ca = heap;
-        cb = heap + la;
-        s_utf8_decode(sa, a->len, ca, la, &wa);
-        s_utf8_decode(sb, b->len, cb, lb, &wb);
-    }
-    size_t d = 0;
-    jury_err rc = s_levenshtein(ca, la, wa, cb, lb, wb, &d);
-    free(heap);
+    size_t d, ca, cb;
+    jury_err rc = s_edit_middles(sa + pre, na - pre - suf, sb + pre, nb - pre - suf, &d, &ca, &cb);
     if (rc != JURY_OK)
         return rc;
-    *out = (double)d / (double)(la > lb ? la : lb);
+    size_t common = s_utf8_count(sa, pre) + s_utf8_count(sa + na - suf, suf);
+    *out = (double)d / (double)(common + (ca > cb ? ca : cb));
     return JURY_OK;
 }
 

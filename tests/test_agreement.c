@@ -1344,6 +1344,178 @@ static void test_edit_distance_edges(void **state)
     free(b);
 }
 
+/* The exact distance of a and b (NUL-terminated) both ways, also checked against the reference. */
+static double edit_both(const char *a, const char *b)
+{
+    check_edit(a, strlen(a), b, strlen(b), "boundary pair", 0);
+    return edit(a, b);
+}
+
+/*
+ * Texts whose common bytes end or start inside a symbol: the shared prefix
+ * and suffix are stripped as bytes, and the place where they stop must move
+ * to where a symbol starts in both texts, under the rule that splits invalid
+ * bytes into symbols of their own.
+ */
+static void test_edit_distance_boundaries(void **state)
+{
+    (void)state;
+    /* é (C3 A9) against Ã (C3 83): the common prefix x C3 ends inside both. */
+    assert_true(edit_both("x\xc3\xa9y", "x\xc3\x83y") == 1.0 / 3.0);
+    /* é against © (C2 A9): the common suffix A9 z starts inside both. */
+    assert_true(edit_both("\xc3\xa9z", "\xc2\xa9z") == 1.0 / 2.0);
+    /* — (E2 80 94) against “ (E2 80 9C): two common bytes, one symbol each. */
+    assert_true(edit_both("\xe2\x80\x94", "\xe2\x80\x9c") == 1.0);
+    /* a — against a E2 80 cut short: the prefix a E2 80 ends inside the dash only; the
+     * truncated sequence is two invalid bytes, two symbols. */
+    assert_true(edit_both("a\xe2\x80\x94", "a\xe2\x80") == 2.0 / 3.0);
+    /* ab C3 (invalid at the end) against ab é. */
+    assert_true(edit_both("ab\xc3", "ab\xc3\xa9") == 1.0 / 3.0);
+    /* A stray A9 against é before a common abc: the common suffix A9 abc starts a symbol in
+     * the first text only. */
+    assert_true(edit_both("\xa9"
+                          "abc",
+                          "\xc3\xa9"
+                          "abc") == 1.0 / 4.0);
+    /* A surrogate's encoding (ED A0 80) is three invalid bytes: the prefix stays whole. */
+    assert_true(edit_both("\xed\xa0\x80x", "\xed\xa0\x80y") == 1.0 / 4.0);
+    /* U+0800 (E0 A0 80) against the overlong E0 80 80 (three invalid bytes). */
+    assert_true(edit_both("\xe0\xa0\x80", "\xe0\x80\x80") == 1.0);
+    /* U+10FFFF (F4 8F BF BF) against F4 90 80 80, above U+10FFFF: four invalid bytes. */
+    assert_true(edit_both("q\xf4\x8f\xbf\xbf", "q\xf4\x90\x80\x80") == 4.0 / 5.0);
+    /* 😀 cut after 3 bytes, then ASCII, against 😀 then the same ASCII: the stray F0 9F 98
+     * are three symbols, the suffix "ok" is shared. */
+    assert_true(edit_both("\xf0\x9f\x98ok", "\xf0\x9f\x98\x80ok") == 3.0 / 5.0);
+    /* A sentence appended, and a word replaced, in a text with accents at the seams. */
+    assert_true(edit_both("caf\xc3\xa9", "caf\xc3\xa9 na\xc3\xafve") == 6.0 / 10.0);
+    assert_true(edit_both("un caf\xc3\xa9 chaud", "un th\xc3\xa9 chaud") == 3.0 / 13.0);
+}
+
+/*
+ * Every pair of texts of up to 4 bytes drawn from a, two continuation bytes
+ * and three lead bytes (C3, E0, F0): well-formed 2-, 3- and 4-byte sequences
+ * (C3 80, E0 A0 80, F0 A0 80 80), overlong and truncated ones and stray
+ * continuations, against the reference.
+ */
+static void test_edit_distance_short_bytes(void **state)
+{
+    (void)state;
+    static const char bytes[] = {'a', '\x80', '\xa0', '\xc3', '\xe0', '\xf0'};
+    enum { NB = sizeof(bytes), MAXLEN = 4, NTEXTS = 1 + 6 + 36 + 216 + 1296 };
+    static char texts[NTEXTS][MAXLEN];
+    static size_t lens[NTEXTS];
+    size_t nt = 0;
+    for (size_t len = 0; len <= MAXLEN; len++) {
+        size_t count = 1;
+        for (size_t k = 0; k < len; k++)
+            count *= NB;
+        for (size_t v = 0; v < count; v++, nt++) {
+            size_t x = v;
+            for (size_t k = 0; k < len; k++, x /= NB)
+                texts[nt][k] = bytes[x % NB];
+            lens[nt] = len;
+        }
+    }
+    assert_int_equal(nt, NTEXTS);
+    for (size_t i = 0; i < nt; i++)
+        for (size_t j = i + 1; j < nt; j++)
+            check_edit(texts[i], lens[i], texts[j], lens[j], "short pair", i * NTEXTS + j);
+}
+
+/* Pieces that make the seams of shared text hard: code points sharing lead or last bytes,
+ * sequences cut short, stray continuations, overlongs, surrogates, ASCII. */
+static const char *const seam_pieces[] = {"\xc3\xa9",
+                                          "\xc3\x83",
+                                          "\xc2\xa9",
+                                          "\xc3",
+                                          "\xa9",
+                                          "\x83",
+                                          "\xe2\x80\x94",
+                                          "\xe2\x80\x9c",
+                                          "\xe2\x80",
+                                          "\xe2",
+                                          "\x80",
+                                          "\xe6\x97\xa5",
+                                          "\xf0\x9f\x98\x80",
+                                          "\xf0\x9f\x98\x81",
+                                          "\xf0\x9f\x98",
+                                          "\xf0\x9f",
+                                          "\xf0",
+                                          "\xed\xa0\x80",
+                                          "\xe0\x80\x80",
+                                          "\xe0\xa0\x80",
+                                          "\xf4\x90\x80\x80",
+                                          "\xf4\x8f\xbf\xbf",
+                                          "\xc2\x80",
+                                          "\xff",
+                                          "a",
+                                          "e",
+                                          " ",
+                                          "the ",
+                                          "word ",
+                                          "caf\xc3\xa9 "};
+
+/* Appends n random pieces to out at *len: seam pieces, or with ascii only its ASCII words. */
+static void put_pieces(char *out, size_t *len, size_t n, bool ascii, uint64_t *rng)
+{
+    static const size_t first_ascii = 24, ascii_words = 4;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = ascii ? first_ascii + rng_below(rng, (uint32_t)ascii_words)
+                         : rng_below(rng, (uint32_t)COUNT(seam_pieces));
+        size_t l = strlen(seam_pieces[k]);
+        memcpy(out + *len, seam_pieces[k], l);
+        *len += l;
+    }
+}
+
+/*
+ * Pairs that share a long prefix and suffix, as corrections of one draft do:
+ * a = P Ma S and b = P Mb S, with short middles (nothing, a word, a few
+ * pieces, a sentence appended when S is empty, or the other text's middle
+ * with one piece more) and the seams made of pieces that merge with their
+ * neighbours in one text and not the other. Each of P, Ma, Mb and S is ASCII
+ * or made of seam pieces, so that the middles take both the ASCII and the
+ * decoding path.
+ */
+static void test_edit_distance_shared_draft(void **state)
+{
+    (void)state;
+    uint64_t rng = 42;
+    enum { PIECES = 60, PIECE_MAX = 5 };
+    char *a = malloc(4 * PIECES * PIECE_MAX), *b = malloc(4 * PIECES * PIECE_MAX);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (size_t i = 0; i < 20000; i++) {
+        uint32_t kind = rng_below(&rng, 5), flags = rng_below(&rng, 16);
+        size_t alen = 0, blen = 0, plen, np = rng_below(&rng, PIECES), ns = rng_below(&rng, PIECES);
+        put_pieces(a, &alen, np, flags & 1, &rng);
+        memcpy(b, a, alen);
+        blen = plen = alen;
+        size_t na = kind == 0 ? 0 : rng_below(&rng, kind == 4 ? PIECES : 6);
+        put_pieces(a, &alen, na, flags & 2, &rng);
+        if (kind == 1) {
+            /* The same middle with one piece more, at its end. */
+            memcpy(b + blen, a + plen, alen - plen);
+            blen += alen - plen;
+            put_pieces(b, &blen, 1, flags & 4, &rng);
+        } else {
+            put_pieces(b, &blen, rng_below(&rng, kind == 4 ? PIECES : 6), flags & 4, &rng);
+        }
+        if (kind != 3) {
+            /* Kind 3 appends to a draft: nothing after the middles. */
+            size_t slen = 0;
+            char *s = a + alen;
+            put_pieces(s, &slen, ns, flags & 8, &rng);
+            memcpy(b + blen, s, slen);
+            alen += slen;
+            blen += slen;
+        }
+        check_edit(a, alen, b, blen, "shared draft pair", i);
+    }
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1363,6 +1535,9 @@ int main(void)
         cmocka_unit_test(test_edit_distance_random),
         cmocka_unit_test(test_edit_distance_long),
         cmocka_unit_test(test_edit_distance_edges),
+        cmocka_unit_test(test_edit_distance_boundaries),
+        cmocka_unit_test(test_edit_distance_short_bytes),
+        cmocka_unit_test(test_edit_distance_shared_draft),
         cmocka_unit_test(test_alpha_kendall),
         cmocka_unit_test(test_fleiss_wikipedia),
         cmocka_unit_test(test_fleiss_1971),
