@@ -15,6 +15,7 @@
 #include "agreement.h"
 #include "consolidate.h"
 #include "decision.h"
+#include "jury_log.h"
 
 /* Longest reason text of a rejection. */
 #define S_REASON_MAX 512
@@ -1476,6 +1477,10 @@ static jury_err s_attempt(run_t *r, const jury_settings_t *s, cJSON **summary_ou
         (err = jury_store_dataset_counts(r->snap, r->ds, &counts)) != JURY_OK)
         goto done;
     r->total = counts.records;
+    /* Decisions can always be computed again: their batches need not wait for the disk, one
+     * sync at the end makes the whole run durable. */
+    if ((err = jury_store_set_durable(r->store, false)) != JURY_OK)
+        goto done;
     r->pass = 1;
     r->done = 0;
     if ((err = jury_store_record_each(r->snap, r->ds, 0, s_walk_record, &w)) != JURY_OK)
@@ -1484,6 +1489,8 @@ static jury_err s_attempt(run_t *r, const jury_settings_t *s, cJSON **summary_ou
         if ((err = s_fit(r, &r->q[i])) != JURY_OK)
             goto done;
     if ((err = s_revisit(r, a)) != JURY_OK || (err = s_flush(r)) != JURY_OK)
+        goto done;
+    if ((err = jury_store_sync(r->store)) != JURY_OK)
         goto done;
     cJSON *summary = NULL;
     if ((err = s_summary(r, &summary)) != JURY_OK)
@@ -1497,6 +1504,8 @@ static jury_err s_attempt(run_t *r, const jury_settings_t *s, cJSON **summary_ou
     else
         cJSON_Delete(summary);
 done:
+    if (err != JURY_OK && jury_store_set_durable(r->store, true) != JURY_OK)
+        jury_log(JURY_LOG_ERROR, "consolidate: commits of this process stay unsynced");
     free(a);
     return err;
 }

@@ -112,6 +112,10 @@ struct jury_txn {
     bool write;                         /* a write transaction */
     int ncache;                         /* rows in cache */
     counter_row_t cache[COUNTER_CACHE]; /* dirty counter rows */
+    MDB_cursor *resp_cur;               /* read transactions: the responses cursor that
+                                           jury_store_response_each keeps between calls */
+    bool resp_next;                     /* resp_cur rests on the first response after the
+                                           last record walked to its end */
     bool dec_known;                     /* dec_last is the decisions table's last key */
     uint64_t dec_last;                  /* largest decision key (0: empty), when dec_known */
 };
@@ -359,6 +363,20 @@ static jury_err s_grow(jury_store_t *s, size_t at_least)
     return JURY_OK;
 }
 
+jury_err jury_store_set_durable(jury_store_t *store, bool durable)
+{
+    int rc = mdb_env_set_flags(store->env, MDB_NOSYNC, durable ? 0 : 1);
+    return rc == MDB_SUCCESS ? JURY_OK : s_err(rc, "set sync mode");
+}
+
+jury_err jury_store_sync(jury_store_t *store)
+{
+    int rc = mdb_env_sync(store->env, 1);
+    jury_err err = rc == MDB_SUCCESS ? JURY_OK : s_err(rc, "sync");
+    jury_err err2 = jury_store_set_durable(store, true);
+    return err != JURY_OK ? err : err2;
+}
+
 jury_err jury_store_reserve(jury_store_t *store, size_t bytes)
 {
     if (store->open_txns > 0)
@@ -382,6 +400,8 @@ static jury_err s_begin(jury_store_t *s, bool write, jury_txn_t **out)
     t->store = s;
     t->write = write;
     t->ncache = 0;
+    t->resp_cur = NULL;
+    t->resp_next = false;
     t->dec_known = false;
     t->dec_last = 0;
     int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
@@ -409,6 +429,8 @@ void jury_txn_abort(jury_txn_t **txn_p)
     if (!txn_p || !*txn_p)
         return;
     jury_txn_t *t = *txn_p;
+    if (t->resp_cur)
+        mdb_cursor_close(t->resp_cur);
     mdb_txn_abort(t->txn);
     t->store->open_txns--;
     free(t);
@@ -1231,20 +1253,38 @@ jury_err jury_store_response_each(jury_txn_t *txn, uint64_t rid,
 {
     unsigned char k[8];
     s_put64(k, rid);
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn->txn, txn->store->dbi[DB_RESPONSES], &cur);
-    if (rc != MDB_SUCCESS)
-        return s_err(rc, "open cursor");
     MDB_val key = s_val(k, 8), val;
+    MDB_cursor *cur = txn->resp_cur;
+    int rc;
+    if (!cur) {
+        rc = mdb_cursor_open(txn->txn, txn->store->dbi[DB_RESPONSES], &cur);
+        if (rc != MDB_SUCCESS)
+            return s_err(rc, "open cursor");
+        /* A read transaction keeps its cursor: callers walking records in id order (export,
+         * consolidation, reports) then find each record's responses where the last walk
+         * stopped, without a search from the root. */
+        if (!txn->write)
+            txn->resp_cur = cur;
+        rc = MDB_NOTFOUND;
+    } else {
+        rc = txn->resp_next ? mdb_cursor_get(cur, &key, &val, MDB_GET_CURRENT) : MDB_NOTFOUND;
+    }
+    txn->resp_next = false;
+    if (rc != MDB_SUCCESS || key.mv_size != 12 || memcmp(key.mv_data, k, 8) != 0) {
+        key = s_val(k, 8);
+        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+    }
     jury_err err = JURY_OK;
-    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-         rc == MDB_SUCCESS && key.mv_size == 12 && memcmp(key.mv_data, k, 8) == 0;
+    for (; rc == MDB_SUCCESS && key.mv_size == 12 && memcmp(key.mv_data, k, 8) == 0;
          rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
         jury_response_t r;
         if ((err = s_response_decode(&key, &val, &r)) != JURY_OK || (err = fn(&r, arg)) != JURY_OK)
             break;
     }
-    mdb_cursor_close(cur);
+    if (cur != txn->resp_cur)
+        mdb_cursor_close(cur);
+    else
+        txn->resp_next = err == JURY_OK && rc == MDB_SUCCESS;
     if (err == JURY_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
         err = s_err(rc, "walk responses");
     return err;

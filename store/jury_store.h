@@ -97,6 +97,16 @@ typedef jury_err (*jury_store_write_fn)(jury_txn_t *txn, void *arg);
  */
 JURY_MUST_CHECK jury_err jury_store_write(jury_store_t *store, jury_store_write_fn fn, void *arg);
 
+/*
+ * Bulk writes of data that can be computed again (consolidation decisions):
+ * with durable false, commits of this store handle no longer wait for the
+ * disk (LMDB's MDB_NOSYNC; a crash may lose the last commits but never
+ * corrupts the store); jury_store_sync then flushes everything once and
+ * makes commits durable again. Errors: JURY_EIO.
+ */
+JURY_MUST_CHECK jury_err jury_store_set_durable(jury_store_t *store, bool durable);
+JURY_MUST_CHECK jury_err jury_store_sync(jury_store_t *store);
+
 /* Aborts a transaction and sets *txn_p to NULL. Accepts NULL; safe twice. Ends read transactions
  * too. */
 void jury_txn_abort(jury_txn_t **txn_p);

@@ -207,6 +207,54 @@ static jury_err s_count_responses(const jury_response_t *r, void *arg)
     return JURY_OK;
 }
 
+/* Stops the walk after *limit responses (counting them in limit[1]). */
+static jury_err s_stop_after(const jury_response_t *r, void *arg)
+{
+    (void)r;
+    int *c = arg;
+    if (++c[1] >= c[0])
+        return JURY_EBUSY;
+    return JURY_OK;
+}
+
+/* A read transaction keeps its responses cursor between calls: walks in record order, out of
+ * order, after records without responses, and after a walk stopped early all see every
+ * response of the record asked for. */
+static void test_response_walks_in_any_order(void **state)
+{
+    fixture_t *f = *state;
+    uint32_t ds = s_new_dataset(f->store, "d");
+    const char *ids[] = {"a", "b", "c", "d"};
+    const int answers[] = {3, 0, 2, 1};
+    const char *names[] = {"ann", "bob", "cy"};
+    uint64_t rid[4];
+    for (int i = 0; i < 4; i++) {
+        rec_arg_t r = {ds, ids[i], "p", 5, 0, false};
+        assert_int_equal(jury_store_write(f->store, s_put_record, &r), JURY_OK);
+        rid[i] = r.rid;
+        for (int j = 0; j < answers[i]; j++) {
+            resp_arg_t a = {r.rid, names[j], JURY_RESPONSE_SUBMITTED, "v", 0};
+            assert_int_equal(jury_store_write(f->store, s_put_response, &a), JURY_OK);
+        }
+    }
+    jury_txn_t *txn;
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    const int order[] = {0, 1, 2, 3, 3, 2, 0, 0, 2, 1, 3, 0};
+    for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
+        int n = 0;
+        assert_int_equal(jury_store_response_each(txn, rid[order[k]], s_count_responses, &n),
+                         JURY_OK);
+        assert_int_equal(n, answers[order[k]]);
+    }
+    /* Stopped after one of a's three responses: the next walk of a still sees all three. */
+    int stop[2] = {1, 0};
+    assert_int_equal(jury_store_response_each(txn, rid[0], s_stop_after, stop), JURY_EBUSY);
+    int n = 0;
+    assert_int_equal(jury_store_response_each(txn, rid[0], s_count_responses, &n), JURY_OK);
+    assert_int_equal(n, 3);
+    jury_txn_abort(&txn);
+}
+
 static void test_responses_complete_records(void **state)
 {
     fixture_t *f = *state;
@@ -1461,6 +1509,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dataset_lifecycle, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_record_upsert_keeps_responses, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_responses_complete_records, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_response_walks_in_any_order, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_annotator_counts, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_dataset_delete_removes_only_its_rows, s_setup,
                                         s_teardown),
