@@ -1,4 +1,5 @@
-/* bench_serve.c: benchmark of `jury serve` with instant workers vs ZeroMQ echo and LMDB puts. */
+/* bench_serve.c: benchmark of `jury serve`, plaintext and CURVE, with instant workers vs ZeroMQ
+ * echo (plaintext and CURVE) and LMDB puts. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -22,9 +24,11 @@
 #include <cjson/cJSON.h>
 #include <lmdb.h>
 #include <msgpack.h>
+#include <sodium.h>
 #include <zmq.h>
 
 #include "bench_util.h"
+#include "jury_keys.h"
 #include "jury_proto.h"
 
 #ifndef JURY_BENCH_JURY
@@ -33,6 +37,8 @@
 
 #define WORKERS_MAX 256
 #define TARGET_RATE 50000.0
+/* CURVE may cost at most half of the plaintext throughput: CURVE/plaintext >= this. */
+#define TARGET_CURVE_RATIO 0.5
 /* Work directory names stay short so that paths inside it fit PATH_CAP. */
 #define DIR_CAP  1024
 #define PATH_CAP (DIR_CAP + 64)
@@ -53,7 +59,8 @@
 
 static const char s_usage[] =
     "usage: bench_serve [--records N] [--workers W] [--runs R] [--overlap K] [--batch B]\n"
-    "                   [--no-pipeline] [--timeout S] [--dir DIR] [--keep] [--jury PATH]\n"
+    "                   [--no-pipeline] [--mode plain|curve|both] [--timeout S] [--dir DIR]\n"
+    "                   [--keep] [--jury PATH]\n"
     "\n"
     "Runs the real `jury serve` on a fresh store of N records (min_submitted K) and\n"
     "W worker connections over tcp loopback that answer every record instantly:\n"
@@ -62,7 +69,12 @@ static const char s_usage[] =
     "and the coordinator's peak RSS, and in the same run, as references, a ZeroMQ\n"
     "DEALER/ROUTER echo (W dealers, 100-byte messages, 16 in flight each) and LMDB\n"
     "puts of N*K 60-byte values under 12-byte keys committed every 1,000.\n"
-    "Prints every run and the medians.\n"
+    "Both security modes in every run (--mode both): plaintext (`jury serve\n"
+    "--insecure`) and CURVE (`jury keygen`, one annotator per worker made with\n"
+    "`jury annotator add`, each worker connecting with its key file's keys), each\n"
+    "with its echo reference (the echo over CURVE: one keypair per dealer, no ZAP).\n"
+    "The modes alternate which goes first from run to run.\n"
+    "Prints every run, the medians and the CURVE/plaintext ratios.\n"
     "\n"
     "options:\n"
     "  --records N    records (default 100000)\n"
@@ -72,6 +84,7 @@ static const char s_usage[] =
     "  --batch B      records per fetch and responses per submit, 1 to 100 (default 10)\n"
     "  --no-pipeline  send the next fetch only after the submit's results (default: with\n"
     "                 the submit, one fetch ahead)\n"
+    "  --mode M       plain (--insecure), curve, or both (default both)\n"
     "  --timeout S    give up on a run after S seconds (default 600)\n"
     "  --dir DIR      work directory (default: a new directory under /tmp)\n"
     "  --keep         keep the stores and logs\n"
@@ -84,48 +97,66 @@ static const char *const s_nuclei[] = {"a", "e", "i", "o", "u", "ai", "ea", "ou"
 static const char *const s_codas[] = {"", "", "", "n", "r", "s", "t", "l", "nd", "ck"};
 static const char *const s_utf8_words[] = {"café", "naïve", "Zürich", "größe", "東京"};
 
-/* What the benchmark measures, one rate per run each. */
-enum { M_SERVE, M_ECHO, M_LMDB, M_COUNT };
+/* Security modes: plaintext (`jury serve --insecure`) and CURVE. */
+enum { MODE_PLAIN, MODE_CURVE, MODE_COUNT };
+
+static const char *const s_mode_names[MODE_COUNT] = {"plaintext", "CURVE"};
+/* Short names, for file names and --mode. */
+static const char *const s_mode_tags[MODE_COUNT] = {"plain", "curve"};
+
+/* What the benchmark measures, one rate per run each: serve and echo in each mode, then LMDB. */
+enum { M_SERVE_PLAIN, M_SERVE_CURVE, M_ECHO_PLAIN, M_ECHO_CURVE, M_LMDB, M_COUNT };
+#define M_SERVE(mode) (M_SERVE_PLAIN + (mode))
+#define M_ECHO(mode)  (M_ECHO_PLAIN + (mode))
 
 static const char *const s_metric_names[M_COUNT] = {
-    "jury serve, responses",
-    "ZeroMQ DEALER/ROUTER echo",
-    "LMDB puts, commit/1000",
+    "jury serve, plaintext", "jury serve, CURVE",      "ZeroMQ echo, plaintext",
+    "ZeroMQ echo, CURVE",    "LMDB puts, commit/1000",
 };
-static const char *const s_metric_units[M_COUNT] = {"responses", "messages", "puts"};
+static const char *const s_metric_units[M_COUNT] = {"responses", "responses", "messages",
+                                                    "messages", "puts"};
 
 typedef struct {
-    uint64_t records; /* --records */
-    int workers;      /* --workers */
-    int runs;         /* --runs */
-    int overlap;      /* --overlap */
-    int batch;        /* --batch */
-    bool pipeline;    /* not --no-pipeline */
-    int timeout_s;    /* --timeout */
-    const char *dir;  /* --dir, or NULL */
-    bool keep;        /* --keep */
-    const char *jury; /* --jury */
+    uint64_t records;      /* --records */
+    int workers;           /* --workers */
+    int runs;              /* --runs */
+    int overlap;           /* --overlap */
+    int batch;             /* --batch */
+    bool pipeline;         /* not --no-pipeline */
+    bool mode[MODE_COUNT]; /* --mode: the modes measured */
+    int timeout_s;         /* --timeout */
+    const char *dir;       /* --dir, or NULL */
+    bool keep;             /* --keep */
+    const char *jury;      /* --jury */
 } bench_args_t;
+
+/* What one `jury serve` run in one mode measured, besides its rate. */
+typedef struct {
+    double p50_ms, p99_ms; /* ack latency */
+    double max_ms;         /* slowest ack */
+    uint64_t rss_kb;       /* coordinator VmHWM */
+    uint64_t anon_kb;      /* coordinator RssAnon at the end: heap and stacks */
+    uint64_t file_kb;      /* coordinator RssFile at the end: mostly the LMDB map */
+    double cpu_s;          /* coordinator user + system time during the measured part */
+    double self_cpu_s;     /* this process's (the workers') CPU time during the measured part */
+    uint64_t fetches;      /* fetch requests sent */
+    uint64_t empty;        /* fetches answered with no records */
+    uint64_t submits;      /* submit requests sent */
+    uint64_t refused;      /* results with ok false */
+    double setup_s;        /* dataset create + import */
+    double keys_s;         /* CURVE: keygen + annotator add for every worker and the warm-up */
+    double load_s;         /* first hello (the coordinator loads the dataset) */
+    uint64_t stored;       /* submitted responses in the store afterwards (jury status) */
+    uint64_t completed;    /* completed records in the store afterwards */
+} serve_detail_t;
 
 /* Everything measured in one run. */
 typedef struct {
-    double rate[M_COUNT];    /* per second */
-    double seconds[M_COUNT]; /* wall time */
-    uint64_t count[M_COUNT]; /* responses, echoed messages, puts */
-    double p50_ms, p99_ms;   /* ack latency */
-    double max_ms;           /* slowest ack */
-    uint64_t rss_kb;         /* coordinator VmHWM */
-    uint64_t anon_kb;        /* coordinator RssAnon at the end: heap and stacks */
-    uint64_t file_kb;        /* coordinator RssFile at the end: mostly the LMDB map */
-    double cpu_s;            /* coordinator user + system time during the measured part */
-    uint64_t fetches;        /* fetch requests sent */
-    uint64_t empty;          /* fetches answered with no records */
-    uint64_t submits;        /* submit requests sent */
-    uint64_t refused;        /* results with ok false */
-    double setup_s;          /* dataset create + import */
-    double load_s;           /* first hello (the coordinator loads the dataset) */
-    uint64_t stored;         /* submitted responses in the store afterwards (jury status) */
-    uint64_t completed;      /* completed records in the store afterwards */
+    double rate[M_COUNT];             /* per second; 0 when not measured */
+    double seconds[M_COUNT];          /* wall time */
+    uint64_t count[M_COUNT];          /* responses, echoed messages, puts */
+    serve_detail_t serve[MODE_COUNT]; /* the serve runs' details */
+    int first;                        /* the mode measured first in this run */
 } bench_run_t;
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -332,6 +363,7 @@ typedef struct {
     double deadline;           /* monotonic seconds */
     atomic_int refused_logged; /* refused results printed so far */
     atomic_bool failed;        /* a worker gave up: the others stop too */
+    jury_keyfile_t *keys;      /* CURVE: worker i's key file is keys[i]; NULL in plaintext */
 } bench_shared_t;
 
 /* One outstanding submit. */
@@ -356,6 +388,21 @@ typedef struct {
     double last_ack;     /* when the last ok result arrived; 0 before */
     char err[512];       /* why it gave up, or "" */
 } bench_worker_t;
+
+/*
+ * CURVE: makes sock a client of the coordinator named in the key file kf, with the annotator's
+ * keypair from it; to be called before zmq_connect. Returns 0, or -1 with errno set.
+ */
+static int s_curve_client(void *sock, const jury_keyfile_t *kf)
+{
+    return zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, kf->coordinator_key, JURY_KEY_BYTES) != 0 ||
+                   zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, kf->keys->public_key,
+                                  JURY_KEY_BYTES) != 0 ||
+                   zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, kf->keys->secret_key,
+                                  JURY_KEY_BYTES) != 0
+               ? -1
+               : 0;
+}
 
 static int s_worker_send(void *sock, const msgpack_sbuffer *b)
 {
@@ -452,7 +499,9 @@ static void *s_worker_main(void *arg)
         goto done;
     }
     zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
-    if (zmq_connect(sock, sh->endpoint) != 0)
+    if (sh->keys && s_curve_client(sock, &sh->keys[w->index - 1]) != 0)
+        s_worker_fail(w, "CURVE keys: %s", zmq_strerror(errno));
+    else if (zmq_connect(sock, sh->endpoint) != 0)
         s_worker_fail(w, "connect %s: %s", sh->endpoint, zmq_strerror(errno));
     pthread_barrier_wait(&sh->start);
     if (w->err[0])
@@ -645,9 +694,11 @@ done:
  * Opens a session for annotator "warmup" and closes it, so that the
  * coordinator has loaded the dataset before the measured part. Retries until
  * the coordinator answers (it may still be starting) or timeout_s passes.
- * Returns 0, or -1 after printing why.
+ * With CURVE, kf is the warm-up annotator's key file (else NULL). Returns 0,
+ * or -1 after printing why.
  */
-static int s_warmup(void *zctx, const char *endpoint, pid_t serve, int timeout_s, double *secs)
+static int s_warmup(void *zctx, const char *endpoint, const jury_keyfile_t *kf, pid_t serve,
+                    int timeout_s, double *secs)
 {
     void *sock = zmq_socket(zctx, ZMQ_DEALER);
     int zero = 0, rc = -1;
@@ -659,6 +710,10 @@ static int s_warmup(void *zctx, const char *endpoint, pid_t serve, int timeout_s
     if (!sock || !m)
         goto done;
     zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    if (kf && s_curve_client(sock, kf) != 0) {
+        fprintf(stderr, "bench_serve: warm-up: CURVE keys: %s\n", zmq_strerror(errno));
+        goto done;
+    }
     if (zmq_connect(sock, endpoint) != 0) {
         fprintf(stderr, "bench_serve: connect %s: %s\n", endpoint, zmq_strerror(errno));
         goto done;
@@ -688,8 +743,10 @@ static int s_warmup(void *zctx, const char *endpoint, pid_t serve, int timeout_s
                                          sizeof why);
         zmq_msg_close(&frame);
         if (err != JURY_OK || m->cmd == JURY_CMD_ERROR) {
-            fprintf(stderr, "bench_serve: warm-up hello: %s\n",
-                    err != JURY_OK ? why : "refused by the coordinator");
+            if (err == JURY_OK)
+                snprintf(why, sizeof why, "refused by the coordinator: %.*s",
+                         (int)m->u.error.reason.len, m->u.error.reason.ptr);
+            fprintf(stderr, "bench_serve: warm-up hello: %s\n", why);
             goto done;
         }
         if (m->cmd == JURY_CMD_WELCOME) {
@@ -736,7 +793,7 @@ static int s_stop(pid_t pid)
 
 /* Reads completed records and submitted responses of dataset bench from `jury status --json`. */
 static int s_store_counts(const bench_args_t *a, const char *store, const char *log,
-                          bench_run_t *res)
+                          serve_detail_t *res)
 {
     char *argv[] = {(char *)a->jury, "--store", (char *)store, "status", "bench", "--json", NULL};
     static char out[1 << 16];
@@ -785,18 +842,101 @@ static double s_percentile(const float *sorted, size_t n, double p)
     return sorted[i < n ? i : n - 1];
 }
 
-/*
- * Sets up a fresh store in dir with the real jury binary, starts `jury serve`
- * on it, drives it with the workers and stops it. Returns 0 or -1.
+/* The store, key file directory and log of run `run` (0-based) in mode `mode`, each PATH_CAP bytes.
  */
-static int s_serve_run(const bench_args_t *a, const char *dir, int run, const char *settings,
-                       const char *input, bench_run_t *res)
+static void s_run_paths(const char *dir, int run, int mode, char *store, char *keys, char *log)
 {
-    char store[PATH_CAP], log[PATH_CAP], bind[64];
-    snprintf(store, sizeof store, "%s/store-%d", dir, run + 1);
-    snprintf(log, sizeof log, "%s/jury-%d.log", dir, run + 1);
+    snprintf(store, PATH_CAP, "%s/store-%s-%d", dir, s_mode_tags[mode], run + 1);
+    snprintf(keys, PATH_CAP, "%s/keys-%s-%d", dir, s_mode_tags[mode], run + 1);
+    snprintf(log, PATH_CAP, "%s/jury-%s-%d.log", dir, s_mode_tags[mode], run + 1);
+}
+
+/* Annotator i of a CURVE run: w01 .. wW for the workers (i < workers), then "warmup". */
+static void s_annotator_name(int i, int workers, char *out, size_t cap)
+{
+    if (i < workers)
+        snprintf(out, cap, "w%02d", i + 1);
+    else
+        snprintf(out, cap, "warmup");
+}
+
+/*
+ * Removes what a serve run in dir left: its store with the coordinator's key and the audit log,
+ * the annotators' key files and, when with_log, its log. Missing files are no error.
+ */
+static void s_remove_run(const char *dir, int run, int mode, int workers, bool with_log)
+{
+    static const char *const extra[] = {"coordinator.key", "coordinator.pub", "audit.log"};
+    char store[PATH_CAP], keys[PATH_CAP], log[PATH_CAP], path[PATH_CAP + 32], name[16];
+    s_run_paths(dir, run, mode, store, keys, log);
+    for (size_t i = 0; i < BENCH_COUNT(extra); i++) {
+        snprintf(path, sizeof path, "%s/%s", store, extra[i]);
+        unlink(path);
+    }
     bench_remove_env(store);
-    unlink(log);
+    for (int i = 0; i <= workers; i++) {
+        s_annotator_name(i, workers, name, sizeof name);
+        snprintf(path, sizeof path, "%s/%s.key", keys, name);
+        unlink(path);
+    }
+    rmdir(keys);
+    if (with_log)
+        unlink(log);
+}
+
+/*
+ * CURVE: `jury keygen` in store, then `jury annotator add` for every worker and the warm-up
+ * annotator (granted dataset bench, key files in the directory keys), and reads the key files
+ * back into kfs (workers + 1 of them). Returns 0 or -1 after printing why.
+ */
+static int s_make_keys(const bench_args_t *a, const char *store, const char *keys, const char *log,
+                       jury_keyfile_t *kfs)
+{
+    char *keygen[] = {(char *)a->jury, "--store", (char *)store, "keygen", NULL};
+    if (s_run(keygen, log, NULL, 0) != 0)
+        return -1;
+    if (mkdir(keys, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "bench_serve: %s: %s\n", keys, strerror(errno));
+        return -1;
+    }
+    for (int i = 0; i <= a->workers; i++) {
+        char name[16], out[PATH_CAP + 32], why[PATH_CAP + 512];
+        s_annotator_name(i, a->workers, name, sizeof name);
+        snprintf(out, sizeof out, "%s/%s.key", keys, name);
+        unlink(out);
+        char *add[] = {(char *)a->jury, "--store", (char *)store, "annotator", "add", name,
+                       "--datasets",    "bench",   "--out",       out,         NULL};
+        if (s_run(add, log, NULL, 0) != 0)
+            return -1;
+        jury_err err = jury_keyfile_read(out, &kfs[i], why, sizeof why);
+        if (err == JURY_OK && (!kfs[i].keys || !kfs[i].has_coordinator_key)) {
+            snprintf(why, sizeof why, "%s: no secret key or no coordinator-key", out);
+            err = JURY_EINVAL;
+        }
+        if (err != JURY_OK) {
+            fprintf(stderr, "bench_serve: key file: %s\n", *why ? why : jury_strerror(err));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Sets up a fresh store in dir with the real jury binary (in CURVE mode with
+ * the coordinator's key and an annotator with a key file for every worker),
+ * starts `jury serve` on it (with --insecure in plaintext mode), drives it
+ * with the workers and stops it. Fills in the serve metric of mode and
+ * run->serve[mode]. Returns 0 or -1.
+ */
+static int s_serve_run(const bench_args_t *a, const char *dir, int run, int mode,
+                       const char *settings, const char *input, bench_run_t *out)
+{
+    char store[PATH_CAP], keys[PATH_CAP], log[PATH_CAP], bind[64];
+    serve_detail_t *res = &out->serve[mode];
+    int metric = M_SERVE(mode);
+    bool curve = mode == MODE_CURVE;
+    s_run_paths(dir, run, mode, store, keys, log);
+    s_remove_run(dir, run, mode, a->workers, true);
 
     double t0 = bench_now();
     char *create[] = {(char *)a->jury, "--store",        store, "dataset", "create", "bench",
@@ -805,18 +945,48 @@ static int s_serve_run(const bench_args_t *a, const char *dir, int run, const ch
     if (s_run(create, log, NULL, 0) != 0 || s_run(import, log, NULL, 0) != 0)
         return -1;
     res->setup_s = bench_now() - t0;
+    jury_keyfile_t *kfs = NULL;
+    if (curve) {
+        t0 = bench_now();
+        kfs = calloc((size_t)a->workers + 1, sizeof *kfs);
+        if (!kfs) {
+            fprintf(stderr, "bench_serve: out of memory\n");
+            return -1;
+        }
+        if (s_make_keys(a, store, keys, log, kfs) != 0) {
+            for (int i = 0; i <= a->workers; i++)
+                jury_keyfile_clear(&kfs[i]);
+            free(kfs);
+            return -1;
+        }
+        res->keys_s = bench_now() - t0;
+    }
 
     int port = s_free_port();
-    if (!port) {
+    pid_t pid = -1;
+    if (!port)
         fprintf(stderr, "bench_serve: no free TCP port on 127.0.0.1\n");
+    snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", port);
+    /* CURVE is jury serve's default; plaintext needs --insecure (the last argument). */
+    char *serve[] = {(char *)a->jury,
+                     "--store",
+                     store,
+                     "serve",
+                     "--bind",
+                     bind,
+                     "--log-level",
+                     "warn",
+                     curve ? NULL : (char *)"--insecure",
+                     NULL};
+    if (port)
+        pid = s_spawn(serve, -1, log);
+    if (pid < 0) {
+        if (kfs)
+            for (int i = 0; i <= a->workers; i++)
+                jury_keyfile_clear(&kfs[i]);
+        free(kfs);
         return -1;
     }
-    snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", port);
-    char *serve[] = {(char *)a->jury, "--store", store,         "serve", "--insecure",
-                     "--bind",        bind,      "--log-level", "warn",  NULL};
-    pid_t pid = s_spawn(serve, -1, log);
-    if (pid < 0)
-        return -1;
 
     int rc = -1;
     bench_shared_t *sh = calloc(1, sizeof *sh);
@@ -828,14 +998,16 @@ static int s_serve_run(const bench_args_t *a, const char *dir, int run, const ch
         goto stop;
     }
     sh->a = a;
+    sh->keys = kfs;
     snprintf(sh->endpoint, sizeof sh->endpoint, "%s", bind);
     sh->zctx = zmq_ctx_new();
     sh->target = a->records * (uint64_t)a->overlap;
-    if (!sh->zctx || s_warmup(sh->zctx, bind, pid, 60, &res->load_s) != 0)
+    if (!sh->zctx ||
+        s_warmup(sh->zctx, bind, kfs ? &kfs[a->workers] : NULL, pid, 60, &res->load_s) != 0)
         goto stop;
     pthread_barrier_init(&sh->start, NULL, (unsigned)a->workers + 1);
     sh->deadline = bench_now() + a->timeout_s;
-    double cpu0 = s_cpu_seconds(pid);
+    double cpu0 = s_cpu_seconds(pid), self0 = s_cpu_seconds(getpid());
     for (; started < a->workers; started++) {
         ws[started].sh = sh;
         ws[started].index = started + 1;
@@ -852,11 +1024,12 @@ static int s_serve_run(const bench_args_t *a, const char *dir, int run, const ch
     pthread_barrier_wait(&sh->start);
     for (int i = 0; i < started; i++)
         pthread_join(ws[i].thread, NULL);
-    double cpu1 = s_cpu_seconds(pid);
+    double cpu1 = s_cpu_seconds(pid), self1 = s_cpu_seconds(getpid());
     res->rss_kb = s_status_kb(pid, "VmHWM");
     res->anon_kb = s_status_kb(pid, "RssAnon");
     res->file_kb = s_status_kb(pid, "RssFile");
     res->cpu_s = cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1;
+    res->self_cpu_s = self0 >= 0 && self1 >= 0 ? self1 - self0 : -1;
     pthread_barrier_destroy(&sh->start);
 
     double first = 0, last = 0;
@@ -864,7 +1037,8 @@ static int s_serve_run(const bench_args_t *a, const char *dir, int run, const ch
     for (int i = 0; i < started; i++) {
         bench_worker_t *w = &ws[i];
         if (w->err[0] && strncmp(w->err, "stopped:", 8) != 0)
-            fprintf(stderr, "bench_serve: worker w%02d: %s\n", w->index, w->err);
+            fprintf(stderr, "bench_serve: %s: worker w%02d: %s\n", s_mode_names[mode], w->index,
+                    w->err);
         first = i == 0 || w->first_hello < first ? w->first_hello : first;
         last = w->last_ack > last ? w->last_ack : last;
         acks += w->nlat;
@@ -880,9 +1054,9 @@ static int s_serve_run(const bench_args_t *a, const char *dir, int run, const ch
         fprintf(stderr, "bench_serve: out of memory\n");
         goto stop;
     }
-    res->count[M_SERVE] = acks;
-    res->seconds[M_SERVE] = last - first;
-    res->rate[M_SERVE] = (double)acks / (last - first);
+    out->count[metric] = acks;
+    out->seconds[metric] = last - first;
+    out->rate[metric] = (double)acks / (last - first);
     res->p50_ms = s_percentile(lat, nlat, 0.50);
     res->p99_ms = s_percentile(lat, nlat, 0.99);
     res->max_ms = nlat ? lat[nlat - 1] : 0;
@@ -907,14 +1081,19 @@ stop:;
     free(ws);
     free(sh);
     free(lat);
+    if (kfs)
+        for (int i = 0; i <= a->workers; i++)
+            jury_keyfile_clear(&kfs[i]);
+    free(kfs);
     if (rc == 0 && s_store_counts(a, store, log, res) != 0)
         rc = -1;
-    if (rc == 0 && (res->stored != res->count[M_SERVE] || res->completed != a->records)) {
+    if (rc == 0 && (res->stored != out->count[metric] || res->completed != a->records)) {
         fprintf(stderr,
-                "bench_serve: the store holds %llu submitted responses and %llu completed "
+                "bench_serve: %s: the store holds %llu submitted responses and %llu completed "
                 "records; %llu acknowledged, %llu records\n",
-                (unsigned long long)res->stored, (unsigned long long)res->completed,
-                (unsigned long long)res->count[M_SERVE], (unsigned long long)a->records);
+                s_mode_names[mode], (unsigned long long)res->stored,
+                (unsigned long long)res->completed, (unsigned long long)out->count[metric],
+                (unsigned long long)a->records);
         rc = -1;
     }
     return rc;
@@ -936,6 +1115,10 @@ typedef struct {
     double t_start, t_end;    /* first send, last receive */
     uint64_t received;        /* echoes received */
     pthread_t thread;         /* the thread */
+    bool curve;               /* CURVE: connect with the keys below */
+    char server_key[41];      /* CURVE: the ROUTER's public key, Z85 */
+    char public_key[41];      /* CURVE: this dealer's keypair, Z85 */
+    char secret_key[41];
 } echo_dealer_t;
 
 static void *s_echo_router_main(void *arg)
@@ -966,6 +1149,11 @@ static void *s_echo_dealer_main(void *arg)
     if (sock) {
         zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
         zmq_setsockopt(sock, ZMQ_RCVTIMEO, &tmo, sizeof tmo);
+        if (d->curve) {
+            zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, d->server_key, JURY_KEY_Z85);
+            zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, d->public_key, JURY_KEY_Z85);
+            zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, d->secret_key, JURY_KEY_Z85);
+        }
         zmq_connect(sock, d->endpoint);
     }
     pthread_barrier_wait(d->start);
@@ -987,8 +1175,12 @@ static void *s_echo_dealer_main(void *arg)
     return NULL;
 }
 
-/* W dealers echo total messages through one ROUTER thread (each in its own context, like jury). */
-static int s_echo_run(int workers, uint64_t total, double *secs, uint64_t *done)
+/*
+ * W dealers echo total messages through one ROUTER thread (each in its own context, like jury);
+ * with curve, over CURVE: a keypair for the ROUTER and one for each dealer, and no ZAP handler
+ * (every client key is let in), so that what it adds is the handshake and the encryption.
+ */
+static int s_echo_run(int workers, uint64_t total, bool curve, double *secs, uint64_t *done)
 {
     void *rctx = zmq_ctx_new(), *dctx = zmq_ctx_new();
     void *router = rctx ? zmq_socket(rctx, ZMQ_ROUTER) : NULL;
@@ -1000,6 +1192,16 @@ static int s_echo_run(int workers, uint64_t total, double *secs, uint64_t *done)
     if (!router || !dctx || !ds)
         goto done;
     zmq_setsockopt(router, ZMQ_RCVTIMEO, &tmo, sizeof tmo);
+    char server_public[41], server_secret[41];
+    if (curve) {
+        int one = 1;
+        if (zmq_curve_keypair(server_public, server_secret) != 0 ||
+            zmq_setsockopt(router, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+            zmq_setsockopt(router, ZMQ_CURVE_SECRETKEY, server_secret, JURY_KEY_Z85) != 0) {
+            fprintf(stderr, "bench_serve: echo: CURVE server: %s\n", zmq_strerror(errno));
+            goto done;
+        }
+    }
     if (zmq_bind(router, "tcp://127.0.0.1:*") != 0 ||
         zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, endpoint, &elen) != 0) {
         fprintf(stderr, "bench_serve: echo: bind: %s\n", zmq_strerror(errno));
@@ -1009,7 +1211,15 @@ static int s_echo_run(int workers, uint64_t total, double *secs, uint64_t *done)
     echo_router_t r = {.sock = router, .total = per * (uint64_t)workers};
     pthread_barrier_init(&start, NULL, (unsigned)workers);
     for (int i = 0; i < workers; i++) {
-        ds[i] = (echo_dealer_t){.zctx = dctx, .endpoint = endpoint, .start = &start, .count = per};
+        ds[i] = (echo_dealer_t){
+            .zctx = dctx, .endpoint = endpoint, .start = &start, .count = per, .curve = curve};
+        if (curve) {
+            memcpy(ds[i].server_key, server_public, sizeof server_public);
+            if (zmq_curve_keypair(ds[i].public_key, ds[i].secret_key) != 0) {
+                /* Only without CURVE support, which main checked: the dealers then time out. */
+                fprintf(stderr, "bench_serve: echo: zmq_curve_keypair: %s\n", zmq_strerror(errno));
+            }
+        }
         pthread_create(&ds[i].thread, NULL, s_echo_dealer_main, &ds[i]);
     }
     pthread_t rt;
@@ -1103,13 +1313,19 @@ done:
 
 static int s_parse_args(int argc, char **argv, bench_args_t *a)
 {
-    static const struct option longopts[] = {
-        {"records", required_argument, NULL, 'n'}, {"workers", required_argument, NULL, 'w'},
-        {"runs", required_argument, NULL, 'r'},    {"overlap", required_argument, NULL, 'o'},
-        {"batch", required_argument, NULL, 'b'},   {"no-pipeline", no_argument, NULL, 'P'},
-        {"timeout", required_argument, NULL, 't'}, {"dir", required_argument, NULL, 'd'},
-        {"keep", no_argument, NULL, 'k'},          {"jury", required_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"records", required_argument, NULL, 'n'},
+                                             {"workers", required_argument, NULL, 'w'},
+                                             {"runs", required_argument, NULL, 'r'},
+                                             {"overlap", required_argument, NULL, 'o'},
+                                             {"batch", required_argument, NULL, 'b'},
+                                             {"no-pipeline", no_argument, NULL, 'P'},
+                                             {"timeout", required_argument, NULL, 't'},
+                                             {"dir", required_argument, NULL, 'd'},
+                                             {"keep", no_argument, NULL, 'k'},
+                                             {"jury", required_argument, NULL, 'j'},
+                                             {"mode", required_argument, NULL, 'm'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     const char *env = getenv("JURY_BIN");
     *a = (bench_args_t){.records = 100000,
                         .workers = 32,
@@ -1117,6 +1333,7 @@ static int s_parse_args(int argc, char **argv, bench_args_t *a)
                         .overlap = 3,
                         .batch = 10,
                         .pipeline = true,
+                        .mode = {true, true},
                         .timeout_s = 600,
                         .jury = env && *env ? env : JURY_BENCH_JURY};
     int c;
@@ -1151,6 +1368,16 @@ static int s_parse_args(int argc, char **argv, bench_args_t *a)
         case 'P':
             a->pipeline = false;
             break;
+        case 'm': {
+            bool both = strcmp(optarg, "both") == 0;
+            for (int k = 0; k < MODE_COUNT; k++)
+                a->mode[k] = both || strcmp(optarg, s_mode_tags[k]) == 0;
+            if (!a->mode[MODE_PLAIN] && !a->mode[MODE_CURVE]) {
+                fprintf(stderr, "bench_serve: --mode: give plain, curve or both\n");
+                return 2;
+            }
+            break;
+        }
         case 't':
             if (bench_int_arg("bench_serve", "timeout", optarg, 1, 86400, &v) != 0)
                 return 2;
@@ -1181,6 +1408,11 @@ static int s_parse_args(int argc, char **argv, bench_args_t *a)
         fprintf(stderr, "bench_serve: --overlap %d needs at least as many --workers\n", a->overlap);
         return 2;
     }
+    if (a->mode[MODE_CURVE] && !zmq_has("curve")) {
+        fprintf(stderr, "bench_serve: --mode %s: this libzmq has no CURVE support\n",
+                a->mode[MODE_PLAIN] ? "both" : "curve");
+        return 2;
+    }
     if (access(a->jury, X_OK) != 0) {
         fprintf(stderr, "bench_serve: %s: %s (build the jury target, or pass --jury PATH)\n",
                 a->jury, strerror(errno));
@@ -1199,89 +1431,167 @@ static void s_print_rate(const char *what, uint64_t n, double secs, const char *
 static void s_print_run(const bench_args_t *a, const bench_run_t *r)
 {
     char x[32], y[32], z[32], q[32];
-    printf("  setup: dataset create + import %.2f s; first hello (start-up, dataset load) %.3f s\n",
-           r->setup_s, r->load_s);
-    s_print_rate(s_metric_names[M_SERVE], r->count[M_SERVE], r->seconds[M_SERVE],
-                 s_metric_units[M_SERVE]);
-    uint64_t requests = r->fetches + r->submits;
-    printf("    ack latency p50 %.2f ms, p99 %.2f ms, max %.1f ms; coordinator CPU %.2f s (%.0f%% "
-           "of one core)\n",
-           r->p50_ms, r->p99_ms, r->max_ms, r->cpu_s,
-           r->cpu_s >= 0 ? 100.0 * r->cpu_s / r->seconds[M_SERVE] : -1.0);
-    printf("    coordinator peak RSS %.1f MiB (VmHWM); at the end %.1f MiB anonymous + %.1f MiB "
-           "file-backed (the LMDB map)\n",
-           (double)r->rss_kb / 1024.0, (double)r->anon_kb / 1024.0, (double)r->file_kb / 1024.0);
-    printf("    requests: %s fetches (%s empty), %s submits = %s requests/s; refused %llu; "
-           "store: %llu submitted, %llu/%llu completed\n",
-           bench_thousands(x, sizeof x, r->fetches), bench_thousands(y, sizeof y, r->empty),
-           bench_thousands(z, sizeof z, r->submits),
-           bench_thousands(q, sizeof q, (uint64_t)((double)requests / r->seconds[M_SERVE] + 0.5)),
-           (unsigned long long)r->refused, (unsigned long long)r->stored,
-           (unsigned long long)r->completed, (unsigned long long)a->records);
-    s_print_rate(s_metric_names[M_ECHO], r->count[M_ECHO], r->seconds[M_ECHO],
-                 s_metric_units[M_ECHO]);
+    for (int mode = 0; mode < MODE_COUNT; mode++) {
+        if (!a->mode[mode])
+            continue;
+        const serve_detail_t *d = &r->serve[mode];
+        int m = M_SERVE(mode);
+        if (mode == MODE_CURVE)
+            printf(
+                "  %s: setup: dataset create + import %.2f s, keygen + %d x annotator add %.2f s; "
+                "first hello (start-up, dataset load) %.3f s\n",
+                s_mode_names[mode], d->setup_s, a->workers + 1, d->keys_s, d->load_s);
+        else
+            printf("  %s: setup: dataset create + import %.2f s; first hello (start-up, dataset "
+                   "load) %.3f s\n",
+                   s_mode_names[mode], d->setup_s, d->load_s);
+        s_print_rate(s_metric_names[m], r->count[m], r->seconds[m], s_metric_units[m]);
+        uint64_t requests = d->fetches + d->submits;
+        printf(
+            "    ack latency p50 %.2f ms, p99 %.2f ms, max %.1f ms; coordinator CPU %.2f s (%.0f%% "
+            "of one core), workers CPU %.2f s (%.0f%%)\n",
+            d->p50_ms, d->p99_ms, d->max_ms, d->cpu_s,
+            d->cpu_s >= 0 ? 100.0 * d->cpu_s / r->seconds[m] : -1.0, d->self_cpu_s,
+            d->self_cpu_s >= 0 ? 100.0 * d->self_cpu_s / r->seconds[m] : -1.0);
+        printf(
+            "    coordinator peak RSS %.1f MiB (VmHWM); at the end %.1f MiB anonymous + %.1f MiB "
+            "file-backed (the LMDB map)\n",
+            (double)d->rss_kb / 1024.0, (double)d->anon_kb / 1024.0, (double)d->file_kb / 1024.0);
+        printf("    requests: %s fetches (%s empty), %s submits = %s requests/s; refused %llu; "
+               "store: %llu submitted, %llu/%llu completed\n",
+               bench_thousands(x, sizeof x, d->fetches), bench_thousands(y, sizeof y, d->empty),
+               bench_thousands(z, sizeof z, d->submits),
+               bench_thousands(q, sizeof q, (uint64_t)((double)requests / r->seconds[m] + 0.5)),
+               (unsigned long long)d->refused, (unsigned long long)d->stored,
+               (unsigned long long)d->completed, (unsigned long long)a->records);
+    }
+    for (int mode = 0; mode < MODE_COUNT; mode++)
+        if (a->mode[mode])
+            s_print_rate(s_metric_names[M_ECHO(mode)], r->count[M_ECHO(mode)],
+                         r->seconds[M_ECHO(mode)], s_metric_units[M_ECHO(mode)]);
     s_print_rate(s_metric_names[M_LMDB], r->count[M_LMDB], r->seconds[M_LMDB],
                  s_metric_units[M_LMDB]);
+}
+
+/* The median, smallest and largest over the n runs of metric num's rate over metric den's. */
+static void s_ratio_stats(const bench_run_t *res, int n, int num, int den, double *med, double *lo,
+                          double *hi)
+{
+    double ratio[BENCH_RUNS_MAX];
+    for (int i = 0; i < n; i++)
+        ratio[i] = res[i].rate[num] / res[i].rate[den];
+    *med = bench_median(ratio, n);
+    *lo = bench_min(ratio, n);
+    *hi = bench_max(ratio, n);
 }
 
 static void s_print_summary(const bench_args_t *a, const bench_run_t *res)
 {
     int n = a->runs;
+    bool both = a->mode[MODE_PLAIN] && a->mode[MODE_CURVE];
     char b[4][32];
-    double v[M_COUNT][BENCH_RUNS_MAX];
-    for (int m = 0; m < M_COUNT; m++)
+    double v[M_COUNT][BENCH_RUNS_MAX], med[M_COUNT];
+    for (int m = 0; m < M_COUNT; m++) {
         for (int i = 0; i < n; i++)
             v[m][i] = res[i].rate[m];
+        med[m] = bench_median(v[m], n);
+    }
     printf("\nsummary: medians of %d run%s (min .. max); %s records, N=%d, %d workers, batch %d, "
            "%s\n",
            n, n == 1 ? "" : "s", bench_thousands(b[0], sizeof b[0], a->records), a->overlap,
            a->workers, a->batch, a->pipeline ? "one fetch ahead" : "no pipelining");
     printf("  %-27s %10s %10s %10s %11s %10s\n", "", "median/s", "min/s", "max/s", "serve/ref",
            "per-run");
-    double serve = bench_median(v[M_SERVE], n);
+    /* The serve run LMDB is compared with: plaintext's when measured. */
+    int lmdb_mode = a->mode[MODE_PLAIN] ? MODE_PLAIN : MODE_CURVE;
     for (int m = 0; m < M_COUNT; m++) {
-        double med = bench_median(v[m], n);
+        int mode = m == M_LMDB ? lmdb_mode : m >= M_ECHO_PLAIN ? m - M_ECHO_PLAIN : m;
+        if (!a->mode[mode])
+            continue;
         printf("  %-27s %10s %10s %10s", s_metric_names[m],
-               bench_thousands(b[0], sizeof b[0], (uint64_t)(med + 0.5)),
+               bench_thousands(b[0], sizeof b[0], (uint64_t)(med[m] + 0.5)),
                bench_thousands(b[1], sizeof b[1], (uint64_t)(bench_min(v[m], n) + 0.5)),
                bench_thousands(b[2], sizeof b[2], (uint64_t)(bench_max(v[m], n) + 0.5)));
-        if (m == M_SERVE) {
+        if (m == M_SERVE_PLAIN || m == M_SERVE_CURVE) {
             printf("\n");
             continue;
         }
-        double ratio[BENCH_RUNS_MAX];
-        for (int i = 0; i < n; i++)
-            ratio[i] = res[i].rate[M_SERVE] / res[i].rate[m];
-        printf(" %11.3f %10.3f\n", serve / med, bench_median(ratio, n));
+        double rmed, rlo, rhi;
+        s_ratio_stats(res, n, M_SERVE(mode), m, &rmed, &rlo, &rhi);
+        printf(" %11.3f %10.3f\n", med[M_SERVE(mode)] / med[m], rmed);
     }
-    double p50[BENCH_RUNS_MAX], p99[BENCH_RUNS_MAX], rss[BENCH_RUNS_MAX], cpu[BENCH_RUNS_MAX],
-        req[BENCH_RUNS_MAX];
-    double anon[BENCH_RUNS_MAX], file[BENCH_RUNS_MAX];
-    for (int i = 0; i < n; i++) {
-        p50[i] = res[i].p50_ms;
-        p99[i] = res[i].p99_ms;
-        rss[i] = (double)res[i].rss_kb / 1024.0;
-        anon[i] = (double)res[i].anon_kb / 1024.0;
-        file[i] = (double)res[i].file_kb / 1024.0;
-        cpu[i] = 100.0 * res[i].cpu_s / res[i].seconds[M_SERVE];
-        req[i] = (double)(res[i].fetches + res[i].submits) / res[i].seconds[M_SERVE];
+    printf(
+        "  serve/ref: ratio of the medians, jury serve in the reference's mode over the reference "
+        "(LMDB: %s serve); per-run: median of the ratios within each run\n",
+        s_mode_names[lmdb_mode]);
+    if (both) {
+        double smed, slo, shi, emed, elo, ehi;
+        s_ratio_stats(res, n, M_SERVE_CURVE, M_SERVE_PLAIN, &smed, &slo, &shi);
+        s_ratio_stats(res, n, M_ECHO_CURVE, M_ECHO_PLAIN, &emed, &elo, &ehi);
+        printf("  CURVE/plaintext, ratio of the medians (per run: median, min .. max): jury serve "
+               "%.3f (%.3f, %.3f .. %.3f); ZeroMQ echo %.3f (%.3f, %.3f .. %.3f)\n",
+               med[M_SERVE_CURVE] / med[M_SERVE_PLAIN], smed, slo, shi,
+               med[M_ECHO_CURVE] / med[M_ECHO_PLAIN], emed, elo, ehi);
     }
-    printf("  serve/ref: ratio of the medians; per-run: median of the ratios within each run\n");
-    printf("  ack latency (submit sent -> results received): p50 %.2f ms (%.2f .. %.2f), "
-           "p99 %.2f ms (%.2f .. %.2f)\n",
-           bench_median(p50, n), bench_min(p50, n), bench_max(p50, n), bench_median(p99, n),
-           bench_min(p99, n), bench_max(p99, n));
-    printf("  coordinator: peak RSS %.1f MiB (%.1f .. %.1f; at the end %.1f anonymous + %.1f "
-           "file-backed), CPU %.0f%% of one core, %s requests/s (fetch + submit)\n",
-           bench_median(rss, n), bench_min(rss, n), bench_max(rss, n), bench_median(anon, n),
-           bench_median(file, n), bench_median(cpu, n),
-           bench_thousands(b[0], sizeof b[0], (uint64_t)(bench_median(req, n) + 0.5)));
-    printf("  the workers (this process) and the coordinator share the machine's %ld CPUs\n",
+    printf("  ack latency (submit sent -> results received), median (min .. max) over runs:\n");
+    for (int mode = 0; mode < MODE_COUNT; mode++) {
+        if (!a->mode[mode])
+            continue;
+        double p50[BENCH_RUNS_MAX], p99[BENCH_RUNS_MAX];
+        for (int i = 0; i < n; i++) {
+            p50[i] = res[i].serve[mode].p50_ms;
+            p99[i] = res[i].serve[mode].p99_ms;
+        }
+        printf("    %-10s p50 %.2f ms (%.2f .. %.2f), p99 %.2f ms (%.2f .. %.2f)\n",
+               s_mode_names[mode], bench_median(p50, n), bench_min(p50, n), bench_max(p50, n),
+               bench_median(p99, n), bench_min(p99, n), bench_max(p99, n));
+    }
+    for (int mode = 0; mode < MODE_COUNT; mode++) {
+        if (!a->mode[mode])
+            continue;
+        int m = M_SERVE(mode);
+        double rss[BENCH_RUNS_MAX], cpu[BENCH_RUNS_MAX], us[BENCH_RUNS_MAX], self[BENCH_RUNS_MAX],
+            req[BENCH_RUNS_MAX], anon[BENCH_RUNS_MAX], file[BENCH_RUNS_MAX];
+        for (int i = 0; i < n; i++) {
+            const serve_detail_t *d = &res[i].serve[mode];
+            rss[i] = (double)d->rss_kb / 1024.0;
+            anon[i] = (double)d->anon_kb / 1024.0;
+            file[i] = (double)d->file_kb / 1024.0;
+            cpu[i] = 100.0 * d->cpu_s / res[i].seconds[m];
+            us[i] = 1e6 * d->cpu_s / (double)res[i].count[m];
+            self[i] = 100.0 * d->self_cpu_s / res[i].seconds[m];
+            req[i] = (double)(d->fetches + d->submits) / res[i].seconds[m];
+        }
+        printf("  coordinator, %s: peak RSS %.1f MiB (%.1f .. %.1f; at the end %.1f anonymous + "
+               "%.1f file-backed), CPU %.0f%% of one core (%.1f us/response), %s requests/s "
+               "(fetch + submit); workers CPU %.0f%% of one core\n",
+               s_mode_names[mode], bench_median(rss, n), bench_min(rss, n), bench_max(rss, n),
+               bench_median(anon, n), bench_median(file, n), bench_median(cpu, n),
+               bench_median(us, n),
+               bench_thousands(b[0], sizeof b[0], (uint64_t)(bench_median(req, n) + 0.5)),
+               bench_median(self, n));
+    }
+    printf("  the workers (this process) and the coordinator share the machine's %ld CPUs",
            sysconf(_SC_NPROCESSORS_ONLN));
-    printf("  target: >= %s durable responses/s on a 2-core machine: %s (median %s responses/s)\n",
-           bench_thousands(b[0], sizeof b[0], (uint64_t)TARGET_RATE),
-           serve >= TARGET_RATE ? "met" : "NOT met",
-           bench_thousands(b[1], sizeof b[1], (uint64_t)(serve + 0.5)));
+    if (both)
+        printf("; the mode measured first alternates from run to run");
+    printf("\n  target: >= %s durable responses/s on a 2-core machine:",
+           bench_thousands(b[0], sizeof b[0], (uint64_t)TARGET_RATE));
+    for (int mode = 0, k = 0; mode < MODE_COUNT; mode++) {
+        if (!a->mode[mode])
+            continue;
+        double serve = med[M_SERVE(mode)];
+        printf("%s %s %s (median %s responses/s)", k++ ? "," : "", s_mode_names[mode],
+               serve >= TARGET_RATE ? "met" : "NOT met",
+               bench_thousands(b[1], sizeof b[1], (uint64_t)(serve + 0.5)));
+    }
+    printf("\n");
+    if (both) {
+        double ratio = med[M_SERVE_CURVE] / med[M_SERVE_PLAIN];
+        printf("  target: CURVE costs at most half of the throughput (CURVE/plaintext >= %.2f): "
+               "%s (%.3f)\n",
+               TARGET_CURVE_RATIO, ratio >= TARGET_CURVE_RATIO ? "met" : "NOT met", ratio);
+    }
 }
 
 static const char s_settings[] = "{\"fields\":[{\"name\":\"text\",\"type\":\"text\"}],"
@@ -1297,6 +1607,11 @@ int main(int argc, char **argv)
         return rc == 1 ? 0 : rc;
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
+    /* jury_keyfile_read keeps the workers' secret keys in libsodium's guarded memory. */
+    if (sodium_init() < 0) {
+        fprintf(stderr, "bench_serve: sodium_init failed\n");
+        return 1;
+    }
 
     char dir[DIR_CAP];
     bool made_dir;
@@ -1325,20 +1640,31 @@ int main(int argc, char **argv)
         goto done;
     printf("input:     %s, %.1f bytes/record\n", input, (double)bytes / (double)a.records);
 
-    /* Interleave the measurements so that each run's references see the same machine weather. */
+    /* Interleave the measurements so that each run's references see the same machine weather;
+     * with both modes, the one that goes first alternates from run to run. */
     for (int run = 0; run < a.runs; run++) {
         bench_run_t *r = &res[run];
-        printf("\nrun %d/%d\n", run + 1, a.runs);
-        if (s_serve_run(&a, dir, run, settings, input, r) != 0)
-            goto done;
-        if (!a.keep) {
-            snprintf(path, sizeof path, "%s/store-%d", dir, run + 1);
-            bench_remove_env(path);
+        r->first = a.mode[MODE_PLAIN] ? (a.mode[MODE_CURVE] ? run % 2 : MODE_PLAIN) : MODE_CURVE;
+        int order[MODE_COUNT] = {r->first, 1 - r->first};
+        int nmodes = a.mode[MODE_PLAIN] && a.mode[MODE_CURVE] ? 2 : 1;
+        if (nmodes == 2)
+            printf("\nrun %d/%d (%s first)\n", run + 1, a.runs, s_mode_names[r->first]);
+        else
+            printf("\nrun %d/%d\n", run + 1, a.runs);
+        for (int k = 0; k < nmodes; k++) {
+            if (s_serve_run(&a, dir, run, order[k], settings, input, r) != 0)
+                goto done;
+            if (!a.keep)
+                s_remove_run(dir, run, order[k], a.workers, false);
         }
         uint64_t total = a.records * (uint64_t)a.overlap;
-        if (s_echo_run(a.workers, total, &r->seconds[M_ECHO], &r->count[M_ECHO]) != 0)
-            goto done;
-        r->rate[M_ECHO] = (double)r->count[M_ECHO] / r->seconds[M_ECHO];
+        for (int k = 0; k < nmodes; k++) {
+            int m = M_ECHO(order[k]);
+            if (s_echo_run(a.workers, total, order[k] == MODE_CURVE, &r->seconds[m],
+                           &r->count[m]) != 0)
+                goto done;
+            r->rate[m] = (double)r->count[m] / r->seconds[m];
+        }
         snprintf(path, sizeof path, "%s/lmdb-%d", dir, run + 1);
         if (s_lmdb_run(path, a.records, a.overlap, &r->seconds[M_LMDB], &r->count[M_LMDB]) != 0)
             goto done;
@@ -1354,14 +1680,10 @@ done:
         unlink(input);
         unlink(settings);
         for (int run = 0; run < a.runs; run++) {
-            snprintf(path, sizeof path, "%s/store-%d", dir, run + 1);
-            bench_remove_env(path);
+            for (int mode = 0; mode < MODE_COUNT; mode++)
+                s_remove_run(dir, run, mode, a.workers, rc == 0);
             snprintf(path, sizeof path, "%s/lmdb-%d", dir, run + 1);
             bench_remove_env(path);
-            if (rc == 0) {
-                snprintf(path, sizeof path, "%s/jury-%d.log", dir, run + 1);
-                unlink(path);
-            }
         }
         if (made_dir && rc == 0)
             rmdir(dir);
