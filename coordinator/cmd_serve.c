@@ -1,4 +1,5 @@
 /* cmd_serve.c: `jury serve`: options, the coordinator's key, signals, and the coordinator loop. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +12,9 @@
 
 static const char s_usage[] =
     "usage: jury serve [--bind ENDPOINT] [--insecure] [--log-level LEVEL] [--heartbeat-ms MS]\n"
+    "                  [--max-message-bytes N] [--batch-max N] [--max-leases N]\n"
+    "                  [--max-response-bytes N] [--max-rate N] [--burst N] [--abuse-max N]\n"
+    "                  [--abuse-window-s S] [--max-malformed N]\n"
     "\n"
     "Runs the coordinator: serves every dataset of the store to annotator workers\n"
     "over ZeroMQ (protocol/SPEC.md), leases records so each gets exactly its\n"
@@ -26,6 +30,9 @@ static const char s_usage[] =
     "disabling an annotator, replacing its key or revoking a dataset ends its\n"
     "sessions within a second. Refused keys go to STORE/audit.log.\n"
     "\n"
+    "Every connection is held to the limits below; one that keeps breaking them\n"
+    "is sent away, and that goes to STORE/audit.log too.\n"
+    "\n"
     "options:\n"
     "  --bind ENDPOINT     where to listen (default tcp://127.0.0.1:5555)\n"
     "  --insecure          plaintext, for development: no keys, workers name their\n"
@@ -35,7 +42,42 @@ static const char s_usage[] =
     "  --log-level LEVEL   error, warn, info (default) or debug\n"
     "  --heartbeat-ms MS   heartbeat interval, 100..60000 (default 1000); a worker\n"
     "                      silent for 3 intervals is dead and its leases are released\n"
-    "  --store DIR         the store directory\n";
+    "  --store DIR         the store directory\n"
+    "\n"
+    "limits, per connection unless said otherwise (a request over one gets an error\n"
+    "reply: ETOOBIG for sizes, ELIMIT for rates and leases):\n"
+    "  --max-message-bytes N   largest message read, 1024..8388608 (default 4194304);\n"
+    "                          ZeroMQ drops the connection of one over twice this\n"
+    "  --batch-max N           most records per fetch, 1..100 (default 100)\n"
+    "  --max-leases N          most leases one annotator holds over all its sessions,\n"
+    "                          1..1000000 (default 1000)\n"
+    "  --max-response-bytes N  largest values of one response (msgpack bytes),\n"
+    "                          1024..8388608 (default 1048576)\n"
+    "  --max-rate N            messages a second, on average, 1..1000000 (default 2000)\n"
+    "  --burst N               messages that may come at once before the rate applies,\n"
+    "                          1..10000000 (default 4000)\n"
+    "  --abuse-max N           limit violations within the abuse window that send a\n"
+    "                          connection away (goodbye ELIMIT, leases released, ignored\n"
+    "                          for 60 s, audit line), 1..1000000 (default 100)\n"
+    "  --abuse-window-s S      that window, 1..3600 seconds (default 10)\n"
+    "  --max-malformed N       unreadable messages that send a connection away (goodbye\n"
+    "                          EPROTO, ignored for 60 s), 1..1000000000 (default 10)\n";
+
+/* Parses a decimal option value within lo..hi into *out; false (with a message) otherwise. */
+static bool s_number(const char *name, const char *arg, unsigned long lo, unsigned long hi,
+                     unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (!*arg || *end || errno || arg[0] == '-' || v < lo || v > hi) {
+        jury_cli_error("serve: --%s: '%s' is not a whole number within %lu..%lu", name, arg, lo,
+                       hi);
+        return false;
+    }
+    *out = v;
+    return true;
+}
 
 static volatile sig_atomic_t s_stop;
 
@@ -58,6 +100,15 @@ int jury_cmd_serve(const jury_cli_t *cli_in, int argc, char **argv)
         {"log-level", required_argument, NULL, 'l'},
         {"heartbeat-ms", required_argument, NULL, 'H'},
         {"store", required_argument, NULL, 's'},
+        {"max-message-bytes", required_argument, NULL, 'M'},
+        {"batch-max", required_argument, NULL, 'B'},
+        {"max-leases", required_argument, NULL, 'L'},
+        {"max-response-bytes", required_argument, NULL, 'R'},
+        {"max-rate", required_argument, NULL, 'r'},
+        {"burst", required_argument, NULL, 'u'},
+        {"abuse-max", required_argument, NULL, 'a'},
+        {"abuse-window-s", required_argument, NULL, 'w'},
+        {"max-malformed", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -98,6 +149,68 @@ int jury_cmd_serve(const jury_cli_t *cli_in, int argc, char **argv)
         case 's':
             cli.store = optarg;
             break;
+        case 'M':
+        case 'B':
+        case 'L':
+        case 'R':
+        case 'r':
+        case 'u':
+        case 'a':
+        case 'w':
+        case 'm': {
+            /* Every limit: its option name, range and field. */
+            static const struct {
+                int c;
+                const char *name;
+                unsigned long lo, hi;
+            } lims[] = {
+                {'M', "max-message-bytes", 1024, 8388608},
+                {'B', "batch-max", 1, 100},
+                {'L', "max-leases", 1, 1000000},
+                {'R', "max-response-bytes", 1024, 8388608},
+                {'r', "max-rate", 1, 1000000},
+                {'u', "burst", 1, 10000000},
+                {'a', "abuse-max", 1, 1000000},
+                {'w', "abuse-window-s", 1, 3600},
+                {'m', "max-malformed", 1, 1000000000},
+            };
+            size_t k = 0;
+            while (lims[k].c != c)
+                k++;
+            unsigned long v;
+            if (!s_number(lims[k].name, optarg, lims[k].lo, lims[k].hi, &v))
+                return JURY_EXIT_USAGE;
+            switch (c) {
+            case 'M':
+                o.max_message_bytes = v;
+                break;
+            case 'B':
+                o.batch_max = (uint32_t)v;
+                break;
+            case 'L':
+                o.max_leases = (uint32_t)v;
+                break;
+            case 'R':
+                o.max_response_bytes = v;
+                break;
+            case 'r':
+                o.max_rate = (uint32_t)v;
+                break;
+            case 'u':
+                o.burst = (uint32_t)v;
+                break;
+            case 'a':
+                o.abuse_max = (uint32_t)v;
+                break;
+            case 'w':
+                o.abuse_window_ms = (uint32_t)v * 1000;
+                break;
+            default:
+                o.max_malformed = (uint32_t)v;
+                break;
+            }
+            break;
+        }
         case 'h':
             fputs(s_usage, stdout);
             return JURY_EXIT_OK;

@@ -25,10 +25,14 @@
 
 /* Messages taken from the socket in one loop turn (one transaction). */
 #define TURN_MAX 512
-/* Malformed messages a peer may send before it is sent away. */
-#define BAD_MAX 10
-/* How long a peer that was sent away is ignored. */
-#define BAN_MS 60000
+/* Connections sent away that are remembered at once; when full, the ban nearest its end goes. */
+#define BANS_MAX 256
+/* Slots the abuse window is cut into: violations are counted per slot, so the count covers
+ * between (ABUSE_SLOTS - 1) / ABUSE_SLOTS of the window and all of it, never more. */
+#define ABUSE_SLOTS 10
+/* Slack for CURVE's framing of a message (command name, nonce, flags, MAC: 33 bytes), so that
+ * ZMQ_MAXMSGSIZE counts about the same bytes as the limit it enforces. */
+#define CURVE_OVERHEAD 64
 /* Timer period: heartbeats, liveness, lease expiry, new records, status file. */
 #define TICK_MS         100
 #define POLL_RECORDS_MS 500
@@ -136,6 +140,12 @@ typedef struct dataset {
 
 /* ---- sessions ------------------------------------------------------------- */
 
+/*
+ * A session_t is a connection's record: it is made by the first message of a connection (with
+ * ds NULL until hello succeeds) and kept across bye and a cut, so that the rate bucket and the
+ * counts of malformed messages and violations belong to the connection, not to one session. It
+ * goes when the connection falls silent, is taken over, or is sent away.
+ */
 typedef struct {
     unsigned char peer[256];            /* ROUTER routing id */
     size_t peer_len;                    /* bytes in peer */
@@ -144,9 +154,13 @@ typedef struct {
     char name[JURY_PROTO_NAME_MAX + 1]; /* annotator name */
     int64_t last_heard;                 /* monotonic ms of the last message from the peer */
     int64_t last_sent;                  /* monotonic ms of the last message to the peer */
-    int bad;                            /* malformed messages so far */
+    uint32_t bad;                       /* malformed messages so far */
     unsigned char key[JURY_KEY_BYTES];  /* CURVE: the key the connection authenticated with */
     bool cut;                           /* its access was withdrawn: requests get EPERM */
+    double tokens;                      /* rate limit: messages it may send now (token bucket) */
+    int64_t refilled;                   /* monotonic ms the bucket was last topped up */
+    uint32_t strikes[ABUSE_SLOTS];      /* limit violations per slot of the abuse window */
+    int64_t strike_slot;                /* the slot (monotonic ms / slot length) counted last */
 } session_t;
 
 typedef struct {
@@ -200,10 +214,12 @@ typedef struct {
     unsigned audit_count;        /* audit lines in that second */
     unsigned long audit_dropped; /* audit lines left out since the last summary */
     dataset_t *datasets;         /* loaded datasets */
-    session_t *sessions;         /* live sessions */
+    session_t *sessions;         /* connections (with their sessions), see session_t */
     size_t nsessions, capsessions;
-    ban_t bans[64]; /* peers sent away */
+    ban_t bans[BANS_MAX]; /* peers sent away */
     size_t nbans;
+    jury_serve_opts_t lim; /* the options with every limit resolved (defaults filled in) */
+    int64_t slot_ms;       /* length of one slot of the abuse window */
     op_t ops[TURN_MAX * JURY_PROTO_BATCH_MAX]; /* this turn's writes */
     size_t nops;
     uint32_t op_index[OP_INDEX_SIZE]; /* (record, annotator) -> op number + 1, this turn */
@@ -253,6 +269,8 @@ static session_t *s_session_new(server_t *sv, const unsigned char *peer, size_t 
     memcpy(s->peer, peer, len);
     s->peer_len = len;
     s->last_heard = s->last_sent = sv->now;
+    s->tokens = sv->lim.burst;
+    s->refilled = sv->now;
     return s;
 }
 
@@ -267,20 +285,50 @@ static bool s_other_session(const server_t *sv, const session_t *me)
     return false;
 }
 
-/* Ends a session: releases its annotator's leases unless another session holds them. */
-static void s_session_end(server_t *sv, session_t *s, const char *why)
+/*
+ * Ends the session on connection s, if any: releases its annotator's leases unless another session
+ * holds them, and logs it. The connection's record stays (see session_t). Returns the leases
+ * released.
+ */
+static size_t s_session_stop(server_t *sv, session_t *s, const char *why)
 {
-    char hex[80], q[300];
-    s_hex(hex, sizeof hex, s->peer, s->peer_len);
+    size_t released = 0;
     if (s->ds) {
-        size_t released = 0;
+        char hex[80], q[300];
+        s_hex(hex, sizeof hex, s->peer, s->peer_len);
         if (!s_other_session(sv, s))
             released = jury_sched_release_annotator(s->ds->sched, s->annotator);
         s_event(JURY_LOG_INFO, "disconnect",
                 "peer=%s annotator=%s dataset=%s reason=%s released=%zu", hex, s->name, s->ds->name,
                 s_q(q, sizeof q, why, strlen(why)), released);
+        s->ds = NULL;
     }
+    return released;
+}
+
+/* Ends the session (s_session_stop) and forgets the connection: s is gone afterwards. */
+static void s_session_end(server_t *sv, session_t *s, const char *why)
+{
+    s_session_stop(sv, s, why);
     *s = sv->sessions[--sv->nsessions];
+}
+
+/* Ignores everything peer sends for JURY_SERVE_BAN_MS; when the list is full, the ban nearest its
+ * end makes room. */
+static void s_ban(server_t *sv, const unsigned char *peer, size_t len)
+{
+    ban_t *b = NULL;
+    if (sv->nbans < BANS_MAX) {
+        b = &sv->bans[sv->nbans++];
+    } else {
+        b = &sv->bans[0];
+        for (size_t i = 1; i < sv->nbans; i++)
+            if (sv->bans[i].until < b->until)
+                b = &sv->bans[i];
+    }
+    memcpy(b->peer, peer, len);
+    b->peer_len = len;
+    b->until = sv->now + JURY_SERVE_BAN_MS;
 }
 
 static bool s_banned(server_t *sv, const unsigned char *peer, size_t len)
@@ -392,6 +440,176 @@ static void s_audit(server_t *sv, const char *event, ...)
     if (err != JURY_OK)
         s_event(JURY_LOG_WARN, "audit_failed", "event=%s error=\"%s\"", event,
                 err == JURY_EIO ? strerror(errno) : jury_strerror(err));
+}
+
+/* ---- limits ------------------------------------------------------------------ */
+
+/*
+ * Rate limit: takes one message from connection s's token bucket (max_rate tokens a second, at
+ * most burst of them saved up). False when the bucket is empty: the message is over the rate.
+ */
+static bool s_rate_ok(server_t *sv, session_t *s)
+{
+    int64_t elapsed = sv->now - s->refilled;
+    if (elapsed > 0) {
+        s->tokens += (double)elapsed * sv->lim.max_rate / 1000.0;
+        if (s->tokens > sv->lim.burst)
+            s->tokens = sv->lim.burst;
+        s->refilled = sv->now;
+    }
+    if (s->tokens < 1.0)
+        return false;
+    s->tokens -= 1.0;
+    return true;
+}
+
+/*
+ * Counts one limit violation of connection s (what: which limit, for the log). At abuse_max
+ * violations within abuse_window_ms the connection is sent away: goodbye ELIMIT, its session ends
+ * and its leases are released, everything it sends for JURY_SERVE_BAN_MS is dropped, and the audit
+ * log gets an abuse.disconnect line naming the annotator (who: the session's, or the key's).
+ * Returns true when it was sent away; s is gone then.
+ */
+static bool s_violation(server_t *sv, session_t *s, const char *who, const char *what)
+{
+    char hex[80], q[300];
+    s_hex(hex, sizeof hex, s->peer, s->peer_len);
+    int64_t slot = sv->now / sv->slot_ms;
+    if (slot - s->strike_slot >= ABUSE_SLOTS)
+        memset(s->strikes, 0, sizeof s->strikes);
+    else
+        for (int64_t k = s->strike_slot + 1; k <= slot; k++)
+            s->strikes[k % ABUSE_SLOTS] = 0;
+    s->strike_slot = slot;
+    s->strikes[slot % ABUSE_SLOTS]++;
+    uint32_t total = 0;
+    for (int k = 0; k < ABUSE_SLOTS; k++)
+        total += s->strikes[k];
+    s_event(JURY_LOG_WARN, "limit_exceeded", "peer=%s annotator=%s limit=%s violations=%u", hex,
+            who, s_q(q, sizeof q, what, strlen(what)), total);
+    if (total < sv->lim.abuse_max)
+        return false;
+    char reason[300], dataset[JURY_PROTO_NAME_MAX + 1], n[32];
+    snprintf(reason, sizeof reason, "%u limit violations within %u s; the last: %s", total,
+             (sv->lim.abuse_window_ms + 999) / 1000, what);
+    snprintf(dataset, sizeof dataset, "%s", s->ds ? s->ds->name : "");
+    char goodbye[400];
+    snprintf(goodbye, sizeof goodbye,
+             "too many requests over this coordinator's limits (%s); this connection is ignored "
+             "for %d s",
+             reason, JURY_SERVE_BAN_MS / 1000);
+    s_goodbye(sv, s->peer, s->peer_len, JURY_ELIMIT, goodbye);
+    s_ban(sv, s->peer, s->peer_len);
+    size_t released = s_session_stop(sv, s, "abuse");
+    s_event(JURY_LOG_WARN, "abuse_disconnect",
+            "peer=%s annotator=%s dataset=%s reason=%s released=%zu seconds=%d", hex, who, dataset,
+            s_q(q, sizeof q, reason, strlen(reason)), released, JURY_SERVE_BAN_MS / 1000);
+    snprintf(n, sizeof n, "%zu", released);
+    s_audit(sv, "abuse.disconnect", "annotator", who, "dataset", dataset, "peer", hex, "reason",
+            reason, "released", n, "by", "serve", NULL);
+    *s = sv->sessions[--sv->nsessions];
+    return true;
+}
+
+/* Steps over the msgpack string header at p[*o] (len bytes in all); its length goes to *n. */
+static bool s_peek_str(const unsigned char *p, size_t len, size_t *o, size_t *n)
+{
+    if (*o >= len)
+        return false;
+    unsigned char b = p[*o];
+    size_t h;
+    if ((b & 0xe0) == 0xa0)
+        h = 1, *n = b & 0x1f;
+    else if (b == 0xd9 && *o + 2 <= len)
+        h = 2, *n = p[*o + 1];
+    else if (b == 0xda && *o + 3 <= len)
+        h = 3, *n = (size_t)p[*o + 1] << 8 | p[*o + 2];
+    else if (b == 0xdb && *o + 5 <= len)
+        h = 5,
+        *n = (size_t)p[*o + 1] << 24 | (size_t)p[*o + 2] << 16 | (size_t)p[*o + 3] << 8 | p[*o + 4];
+    else
+        return false;
+    if (*n > len - *o - h)
+        return false;
+    *o += h;
+    return true;
+}
+
+/*
+ * Reads "cmd" and "req" from the first entries of a frame's body map without reading the rest,
+ * for a frame that is refused unread (over a limit): so that the error can carry the request's id
+ * and heartbeats and byes get no reply. Steps over scalar values only and gives up at anything
+ * else. *cmd is JURY_CMD_COUNT when it was not found.
+ */
+static void s_peek(const void *frame, size_t len, jury_cmd *cmd, bool *has_req, uint64_t *req)
+{
+    const unsigned char *p = frame;
+    *cmd = JURY_CMD_COUNT;
+    *has_req = false;
+    *req = 0;
+    size_t o = 1, entries;
+    if (len < 1)
+        return;
+    if ((p[0] & 0xf0) == 0x80)
+        entries = p[0] & 0x0f;
+    else if (p[0] == 0xde && len >= 3)
+        entries = (size_t)p[1] << 8 | p[2], o = 3;
+    else if (p[0] == 0xdf && len >= 5)
+        entries = (size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 | p[4], o = 5;
+    else
+        return;
+    for (size_t i = 0; i < entries && i < 8; i++) {
+        size_t kl, vl;
+        if (!s_peek_str(p, len, &o, &kl) || o + kl >= len)
+            return;
+        const unsigned char *key = p + o;
+        o += kl;
+        unsigned char b = p[o];
+        bool is_req = kl == 3 && memcmp(key, "req", 3) == 0;
+        bool is_cmd = kl == 3 && memcmp(key, "cmd", 3) == 0;
+        if (is_cmd) {
+            size_t at = o;
+            if (!s_peek_str(p, len, &at, &vl))
+                return;
+            for (int c = 0; c < JURY_CMD_COUNT; c++) {
+                const char *name = jury_proto_cmd_name((jury_cmd)c);
+                if (strlen(name) == vl && memcmp(name, p + at, vl) == 0)
+                    *cmd = (jury_cmd)c;
+            }
+        }
+        /* The value's size, for scalars. */
+        size_t size;
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+            size = 1;
+        else if (b == 0xcc || b == 0xd0)
+            size = 2;
+        else if (b == 0xcd || b == 0xd1)
+            size = 3;
+        else if (b == 0xce || b == 0xd2 || b == 0xca)
+            size = 5;
+        else if (b == 0xcf || b == 0xd3 || b == 0xcb)
+            size = 9;
+        else if ((b & 0xe0) == 0xa0 || b == 0xd9 || b == 0xda || b == 0xdb) {
+            size_t at = o;
+            if (!s_peek_str(p, len, &at, &vl))
+                return;
+            size = at - o + vl;
+        } else {
+            return;
+        }
+        if (size > len - o)
+            return;
+        if (is_req && (b <= 0x7f || (b >= 0xcc && b <= 0xcf))) {
+            uint64_t v = b <= 0x7f ? b : 0;
+            for (size_t k = 1; k < size; k++)
+                v = v << 8 | p[o + k];
+            if (v <= JURY_PROTO_REQ_MAX) {
+                *has_req = true;
+                *req = v;
+            }
+        }
+        o += size;
+    }
 }
 
 /* ---- loading datasets ------------------------------------------------------- */
@@ -820,7 +1038,7 @@ static void s_hello(server_t *sv, const inmsg_t *in, const jury_msg_t *m)
     rc = rc ? rc : jury_proto_pack_cstr(&pk, "lease_seconds");
     rc = rc ? rc : msgpack_pack_uint32(&pk, jury_settings_lease_seconds(ds->settings));
     rc = rc ? rc : jury_proto_pack_cstr(&pk, "batch_max");
-    rc = rc ? rc : msgpack_pack_uint32(&pk, JURY_PROTO_BATCH_MAX);
+    rc = rc ? rc : msgpack_pack_uint32(&pk, sv->lim.batch_max);
     if (rc == 0)
         s_queue(sv, peer, plen, &buf, false, true, m->req);
     msgpack_sbuffer_destroy(&buf);
@@ -901,12 +1119,43 @@ done:
     return rc;
 }
 
+/* Leases the annotator holds, over every dataset. */
+static size_t s_leases_held(const server_t *sv, uint32_t annotator)
+{
+    size_t held = 0;
+    for (const dataset_t *d = sv->datasets; d; d = d->next)
+        held += jury_sched_annotator_leases(d->sched, annotator);
+    return held;
+}
+
 static void s_fetch(server_t *sv, session_t *s, jury_txn_t *txn, const jury_msg_t *m)
 {
     uint64_t seqs[JURY_PROTO_BATCH_MAX];
     int64_t expires[JURY_PROTO_BATCH_MAX];
     dataset_t *ds = s->ds;
-    size_t n = jury_sched_fetch(ds->sched, s->annotator, m->u.fetch.n, sv->now, seqs, expires);
+    size_t want = m->u.fetch.n < sv->lim.batch_max ? m->u.fetch.n : sv->lim.batch_max;
+    size_t held = s_leases_held(sv, s->annotator);
+    size_t before = jury_sched_annotator_leases(ds->sched, s->annotator);
+    size_t n = jury_sched_fetch(ds->sched, s->annotator, want, sv->now, seqs, expires);
+    /* Leases held from before a reconnect come first and add nothing; the new ones, last, may
+     * not take the annotator over max_leases: those over it are given back at once. */
+    size_t fresh = jury_sched_annotator_leases(ds->sched, s->annotator) - before;
+    size_t room = held < sv->lim.max_leases ? sv->lim.max_leases - held : 0;
+    if (fresh > room) {
+        for (size_t i = n - (fresh - room); i < n; i++)
+            jury_sched_release(ds->sched, s->annotator, seqs[i]);
+        n -= fresh - room;
+    }
+    if (n == 0 && room == 0) {
+        char reason[300];
+        snprintf(reason, sizeof reason,
+                 "fetch: %s holds %zu leases, the most this coordinator allows; submit or release "
+                 "some first",
+                 s->name, held);
+        s_queue_error(sv, s->peer, s->peer_len, true, m->req, JURY_ELIMIT, reason);
+        s_violation(sv, s, s->name, "leases held");
+        return;
+    }
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);
     msgpack_packer pk;
@@ -1072,6 +1321,14 @@ static jury_err s_submit_one(server_t *sv, session_t *s, jury_txn_t *txn,
         return JURY_ENOMEM;
     }
     size_t len = sv->values.size - off;
+    if (len > sv->lim.max_response_bytes) {
+        sv->values.size = off;
+        snprintf(reason, cap,
+                 "record '%.*s': values of %zu bytes are over this coordinator's limit of %zu "
+                 "bytes per response",
+                 (int)r->record.len, r->record.ptr, len, sv->lim.max_response_bytes);
+        return JURY_ETOOBIG;
+    }
 
     /* The same response twice in one turn: the first is not on disk yet, so
      * look among this turn's accepted responses before the store. */
@@ -1159,11 +1416,13 @@ static void s_submit(server_t *sv, session_t *s, jury_txn_t *txn, const jury_msg
     int rc = jury_proto_pack_header(&pk, JURY_CMD_RESULTS, true, m->req, 1);
     rc = rc ? rc : jury_proto_pack_cstr(&pk, "results");
     rc = rc ? rc : msgpack_pack_array(&pk, m->u.submit.count);
+    bool too_big = false;
     for (uint32_t i = 0; i < m->u.submit.count && rc == 0; i++) {
         char reason[512] = "";
         int64_t lease = 0;
         jury_err err =
             s_submit_one(sv, s, txn, &m->u.submit.items[i], reason, sizeof reason, &lease);
+        too_big |= err == JURY_ETOOBIG;
         if (err != JURY_OK) {
             char hex[80], q[600];
             s_hex(hex, sizeof hex, s->peer, s->peer_len);
@@ -1175,6 +1434,9 @@ static void s_submit(server_t *sv, session_t *s, jury_txn_t *txn, const jury_msg
     if (rc == 0)
         s_queue(sv, s->peer, s->peer_len, &buf, true, true, m->req);
     msgpack_sbuffer_destroy(&buf);
+    /* One violation per request, however many of its responses were too big. */
+    if (too_big)
+        s_violation(sv, s, s->name, "response size");
 }
 
 static void s_release(server_t *sv, session_t *s, jury_txn_t *txn, const jury_msg_t *m)
@@ -1224,17 +1486,45 @@ static void s_bad(server_t *sv, const unsigned char *peer, size_t plen, const ju
     if (!s && !(s = s_session_new(sv, peer, plen)))
         return;
     s->last_heard = sv->now; /* any message is a sign of life (SPEC 8) */
-    if (++s->bad >= BAD_MAX) {
+    if (++s->bad >= sv->lim.max_malformed) {
         s_goodbye(sv, peer, plen, JURY_EPROTO, "too many malformed messages");
-        s_event(JURY_LOG_WARN, "peer_banned", "peer=%s seconds=%d", hex, BAN_MS / 1000);
-        if (sv->nbans < sizeof sv->bans / sizeof sv->bans[0]) {
-            ban_t *b = &sv->bans[sv->nbans++];
-            memcpy(b->peer, peer, plen);
-            b->peer_len = plen;
-            b->until = sv->now + BAN_MS;
-        }
+        s_event(JURY_LOG_WARN, "peer_banned", "peer=%s seconds=%d", hex, JURY_SERVE_BAN_MS / 1000);
+        s_ban(sv, peer, plen);
         s_session_end(sv, s, "too many malformed messages");
     }
+}
+
+/*
+ * The limits checked before a message is read: its size and the connection's rate. A message over
+ * one is answered (unless it is a heartbeat or bye) with ETOOBIG or ELIMIT, without being read, and
+ * counts as a violation. Returns false when the message must go no further.
+ */
+static bool s_admit(server_t *sv, session_t *s, inmsg_t *in)
+{
+    size_t len = zmq_msg_size(&in->body);
+    bool too_big = len > sv->lim.max_message_bytes;
+    if (!too_big && s_rate_ok(sv, s))
+        return true;
+    jury_cmd cmd;
+    bool has_req;
+    uint64_t req;
+    s_peek(zmq_msg_data(&in->body), len, &cmd, &has_req, &req);
+    char reason[300];
+    if (too_big)
+        snprintf(reason, sizeof reason,
+                 "a message of %zu bytes is over this coordinator's limit of %zu bytes; send "
+                 "smaller messages",
+                 len, sv->lim.max_message_bytes);
+    else
+        snprintf(reason, sizeof reason,
+                 "too many messages: a connection may send %u a second (%u at once); slow down",
+                 sv->lim.max_rate, sv->lim.burst);
+    if (cmd != JURY_CMD_HEARTBEAT && cmd != JURY_CMD_BYE)
+        s_queue_error(sv, in->peer, in->peer_len, has_req, req,
+                      too_big ? JURY_ETOOBIG : JURY_ELIMIT, reason);
+    s_violation(sv, s, s->ds ? s->name : in->user,
+                too_big ? "message size" : "messages per second");
+    return false;
 }
 
 static void s_handle(server_t *sv, inmsg_t *in, jury_txn_t *txn, msgpack_zone *zone)
@@ -1243,6 +1533,18 @@ static void s_handle(server_t *sv, inmsg_t *in, jury_txn_t *txn, msgpack_zone *z
     memset(&m, 0, sizeof m);
     m.cmd = JURY_CMD_COUNT;
     char why[512] = "";
+    /* Sent away earlier in this turn: the rest of what it sent goes unread too. */
+    if (s_banned(sv, in->peer, in->peer_len))
+        return;
+    /* Every connection gets its record with its first message: limits count per connection. */
+    session_t *s = s_session(sv, in->peer, in->peer_len);
+    if (!s)
+        s = s_session_new(sv, in->peer, in->peer_len);
+    if (s) {
+        s->last_heard = sv->now; /* any message is a sign of life (SPEC 8) */
+        if (!s_admit(sv, s, in))
+            return;
+    }
     if (in->extra_frames) {
         s_bad(sv, in->peer, in->peer_len, &m, false, JURY_EPROTO,
               "a message is one frame; send the msgpack body alone");
@@ -1255,9 +1557,6 @@ static void s_handle(server_t *sv, inmsg_t *in, jury_txn_t *txn, msgpack_zone *z
         s_bad(sv, in->peer, in->peer_len, &m, cmd_known, err, why);
         return;
     }
-    session_t *s = s_session(sv, in->peer, in->peer_len);
-    if (s)
-        s->last_heard = sv->now;
     switch (m.cmd) {
     case JURY_CMD_HELLO:
         if (s && s->ds) {
@@ -1270,8 +1569,9 @@ static void s_handle(server_t *sv, inmsg_t *in, jury_txn_t *txn, msgpack_zone *z
     case JURY_CMD_HEARTBEAT:
         return;
     case JURY_CMD_BYE:
+        /* The connection's record stays: its counts are not reset by saying bye. */
         if (s)
-            s_session_end(sv, s, "bye");
+            s_session_stop(sv, s, "bye");
         return;
     case JURY_CMD_FETCH:
     case JURY_CMD_SUBMIT:
@@ -1633,6 +1933,15 @@ static bool s_recheck_access(server_t *sv, jury_txn_t *txn)
     return true;
 }
 
+/* Sessions open (connections that said hello and have not left). */
+static size_t s_live_sessions(const server_t *sv)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sv->nsessions; i++)
+        n += sv->sessions[i].ds != NULL;
+    return n;
+}
+
 static void s_tick(server_t *sv, bool poll_records, bool write_status)
 {
     sv->now = s_mono_ms();
@@ -1707,7 +2016,7 @@ static void s_tick(server_t *sv, bool poll_records, bool write_status)
                     "{\"pid\": %ld, \"bind\": \"%s\", \"started_ms\": %lld, \"updated_ms\": %lld, "
                     "\"sessions\": %zu, \"datasets\": {",
                     (long)getpid(), sv->o->bind, (long long)sv->started_wall, (long long)sv->wall,
-                    sv->nsessions);
+                    s_live_sessions(sv));
             int k = 0;
             for (dataset_t *d = sv->datasets; d; d = d->next) {
                 fprintf(f, "%s\"%s\": {\"leases\": %zu, \"open\": %zu, \"annotators\": [",
@@ -1873,6 +2182,30 @@ bool jury_serve_endpoint_is_local(const char *endpoint)
     return false;
 }
 
+/* Fills in the default of every limit left 0; keeps the rest within what the protocol allows. */
+static void s_limits(jury_serve_opts_t *l)
+{
+    if (!l->max_message_bytes || l->max_message_bytes > JURY_PROTO_FRAME_MAX)
+        l->max_message_bytes =
+            l->max_message_bytes ? JURY_PROTO_FRAME_MAX : JURY_SERVE_MAX_MESSAGE_BYTES;
+    if (!l->batch_max || l->batch_max > JURY_PROTO_BATCH_MAX)
+        l->batch_max = JURY_PROTO_BATCH_MAX;
+    if (!l->max_leases)
+        l->max_leases = JURY_SERVE_MAX_LEASES;
+    if (!l->max_response_bytes)
+        l->max_response_bytes = JURY_SERVE_MAX_RESPONSE_BYTES;
+    if (!l->max_rate)
+        l->max_rate = JURY_SERVE_MAX_RATE;
+    if (!l->burst)
+        l->burst = JURY_SERVE_BURST;
+    if (!l->abuse_max)
+        l->abuse_max = JURY_SERVE_ABUSE_MAX;
+    if (!l->abuse_window_ms)
+        l->abuse_window_ms = JURY_SERVE_ABUSE_WINDOW_MS;
+    if (!l->max_malformed)
+        l->max_malformed = JURY_SERVE_MAX_MALFORMED;
+}
+
 jury_err jury_serve_run(jury_store_t *store, const jury_serve_opts_t *opts)
 {
     s_level = opts->log_level;
@@ -1881,6 +2214,9 @@ jury_err jury_serve_run(jury_store_t *store, const jury_serve_opts_t *opts)
         return JURY_ENOMEM;
     sv->store = store;
     sv->o = opts;
+    sv->lim = *opts;
+    s_limits(&sv->lim);
+    sv->slot_ms = sv->lim.abuse_window_ms / ABUSE_SLOTS ? sv->lim.abuse_window_ms / ABUSE_SLOTS : 1;
     sv->started_wall = s_wall_ms();
     msgpack_sbuffer_init(&sv->values);
     snprintf(sv->status_path, sizeof sv->status_path, "%s/%s", jury_store_dir(store),
@@ -1904,7 +2240,9 @@ jury_err jury_serve_run(jury_store_t *store, const jury_serve_opts_t *opts)
         goto done;
     }
     int one = 1, linger = 1000;
-    int64_t maxmsg = (int64_t)JURY_PROTO_FRAME_MAX;
+    /* Frames up to twice the limit are read and refused with ETOOBIG, so that the worker learns
+     * why; ZeroMQ drops the connection of a larger one before it is read into memory. */
+    int64_t maxmsg = (int64_t)(2 * sv->lim.max_message_bytes + CURVE_OVERHEAD);
     zmq_setsockopt(sv->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
     zmq_setsockopt(sv->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     zmq_setsockopt(sv->sock, ZMQ_LINGER, &linger, sizeof linger);

@@ -5,6 +5,8 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "jury_err.h"
 #include "jury_log.h"
@@ -21,7 +23,31 @@ typedef struct {
     const unsigned char *secret_key;
     const unsigned char *public_key; /* its public key (32 bytes, borrowed), for the log; or NULL */
     bool insecure; /* plaintext development mode: no keys, the identity comes from hello */
+    /* Limits on what one connection may ask for (protocol/SPEC.md, section 4, "Limits of a
+     * coordinator"). 0 takes the default below. */
+    size_t max_message_bytes;  /* largest frame read; larger ones get ETOOBIG, and frames over
+                                * twice this make ZeroMQ close the connection (ZMQ_MAXMSGSIZE) */
+    uint32_t batch_max;        /* most records per fetch, sent in welcome (1..100) */
+    uint32_t max_leases;       /* most leases one annotator holds, over every dataset */
+    size_t max_response_bytes; /* largest response values (msgpack bytes) a submit may carry */
+    uint32_t max_rate;         /* messages per second one connection may send, on average */
+    uint32_t burst;            /* messages one connection may send at once (the bucket's size) */
+    uint32_t abuse_max;        /* limit violations within abuse_window_ms that end the session */
+    uint32_t abuse_window_ms;  /* the window abuse_max is counted over */
+    uint32_t max_malformed; /* unreadable messages a connection may send before it is sent away */
 } jury_serve_opts_t;
+
+/* The defaults of the limits in jury_serve_opts_t. */
+#define JURY_SERVE_MAX_MESSAGE_BYTES  ((size_t)4 << 20)
+#define JURY_SERVE_MAX_LEASES         1000u
+#define JURY_SERVE_MAX_RESPONSE_BYTES ((size_t)1 << 20)
+#define JURY_SERVE_MAX_RATE           2000u
+#define JURY_SERVE_BURST              4000u
+#define JURY_SERVE_ABUSE_MAX          100u
+#define JURY_SERVE_ABUSE_WINDOW_MS    10000u
+#define JURY_SERVE_MAX_MALFORMED      10u
+/* How long a connection sent away (malformed messages, abuse) is ignored, in milliseconds. */
+#define JURY_SERVE_BAN_MS 60000
 
 /*
  * Serves the store until *opts->stop becomes non-zero: binds a ROUTER
@@ -40,6 +66,18 @@ typedef struct {
  * keys and cut sessions go to the audit log (STORE/audit.log). With
  * opts->insecure and no key, plaintext: hello names the annotator, nothing
  * is checked, and annotators are created on first hello.
+ *
+ * Limits (the opts fields after insecure; 0 takes the JURY_SERVE_ default):
+ * a message over max_message_bytes gets ETOOBIG unread; one over the
+ * connection's rate (a token bucket of burst messages refilled at max_rate a
+ * second) gets ELIMIT unread; a fetch gets at most batch_max records and no
+ * new lease beyond max_leases held by the annotator (ELIMIT when it gets
+ * nothing for that reason); a response whose values are over
+ * max_response_bytes gets ETOOBIG in its result. Each such refusal is a
+ * violation; abuse_max of them within abuse_window_ms send the connection
+ * away (goodbye ELIMIT, its session ended and leases released, everything
+ * it sends ignored for JURY_SERVE_BAN_MS, an abuse.disconnect audit line),
+ * as max_malformed unreadable messages do (goodbye EPROTO).
  *
  * Errors: JURY_EINVAL (the endpoint cannot be bound, this libzmq has no
  * CURVE, or neither secret_key nor insecure is set; logged with the

@@ -21,6 +21,7 @@ static const struct {
     [JURY_EINTERNAL] = {"EINTERNAL", "internal error"},
     [JURY_ENOTLEASED] = {"ENOTLEASED", "record not leased to this annotator"},
     [JURY_ENOSESSION] = {"ENOSESSION", "no session: send hello first"},
+    [JURY_ELIMIT] = {"ELIMIT", "over a rate or quota limit"},
 };
 
 const char *jury_strerror(jury_err err)

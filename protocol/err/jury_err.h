@@ -24,7 +24,8 @@ typedef enum {
     JURY_ECORRUPT = 12,   /* stored data does not have the shape jury wrote */
     JURY_EINTERNAL = 13,  /* a bug in jury; please report it */
     JURY_ENOTLEASED = 14, /* the record is not (or no longer) leased to this annotator */
-    JURY_ENOSESSION = 15  /* no session on this connection: send hello first */
+    JURY_ENOSESSION = 15, /* no session on this connection: send hello first */
+    JURY_ELIMIT = 16      /* over a rate or quota: too many messages a second, or leases held */
 } jury_err;
 
 /* Marks a function whose jury_err result must not be ignored (libsodium's habit). */
@@ -35,7 +36,7 @@ typedef enum {
 #endif
 
 /* Number of defined codes; valid codes are 0 .. JURY_ERR_COUNT - 1. */
-#define JURY_ERR_COUNT 16
+#define JURY_ERR_COUNT 17
 
 /*
  * Returns a short English message for err, e.g. "not found". Never NULL:
