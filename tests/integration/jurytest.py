@@ -8,6 +8,7 @@
 import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -508,3 +509,39 @@ def slim(responses):
 
 def results_by_record(results):
     return {r["record"]: r for r in results}
+
+
+# ---- keys and the audit log (tests of the security features) ----
+
+def read_key_file(path):
+    """A key file as a dict (section 10.1 of SPEC.md: name = value lines, # comments)."""
+    out = {}
+    with open(path) as f:
+        for line in f:
+            name, sep, value = line.partition("=")
+            if sep and not line.lstrip().startswith("#"):
+                out[name.strip()] = value.strip()
+    return out
+
+
+def curve_of(key):
+    """Peer's curve argument for a key file's dict."""
+    return (key["coordinator-key"].encode(), key["public-key"].encode(), key["secret-key"].encode())
+
+
+def audit_lines(store_path):
+    """STORE/audit.log as a list of {key: value} dicts (logfmt; quoted values unescaped enough here)."""
+    path = os.path.join(store_path, "audit.log")
+    if not os.path.exists(path):
+        return []
+    out = []
+    with open(path) as f:
+        for line in f:
+            fields = {}
+            for m in re.finditer(r'([A-Za-z0-9_.-]+)=("(?:[^"\\]|\\.)*"|\S*)', line):
+                v = m.group(2)
+                if v.startswith('"'):
+                    v = v[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+                fields[m.group(1)] = v
+            out.append(fields)
+    return out

@@ -23,10 +23,8 @@
 #
 # No timing is asserted; the bounds are generous (an ASan build runs the same).
 
-import json
 import os
 import random
-import re
 import subprocess
 import sys
 import time
@@ -38,7 +36,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from jurytest import (JURY_BIN, SOURCE_DIR, Checks, CheckFailed, Peer, Server, Store, expect,  # noqa: E402
                       expect_eq, free_endpoint, label_settings, make_tmpdir, popen_tied, rmtree,
-                      run_jury, submitted, text_records, wait_until)
+                      run_jury, submitted, text_records, wait_until, audit_lines, curve_of, read_key_file)
 
 JUROR_BIN = os.environ.get("JUROR_BIN") or os.path.join(SOURCE_DIR, "build", "bin", "juror")
 FUZZ_FRAMES = int(os.environ.get("JURY_LIMITS_FUZZ_FRAMES", "100000"))
@@ -92,39 +90,6 @@ class LimitedServer(Server):
                     return self
         finally:
             probe.close()
-
-
-def read_key_file(path):
-    """A key file as a dict (SPEC.md section 10.1: name = value lines, # comments)."""
-    out = {}
-    with open(path) as f:
-        for line in f:
-            name, sep, value = line.partition("=")
-            if sep and not line.lstrip().startswith("#"):
-                out[name.strip()] = value.strip()
-    return out
-
-
-def curve_of(key):
-    return (key["coordinator-key"].encode(), key["public-key"].encode(), key["secret-key"].encode())
-
-
-def audit_lines(store_path):
-    """STORE/audit.log as a list of {key: value} dicts."""
-    path = os.path.join(store_path, "audit.log")
-    if not os.path.exists(path):
-        return []
-    out = []
-    with open(path) as f:
-        for line in f:
-            fields = {}
-            for m in re.finditer(r'([A-Za-z0-9_.-]+)=("(?:[^"\\]|\\.)*"|\S*)', line):
-                v = m.group(2)
-                if v.startswith('"'):
-                    v = v[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-                fields[m.group(1)] = v
-            out.append(fields)
-    return out
 
 
 def note_settings(min_submitted=1):

@@ -21,46 +21,12 @@ import zmq
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from jurytest import (PYTHON, SOURCE_DIR, Checks, CheckFailed, Peer, Server, Store, expect,  # noqa: E402
                       expect_eq, free_endpoint, label_settings, make_tmpdir, rmtree, run_jury,
-                      submitted, text_records, wait_until)
+                      submitted, text_records, wait_until, audit_lines, curve_of, read_key_file)
 
 JUROR_BIN = os.environ.get("JUROR_BIN") or os.path.join(SOURCE_DIR, "build", "bin", "juror")
 SILENCE_S = 1.5    # how long a refused client waits for a message that must not come
 CUT_BOUND_S = 10   # bound on a cut (the coordinator promises about a second; printed)
 JUROR_TIMEOUT_S = 120
-
-
-def read_key_file(path):
-    """A key file as a dict (section 10.1 of SPEC.md: name = value lines, # comments)."""
-    out = {}
-    with open(path) as f:
-        for line in f:
-            name, sep, value = line.partition("=")
-            if sep and not line.lstrip().startswith("#"):
-                out[name.strip()] = value.strip()
-    return out
-
-
-def curve_of(key):
-    """Peer's curve argument for a key file's dict."""
-    return (key["coordinator-key"].encode(), key["public-key"].encode(), key["secret-key"].encode())
-
-
-def audit_lines(store_path):
-    """STORE/audit.log as a list of {key: value} dicts (logfmt; quoted values unescaped enough here)."""
-    path = os.path.join(store_path, "audit.log")
-    if not os.path.exists(path):
-        return []
-    out = []
-    with open(path) as f:
-        for line in f:
-            fields = {}
-            for m in re.finditer(r'([A-Za-z0-9_.-]+)=("(?:[^"\\]|\\.)*"|\S*)', line):
-                v = m.group(2)
-                if v.startswith('"'):
-                    v = v[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-                fields[m.group(1)] = v
-            out.append(fields)
-    return out
 
 
 class Suite:
