@@ -1,5 +1,5 @@
-/* cmd_annotator.c: `jury annotator add|list|disable|enable|rotate|grant|revoke`: who may annotate,
- * with which key, in which datasets. */
+/* cmd_annotator.c: `jury annotator add|list|disable|enable|rotate|grant|revoke|web-token`: who may
+ * annotate, with which key or web token, in which datasets. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -7,20 +7,23 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "audit.h"
 #include "cli.h"
 #include "jury_keys.h"
 #include "settings.h"
 
 static const char s_usage[] =
-    "usage: jury annotator add NAME [--role annotator|reviewer|admin] [--datasets A,B]\n"
-    "                         [--out FILE] [--endpoint ENDPOINT] [--public-key KEY]\n"
+    "usage: jury annotator add NAME [--role annotator|reviewer|admin|gateway] [--datasets A,B]\n"
+    "                         [--out FILE] [--endpoint ENDPOINT] [--public-key KEY] [--web-token]\n"
     "       jury annotator list [--json]\n"
     "       jury annotator disable NAME\n"
     "       jury annotator enable NAME\n"
     "       jury annotator rotate NAME [--out FILE] [--endpoint ENDPOINT] [--public-key KEY]\n"
     "       jury annotator grant NAME DATASET\n"
     "       jury annotator revoke NAME DATASET\n"
+    "       jury annotator web-token NAME [--revoke]\n"
     "\n"
     "add makes the annotator a CURVE keypair and writes their key file (--out,\n"
     "default ./NAME.key, mode 0600): their name and secret key, the\n"
@@ -32,15 +35,22 @@ static const char s_usage[] =
     "new key (a new key file) and the old one stops working; disable shuts the\n"
     "annotator out, enable lets them back. Every change is recorded in\n"
     "STORE/audit.log.\n"
+    "A web token (--web-token, web-token) lets the annotator log in to a web\n"
+    "gateway (`juror web --gateway`, whose own key has the role gateway): it is\n"
+    "printed once, as `web-token: NAME:SECRET`, and the store keeps only its hash.\n"
+    "web-token makes a new one (the old one stops working); --revoke removes it,\n"
+    "ending the annotator's web sessions within a second.\n"
     "NAME: 1 to 200 letters, digits, '_', '-' or '.', not starting with '.' or '-'.\n"
     "\n"
     "options:\n"
-    "  --role ROLE          annotator (default), reviewer or admin (add)\n"
+    "  --role ROLE          annotator (default), reviewer, admin or gateway (add)\n"
     "  --datasets A,B       datasets to grant, which must exist (add)\n"
     "  --out FILE           where to write the key file (add, rotate)\n"
     "  --endpoint ENDPOINT  the coordinator's address for the key file, e.g.\n"
     "                       tcp://coord.example:5555 (add, rotate)\n"
     "  --public-key KEY     register this public key instead of making one (add, rotate)\n"
+    "  --web-token          also issue a web token (add)\n"
+    "  --revoke             remove the web token (web-token)\n"
     "  --json               machine-readable output (list)\n"
     "  --store DIR          the store directory\n";
 
@@ -52,6 +62,8 @@ typedef struct {
     const char *endpoint;   /* --endpoint */
     const char *public_key; /* --public-key */
     bool json;              /* --json */
+    bool web_token;         /* --web-token */
+    bool revoke;            /* --revoke */
 } annot_args_t;
 
 #define MAX_GRANTS 256
@@ -283,6 +295,7 @@ typedef struct {
     unsigned char old_key[JURY_KEY_BYTES]; /* out: rotate: that key */
     bool taken;                            /* out: the key is another annotator's */
     bool same;                             /* out: rotate: the key is the annotator's own already */
+    const unsigned char *token_hash;       /* add --web-token: the web token's hash, else NULL */
 } key_body_t;
 
 static jury_err s_key_body(jury_txn_t *txn, void *arg)
@@ -314,6 +327,9 @@ static jury_err s_key_body(jury_txn_t *txn, void *arg)
         b->taken = err == JURY_EEXIST;
         return err;
     }
+    if (b->token_hash &&
+        (err = jury_store_annotator_set_web_token(txn, id, b->token_hash)) != JURY_OK)
+        return err;
     for (int i = 0; b->ds && i < b->ds->n; i++) {
         jury_dataset_t d;
         if ((err = jury_store_dataset_get(txn, b->ds->names[i], &d)) != JURY_OK) {
@@ -403,11 +419,22 @@ static int s_add_or_rotate(const annot_args_t *a, const char *name, bool rotate)
     if (!s_check_name(verb, name))
         return JURY_EXIT_USAGE;
     jury_role role = JURY_ROLE_ANNOTATOR;
-    if (a->role && (!jury_role_parse(a->role, &role) || role == JURY_ROLE_GATEWAY)) {
-        jury_cli_error("annotator add: --role: '%s' is not a role: use annotator, reviewer or "
-                       "admin",
+    if (a->role && !jury_role_parse(a->role, &role)) {
+        jury_cli_error("annotator add: --role: '%s' is not a role: use annotator, reviewer, admin "
+                       "or gateway",
                        a->role);
         return JURY_EXIT_USAGE;
+    }
+    if (a->web_token && role == JURY_ROLE_GATEWAY) {
+        jury_cli_error("annotator add: --web-token: a gateway works with its key; web tokens are "
+                       "for the annotators it serves");
+        return JURY_EXIT_USAGE;
+    }
+    char token[JURY_WEB_TOKEN_MAX + 1] = "";
+    unsigned char token_hash[JURY_KEY_BYTES];
+    if (a->web_token && jury_web_token_new(name, token, sizeof token, token_hash) != JURY_OK) {
+        jury_cli_error("annotator add: cannot make a web token for '%s'", name);
+        return JURY_EXIT_FAILURE;
     }
     if (a->public_key && (a->out || a->endpoint)) {
         jury_cli_error("annotator %s: --public-key registers a key the annotator keeps; no key "
@@ -457,7 +484,8 @@ static int s_add_or_rotate(const annot_args_t *a, const char *name, bool rotate)
                     .role = role,
                     .ds = &ds,
                     .key = a->public_key ? their_key : kf.keys->public_key,
-                    .rotate = rotate};
+                    .rotate = rotate,
+                    .token_hash = a->web_token ? token_hash : NULL};
     jury_err err = s_key_precheck(store, &b);
     if (err != JURY_OK) {
         rc = s_key_failed(verb, a, &b, err);
@@ -514,20 +542,26 @@ static int s_add_or_rotate(const annot_args_t *a, const char *name, bool rotate)
         if (kf.keys && !kf.endpoint[0])
             printf("no --endpoint: the key file names no coordinator address, so the annotator "
                    "must give one (juror --connect)\n");
-        if (role != JURY_ROLE_ADMIN && ds.n == 0)
+        if (a->web_token)
+            printf("web token of %s, shown only this once (hand it over privately; the store keeps "
+                   "only its hash):\nweb-token: %s\n",
+                   name, token);
+        if (role != JURY_ROLE_ADMIN && role != JURY_ROLE_GATEWAY && ds.n == 0)
             jury_cli_error("annotator add: warning: %s can see no dataset until granted one "
                            "(jury annotator grant %s DATASET)",
                            name, name);
         err = jury_audit_append(a->cli.store, "annotator.add", "annotator", name, "role",
                                 jury_role_name(role), "datasets", names, "key", z, "source",
                                 kf.keys ? "generated" : "provided", "existing",
-                                b.existed ? "true" : "false", "by", "cli", NULL);
+                                b.existed ? "true" : "false", "web_token",
+                                a->web_token ? "issued" : "none", "by", "cli", NULL);
     }
     if (err != JURY_OK) {
         s_audit_failed(verb, a->cli.store);
         rc = JURY_EXIT_FAILURE;
     }
 done:
+    sodium_memzero(token, sizeof token);
     jury_store_destroy(&store);
     jury_keyfile_clear(&kf);
     free(names);
@@ -628,6 +662,88 @@ static int s_change(const annot_args_t *a, const char *verb, const char *name, c
     return JURY_EXIT_OK;
 }
 
+/* ---- web-token ------------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *name;          /* annotator */
+    const unsigned char *hash; /* the new token's hash; NULL: revoke */
+    bool no_annotator;         /* out: no such annotator */
+    bool gateway;              /* out: the annotator is a gateway */
+    bool had;                  /* out: it had a web token */
+} token_body_t;
+
+static jury_err s_token_body(jury_txn_t *txn, void *arg)
+{
+    token_body_t *b = arg;
+    b->no_annotator = b->gateway = b->had = false;
+    jury_annotator_t an;
+    jury_err err = jury_store_annotator_get_by_name(txn, b->name, &an);
+    b->no_annotator = err == JURY_ENOTFOUND;
+    if (err != JURY_OK)
+        return err;
+    b->had = an.has_web_token;
+    if ((b->gateway = an.role == JURY_ROLE_GATEWAY))
+        return JURY_EINVAL;
+    return jury_store_annotator_set_web_token(txn, an.id, b->hash);
+}
+
+/* `jury annotator web-token NAME [--revoke]`: issues a new web token (printed once) or removes
+ * the annotator's; either way the old token stops working, and the coordinator cuts the sessions
+ * it opened within a second. */
+static int s_web_token(const annot_args_t *a, const char *name)
+{
+    if (!s_check_name("web-token", name))
+        return JURY_EXIT_USAGE;
+    char token[JURY_WEB_TOKEN_MAX + 1] = "";
+    unsigned char hash[JURY_KEY_BYTES];
+    if (!a->revoke && jury_web_token_new(name, token, sizeof token, hash) != JURY_OK) {
+        jury_cli_error("annotator web-token: cannot make a web token for '%s'", name);
+        return JURY_EXIT_FAILURE;
+    }
+    jury_store_t *store;
+    int rc = jury_cli_open_store(&a->cli, false, false, &store);
+    if (rc != JURY_EXIT_OK)
+        goto done;
+    token_body_t b = {.name = name, .hash = a->revoke ? NULL : hash};
+    jury_err err = jury_store_write(store, s_token_body, &b);
+    jury_store_destroy(&store);
+    if (b.no_annotator || b.gateway) {
+        jury_cli_error(b.gateway ? "annotator web-token: %s is a gateway, which works with its key"
+                                 : "annotator web-token: no annotator '%s' in %s",
+                       name, a->cli.store);
+        rc = JURY_EXIT_USAGE;
+        goto done;
+    }
+    if (err != JURY_OK) {
+        jury_cli_error("annotator web-token: %s", jury_strerror(err));
+        rc = JURY_EXIT_FAILURE;
+        goto done;
+    }
+    if (a->revoke && !b.had)
+        printf("annotator %s has no web token\n", name);
+    else if (a->revoke)
+        printf("revoked the web token of %s; web sessions opened with it end within a second\n",
+               name);
+    else
+        printf("%s web token of %s, shown only this once (hand it over privately; the store "
+               "keeps only its hash)%s:\nweb-token: %s\n",
+               b.had ? "new" : "the", name, b.had ? "; the old one no longer works" : "", token);
+    if (!a->revoke || b.had) {
+        err = jury_audit_append(a->cli.store, "annotator.web_token", "annotator", name, "action",
+                                a->revoke ? "revoke"
+                                : b.had   ? "replace"
+                                          : "issue",
+                                "by", "cli", NULL);
+        if (err != JURY_OK) {
+            s_audit_failed("web-token", a->cli.store);
+            rc = JURY_EXIT_FAILURE;
+        }
+    }
+done:
+    sodium_memzero(token, sizeof token);
+    return rc;
+}
+
 /* ---- list ------------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -705,8 +821,9 @@ static jury_err s_list_one(const jury_annotator_t *an, void *arg)
     if (l->json) {
         printf("%s{\"name\": ", l->count ? ", " : "");
         jury_cli_json_string(stdout, an->name, strlen(an->name));
-        printf(", \"id\": %u, \"role\": \"%s\", \"state\": \"%s\", \"key\": %s", an->id, role, st,
-               an->has_key ? "true" : "false");
+        printf(", \"id\": %u, \"role\": \"%s\", \"state\": \"%s\", \"key\": %s, \"web_token\": %s",
+               an->id, role, st, an->has_key ? "true" : "false",
+               an->has_web_token ? "true" : "false");
         if (an->has_key) {
             printf(", \"key_prefix\": ");
             jury_cli_json_string(stdout, prefix, 8);
@@ -787,6 +904,8 @@ static bool s_only(const annot_args_t *a, const char *verb, const char *allowed)
         {'e', a->endpoint, "--endpoint"},
         {'p', a->public_key, "--public-key"},
         {'j', a->json ? "" : NULL, "--json"},
+        {'w', a->web_token ? "" : NULL, "--web-token"},
+        {'R', a->revoke ? "" : NULL, "--revoke"},
     };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (opts[i].set && !strchr(allowed, opts[i].letter)) {
@@ -806,6 +925,8 @@ int jury_cmd_annotator(const jury_cli_t *cli, int argc, char **argv)
         {"endpoint", required_argument, NULL, 'e'},
         {"public-key", required_argument, NULL, 'p'},
         {"json", no_argument, NULL, 'j'},
+        {"web-token", no_argument, NULL, 'w'},
+        {"revoke", no_argument, NULL, 'R'},
         {"store", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -831,6 +952,12 @@ int jury_cmd_annotator(const jury_cli_t *cli, int argc, char **argv)
         case 'j':
             a.json = true;
             break;
+        case 'w':
+            a.web_token = true;
+            break;
+        case 'R':
+            a.revoke = true;
+            break;
         case 's':
             a.cli.store = optarg;
             break;
@@ -853,7 +980,9 @@ int jury_cmd_annotator(const jury_cli_t *cli, int argc, char **argv)
     if (strcmp(verb, "list") == 0 && n == 1)
         return s_only(&a, verb, "j") ? s_list(&a) : JURY_EXIT_USAGE;
     if (strcmp(verb, "add") == 0 && n == 2)
-        return s_only(&a, verb, "rdoep") ? s_add_or_rotate(&a, name, false) : JURY_EXIT_USAGE;
+        return s_only(&a, verb, "rdoepw") ? s_add_or_rotate(&a, name, false) : JURY_EXIT_USAGE;
+    if (strcmp(verb, "web-token") == 0 && n == 2)
+        return s_only(&a, verb, "R") ? s_web_token(&a, name) : JURY_EXIT_USAGE;
     if (strcmp(verb, "rotate") == 0 && n == 2)
         return s_only(&a, verb, "oep") ? s_add_or_rotate(&a, name, true) : JURY_EXIT_USAGE;
     if ((strcmp(verb, "disable") == 0 || strcmp(verb, "enable") == 0) && n == 2)
@@ -861,7 +990,7 @@ int jury_cmd_annotator(const jury_cli_t *cli, int argc, char **argv)
     if ((strcmp(verb, "grant") == 0 || strcmp(verb, "revoke") == 0) && n == 3)
         return s_only(&a, verb, "") ? s_change(&a, verb, name, dataset) : JURY_EXIT_USAGE;
     static const char *const verbs[] = {"list",   "add",   "rotate", "disable",
-                                        "enable", "grant", "revoke"};
+                                        "enable", "grant", "revoke", "web-token"};
     bool known = false;
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         known = known || strcmp(verb, verbs[i]) == 0;

@@ -156,11 +156,14 @@ typedef struct {
     int64_t last_sent;                  /* monotonic ms of the last message to the peer */
     uint32_t bad;                       /* malformed messages so far */
     unsigned char key[JURY_KEY_BYTES];  /* CURVE: the key the connection authenticated with */
-    bool cut;                           /* its access was withdrawn: requests get EPERM */
-    double tokens;                      /* rate limit: messages it may send now (token bucket) */
-    int64_t refilled;                   /* monotonic ms the bucket was last topped up */
-    uint32_t strikes[ABUSE_SLOTS];      /* limit violations per slot of the abuse window */
-    int64_t strike_slot;                /* the slot (monotonic ms / slot length) counted last */
+    uint32_t keyholder;                 /* CURVE: the key's owner (the annotator, or a gateway) */
+    bool via_token;                     /* a gateway opened it with the annotator's web token */
+    unsigned char token_hash[JURY_KEY_BYTES]; /* via_token: the hash of that token */
+    bool cut;                                 /* its access was withdrawn: requests get EPERM */
+    double tokens;                 /* rate limit: messages it may send now (token bucket) */
+    int64_t refilled;              /* monotonic ms the bucket was last topped up */
+    uint32_t strikes[ABUSE_SLOTS]; /* limit violations per slot of the abuse window */
+    int64_t strike_slot;           /* the slot (monotonic ms / slot length) counted last */
 } session_t;
 
 typedef struct {
@@ -867,20 +870,86 @@ static jury_err s_ensure_body(jury_txn_t *txn, void *arg)
     return jury_store_annotator_ensure(txn, a->name, &a->id, NULL);
 }
 
+/* Who a hello acts for, once allowed. */
+typedef struct {
+    uint32_t id;                              /* the session's annotator */
+    uint32_t keyholder;                       /* the key's owner: id, or the gateway acting */
+    bool via_token;                           /* a gateway acting with the annotator's web token */
+    unsigned char token_hash[JURY_KEY_BYTES]; /* that token's hash */
+} hello_who_t;
+
+/* Whether annotator a may open a session on dataset (dataset_ok: the name had no NUL byte); on
+ * refusal *code and reason say why. Admins may open any dataset; others need a grant. */
+static bool s_dataset_allowed(jury_txn_t *txn, const jury_annotator_t *a, const char *dataset,
+                              bool dataset_ok, jury_err *code, char *reason, size_t cap)
+{
+    if (a->role == JURY_ROLE_ADMIN)
+        return true;
+    jury_dataset_t info;
+    bool granted = false;
+    jury_err err = dataset_ok ? jury_store_dataset_get(txn, dataset, &info) : JURY_ENOTFOUND;
+    if (err == JURY_OK)
+        err = jury_store_granted(txn, a->id, info.id, &granted);
+    if (err == JURY_OK && granted)
+        return true;
+    if (err == JURY_OK || err == JURY_ENOTFOUND) {
+        snprintf(reason, cap, "hello: dataset: '%s' is not open to %s", dataset, a->name);
+    } else {
+        *code = err;
+        snprintf(reason, cap, "hello: the coordinator cannot read the annotator's access");
+    }
+    return false;
+}
+
 /*
- * CURVE: whether the connection's annotator may open a session as `annotator` on `dataset`
- * (dataset_ok: the name had no NUL byte). Reads the store afresh, so that a key replaced or an
- * annotator disabled since the handshake is refused. On success *id is the annotator; on refusal
- * *code (JURY_EPERM, or a store error) and reason say why. A dataset that does not exist and one
- * not granted get the same words, so that refusals tell nothing about other datasets; admins may
- * open any dataset (an unknown one then gets ENOTFOUND from the loader).
+ * Checks a web token for annotator (SPEC 10.4): the annotator exists, is not a gateway, holds a
+ * web token whose hash is the token's, and the token names it. Every way of failing gets the same
+ * words, so that a wrong token tells nothing about who exists; a disabled annotator is said to be
+ * disabled only to a holder of its valid token. On success *a is the annotator and hash the
+ * token's hash.
+ */
+static bool s_token_ok(jury_txn_t *txn, const char *annotator, jury_str_t token,
+                       jury_annotator_t *a, unsigned char hash[JURY_KEY_BYTES], jury_err *code,
+                       char *reason, size_t cap)
+{
+    jury_web_token_hash(token.ptr, token.len, hash);
+    size_t nlen = jury_web_token_name_len(token.ptr, token.len);
+    jury_err err = jury_store_annotator_get_by_name(txn, annotator, a);
+    if (err != JURY_OK && err != JURY_ENOTFOUND) {
+        *code = err;
+        snprintf(reason, cap, "hello: the coordinator cannot read the annotator");
+        return false;
+    }
+    if (err == JURY_ENOTFOUND || nlen != strlen(annotator) ||
+        memcmp(token.ptr, annotator, nlen) != 0 || a->role == JURY_ROLE_GATEWAY ||
+        !a->has_web_token || sodium_memcmp(a->web_token_hash, hash, JURY_KEY_BYTES) != 0) {
+        snprintf(reason, cap, "hello: token: not a valid web token for %s", annotator);
+        return false;
+    }
+    if (a->disabled) {
+        snprintf(reason, cap, "hello: annotator %s is disabled", annotator);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Whether this hello may open a session as `annotator` on `dataset` (dataset_ok: the name had no
+ * NUL byte). With CURVE the connection's key decides: its owner acts for itself, or, when the key
+ * is a gateway's and the hello carries a web token, for the token's annotator. Without CURVE only
+ * a token is checked (when given). Reads the store afresh, so that a key replaced or an annotator
+ * disabled since the handshake is refused. On success *who says who; on refusal *code
+ * (JURY_EPERM, or a store error) and reason say why. A dataset that does not exist and one not
+ * granted get the same words, so that refusals tell nothing about other datasets; admins may open
+ * any dataset (an unknown one then gets ENOTFOUND from the loader).
  */
 static bool s_hello_allowed(server_t *sv, const inmsg_t *in, const char *annotator,
-                            const char *dataset, bool dataset_ok, uint32_t *id, jury_err *code,
-                            char *reason, size_t cap)
+                            jury_str_t token, const char *dataset, bool dataset_ok,
+                            hello_who_t *who, jury_err *code, char *reason, size_t cap)
 {
     *code = JURY_EPERM;
-    if (strcmp(annotator, in->user) != 0) {
+    memset(who, 0, sizeof *who);
+    if (sv->curve && token.len == 0 && strcmp(annotator, in->user) != 0) {
         snprintf(reason, cap,
                  "hello: annotator: this connection's key belongs to %s; it cannot open a "
                  "session as %s",
@@ -894,38 +963,65 @@ static bool s_hello_allowed(server_t *sv, const inmsg_t *in, const char *annotat
         snprintf(reason, cap, "hello: the coordinator cannot read its store");
         return false;
     }
-    jury_annotator_t a;
+    jury_annotator_t k, a;
     bool ok = false;
-    if ((err = jury_store_annotator_find_key(txn, in->key, id)) != JURY_OK ||
-        (err = jury_store_annotator_get(txn, *id, &a)) != JURY_OK) {
+    if (!sv->curve) {
+        /* Plaintext trusts names; a token, when given, is still checked. */
+        ok = s_token_ok(txn, annotator, token, &a, who->token_hash, code, reason, cap);
+        who->id = who->keyholder = a.id;
+        who->via_token = ok;
+    } else if ((err = jury_store_annotator_find_key(txn, in->key, &who->keyholder)) != JURY_OK ||
+               (err = jury_store_annotator_get(txn, who->keyholder, &k)) != JURY_OK) {
         if (err != JURY_ENOTFOUND)
             *code = err;
         snprintf(reason, cap,
                  err == JURY_ENOTFOUND ? "hello: this key is no longer registered"
                                        : "hello: the coordinator cannot read the annotator");
-    } else if (a.disabled) {
-        snprintf(reason, cap, "hello: annotator %s is disabled", annotator);
-    } else if (strcmp(a.name, annotator) != 0) {
+    } else if (k.disabled) {
+        snprintf(reason, cap, "hello: annotator %s is disabled", k.name);
+    } else if (token.len == 0 && strcmp(k.name, annotator) != 0) {
         snprintf(reason, cap, "hello: this key no longer belongs to %s", annotator);
-    } else if (a.role == JURY_ROLE_ADMIN) {
-        ok = true;
-    } else {
-        jury_dataset_t info;
-        bool granted = false;
-        err = dataset_ok ? jury_store_dataset_get(txn, dataset, &info) : JURY_ENOTFOUND;
-        if (err == JURY_OK)
-            err = jury_store_granted(txn, *id, info.id, &granted);
-        if (err == JURY_OK && granted) {
-            ok = true;
-        } else if (err == JURY_OK || err == JURY_ENOTFOUND) {
-            snprintf(reason, cap, "hello: dataset: '%s' is not open to %s", dataset, annotator);
-        } else {
-            *code = err;
-            snprintf(reason, cap, "hello: the coordinator cannot read the annotator's access");
-        }
+    } else if (token.len == 0 && k.role == JURY_ROLE_GATEWAY) {
+        snprintf(reason, cap,
+                 "hello: %s is a gateway: it opens sessions only for annotators, with their web "
+                 "token",
+                 k.name);
+    } else if (token.len == 0) {
+        who->id = who->keyholder;
+        ok = s_dataset_allowed(txn, &k, dataset, dataset_ok, code, reason, cap);
+    } else if (k.role != JURY_ROLE_GATEWAY) {
+        snprintf(reason, cap,
+                 "hello: token: only a gateway's key may act for an annotator with a web token, "
+                 "and %s is not a gateway",
+                 k.name);
+    } else if (s_token_ok(txn, annotator, token, &a, who->token_hash, code, reason, cap)) {
+        who->id = a.id;
+        who->via_token = true;
+        ok = s_dataset_allowed(txn, &a, dataset, dataset_ok, code, reason, cap);
     }
     jury_txn_abort(&txn);
     return ok;
+}
+
+/* The progress of annotator on ds (SPEC 6.2) as txn sees it (NULL: a read transaction of its
+ * own); not present when the counters cannot be read. */
+static void s_progress(server_t *sv, jury_txn_t *txn, const dataset_t *ds, uint32_t annotator,
+                       jury_proto_progress_t *p)
+{
+    jury_txn_t *own = NULL;
+    jury_counts_t dc, ac;
+    memset(p, 0, sizeof *p);
+    if (!txn && jury_store_read(sv->store, &own) != JURY_OK)
+        return;
+    jury_txn_t *t = txn ? txn : own;
+    if (jury_store_dataset_counts(t, ds->id, &dc) == JURY_OK &&
+        jury_store_annotator_counts(t, ds->id, annotator, &ac) == JURY_OK) {
+        p->present = true;
+        p->records = dc.records;
+        p->completed = dc.completed;
+        p->submitted = ac.responses[JURY_RESPONSE_SUBMITTED];
+    }
+    jury_txn_abort(&own);
 }
 
 static void s_hello(server_t *sv, const inmsg_t *in, const jury_msg_t *m)
@@ -944,21 +1040,27 @@ static void s_hello(server_t *sv, const inmsg_t *in, const jury_msg_t *m)
     }
     bool dataset_ok = strlen(dataset) == m->u.hello.dataset.len;
     ensure_arg_t a = {annotator, 0};
+    hello_who_t who = {0};
     jury_err err;
-    /* With CURVE the key decides who this is and where it may go, before anything is loaded. */
-    if (sv->curve && !s_hello_allowed(sv, in, annotator, dataset, dataset_ok, &a.id, &err, reason,
-                                      sizeof reason)) {
+    /* With CURVE the key decides who this is and where it may go, before anything is loaded (and
+     * a web token, from a gateway, whom it acts for). */
+    if ((sv->curve || m->u.hello.token.len > 0) &&
+        !s_hello_allowed(sv, in, annotator, m->u.hello.token, dataset, dataset_ok, &who, &err,
+                         reason, sizeof reason)) {
         s_queue_error(sv, peer, plen, true, m->req, err, reason);
         if (err == JURY_EPERM) {
             char hex[80], q[600];
+            const char *by = sv->curve ? in->user : annotator;
             s_hex(hex, sizeof hex, peer, plen);
-            s_event(JURY_LOG_WARN, "hello_denied", "peer=%s annotator=%s reason=%s", hex, in->user,
+            s_event(JURY_LOG_WARN, "hello_denied", "peer=%s annotator=%s reason=%s", hex, by,
                     s_q(q, sizeof q, reason, strlen(reason)));
-            s_audit(sv, "hello.denied", "annotator", in->user, "claimed", annotator, "dataset",
-                    dataset, "reason", reason, "by", "serve", NULL);
+            s_audit(sv, "hello.denied", "annotator", by, "claimed", annotator, "dataset", dataset,
+                    "token", m->u.hello.token.len > 0 ? "yes" : "no", "reason", reason, "by",
+                    "serve", NULL);
         }
         return;
     }
+    a.id = who.id;
     dataset_t *ds = NULL;
     err = dataset_ok ? s_dataset(sv, dataset, &ds) : JURY_ENOTFOUND;
     if (err != JURY_OK) {
@@ -970,7 +1072,7 @@ static void s_hello(server_t *sv, const inmsg_t *in, const jury_msg_t *m)
                       reason);
         return;
     }
-    if (!sv->curve) {
+    if (!sv->curve && !who.via_token) {
         /* Plaintext: the name is taken as given; its first hello creates the annotator, in a
          * small transaction of its own. */
         jury_txn_t *txn;
@@ -1012,6 +1114,9 @@ static void s_hello(server_t *sv, const inmsg_t *in, const jury_msg_t *m)
     s->annotator = a.id;
     s->cut = false;
     memcpy(s->key, in->key, sizeof s->key);
+    s->keyholder = who.keyholder;
+    s->via_token = who.via_token;
+    memcpy(s->token_hash, who.token_hash, sizeof s->token_hash);
     snprintf(s->name, sizeof s->name, "%s", annotator);
     /* Leases the annotator still holds (a reconnect) come back with its next fetch. */
     jury_sched_redeliver(ds->sched, a.id);
@@ -1022,11 +1127,13 @@ static void s_hello(server_t *sv, const inmsg_t *in, const jury_msg_t *m)
             annotator, dataset, s_q(q, sizeof q, m->u.hello.agent.ptr, m->u.hello.agent.len),
             jury_sched_annotator_leases(ds->sched, a.id));
 
+    jury_proto_progress_t progress;
+    s_progress(sv, NULL, ds, a.id, &progress);
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
-    int rc = jury_proto_pack_header(&pk, JURY_CMD_WELCOME, true, m->req, 6);
+    int rc = jury_proto_pack_header(&pk, JURY_CMD_WELCOME, true, m->req, progress.present ? 7 : 6);
     rc = rc ? rc : jury_proto_pack_cstr(&pk, "dataset");
     rc = rc ? rc : jury_proto_pack_cstr(&pk, ds->name);
     rc = rc ? rc : jury_proto_pack_cstr(&pk, "annotator");
@@ -1039,6 +1146,8 @@ static void s_hello(server_t *sv, const inmsg_t *in, const jury_msg_t *m)
     rc = rc ? rc : msgpack_pack_uint32(&pk, jury_settings_lease_seconds(ds->settings));
     rc = rc ? rc : jury_proto_pack_cstr(&pk, "batch_max");
     rc = rc ? rc : msgpack_pack_uint32(&pk, sv->lim.batch_max);
+    if (rc == 0 && progress.present)
+        rc = jury_proto_pack_progress(&pk, &progress);
     if (rc == 0)
         s_queue(sv, peer, plen, &buf, false, true, m->req);
     msgpack_sbuffer_destroy(&buf);
@@ -1160,7 +1269,10 @@ static void s_fetch(server_t *sv, session_t *s, jury_txn_t *txn, const jury_msg_
     msgpack_sbuffer_init(&buf);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
-    int rc = jury_proto_pack_header(&pk, JURY_CMD_BATCH, true, m->req, 1);
+    jury_proto_progress_t progress;
+    s_progress(sv, txn, ds, s->annotator, &progress);
+    int rc = jury_proto_pack_header(&pk, JURY_CMD_BATCH, true, m->req, progress.present ? 2 : 1);
+    rc = rc ? rc : progress.present ? jury_proto_pack_progress(&pk, &progress) : 0;
     rc = rc ? rc : jury_proto_pack_cstr(&pk, "records");
     rc = rc ? rc : msgpack_pack_array(&pk, n);
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -1907,21 +2019,35 @@ static bool s_recheck_access(server_t *sv, jury_txn_t *txn)
 {
     for (size_t i = 0; i < sv->nsessions; i++) {
         session_t *s = &sv->sessions[i];
-        if (!s->ds)
+        /* Plaintext trusts names: only sessions a web token opened are checked again. */
+        if (!s->ds || (!sv->curve && !s->via_token))
             continue;
-        jury_annotator_t a;
+        jury_annotator_t a, k;
         bool granted = false;
         const char *why = NULL;
         jury_err err = jury_store_annotator_get(txn, s->annotator, &a);
+        jury_err kerr = sv->curve ? jury_store_annotator_get(txn, s->keyholder, &k) : JURY_OK;
+        if ((err != JURY_OK && err != JURY_ENOTFOUND) ||
+            (kerr != JURY_OK && kerr != JURY_ENOTFOUND))
+            return false;
         if (err == JURY_ENOTFOUND)
             why = "the annotator was removed";
-        else if (err != JURY_OK)
-            return false;
         else if (a.disabled)
             why = "the annotator was disabled";
-        else if (!a.has_key || sodium_memcmp(a.public_key, s->key, sizeof s->key) != 0)
-            why = "the annotator's key was replaced";
-        else if (a.role != JURY_ROLE_ADMIN) {
+        else if (sv->curve && kerr == JURY_ENOTFOUND)
+            why = s->via_token ? "the gateway was removed" : "the annotator was removed";
+        else if (sv->curve && s->via_token && k.disabled)
+            why = "the gateway was disabled";
+        else if (sv->curve &&
+                 (!k.has_key || sodium_memcmp(k.public_key, s->key, sizeof s->key) != 0))
+            why = s->via_token ? "the gateway's key was replaced"
+                               : "the annotator's key was replaced";
+        else if (sv->curve && s->via_token && k.role != JURY_ROLE_GATEWAY)
+            why = "the key is no longer a gateway's";
+        else if (s->via_token && (!a.has_web_token || sodium_memcmp(a.web_token_hash, s->token_hash,
+                                                                    sizeof s->token_hash) != 0))
+            why = "the annotator's web token was revoked or replaced";
+        else if (sv->curve && a.role != JURY_ROLE_ADMIN) {
             if ((err = jury_store_granted(txn, s->annotator, s->ds->id, &granted)) != JURY_OK)
                 return false;
             if (!granted)
@@ -1999,7 +2125,7 @@ static void s_tick(server_t *sv, bool poll_records, bool write_status)
             }
             /* Access changes (`jury annotator disable|rotate|revoke ...`): one read tells. */
             uint64_t version;
-            if (sv->curve && jury_store_access_version(txn, &version) == JURY_OK &&
+            if (jury_store_access_version(txn, &version) == JURY_OK &&
                 (!sv->access_known || version != sv->access_version) && s_recheck_access(sv, txn)) {
                 sv->access_version = version;
                 sv->access_known = true;

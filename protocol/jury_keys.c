@@ -503,3 +503,39 @@ void jury_keyfile_clear(jury_keyfile_t *kf)
     jury_keypair_destroy(&kf->keys);
     sodium_memzero(kf, sizeof *kf);
 }
+
+/* ---- web tokens -------------------------------------------------------- */
+
+jury_err jury_web_token_new(const char *name, char *out, size_t cap,
+                            unsigned char hash[JURY_KEY_BYTES])
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > 200 || strchr(name, ':') || cap < n + 1 + JURY_WEB_TOKEN_SECRET + 1)
+        return JURY_EINVAL;
+    unsigned char secret[32];
+    randombytes_buf(secret, sizeof secret);
+    memcpy(out, name, n);
+    out[n] = ':';
+    sodium_bin2base64(out + n + 1, cap - n - 1, secret, sizeof secret,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(secret, sizeof secret);
+    jury_web_token_hash(out, strlen(out), hash);
+    return JURY_OK;
+}
+
+void jury_web_token_hash(const char *token, size_t len, unsigned char hash[JURY_KEY_BYTES])
+{
+    crypto_generichash(hash, JURY_KEY_BYTES, (const unsigned char *)token, len, NULL, 0);
+}
+
+size_t jury_web_token_name_len(const char *token, size_t len)
+{
+    const char *colon = memchr(token, ':', len);
+    if (!colon || colon == token || len - (size_t)(colon - token) - 1 != JURY_WEB_TOKEN_SECRET)
+        return 0;
+    for (const char *p = colon + 1; p < token + len; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_'))
+            return 0;
+    return (size_t)(colon - token);
+}

@@ -94,4 +94,28 @@ JURY_MUST_CHECK jury_err jury_keyfile_read(const char *path, jury_keyfile_t *out
 /* Wipes kf and destroys its keypair. Safe on a zeroed or already-cleared struct. */
 void jury_keyfile_clear(jury_keyfile_t *kf);
 
+/*
+ * Web tokens: an annotator's personal login for a web gateway (SPEC section 10.4), the text
+ * "NAME:SECRET" with SECRET 32 random bytes in URL-safe base64 without padding (43 characters).
+ * The store keeps only its hash.
+ */
+#define JURY_WEB_TOKEN_SECRET 43
+/* The longest token: a 200-byte name, ':' and the secret. */
+#define JURY_WEB_TOKEN_MAX (200 + 1 + JURY_WEB_TOKEN_SECRET)
+
+/* Makes a new token for annotator name (1..200 bytes) into out (at least JURY_WEB_TOKEN_MAX + 1
+ * bytes; the caller wipes it with sodium_memzero when done) and its hash into hash. Errors:
+ * JURY_EINVAL (name empty, too long or holding ':'). */
+JURY_MUST_CHECK jury_err jury_web_token_new(const char *name, char *out, size_t cap,
+                                            unsigned char hash[JURY_KEY_BYTES]);
+
+/* The hash under which the store keeps the len bytes at token (BLAKE2b-256: the secret is 256
+ * random bits, so an unsalted fast hash suffices and cannot be reversed). */
+void jury_web_token_hash(const char *token, size_t len, unsigned char hash[JURY_KEY_BYTES]);
+
+/* The annotator name a token claims: the length of the part before the first ':' (0 when there
+ * is none or the token is malformed: empty name or a secret that is not 43 base64url
+ * characters). */
+size_t jury_web_token_name_len(const char *token, size_t len);
+
 #endif

@@ -485,7 +485,8 @@ static jury_err s_hello(s_ctx_t *c, const msgpack_object *m, jury_msg_t *msg)
                    &msg->u.hello.annotator) ||
         !s_get_str(c, m, "dataset", "dataset", true, 1, JURY_PROTO_NAME_MAX,
                    &msg->u.hello.dataset) ||
-        !s_get_str(c, m, "agent", "agent", false, 0, JURY_PROTO_NAME_MAX, &msg->u.hello.agent))
+        !s_get_str(c, m, "agent", "agent", false, 0, JURY_PROTO_NAME_MAX, &msg->u.hello.agent) ||
+        !s_get_str(c, m, "token", "token", false, 0, JURY_PROTO_TOKEN_MAX, &msg->u.hello.token))
         return JURY_EPROTO;
     return JURY_OK;
 }
@@ -574,7 +575,24 @@ static jury_err s_release(s_ctx_t *c, const msgpack_object *m, jury_msg_t *msg)
     return JURY_OK;
 }
 
-/* welcome: dataset, annotator, settings, heartbeat_ms, lease_seconds, batch_max. */
+/* The optional "progress" map of welcome and batch: submitted, completed, records. */
+static bool s_get_progress(s_ctx_t *c, const msgpack_object *m, jury_proto_progress_t *out)
+{
+    const msgpack_object *p;
+    memset(out, 0, sizeof *out);
+    if (!s_get_map(c, m, "progress", "progress", false, &p))
+        return false;
+    if (!p)
+        return true;
+    if (!s_get_uint(c, p, "submitted", "progress.submitted", 0, UINT64_MAX, &out->submitted) ||
+        !s_get_uint(c, p, "completed", "progress.completed", 0, UINT64_MAX, &out->completed) ||
+        !s_get_uint(c, p, "records", "progress.records", 0, UINT64_MAX, &out->records))
+        return false;
+    out->present = true;
+    return true;
+}
+
+/* welcome: dataset, annotator, settings, heartbeat_ms, lease_seconds, batch_max, progress. */
 static jury_err s_welcome(s_ctx_t *c, const msgpack_object *m, jury_msg_t *msg)
 {
     uint64_t hb, lease, bmax;
@@ -585,7 +603,8 @@ static jury_err s_welcome(s_ctx_t *c, const msgpack_object *m, jury_msg_t *msg)
         !s_get_map(c, m, "settings", "settings", true, &msg->u.welcome.settings) ||
         !s_get_uint(c, m, "heartbeat_ms", "heartbeat_ms", 1, UINT32_MAX, &hb) ||
         !s_get_uint(c, m, "lease_seconds", "lease_seconds", 1, UINT32_MAX, &lease) ||
-        !s_get_uint(c, m, "batch_max", "batch_max", 1, JURY_PROTO_BATCH_MAX, &bmax))
+        !s_get_uint(c, m, "batch_max", "batch_max", 1, JURY_PROTO_BATCH_MAX, &bmax) ||
+        !s_get_progress(c, m, &msg->u.welcome.progress))
         return JURY_EPROTO;
     msg->u.welcome.heartbeat_ms = (uint32_t)hb;
     msg->u.welcome.lease_seconds = (uint32_t)lease;
@@ -599,7 +618,8 @@ static jury_err s_batch(s_ctx_t *c, const msgpack_object *m, jury_msg_t *msg)
     const msgpack_object *arr, *o;
     char path[64];
     jury_str_t id;
-    if (!s_get_array(c, m, "records", 0, JURY_PROTO_BATCH_MAX, true, &arr))
+    if (!s_get_array(c, m, "records", 0, JURY_PROTO_BATCH_MAX, true, &arr) ||
+        !s_get_progress(c, m, &msg->u.batch.progress))
         return JURY_EPROTO;
     for (uint32_t i = 0; i < arr->via.array.size; i++) {
         const msgpack_object *r = &arr->via.array.ptr[i];
@@ -909,22 +929,45 @@ static jury_err s_finish(msgpack_sbuffer *buf, size_t start, int rc)
 jury_err jury_proto_encode_hello(msgpack_sbuffer *buf, uint64_t req, const char *annotator,
                                  const char *dataset, const char *agent)
 {
+    return jury_proto_encode_hello_token(buf, req, annotator, dataset, agent, NULL);
+}
+
+jury_err jury_proto_encode_hello_token(msgpack_sbuffer *buf, uint64_t req, const char *annotator,
+                                       const char *dataset, const char *agent, const char *token)
+{
     msgpack_packer pk;
     size_t start = buf->size;
-    bool has_agent = agent && *agent;
+    bool has_agent = agent && *agent, has_token = token && *token;
     if (req > JURY_PROTO_REQ_MAX || !s_ok_str(annotator, 1, JURY_PROTO_NAME_MAX) ||
         !s_ok_str(dataset, 1, JURY_PROTO_NAME_MAX) ||
-        (has_agent && !s_ok_str(agent, 1, JURY_PROTO_NAME_MAX)))
+        (has_agent && !s_ok_str(agent, 1, JURY_PROTO_NAME_MAX)) ||
+        (has_token && !s_ok_str(token, 1, JURY_PROTO_TOKEN_MAX)))
         return JURY_EINVAL;
     msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    int rc = jury_proto_pack_header(&pk, JURY_CMD_HELLO, true, req, has_agent ? 3 : 2);
+    int rc = jury_proto_pack_header(&pk, JURY_CMD_HELLO, true, req,
+                                    2 + (has_agent ? 1 : 0) + (has_token ? 1 : 0));
     if (rc == 0)
         rc = s_kv_str(&pk, "annotator", annotator, strlen(annotator));
     if (rc == 0)
         rc = s_kv_str(&pk, "dataset", dataset, strlen(dataset));
     if (rc == 0 && has_agent)
         rc = s_kv_str(&pk, "agent", agent, strlen(agent));
+    if (rc == 0 && has_token)
+        rc = s_kv_str(&pk, "token", token, strlen(token));
     return s_finish(buf, start, rc);
+}
+
+int jury_proto_pack_progress(msgpack_packer *pk, const jury_proto_progress_t *p)
+{
+    int rc = jury_proto_pack_cstr(pk, "progress");
+    rc = rc ? rc : msgpack_pack_map(pk, 3);
+    rc = rc ? rc : jury_proto_pack_cstr(pk, "submitted");
+    rc = rc ? rc : msgpack_pack_uint64(pk, p->submitted);
+    rc = rc ? rc : jury_proto_pack_cstr(pk, "completed");
+    rc = rc ? rc : msgpack_pack_uint64(pk, p->completed);
+    rc = rc ? rc : jury_proto_pack_cstr(pk, "records");
+    rc = rc ? rc : msgpack_pack_uint64(pk, p->records);
+    return rc;
 }
 
 jury_err jury_proto_encode_fetch(msgpack_sbuffer *buf, uint64_t req, uint32_t n)

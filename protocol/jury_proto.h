@@ -33,6 +33,8 @@
 /* Longest name (annotator, dataset) and record id, in bytes. */
 #define JURY_PROTO_NAME_MAX 200
 #define JURY_PROTO_ID_MAX   500
+/* Longest web token in hello (a gateway acting for an annotator), in bytes. */
+#define JURY_PROTO_TOKEN_MAX 512
 /* Longest error reason, in bytes. */
 #define JURY_PROTO_REASON_MAX 1024
 /* Longest error code name ("ENOTLEASED"), in bytes. */
@@ -91,6 +93,14 @@ typedef struct {
     int64_t lease_expires; /* accepted draft: the extended lease, ms since the epoch; else 0 */
 } jury_proto_result_t;
 
+/* How far an annotator and its dataset are (optional in welcome and batch). */
+typedef struct {
+    bool present;       /* the message carried "progress" */
+    uint64_t submitted; /* the session's annotator's submitted responses in the dataset */
+    uint64_t completed; /* the dataset's completed records */
+    uint64_t records;   /* the dataset's records */
+} jury_proto_progress_t;
+
 /*
  * A decoded message. Strings borrow from the frame and msgpack_object pointers from the zone
  * passed to decode: keep both alive (and unchanged) while msg is in use.
@@ -105,6 +115,8 @@ typedef struct {
             jury_str_t annotator; /* who annotates (until CURVE: trusted as given) */
             jury_str_t dataset;   /* which dataset */
             jury_str_t agent;     /* optional client software name, len 0 when absent */
+            jury_str_t token;     /* optional web token (a gateway acting for annotator), len 0
+                                     when absent */
         } hello;
         struct {
             uint32_t n; /* 1..JURY_PROTO_BATCH_MAX */
@@ -124,9 +136,11 @@ typedef struct {
             uint32_t heartbeat_ms;          /* heartbeat interval both sides keep */
             uint32_t lease_seconds;         /* lease length */
             uint32_t batch_max;             /* largest n a fetch may ask for */
+            jury_proto_progress_t progress; /* optional progress */
         } welcome;
         struct {
-            const msgpack_object *records; /* array of record maps (see SPEC.md, "batch") */
+            const msgpack_object *records;  /* array of record maps (see SPEC.md, "batch") */
+            jury_proto_progress_t progress; /* optional progress */
         } batch;
         struct {
             uint32_t count;                                  /* 0..JURY_PROTO_BATCH_MAX */
@@ -201,6 +215,13 @@ int jury_proto_pack_str(msgpack_packer *pk, const char *s, size_t n);
 JURY_MUST_CHECK jury_err jury_proto_encode_hello(msgpack_sbuffer *buf, uint64_t req,
                                                  const char *annotator, const char *dataset,
                                                  const char *agent);
+/* hello from a gateway acting for annotator with that annotator's web token (1..
+ * JURY_PROTO_TOKEN_MAX bytes of UTF-8; NULL or empty: a plain hello). */
+JURY_MUST_CHECK jury_err jury_proto_encode_hello_token(msgpack_sbuffer *buf, uint64_t req,
+                                                       const char *annotator, const char *dataset,
+                                                       const char *agent, const char *token);
+/* Packs "progress" and its map (the caller counted the entry in its header). 0 or an error. */
+int jury_proto_pack_progress(msgpack_packer *pk, const jury_proto_progress_t *p);
 JURY_MUST_CHECK jury_err jury_proto_encode_fetch(msgpack_sbuffer *buf, uint64_t req, uint32_t n);
 JURY_MUST_CHECK jury_err jury_proto_encode_heartbeat(msgpack_sbuffer *buf);
 JURY_MUST_CHECK jury_err jury_proto_encode_bye(msgpack_sbuffer *buf, const char *reason);

@@ -25,9 +25,11 @@
  *   extids      be32 ds, external id     -> be64 rid
  *   responses   be64 rid, be32 annotator -> u8 status, be64 updated_ms, values
  *   annotators  name NUL                 -> be32 id, be64 created_ms, u8 role, u8 flags,
- *                                           32-byte public key, be64 changed_ms
- *               (flags: 1 disabled, 2 has a key; rows of the first build end after created_ms
- *               and read as enabled annotators without a key)
+ *                                           32-byte public key, be64 changed_ms,
+ *                                           32-byte web token hash
+ *               (flags: 1 disabled, 2 has a key, 4 has a web token; rows of the first build end
+ *               after created_ms and read as enabled annotators without a key, rows of the
+ *               second after changed_ms and read as without a web token)
  *   annot_ids   be32 id                  -> name NUL
  *   counters    be32 ds, be32 annotator  -> be64 x COUNTER_N (annotator 0: the whole dataset)
  *   agreement   be32 ds, question name   -> the coordinator's running agreement state (opaque)
@@ -77,13 +79,16 @@ enum {
     COUNTER_N
 };
 
-#define RSTATE_LEN       17
-#define RESPONSE_HDR     9
-#define DATASET_HDR      12
-#define ANNOTATOR_LEN    12 /* the first build's annotator row: id, created_ms */
-#define ANNOTATOR_ROW    54 /* ANNOTATOR_LEN, role, flags, public key, changed_ms */
+#define RSTATE_LEN      17
+#define RESPONSE_HDR    9
+#define DATASET_HDR     12
+#define ANNOTATOR_LEN   12  /* the first build's annotator row: id, created_ms */
+#define ANNOTATOR_KEYED 54  /* the second build's row: ANNOTATOR_LEN, role, flags, key, changed_ms \
+                             */
+#define ANNOTATOR_ROW    86 /* ANNOTATOR_KEYED, web token hash */
 #define A_DISABLED       1  /* annotator row flag: disabled */
 #define A_HAS_KEY        2  /* annotator row flag: a public key is registered */
+#define A_HAS_TOKEN      4  /* annotator row flag: a web token hash is registered */
 #define DEFAULT_MAP_SIZE ((size_t)1 << 30)
 #define COUNTER_CACHE    32
 #define WRITE_RETRIES    24
@@ -1020,6 +1025,11 @@ static void s_annotator_encode(unsigned char v[ANNOTATOR_ROW], const jury_annota
     else
         memset(v + 14, 0, 32);
     s_put64(v + 46, (uint64_t)a->changed_ms);
+    v[13] |= a->has_web_token ? A_HAS_TOKEN : 0;
+    if (a->has_web_token)
+        memcpy(v + 54, a->web_token_hash, 32);
+    else
+        memset(v + 54, 0, 32);
 }
 
 /* Decodes an annotators row (name: the NUL-terminated key, borrowed). Rows of the first build
@@ -1028,7 +1038,7 @@ static void s_annotator_encode(unsigned char v[ANNOTATOR_ROW], const jury_annota
 static jury_err s_annotator_decode(const char *name, const MDB_val *val, jury_annotator_t *out)
 {
     const unsigned char *p = val->mv_data;
-    if (val->mv_size != ANNOTATOR_LEN && val->mv_size < ANNOTATOR_ROW)
+    if (val->mv_size != ANNOTATOR_LEN && val->mv_size < ANNOTATOR_KEYED)
         return JURY_ECORRUPT;
     memset(out, 0, sizeof *out);
     out->id = s_get32(p);
@@ -1046,6 +1056,11 @@ static jury_err s_annotator_decode(const char *name, const MDB_val *val, jury_an
     if (out->has_key)
         memcpy(out->public_key, p + 14, 32);
     out->changed_ms = (int64_t)s_get64(p + 46);
+    if (val->mv_size < ANNOTATOR_ROW)
+        return JURY_OK;
+    out->has_web_token = (p[13] & A_HAS_TOKEN) != 0;
+    if (out->has_web_token)
+        memcpy(out->web_token_hash, p + 54, 32);
     return JURY_OK;
 }
 
@@ -1507,6 +1522,18 @@ jury_err jury_store_dataset_counts(jury_txn_t *txn, uint32_t ds, jury_counts_t *
     return JURY_OK;
 }
 
+jury_err jury_store_annotator_counts(jury_txn_t *txn, uint32_t ds, uint32_t annotator,
+                                     jury_counts_t *out)
+{
+    uint64_t v[COUNTER_N] = {0};
+    jury_err err = s_counts_read(txn, ds, annotator, v);
+    if (err != JURY_OK)
+        return err;
+    s_counts_from(v, out);
+    out->records = out->completed = out->discarded = 0;
+    return JURY_OK;
+}
+
 jury_err jury_store_annotator_counts_each(jury_txn_t *txn, uint32_t ds,
                                           jury_err (*fn)(uint32_t annotator, const char *name,
                                                          const jury_counts_t *c, void *arg),
@@ -1760,6 +1787,24 @@ jury_err jury_store_annotator_set_disabled(jury_txn_t *txn, uint32_t id, bool di
         e.a.disabled == disabled)
         return err;
     e.a.disabled = disabled;
+    if ((err = s_edit_store(txn, &e)) != JURY_OK)
+        return err;
+    return s_access_bump(txn);
+}
+
+jury_err jury_store_annotator_set_web_token(jury_txn_t *txn, uint32_t id, const unsigned char *hash)
+{
+    jury_err err;
+    annotator_edit_t e;
+    if ((err = s_need_write(txn)) != JURY_OK || (err = s_edit_load(txn, id, &e)) != JURY_OK)
+        return err;
+    if (!hash && !e.a.has_web_token)
+        return JURY_OK;
+    e.a.has_web_token = hash != NULL;
+    if (hash)
+        memcpy(e.a.web_token_hash, hash, 32);
+    else
+        memset(e.a.web_token_hash, 0, 32);
     if ((err = s_edit_store(txn, &e)) != JURY_OK)
         return err;
     return s_access_bump(txn);

@@ -325,6 +325,11 @@ typedef struct {
 JURY_MUST_CHECK jury_err jury_store_dataset_counts(jury_txn_t *txn, uint32_t ds,
                                                    jury_counts_t *out);
 
+/* Reads annotator's counters within dataset ds into *out (zeros when it has no responses there;
+ * records, completed and discarded are 0: they belong to the dataset row). */
+JURY_MUST_CHECK jury_err jury_store_annotator_counts(jury_txn_t *txn, uint32_t ds,
+                                                     uint32_t annotator, jury_counts_t *out);
+
 /*
  * Calls fn for each annotator with responses in dataset ds, in annotator id
  * order, with the annotator's counters. name is borrowed for the call.
@@ -398,7 +403,10 @@ typedef struct {
     bool has_key;                 /* a CURVE public key is registered */
     unsigned char public_key[32]; /* the key when has_key */
     int64_t created_ms;           /* creation time */
-    int64_t changed_ms;           /* last change of role, state, key or grants */
+    int64_t changed_ms;           /* last change of role, state, key, web token or grants */
+    bool has_web_token;           /* a web token is registered (gateway logins) */
+    unsigned char web_token_hash[32]; /* the token's hash when has_web_token (the token itself is
+                                         never stored) */
 } jury_annotator_t;
 
 /* Reads annotator id (or the one called name) into *out. Errors: JURY_ENOTFOUND. Annotators
@@ -428,6 +436,12 @@ JURY_MUST_CHECK jury_err jury_store_annotator_set_role(jury_txn_t *txn, uint32_t
                                                        jury_role role);
 JURY_MUST_CHECK jury_err jury_store_annotator_set_disabled(jury_txn_t *txn, uint32_t id,
                                                            bool disabled);
+
+/* Registers the hash (32 bytes; the coordinator's choice of hash) of the annotator's web token,
+ * replacing the previous one; NULL removes it. Stamps changed_ms and bumps the access version
+ * like the changes above. Errors: JURY_ENOTFOUND, JURY_EPERM (read transaction), JURY_EFULL. */
+JURY_MUST_CHECK jury_err jury_store_annotator_set_web_token(jury_txn_t *txn, uint32_t id,
+                                                            const unsigned char *hash);
 
 /* The annotator whose registered key is public_key (32 bytes), disabled or not (the caller
  * checks). Errors: JURY_ENOTFOUND. */

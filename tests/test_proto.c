@@ -164,6 +164,45 @@ static void test_golden_encoders(void **state)
                          "\xa9" "annotator" "\xa2" "bo"
                          "\xa7" "dataset" "\xa1" "d"));
 
+    /* A gateway's hello for an annotator carries the web token last (SPEC 10.4). */
+    assert_int_equal(jury_proto_encode_hello_token(&b, 2, "ana", "d", NULL, "ana:xyz"), JURY_OK);
+    s_bytes_eq(&b, BYTES("\x86"
+                         "\xa1" "v" "\x01"
+                         "\xa3" "cmd" "\xa5" "hello"
+                         "\xa3" "req" "\x02"
+                         "\xa9" "annotator" "\xa3" "ana"
+                         "\xa7" "dataset" "\xa1" "d"
+                         "\xa5" "token" "\xa7" "ana:xyz"));
+    /* An empty token is no token. */
+    assert_int_equal(jury_proto_encode_hello_token(&b, 0, "bo", "d", NULL, ""), JURY_OK);
+    s_bytes_eq(&b, BYTES("\x85"
+                         "\xa1" "v" "\x01"
+                         "\xa3" "cmd" "\xa5" "hello"
+                         "\xa3" "req" "\x00"
+                         "\xa9" "annotator" "\xa2" "bo"
+                         "\xa7" "dataset" "\xa1" "d"));
+    {
+        char long_token[JURY_PROTO_TOKEN_MAX + 2];
+        memset(long_token, 'a', sizeof long_token - 1);
+        long_token[sizeof long_token - 1] = '\0';
+        assert_int_equal(jury_proto_encode_hello_token(&b, 1, "a", "d", NULL, long_token),
+                         JURY_EINVAL);
+        long_token[JURY_PROTO_TOKEN_MAX] = '\0';
+        assert_int_equal(jury_proto_encode_hello_token(&b, 1, "a", "d", NULL, long_token),
+                         JURY_OK);
+        msgpack_zone z;
+        msgpack_zone_init(&z, 1024);
+        jury_msg_t m;
+        assert_int_equal(jury_proto_decode(b.data, b.size, &z, &m, NULL, 0), JURY_OK);
+        assert_int_equal(m.cmd, JURY_CMD_HELLO);
+        assert_int_equal(m.u.hello.token.len, JURY_PROTO_TOKEN_MAX);
+        msgpack_zone_destroy(&z);
+        msgpack_sbuffer_clear(&b);
+        assert_int_equal(jury_proto_encode_hello_token(&b, 1, "a", "d", NULL, "a\xff"),
+                         JURY_EINVAL);
+        assert_int_equal(b.size, 0);
+    }
+
     /* {"v": 1, "cmd": "fetch", "req": 300, "n": 10}: 300 needs a uint16 (0xcd 0x01 0x2c). */
     assert_int_equal(jury_proto_encode_fetch(&b, 300, 10), JURY_OK);
     s_bytes_eq(&b, BYTES("\x84"
@@ -431,6 +470,7 @@ static void test_decode_welcome(void **state)
     fb_kuint(&f, "batch_max", 100);
 
     assert_int_equal(s_decode(d, f.sb.data, f.sb.size), JURY_OK);
+    assert_false(d->msg.u.welcome.progress.present); /* optional: older coordinators */
     assert_int_equal(d->msg.cmd, JURY_CMD_WELCOME);
     assert_int_equal(d->msg.req, 1);
     s_str_eq(d->msg.u.welcome.dataset, "support");
@@ -441,6 +481,45 @@ static void test_decode_welcome(void **state)
     assert_int_equal(d->msg.u.welcome.lease_seconds, 600);
     assert_int_equal(d->msg.u.welcome.batch_max, 100);
     fb_free(&f);
+
+    /* With progress, as jury_proto_pack_progress packs it; then broken progress maps. */
+    for (int broken = 0; broken < 3; broken++) {
+        fb_head(&f, JURY_CMD_WELCOME, true, 1, 7);
+        fb_kstr(&f, "dataset", "support");
+        fb_kstr(&f, "annotator", "alice");
+        fb_str(&f, "settings");
+        msgpack_pack_map(&f.pk, 0);
+        fb_kuint(&f, "heartbeat_ms", 1000);
+        fb_kuint(&f, "lease_seconds", 600);
+        fb_kuint(&f, "batch_max", 100);
+        jury_proto_progress_t p = {true, 12, 40, 100};
+        if (broken == 0) {
+            assert_int_equal(jury_proto_pack_progress(&f.pk, &p), 0);
+        } else if (broken == 1) {
+            fb_str(&f, "progress");
+            msgpack_pack_map(&f.pk, 2); /* records missing */
+            fb_kuint(&f, "submitted", 1);
+            fb_kuint(&f, "completed", 2);
+        } else {
+            fb_kstr(&f, "progress", "12 of 100");
+        }
+        char why[200] = "";
+        msgpack_zone_clear(&d->zone);
+        jury_err rc = jury_proto_decode(f.sb.data, f.sb.size, &d->zone, &d->msg, why, sizeof why);
+        if (broken == 0) {
+            assert_int_equal(rc, JURY_OK);
+            assert_true(d->msg.u.welcome.progress.present);
+            assert_int_equal(d->msg.u.welcome.progress.submitted, 12);
+            assert_int_equal(d->msg.u.welcome.progress.completed, 40);
+            assert_int_equal(d->msg.u.welcome.progress.records, 100);
+        } else {
+            assert_int_equal(rc, JURY_EPROTO);
+            assert_string_equal(why, broken == 1
+                                         ? "welcome: progress.records: missing"
+                                         : "welcome: progress: must be a map, not a string");
+        }
+        fb_free(&f);
+    }
 }
 
 static void test_decode_batch(void **state)

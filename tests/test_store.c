@@ -1099,7 +1099,8 @@ static void test_decisions_grow_the_map(void **state)
 
 /* One write of the access tests: op names what to do with annotator `name` (ensured first). */
 typedef struct {
-    const char *op;           /* "role", "key", "nokey", "disable", "enable", "grant", "revoke" */
+    const char *op;           /* "role", "key", "nokey", "token", "disable", "enable", "grant",
+                                 "revoke" */
     const char *name;         /* annotator */
     jury_role role;           /* role */
     const unsigned char *key; /* public key */
@@ -1119,6 +1120,8 @@ static jury_err s_access(jury_txn_t *txn, void *arg)
         return jury_store_annotator_set_key(txn, a->id, a->key);
     if (strcmp(a->op, "nokey") == 0)
         return jury_store_annotator_set_key(txn, a->id, NULL);
+    if (strcmp(a->op, "token") == 0)
+        return jury_store_annotator_set_web_token(txn, a->id, a->key);
     if (strcmp(a->op, "disable") == 0 || strcmp(a->op, "enable") == 0)
         return jury_store_annotator_set_disabled(txn, a->id, strcmp(a->op, "disable") == 0);
     if (strcmp(a->op, "grant") == 0)
@@ -1280,6 +1283,88 @@ static void test_annotator_keys(void **state)
     assert_int_equal(jury_store_annotator_find_key(txn, k1, &id), JURY_OK);
     assert_int_not_equal(id, got.id);
     jury_txn_abort(&txn);
+}
+
+static jury_err s_set_token_missing(jury_txn_t *txn, void *arg)
+{
+    (void)arg;
+    unsigned char h[32] = {1};
+    return jury_store_annotator_set_web_token(txn, 77, h);
+}
+
+/* A web token's hash rides in the annotator row, apart from the key; rows of the build before
+ * web tokens (54 bytes) read as annotators without one. */
+static void test_annotator_web_token(void **state)
+{
+    fixture_t *f = *state;
+    unsigned char h1[32], h2[32], k1[32];
+    memset(h1, 0xa1, sizeof h1);
+    memset(h2, 0xb2, sizeof h2);
+    memset(k1, 0x11, sizeof k1);
+    char name[JURY_STORE_NAME_MAX + 1];
+    assert_int_equal(s_do(f->store, "key", "ana", (access_arg_t){.key = k1}), JURY_OK);
+    assert_int_equal(s_access_version(f->store), 1);
+    jury_annotator_t got;
+    s_get_annotator(f->store, "ana", &got, name);
+    assert_false(got.has_web_token);
+
+    assert_int_equal(s_do(f->store, "token", "ana", (access_arg_t){.key = h1}), JURY_OK);
+    assert_int_equal(s_access_version(f->store), 2);
+    s_get_annotator(f->store, "ana", &got, name);
+    assert_true(got.has_web_token);
+    assert_memory_equal(got.web_token_hash, h1, 32);
+    assert_true(got.has_key); /* the key is untouched */
+    assert_memory_equal(got.public_key, k1, 32);
+
+    assert_int_equal(s_do(f->store, "token", "ana", (access_arg_t){.key = h2}), JURY_OK);
+    assert_int_equal(s_access_version(f->store), 3);
+    s_get_annotator(f->store, "ana", &got, name);
+    assert_memory_equal(got.web_token_hash, h2, 32);
+
+    /* Removing it bumps the version once; removing nothing changes nothing. */
+    assert_int_equal(s_do(f->store, "token", "ana", (access_arg_t){.key = NULL}), JURY_OK);
+    assert_int_equal(s_do(f->store, "token", "ana", (access_arg_t){.key = NULL}), JURY_OK);
+    assert_int_equal(s_access_version(f->store), 4);
+    s_get_annotator(f->store, "ana", &got, name);
+    assert_false(got.has_web_token);
+    assert_true(got.has_key);
+
+    jury_txn_t *txn;
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(jury_store_annotator_set_web_token(txn, 1, h1), JURY_EPERM);
+    jury_txn_abort(&txn);
+    assert_int_equal(jury_store_write(f->store, s_set_token_missing, NULL), JURY_ENOTFOUND);
+
+    /* A row as the build before web tokens wrote it: 54 bytes, key but no token. */
+    jury_store_destroy(&f->store);
+    MDB_env *env;
+    MDB_txn *raw;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 32);
+    assert_int_equal(mdb_env_open(env, f->dir, 0, 0640), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &raw), 0);
+    assert_int_equal(mdb_dbi_open(raw, "annotators", 0, &dbi), 0);
+    MDB_val key = {.mv_size = 4, .mv_data = (void *)"ana"}, val;
+    assert_int_equal(mdb_get(raw, dbi, &key, &val), 0);
+    assert_int_equal(val.mv_size, 86);
+    unsigned char row[54];
+    memcpy(row, val.mv_data, sizeof row);
+    row[13] |= 4; /* a flag the old build never set must not conjure a token */
+    MDB_val short_row = {sizeof row, row};
+    assert_int_equal(mdb_put(raw, dbi, &key, &short_row, 0), 0);
+    assert_int_equal(mdb_txn_commit(raw), 0);
+    mdb_env_close(env);
+    assert_int_equal(jury_store_open(&f->store, f->dir, NULL), JURY_OK);
+    s_get_annotator(f->store, "ana", &got, name);
+    assert_false(got.has_web_token);
+    assert_true(got.has_key);
+    assert_memory_equal(got.public_key, k1, 32);
+    /* Writing it again makes it a full row with the token. */
+    assert_int_equal(s_do(f->store, "token", "ana", (access_arg_t){.key = h1}), JURY_OK);
+    s_get_annotator(f->store, "ana", &got, name);
+    assert_true(got.has_web_token);
+    assert_memory_equal(got.web_token_hash, h1, 32);
 }
 
 static jury_err s_collect_ds(uint32_t ds, void *arg)
@@ -1535,6 +1620,7 @@ int main(void)
         cmocka_unit_test(test_roles_by_name),
         cmocka_unit_test_setup_teardown(test_annotator_roles_and_state, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_annotator_keys, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_annotator_web_token, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_grants, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_dataset_delete_removes_its_grants, s_setup,
                                         s_teardown),

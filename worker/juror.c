@@ -73,36 +73,38 @@ typedef struct {
 typedef enum { S_CALL_NONE, S_CALL_FETCH, S_CALL_RELEASE } s_call_kind;
 
 struct juror {
-    char *endpoint;         /* coordinator endpoint (owned) */
-    unsigned char *curve;   /* CURVE keys (S_CURVE_BYTES, sodium_malloc'd), NULL: plaintext */
-    void *monitor;          /* PAIR socket receiving the socket's handshake events, or NULL */
-    unsigned monitor_seq;   /* numbers the monitors' inproc endpoints */
-    char *dataset;          /* dataset name (owned) */
-    char *annotator;        /* annotator name (owned) */
-    char *agent;            /* agent sent with hello (owned) */
-    int timeout_ms;         /* longest a call waits */
-    unsigned rng;           /* rand_r state for the jitter */
-    void *ctx;              /* ZeroMQ context, one per juror */
-    void *sock;             /* the DEALER socket, NULL between attempts */
-    s_state state;          /* where the connection is */
-    jury_err fatal;         /* in S_DEAD: the error every call returns */
-    int64_t due;            /* S_WAITING: next attempt; S_HELLO: the attempt gives up */
-    int attempts;           /* reconnect attempts since the last stable session */
-    int64_t up_since;       /* monotonic ms the session opened */
-    int64_t last_sent;      /* monotonic ms of our last message */
-    int64_t last_heard;     /* monotonic ms of the coordinator's last message */
-    uint64_t next_req;      /* the next request id */
-    uint64_t hello_req;     /* req of the hello in S_HELLO */
-    uint32_t heartbeat_ms;  /* heartbeat interval (the welcome's, once there is one) */
-    uint32_t lease_seconds; /* from the welcome */
-    uint32_t batch_max;     /* from the welcome */
-    char *settings;         /* the first welcome's settings as JSON (owned) */
-    s_pending_t *pend;      /* unacknowledged responses, in submission order (owned) */
-    size_t npend, cappend;  /* entries used and allocated */
-    uint64_t next_pend_id;  /* the next s_pending_t id */
-    int64_t resend_at;      /* when responses with req 0 may be sent again */
-    int resend_delay;       /* the next delay after a passing refusal */
-    jury_err lost_err;      /* first refusal nobody was told about, for juror_flush */
+    char *endpoint;            /* coordinator endpoint (owned) */
+    unsigned char *curve;      /* CURVE keys (S_CURVE_BYTES, sodium_malloc'd), NULL: plaintext */
+    void *monitor;             /* PAIR socket receiving the socket's handshake events, or NULL */
+    unsigned monitor_seq;      /* numbers the monitors' inproc endpoints */
+    char *dataset;             /* dataset name (owned) */
+    char *annotator;           /* annotator name (owned) */
+    char *agent;               /* agent sent with hello (owned) */
+    char *web_token;           /* gateway: the annotator's web token (sodium_malloc'd), else NULL */
+    juror_progress_t progress; /* the last welcome's or batch's, plus submits acknowledged since */
+    int timeout_ms;            /* longest a call waits */
+    unsigned rng;              /* rand_r state for the jitter */
+    void *ctx;                 /* ZeroMQ context, one per juror */
+    void *sock;                /* the DEALER socket, NULL between attempts */
+    s_state state;             /* where the connection is */
+    jury_err fatal;            /* in S_DEAD: the error every call returns */
+    int64_t due;               /* S_WAITING: next attempt; S_HELLO: the attempt gives up */
+    int attempts;              /* reconnect attempts since the last stable session */
+    int64_t up_since;          /* monotonic ms the session opened */
+    int64_t last_sent;         /* monotonic ms of our last message */
+    int64_t last_heard;        /* monotonic ms of the coordinator's last message */
+    uint64_t next_req;         /* the next request id */
+    uint64_t hello_req;        /* req of the hello in S_HELLO */
+    uint32_t heartbeat_ms;     /* heartbeat interval (the welcome's, once there is one) */
+    uint32_t lease_seconds;    /* from the welcome */
+    uint32_t batch_max;        /* from the welcome */
+    char *settings;            /* the first welcome's settings as JSON (owned) */
+    s_pending_t *pend;         /* unacknowledged responses, in submission order (owned) */
+    size_t npend, cappend;     /* entries used and allocated */
+    uint64_t next_pend_id;     /* the next s_pending_t id */
+    int64_t resend_at;         /* when responses with req 0 may be sent again */
+    int resend_delay;          /* the next delay after a passing refusal */
+    jury_err lost_err;         /* first refusal nobody was told about, for juror_flush */
     char lost_reason[S_ERROR_MAX]; /* its reason */
     struct {
         s_call_kind kind;       /* what is being waited for */
@@ -540,7 +542,8 @@ static void s_attempt(juror_t *j)
     j->hello_req = s_req(j);
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);
-    if (jury_proto_encode_hello(&buf, j->hello_req, j->annotator, j->dataset, j->agent) == JURY_OK)
+    if (jury_proto_encode_hello_token(&buf, j->hello_req, j->annotator, j->dataset, j->agent,
+                                      j->web_token) == JURY_OK)
         s_send(j, buf.data, buf.size);
     msgpack_sbuffer_destroy(&buf);
     int64_t wait = 3 * (int64_t)j->heartbeat_ms;
@@ -574,6 +577,8 @@ static void s_resolve(juror_t *j, size_t i, bool ok, jury_err err, const char *r
     }
     if (ok)
         j->resend_delay = S_RESEND_MIN;
+    if (ok && p->status == JUROR_SUBMITTED && j->progress.known)
+        j->progress.submitted++;
     else if (!watched && j->lost_err == JURY_OK) {
         j->lost_err = err;
         /* Name the record unless the coordinator's reason already does. */
@@ -672,10 +677,22 @@ static cJSON *s_record_json(const msgpack_object *r)
     return o;
 }
 
+/* Keeps the progress a welcome or batch carried. */
+static void s_take_progress(juror_t *j, const jury_proto_progress_t *p)
+{
+    if (!p->present)
+        return;
+    j->progress.known = true;
+    j->progress.submitted = p->submitted;
+    j->progress.completed = p->completed;
+    j->progress.records = p->records;
+}
+
 /* batch for the fetch in progress: records to JSON. Records that JSON cannot hold are released. */
 static void s_on_batch(juror_t *j, const jury_msg_t *m)
 {
     const msgpack_object *recs = m->u.batch.records;
+    s_take_progress(j, &m->u.batch.progress);
     const char *bad[JURY_PROTO_BATCH_MAX];
     size_t badlen[JURY_PROTO_BATCH_MAX];
     uint32_t nbad = 0;
@@ -763,6 +780,7 @@ static void s_on_welcome(juror_t *j, const jury_msg_t *m)
     j->heartbeat_ms = m->u.welcome.heartbeat_ms;
     j->lease_seconds = m->u.welcome.lease_seconds;
     j->batch_max = m->u.welcome.batch_max;
+    s_take_progress(j, &m->u.welcome.progress);
     /* Whatever was unacknowledged goes again at once (SPEC 9.2): one submit per 100. */
     for (size_t i = 0; i < j->npend; i++)
         j->pend[i].req = 0;
@@ -1118,6 +1136,10 @@ static void s_free(juror_t *j)
     free(j->dataset);
     free(j->annotator);
     free(j->agent);
+    if (j->web_token) {
+        sodium_memzero(j->web_token, strlen(j->web_token));
+        sodium_free(j->web_token);
+    }
     free(j);
 }
 
@@ -1167,7 +1189,7 @@ static jury_err s_load_keys(const juror_opts_t *opts, jury_keyfile_t *kf, unsign
             s_errmsg(errmsg, errcap, msg);
             return JURY_EINVAL;
         }
-        if (opts->annotator && strcmp(opts->annotator, kf->annotator) != 0) {
+        if (opts->annotator && !opts->web_token && strcmp(opts->annotator, kf->annotator) != 0) {
             char msg[700];
             snprintf(msg, sizeof msg, "%s is the key file of %s, not of %s", opts->key_file,
                      kf->annotator, opts->annotator);
@@ -1228,6 +1250,14 @@ jury_err juror_connect(juror_t **out, const juror_opts_t *opts, char *errmsg, si
                        "required");
         goto fail;
     }
+    if (opts->web_token &&
+        (!opts->annotator || !*opts->web_token || strlen(opts->web_token) > JURY_PROTO_TOKEN_MAX ||
+         !jury_utf8_valid(opts->web_token, strlen(opts->web_token), NULL))) {
+        s_errmsg(errmsg, errcap,
+                 "juror_connect: a web_token needs the annotator it belongs to, and must be 1 to "
+                 "512 bytes of UTF-8");
+        goto fail;
+    }
     size_t dl = strlen(opts->dataset), al = strlen(annotator), gl = strlen(agent);
     if (dl < 1 || dl > JURY_PROTO_NAME_MAX || !jury_utf8_valid(opts->dataset, dl, NULL) || al < 1 ||
         al > JURY_PROTO_NAME_MAX || !jury_utf8_valid(annotator, al, NULL) ||
@@ -1252,9 +1282,12 @@ jury_err juror_connect(juror_t **out, const juror_opts_t *opts, char *errmsg, si
     j->dataset = strdup(opts->dataset);
     j->annotator = strdup(annotator);
     j->agent = strdup(agent);
+    if (opts->web_token && (j->web_token = sodium_malloc(strlen(opts->web_token) + 1)))
+        memcpy(j->web_token, opts->web_token, strlen(opts->web_token) + 1);
     j->ctx = zmq_ctx_new();
     jury_keyfile_clear(&kf);
-    if (!j->endpoint || !j->dataset || !j->annotator || !j->agent || !j->ctx) {
+    if (!j->endpoint || !j->dataset || !j->annotator || !j->agent || !j->ctx ||
+        (opts->web_token && !j->web_token)) {
         s_free(j);
         s_errmsg(errmsg, errcap, "out of memory");
         return JURY_ENOMEM;
@@ -1677,4 +1710,9 @@ bool juror_connected(const juror_t *j)
 const char *juror_error(const juror_t *j)
 {
     return j ? j->error : "";
+}
+
+void juror_progress(const juror_t *j, juror_progress_t *out)
+{
+    *out = j->progress;
 }

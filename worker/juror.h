@@ -72,6 +72,11 @@ typedef struct {
     const unsigned char *server_key; /* the coordinator's public key */
     const unsigned char *public_key; /* the annotator's public key */
     const unsigned char *secret_key; /* the annotator's secret key */
+    /* Gateway (SPEC section 10.4): act for `annotator`, who does not own the key, with that
+     * person's web token ("NAME:SECRET", from `jury annotator add --web-token`), which the
+     * coordinator checks. The key (key_file or in memory) must then be a gateway's, and annotator
+     * is required and names the person. NULL: the juror acts as the key's owner. */
+    const char *web_token;
 } juror_opts_t;
 
 /* libjuror's version, "MAJOR.MINOR.PATCH". */
@@ -121,6 +126,18 @@ const char *juror_endpoint(const juror_t *j);
 /* Whether the connection uses CURVE (encrypted, the annotator known by its key). */
 bool juror_secure(const juror_t *j);
 uint32_t juror_lease_seconds(const juror_t *j);
+
+/* How far the annotator and the dataset are, as the coordinator last said (welcome, batch). */
+typedef struct {
+    bool known;         /* the coordinator has said; false with an older coordinator */
+    uint64_t submitted; /* this annotator's submitted responses in the dataset */
+    uint64_t completed; /* the dataset's completed records */
+    uint64_t records;   /* the dataset's records */
+} juror_progress_t;
+
+/* Stores in *out the progress of the last welcome or batch, plus the responses this juror has
+ * had acknowledged as submitted since (so it stays current between fetches). */
+void juror_progress(const juror_t *j, juror_progress_t *out);
 
 /* Response statuses, as in the protocol. */
 typedef enum {

@@ -281,7 +281,7 @@ def check_refusals(root):
     expect_eq(open(os.path.join(root, "carl.key")).read(), "mine\n", "the existing file is intact")
     expect("carl" not in listing(store), "carl not registered")
 
-    for args in (["add", "bad name"], ["add", ".x"], ["add", "x", "--role", "gateway"],
+    for args in (["add", "bad name"], ["add", ".x"], ["add", "x", "--role", "gateway", "--web-token"],
                  ["add", "x", "--role", "boss"], ["add", "x", "--datasets", "a,,b"],
                  ["add", "x", "--endpoint", "tcp://a b"], ["disable", "nobody"],
                  ["grant", "ana", "nope"], ["grant", "nobody", "a"], ["revoke", "ana", "nope"],
