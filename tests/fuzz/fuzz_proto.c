@@ -92,14 +92,17 @@ static void s_roundtrip(const jury_msg_t *m)
         const char *ann = s_cstr(m->u.hello.annotator, a, sizeof a);
         const char *ds = s_cstr(m->u.hello.dataset, b, sizeof b);
         const char *agent = s_cstr(m->u.hello.agent, c, sizeof c);
-        if (!ann || !ds || !agent)
+        char t[JURY_PROTO_TOKEN_MAX + 1];
+        const char *token = s_cstr(m->u.hello.token, t, sizeof t);
+        if (!ann || !ds || !agent || !token)
             break;
-        rc = jury_proto_encode_hello(&buf, m->req, ann, ds, agent);
+        rc = jury_proto_encode_hello_token(&buf, m->req, ann, ds, agent, token);
         FUZZ_CHECK(rc == JURY_OK, "encode_hello refuses a decoded hello: %s", jury_errname(rc));
         s_redecode(&buf, &zone, &m2, m->cmd);
         FUZZ_CHECK(m2.req == m->req && s_str_eq(m2.u.hello.annotator, m->u.hello.annotator) &&
                        s_str_eq(m2.u.hello.dataset, m->u.hello.dataset) &&
-                       s_str_eq(m2.u.hello.agent, m->u.hello.agent),
+                       s_str_eq(m2.u.hello.agent, m->u.hello.agent) &&
+                       s_str_eq(m2.u.hello.token, m->u.hello.token),
                    "hello changed in the round trip");
         break;
     }

@@ -74,6 +74,8 @@ frames = {
     "hello": msg("hello", 1, annotator="alice", dataset="support"),
     "hello-agent": msg("hello", 2, annotator="bob.smith", dataset="support-sft",
                        agent="juror/0.1"),
+    "hello-token": msg("hello", 2, annotator="ana", dataset="support", agent="juror-web/0.1",
+                       token="ana:" + "Qm9vZ3Vz" * 5 + "abc"),
     "fetch": msg("fetch", 3, n=10),
     "submit-all-types": msg("submit", 4, responses=[
         {"record": "ticket-0001", "status": "submitted", "values": ALL_VALUES}]),
@@ -87,7 +89,7 @@ frames = {
     "bye": msg("bye", reason="closing the laptop"),
     "welcome": msg("welcome", 1, dataset="support", annotator="alice",
                    settings=WELCOME_SETTINGS, heartbeat_ms=1000, lease_seconds=600,
-                   batch_max=100),
+                   batch_max=100, progress={"submitted": 12, "completed": 40, "records": 100}),
     "batch": msg("batch", 3, records=[
         {"id": "ticket-0001",
          "fields": {"instruction": "I was charged twice for order 4417.",
@@ -354,6 +356,7 @@ write_dict("import", ['"%s"' % w for w in RECORD_WORDS] + JSON_TOKENS)
 PROTO_WORDS = """v cmd req hello fetch submit release heartbeat bye welcome batch results error goodbye
 annotator dataset agent n responses record status values submitted discarded draft records settings
 heartbeat_ms lease_seconds batch_max id fields suggestions metadata lease_expires ok code reason
+token progress completed
 EPROTO ENOTLEASED EINVAL""".split()
 write_dict("proto", [pack(w) for w in PROTO_WORDS] + [
     b"\xc0", b"\xc2", b"\xc3", b"\xcb", b"\xcf\x00\x20\x00\x00\x00\x00\x00\x00", b"\xd9", b"\xda",
