@@ -392,6 +392,21 @@ jury_err jury_sched_check(const jury_sched_t *s, uint32_t annotator, uint64_t se
     return JURY_OK;
 }
 
+jury_err jury_sched_claim(jury_sched_t *s, uint32_t annotator, uint64_t seq, int64_t now,
+                          int64_t *expires)
+{
+    if (seq == 0 || seq > s->nrecs)
+        return JURY_ENOTFOUND;
+    if ((annotator & LEASED) || !s_offerable(s, (uint32_t)(seq - 1), annotator))
+        return JURY_ENOTLEASED;
+    ann_t *a = s_ann(s, annotator);
+    int64_t deadline = now + s->opts.lease_ms;
+    if (!a || !s_lease(s, a, annotator, (uint32_t)(seq - 1), deadline))
+        return JURY_ENOMEM;
+    *expires = deadline;
+    return JURY_OK;
+}
+
 /* Ends annotator's lease on record i if it has one. */
 static void s_end_lease(jury_sched_t *s, uint32_t annotator, uint32_t i)
 {

@@ -69,6 +69,16 @@ JURY_MUST_CHECK jury_err jury_sched_check(const jury_sched_t *s, uint32_t annota
                                           int64_t now);
 
 /*
+ * Leases record seq to annotator at once, as a fetch would have, when it could be offered to it
+ * now: not finished, with a free slot, neither answered nor leased by the annotator. For a
+ * response the worker sends again after the coordinator lost its lease (a restart; SPEC 9.3,
+ * `reclaim`). Stores the deadline in *expires. Errors: JURY_ENOTFOUND (no such record),
+ * JURY_ENOTLEASED (it cannot be offered to annotator now), JURY_ENOMEM.
+ */
+JURY_MUST_CHECK jury_err jury_sched_claim(jury_sched_t *s, uint32_t annotator, uint64_t seq,
+                                          int64_t now, int64_t *expires);
+
+/*
  * Records a committed response of annotator to seq and ends its lease (if
  * any): submitted counts toward the target and finishes the record at the
  * target; discarded frees the slot, excludes the annotator, and sets the

@@ -1474,13 +1474,20 @@ static jury_err s_submit_one(server_t *sv, session_t *s, jury_txn_t *txn,
                  s->name);
         return JURY_EEXIST;
     }
+    /* A response sent again on a new session may have lost its lease with a restart: it is
+     * leased anew below, after its values pass, if the record could be handed out to this
+     * annotator now (SPEC 9.3). */
+    bool claim = false;
     if ((err = jury_sched_check(ds->sched, s->annotator, seq, sv->now)) != JURY_OK) {
-        sv->values.size = off;
-        snprintf(reason, cap,
-                 "record '%.*s' is not leased to %s (never fetched, released, expired, "
-                 "or finished by others)",
-                 (int)r->record.len, r->record.ptr, s->name);
-        return JURY_ENOTLEASED;
+        claim = err == JURY_ENOTLEASED && r->reclaim;
+        if (!claim) {
+            sv->values.size = off;
+            snprintf(reason, cap,
+                     "record '%.*s' is not leased to %s (never fetched, released, expired, "
+                     "or finished by others)",
+                     (int)r->record.len, r->record.ptr, s->name);
+            return JURY_ENOTLEASED;
+        }
     }
     if (status != JURY_RESPONSE_DISCARDED || r->values) {
         cJSON *values = r->values ? jury_jsonpack_to_json(r->values) : NULL;
@@ -1500,6 +1507,19 @@ static jury_err s_submit_one(server_t *sv, session_t *s, jury_txn_t *txn,
             return err;
         }
     }
+    int64_t claimed;
+    if (claim && (s_leases_held(sv, s->annotator) >= sv->lim.max_leases ||
+                  jury_sched_claim(ds->sched, s->annotator, seq, sv->now, &claimed) != JURY_OK)) {
+        sv->values.size = off;
+        snprintf(reason, cap,
+                 "record '%.*s' is not leased to %s and cannot be leased again (answered by "
+                 "enough others, leased to them, set aside, or over the lease limit)",
+                 (int)r->record.len, r->record.ptr, s->name);
+        return JURY_ENOTLEASED;
+    }
+    if (claim)
+        s_event(JURY_LOG_INFO, "reclaimed", "annotator=%s dataset=%s record=%.*s", s->name,
+                ds->name, (int)r->record.len, r->record.ptr);
     sv->op_index[slot] = (uint32_t)sv->nops + 1; /* a later one replaces an earlier draft */
     op_t *op = &sv->ops[sv->nops++];
     *op = (op_t){.rid = rid,

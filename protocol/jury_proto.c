@@ -549,6 +549,17 @@ static jury_err s_submit(s_ctx_t *c, const msgpack_object *m, jury_msg_t *msg, m
             if (rc != JURY_OK)
                 return rc;
         }
+        snprintf(path, sizeof path, "responses[%u].reclaim", i);
+        const msgpack_object *rc;
+        if (!s_find(r, "reclaim", &rc)) {
+            s_why(c->why, c->whylen, "%s: %s: given twice", c->cmd, path);
+            return JURY_EPROTO;
+        }
+        if (rc && rc->type != MSGPACK_OBJECT_BOOLEAN && rc->type != MSGPACK_OBJECT_NIL) {
+            s_why(c->why, c->whylen, "%s: %s: must be true or false", c->cmd, path);
+            return JURY_EPROTO;
+        }
+        it->reclaim = rc && rc->type == MSGPACK_OBJECT_BOOLEAN && rc->via.boolean;
         it->values = values;
         msg->u.submit.count = i + 1;
     }

@@ -82,6 +82,7 @@ typedef struct {
     jury_str_t record;            /* the record's external id */
     jury_proto_status status;     /* its status */
     const msgpack_object *values; /* map question -> value; NULL when absent (discards) */
+    bool reclaim; /* sent again on a new session: the coordinator may have lost its lease */
 } jury_proto_response_t;
 
 /* One result of a submit or release. */

@@ -67,7 +67,19 @@ typedef struct {
     size_t values_len;   /* bytes at values */
     uint64_t req;        /* req of the submit carrying it now; 0: to be sent */
     int64_t sent_at;     /* monotonic ms when it was last sent */
+    uint64_t session;    /* session of the record's lease (reclaim when older than the current) */
+    bool counts;         /* a first answer to a fetched record: adds to progress when stored */
 } s_pending_t;
+
+/* A record handed out by a fetch, and the session whose lease it came with. */
+typedef struct {
+    char *record;     /* record id (owned) */
+    uint64_t session; /* juror session count at the fetch */
+} s_fetched_t;
+
+/* Most fetched records remembered; beyond it the oldest are forgotten (their responses then count
+ * as given on the session that sends them, which only matters after a coordinator restart). */
+#define S_FETCHED_MAX 4096
 
 /* The blocking request in progress (fetch or release). */
 typedef enum { S_CALL_NONE, S_CALL_FETCH, S_CALL_RELEASE } s_call_kind;
@@ -82,29 +94,32 @@ struct juror {
     char *agent;               /* agent sent with hello (owned) */
     char *web_token;           /* gateway: the annotator's web token (sodium_malloc'd), else NULL */
     juror_progress_t progress; /* the last welcome's or batch's, plus submits acknowledged since */
-    int timeout_ms;            /* longest a call waits */
-    unsigned rng;              /* rand_r state for the jitter */
-    void *ctx;                 /* ZeroMQ context, one per juror */
-    void *sock;                /* the DEALER socket, NULL between attempts */
-    s_state state;             /* where the connection is */
-    jury_err fatal;            /* in S_DEAD: the error every call returns */
-    int64_t due;               /* S_WAITING: next attempt; S_HELLO: the attempt gives up */
-    int attempts;              /* reconnect attempts since the last stable session */
-    int64_t up_since;          /* monotonic ms the session opened */
-    int64_t last_sent;         /* monotonic ms of our last message */
-    int64_t last_heard;        /* monotonic ms of the coordinator's last message */
-    uint64_t next_req;         /* the next request id */
-    uint64_t hello_req;        /* req of the hello in S_HELLO */
-    uint32_t heartbeat_ms;     /* heartbeat interval (the welcome's, once there is one) */
-    uint32_t lease_seconds;    /* from the welcome */
-    uint32_t batch_max;        /* from the welcome */
-    char *settings;            /* the first welcome's settings as JSON (owned) */
-    s_pending_t *pend;         /* unacknowledged responses, in submission order (owned) */
-    size_t npend, cappend;     /* entries used and allocated */
-    uint64_t next_pend_id;     /* the next s_pending_t id */
-    int64_t resend_at;         /* when responses with req 0 may be sent again */
-    int resend_delay;          /* the next delay after a passing refusal */
-    jury_err lost_err;         /* first refusal nobody was told about, for juror_flush */
+    uint64_t sessions;         /* welcomes received: numbers the sessions */
+    s_fetched_t *fetched;      /* records handed out and not answered yet, with their session */
+    size_t nfetched, capfetched;   /* entries used and allocated */
+    int timeout_ms;                /* longest a call waits */
+    unsigned rng;                  /* rand_r state for the jitter */
+    void *ctx;                     /* ZeroMQ context, one per juror */
+    void *sock;                    /* the DEALER socket, NULL between attempts */
+    s_state state;                 /* where the connection is */
+    jury_err fatal;                /* in S_DEAD: the error every call returns */
+    int64_t due;                   /* S_WAITING: next attempt; S_HELLO: the attempt gives up */
+    int attempts;                  /* reconnect attempts since the last stable session */
+    int64_t up_since;              /* monotonic ms the session opened */
+    int64_t last_sent;             /* monotonic ms of our last message */
+    int64_t last_heard;            /* monotonic ms of the coordinator's last message */
+    uint64_t next_req;             /* the next request id */
+    uint64_t hello_req;            /* req of the hello in S_HELLO */
+    uint32_t heartbeat_ms;         /* heartbeat interval (the welcome's, once there is one) */
+    uint32_t lease_seconds;        /* from the welcome */
+    uint32_t batch_max;            /* from the welcome */
+    char *settings;                /* the first welcome's settings as JSON (owned) */
+    s_pending_t *pend;             /* unacknowledged responses, in submission order (owned) */
+    size_t npend, cappend;         /* entries used and allocated */
+    uint64_t next_pend_id;         /* the next s_pending_t id */
+    int64_t resend_at;             /* when responses with req 0 may be sent again */
+    int resend_delay;              /* the next delay after a passing refusal */
+    jury_err lost_err;             /* first refusal nobody was told about, for juror_flush */
     char lost_reason[S_ERROR_MAX]; /* its reason */
     struct {
         s_call_kind kind;       /* what is being waited for */
@@ -256,7 +271,8 @@ static void s_release_quietly(juror_t *j, const char *const *ids, const size_t *
 }
 
 /* Packs a submit of the n responses at items. Returns 0 or a packer error. */
-static int s_pack_submit(msgpack_sbuffer *buf, uint64_t req, s_pending_t *const *items, size_t n)
+static int s_pack_submit(msgpack_sbuffer *buf, uint64_t req, s_pending_t *const *items, size_t n,
+                         uint64_t session)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
@@ -265,11 +281,18 @@ static int s_pack_submit(msgpack_sbuffer *buf, uint64_t req, s_pending_t *const 
     rc = rc ? rc : msgpack_pack_array(&pk, n);
     for (size_t i = 0; i < n && rc == 0; i++) {
         const s_pending_t *p = items[i];
-        rc = msgpack_pack_map(&pk, p->values ? 3 : 2);
+        /* Given during an earlier session: the lease it answers may have died with the
+         * coordinator (a restart), so ask for it back (SPEC 9.3). */
+        bool reclaim = p->session != session;
+        rc = msgpack_pack_map(&pk, (p->values ? 3 : 2) + (reclaim ? 1 : 0));
         rc = rc ? rc : jury_proto_pack_cstr(&pk, "record");
         rc = rc ? rc : jury_proto_pack_cstr(&pk, p->record);
         rc = rc ? rc : jury_proto_pack_cstr(&pk, "status");
         rc = rc ? rc : jury_proto_pack_cstr(&pk, juror_status_name(p->status));
+        if (reclaim) {
+            rc = rc ? rc : jury_proto_pack_cstr(&pk, "reclaim");
+            rc = rc ? rc : msgpack_pack_true(&pk);
+        }
         if (p->values) {
             rc = rc ? rc : jury_proto_pack_cstr(&pk, "values");
             rc = rc ? rc : msgpack_sbuffer_write(buf, p->values, p->values_len);
@@ -313,7 +336,8 @@ static void s_send_pending(juror_t *j)
         uint64_t req = s_req(j);
         msgpack_sbuffer buf;
         msgpack_sbuffer_init(&buf);
-        bool sent = s_pack_submit(&buf, req, batch, n) == 0 && s_send(j, buf.data, buf.size);
+        bool sent =
+            s_pack_submit(&buf, req, batch, n, j->sessions) == 0 && s_send(j, buf.data, buf.size);
         msgpack_sbuffer_destroy(&buf);
         int64_t now = s_now();
         for (size_t k = 0; k < n; k++) {
@@ -577,7 +601,7 @@ static void s_resolve(juror_t *j, size_t i, bool ok, jury_err err, const char *r
     }
     if (ok)
         j->resend_delay = S_RESEND_MIN;
-    if (ok && p->status == JUROR_SUBMITTED && j->progress.known)
+    if (ok && p->counts && j->progress.known)
         j->progress.submitted++;
     else if (!watched && j->lost_err == JURY_OK) {
         j->lost_err = err;
@@ -688,6 +712,52 @@ static void s_take_progress(juror_t *j, const jury_proto_progress_t *p)
     j->progress.records = p->records;
 }
 
+/* Remembers that record (len bytes) came with the current session's lease. */
+static void s_fetched_add(juror_t *j, const char *record, size_t len)
+{
+    if (j->nfetched == S_FETCHED_MAX) {
+        free(j->fetched[0].record);
+        memmove(j->fetched, j->fetched + 1, (j->nfetched - 1) * sizeof *j->fetched);
+        j->nfetched--;
+    }
+    if (j->nfetched == j->capfetched) {
+        size_t ncap = j->capfetched ? j->capfetched * 2 : 64;
+        s_fetched_t *v = realloc(j->fetched, ncap * sizeof *v);
+        if (!v)
+            return; /* forgetting is safe: see S_FETCHED_MAX */
+        j->fetched = v;
+        j->capfetched = ncap;
+    }
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return;
+    memcpy(copy, record, len);
+    copy[len] = '\0';
+    j->fetched[j->nfetched++] = (s_fetched_t){.record = copy, .session = j->sessions};
+}
+
+/* The session record was fetched in (the current one when unknown); forgets it when drop.
+ * *found (may be NULL) tells whether it was known. */
+static uint64_t s_fetched_session(juror_t *j, const char *record, bool drop, bool *found)
+{
+    if (found)
+        *found = false;
+    for (size_t i = 0; i < j->nfetched; i++)
+        if (strcmp(j->fetched[i].record, record) == 0) {
+            uint64_t session = j->fetched[i].session;
+            if (found)
+                *found = true;
+            if (drop) {
+                free(j->fetched[i].record);
+                memmove(j->fetched + i, j->fetched + i + 1,
+                        (j->nfetched - i - 1) * sizeof *j->fetched);
+                j->nfetched--;
+            }
+            return session;
+        }
+    return j->sessions;
+}
+
 /* batch for the fetch in progress: records to JSON. Records that JSON cannot hold are released. */
 static void s_on_batch(juror_t *j, const jury_msg_t *m)
 {
@@ -703,6 +773,9 @@ static void s_on_batch(juror_t *j, const jury_msg_t *m)
         const msgpack_object *r = &recs->via.array.ptr[i];
         cJSON *o = s_record_json(r);
         if (o && cJSON_AddItemToArray(arr, o)) {
+            const msgpack_object *id = s_get(r, "id");
+            if (id && id->type == MSGPACK_OBJECT_STR)
+                s_fetched_add(j, id->via.str.ptr, id->via.str.size);
             count++;
             continue;
         }
@@ -776,6 +849,7 @@ static void s_on_welcome(juror_t *j, const jury_msg_t *m)
     }
     int64_t now = s_now();
     j->state = S_UP;
+    j->sessions++;
     j->up_since = j->last_heard = now;
     j->heartbeat_ms = m->u.welcome.heartbeat_ms;
     j->lease_seconds = m->u.welcome.lease_seconds;
@@ -1126,6 +1200,9 @@ static void s_free(juror_t *j)
         free(j->pend[i].values);
     }
     free(j->pend);
+    for (size_t i = 0; i < j->nfetched; i++)
+        free(j->fetched[i].record);
+    free(j->fetched);
     free(j->call.json);
     free(j->settings);
     if (j->curve) {
@@ -1577,12 +1654,16 @@ jury_err juror_submit(juror_t *j, const char *record, juror_status status, const
         s_seterr(j, "out of memory");
         return JURY_ENOMEM;
     }
+    bool fetched;
+    uint64_t session = s_fetched_session(j, rec, status != JUROR_DRAFT, &fetched);
     s_pending_t *p = &j->pend[j->npend++];
     *p = (s_pending_t){.id = j->next_pend_id++,
                        .record = rec,
                        .status = status,
                        .values = values,
-                       .values_len = values_len};
+                       .values_len = values_len,
+                       .session = session,
+                       .counts = fetched && status == JUROR_SUBMITTED};
     j->watch.id = p->id;
     j->watch.done = false;
     j->watch.err = JURY_OK;
@@ -1629,6 +1710,8 @@ jury_err juror_release(juror_t *j, const char *const *ids, size_t count)
         err = j->call.err;
     else if (err == JURY_EIO)
         s_seterr(j, "release: no answer from %s within %d ms", j->endpoint, j->timeout_ms);
+    for (size_t i = 0; err == JURY_OK && i < count; i++)
+        (void)s_fetched_session(j, ids[i], true, NULL);
     memset(&j->call, 0, sizeof j->call);
     return err;
 }

@@ -1,7 +1,8 @@
 """test_gateway: web tokens and gateway keys on the real `jury serve` (SPEC section 10.4): a
 gateway's CURVE key acts for an annotator only with that annotator's web token; wrong, foreign
 and revoked tokens are refused with the same words; revoking a token, disabling the gateway or
-revoking the dataset cuts the sessions it opened; welcome and batch carry the progress counts."""
+revoking the dataset cuts the sessions it opened; welcome and batch carry the progress counts;
+a response sent with reclaim takes a lost lease again only where the record has room (SPEC 9.3)."""
 
 # Keys and tokens come from the real `jury annotator add ... --web-token` and `jury annotator
 # web-token`; the gateway is a python3-zmq CURVE DEALER holding the gateway's keys, speaking the
@@ -39,12 +40,14 @@ class Suite:
         self.store.import_records("open", text_records("o", 6))
         self.store.create_dataset("secret", label_settings(min_submitted=1))
         self.store.import_records("secret", text_records("s", 2))
+        self.store.create_dataset("re", label_settings(min_submitted=1))
+        self.store.import_records("re", text_records("r", 2))
         run_jury(self.store.path, "keygen")
         self.keys = {}
         self.tokens = {}
-        for name, extra in [("ana", ["--datasets", "open", "--web-token"]),
+        for name, extra in [("ana", ["--datasets", "open,re", "--web-token"]),
                             ("bob", ["--datasets", "open", "--web-token"]),
-                            ("cy", ["--datasets", "open"]),
+                            ("cy", ["--datasets", "open,re"]),
                             ("web1", ["--role", "gateway"]),
                             ("web2", ["--role", "gateway"])]:
             path = os.path.join(root, name + ".key")
@@ -190,6 +193,28 @@ class Suite:
         self.cut(["revoke", "bob", "open"], "bob", "no longer granted")
         run_jury(self.store.path, "annotator", "grant", "bob", "open")
 
+    def t_reclaim(self):
+        """SPEC 9.3: a response with reclaim is leased anew when its record has room."""
+        c = self.peer("cy")
+        c.hello("cy", "re")
+        r0 = {**submitted("r0", "pos"), "reclaim": True}
+        expect_eq([(x["ok"], x.get("code")) for x in c.submit([r0])], [(True, None)],
+                  "reclaim of an open record with room")
+        g = self.peer("web1")
+        g.call("hello", "welcome", annotator="ana", dataset="re", token=self.tokens["ana"])
+        expect_eq([r["id"] for r in g.fetch(5)], ["r1"], "ana leases the last record")
+        res = c.submit([{**submitted("r1", "neg"), "reclaim": True}, r0, submitted("r1", "neg")])
+        expect_eq([(x["ok"], x.get("code")) for x in res],
+                  [(False, "ENOTLEASED"), (True, None), (False, "ENOTLEASED")],
+                  "no room (ana's lease), an identical resubmit, no reclaim")
+        expect("cannot be leased again" in res[0]["reason"], res[0]["reason"])
+        expect("not leased to cy" in res[2]["reason"], res[2]["reason"])
+        d = self.store.dump("re")
+        expect_eq({k: [x["annotator"] for x in v["responses"]] for k, v in d.items()},
+                  {"r0": ["cy"], "r1": []}, "what the store holds")
+        g.bye()
+        c.bye()
+
     def t_cli_refusals(self):
         p = run_jury(self.store.path, "annotator", "web-token", "web1", check=False)
         expect_eq(p.returncode, 2, "web-token for a gateway")
@@ -216,6 +241,7 @@ def main():
                          ("revoking or replacing a token cuts its sessions", suite.t_revoke_token),
                          ("disabling the gateway cuts the sessions it opened", suite.t_disable_gateway),
                          ("revoking the dataset cuts a gateway session", suite.t_revoke_dataset),
+                         ("reclaim: a lost lease taken again only where there is room", suite.t_reclaim),
                          ("jury annotator web-token refusals", suite.t_cli_refusals)]:
             ok = checks.run(name, fn)
             suite.close_all()
