@@ -1,5 +1,5 @@
-/* juror_cli.h: what the `juror` subcommands (pipe, bot, tui) share: the connection options and exit
- * codes. */
+/* juror_cli.h: what the `juror` subcommands (pipe, bot, tui, web) share: the connection options
+ * and exit codes. */
 #ifndef JUROR_CLI_H
 #define JUROR_CLI_H
 
@@ -33,5 +33,6 @@ void juror_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 int juror_cmd_pipe(const juror_cli_t *cli, int argc, char **argv);
 int juror_cmd_bot(const juror_cli_t *cli, int argc, char **argv);
 int juror_cmd_tui(const juror_cli_t *cli, int argc, char **argv);
+int juror_cmd_web(const juror_cli_t *cli, int argc, char **argv);
 
 #endif

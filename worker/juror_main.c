@@ -1,5 +1,5 @@
-/* juror_main.c: the `juror` program: connection options, help, and dispatch to pipe, bot and tui.
- */
+/* juror_main.c: the `juror` program: connection options, help, and dispatch to pipe, bot, tui and
+ * web. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +27,8 @@ static const char s_usage[] =
     "                     answers with a JSON line of values\n"
     "  bot --simulate SPEC  a simulated annotator of known quality (demos, tests, benchmarks)\n"
     "  tui                a terminal annotator for a person\n"
+    "  web                the annotation page in a browser, for one annotator or, with\n"
+    "                     --gateway, many (worker/WEB.md)\n"
     "\n"
     "options (any position):\n"
     "  --key FILE          the annotator's key file from `jury annotator add` (mode\n"
@@ -161,6 +163,8 @@ int main(int argc, char **argv)
         rc = juror_cmd_bot(&cli, nrest, rest);
     } else if (strcmp(rest[0], "tui") == 0) {
         rc = juror_cmd_tui(&cli, nrest, rest);
+    } else if (strcmp(rest[0], "web") == 0) {
+        rc = juror_cmd_web(&cli, nrest, rest);
     } else {
         juror_cli_error("unknown command '%s' (see juror --help)", rest[0]);
         rc = JUROR_EXIT_USAGE;
