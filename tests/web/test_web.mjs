@@ -957,6 +957,50 @@ async function main() {
       return `live ${JSON.stringify(live)}`;
     });
 
+    // 9. One annotator alone: juror web with bob's own key; the launch token rides in the fragment.
+    await check('single annotator: juror web --key prints a #token address, opening it logs in, a wrong launch token gets 401, an answer reaches the store', async () => {
+      const solo = startChild('juror-web-solo', JUROR_BIN, ['--key', path.join(tmp, 'bob.key'), '--dataset', DATASET,
+                                                            'web', '--listen', '127.0.0.1:0'], tmp);
+      const m = await waitFor(() => {
+        expect(solo.exitCode === null, `juror web (single) exited with ${solo.exitCode}:\n${tail(solo.err)}`);
+        return solo.out.match(/^juror web: serving dataset (\S+) as (\S+) at (http:\/\/\S+)#token=([A-Za-z0-9_-]{43})$/m);
+      }, UI_TIMEOUT_MS, 'the "juror web: serving dataset ... as ... at http://...#token=..." line');
+      expectEq([m[1], m[2]], [DATASET, 'bob'], 'dataset and annotator in the line');
+      const soloBase = new URL(m[3]).origin;
+      const bad = await fetch(soloBase + '/api/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+                                                         body: JSON.stringify({ token: 'A'.repeat(43) }) });
+      expectEq([bad.status, (await bad.json()).error], [401, 'EAUTH'], 'a wrong launch token');
+      const gw = await fetch(soloBase + '/api/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+                                                        body: JSON.stringify({ token: tokens.ana }) });
+      expectEq(gw.status, 401, 'a web token is no launch token');
+      const ctx = await browser.newContext({ viewport: { width: 820, height: 1180 } });
+      const page = await ctx.newPage();
+      page.setDefaultTimeout(UI_TIMEOUT_MS);
+      const w = watch(page, 'bob-solo');
+      pages.push({ page, w });
+      await page.goto(m[3] + '#token=' + m[4]);
+      const rec = await waitFor(() => w.last, UI_TIMEOUT_MS, 'a record for bob');
+      await page.locator(SEL.spanText('entities')).first().waitFor({ state: 'visible' });
+      expect(!(await page.url()).includes(m[4]), `the launch token is still in the address bar: ${page.url()}`);
+      expectEq(await page.locator('#annotator').textContent().then((t) => t.trim()), 'bob', 'the annotator in the header');
+      await page.fill(SEL.textInput('reply'), 'Answered on the single-annotator page.');
+      await page.click(SEL.rating('quality', 3));
+      await page.click(SEL.label('topic', 'other'));
+      await page.click(SEL.label('issues', 'vague'));
+      await page.click(`${SEL.question('entities')} [data-action="no-spans"]`);
+      const r = await respond(page, () => page.click(SEL.submit));
+      expectEq([r.status, r.json && r.json.status], [200, 'submitted'], `POST /api/respond (sent ${JSON.stringify(r.sent)})`);
+      const got = responsesOf(store, 'bob')[rec.id];
+      expect(got, `bob's answer to ${rec.id} is not in the store`);
+      expectEq([got.status, got.values.reply, got.values.quality, got.values.topic, got.values.issues, got.values.entities],
+               ['submitted', 'Answered on the single-annotator page.', 3, 'other', ['vague'], []], `bob's stored answer to ${rec.id}`);
+      await ctx.close();
+      const stopped = await stopChild(solo);
+      expectEq(stopped, { code: 0, signal: null }, 'juror web (single) exit after SIGTERM');
+      expect(!SANITIZER_RE.test(solo.err), `sanitizer report from juror web (single):\n${tail(solo.err, 60)}`);
+      return `${rec.id} answered by bob at ${soloBase}`;
+    });
+
     await check('no page errors, no console errors but the refused requests made on purpose (400/401/403/404/409/413/415/422/503)', async () => {
       const errs = [];
       for (const { w } of pages) {
