@@ -667,6 +667,9 @@ async function main() {
       };
       expected.r1 = { status: 'submitted', values: await answerAll(page, 'r1', plan) };
       const shot = path.join(ARTIFACTS, 'juror-web.png');
+      // The guidelines (which hold injections of their own, checked below) folded, as an annotator
+      // who has read them keeps them.
+      await page.locator('#guidelines').evaluate((d) => { d.open = false; });
       await page.setViewportSize({ width: 1280, height: 1800 });
       await page.evaluate(() => window.scrollTo(0, 0));
       await page.screenshot({ path: shot });
