@@ -691,11 +691,8 @@ static bool s_api_login(s_web_t *w, s_call_t *call, cJSON *reply, s_fail_t *f)
     }
     if (len == 0 || len > S_TOKEN_MAX)
         return s_login_refused(w, call, f, NULL, "token: wrong token");
-    if (juror_web_sessions_count(w->sessions) >= w->max_sessions)
-        return s_failf(f, MHD_HTTP_TOO_MANY_REQUESTS, "ELIMIT",
-                       "this server holds %zu web sessions, its most (--max-sessions); try again "
-                       "later",
-                       w->max_sessions);
+    /* The token is checked before the room for one more session, so that a wrong token always
+     * gets 401 and counts against the address. */
     s_annotator_t *a = NULL;
     if (w->gateway) {
         if (!s_gateway_login(w, call, token, len, &a, f))
@@ -712,9 +709,12 @@ static bool s_api_login(s_web_t *w, s_call_t *call, cJSON *reply, s_fail_t *f)
     if (err != JURY_OK) {
         if (w->gateway && a->refs == 0)
             s_annotator_free(w, a);
-        return err == JURY_ENOMEM ? s_nomem(f)
-                                  : s_failf(f, MHD_HTTP_TOO_MANY_REQUESTS, "ELIMIT",
-                                            "too many web sessions (--max-sessions)");
+        if (err == JURY_ENOMEM)
+            return s_nomem(f);
+        return s_failf(f, MHD_HTTP_TOO_MANY_REQUESTS, "ELIMIT",
+                       "this server holds %zu web sessions, its most (--max-sessions); try again "
+                       "later",
+                       w->max_sessions);
     }
     a->refs++;
     call->a = a;
