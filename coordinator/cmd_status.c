@@ -26,7 +26,8 @@ static const char s_usage[] =
     "\n"
     "options:\n"
     "  --json        one JSON object: {\"dataset\", \"records\", \"pending\", \"completed\",\n"
-    "                \"discarded\", \"responses\": {...}, \"annotators\": {NAME: {...}},\n"
+    "                \"discarded\", \"contested\", \"responses\": {...},\n"
+    "                \"annotators\": {NAME: {...}},\n"
     "                \"live\": {\"pid\", \"leases\", \"connected\": [...]} or null}\n"
     "  --store DIR   the store directory\n";
 
@@ -198,16 +199,20 @@ int jury_cmd_status(const jury_cli_t *cli_in, int argc, char **argv)
             printf("{\"dataset\": ");
             jury_cli_json_string(stdout, name, strlen(name));
             printf(", \"records\": %llu, \"pending\": %llu, \"completed\": %llu, \"discarded\": "
-                   "%llu, \"responses\": ",
+                   "%llu, \"contested\": %llu, \"responses\": ",
                    (unsigned long long)counts.records, pending,
-                   (unsigned long long)counts.completed, (unsigned long long)counts.discarded);
+                   (unsigned long long)counts.completed, (unsigned long long)counts.discarded,
+                   (unsigned long long)counts.contested);
             s_responses_json(&counts);
             printf(", \"annotators\": {");
         } else {
             printf("dataset %s\n", name);
-            printf("records     %llu total, %llu pending, %llu completed, %llu set aside\n",
+            printf("records     %llu total, %llu pending, %llu completed, %llu set aside",
                    (unsigned long long)counts.records, pending,
                    (unsigned long long)counts.completed, (unsigned long long)counts.discarded);
+            if (counts.contested)
+                printf(", %llu contested", (unsigned long long)counts.contested);
+            printf("\n");
             printf("responses   %llu submitted, %llu discarded, %llu draft\n",
                    (unsigned long long)counts.responses[JURY_RESPONSE_SUBMITTED],
                    (unsigned long long)counts.responses[JURY_RESPONSE_DISCARDED],

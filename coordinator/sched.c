@@ -407,6 +407,27 @@ jury_err jury_sched_claim(jury_sched_t *s, uint32_t annotator, uint64_t seq, int
     return JURY_OK;
 }
 
+jury_err jury_sched_reopen(jury_sched_t *s, uint64_t seq, uint32_t target, uint32_t submitted,
+                           const uint32_t *responded, size_t nresponded)
+{
+    if (seq == 0 || seq > s->nrecs || target <= submitted)
+        return JURY_EINVAL;
+    uint32_t i = (uint32_t)(seq - 1);
+    rec_t *r = &s->recs[i];
+    r->target = target;
+    if (r->done) {
+        for (size_t k = 0; k < nresponded; k++)
+            if (!(responded[k] & LEASED) && s_find_ann(r, responded[k]) < 0 &&
+                !s_add_ann(r, responded[k]))
+                return JURY_ENOMEM;
+        r->submitted = submitted;
+        r->done = 0;
+        s->open++;
+    }
+    s_requeue(s, i, true);
+    return JURY_OK;
+}
+
 /* Ends annotator's lease on record i if it has one. */
 static void s_end_lease(jury_sched_t *s, uint32_t annotator, uint32_t i)
 {

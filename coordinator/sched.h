@@ -79,6 +79,17 @@ JURY_MUST_CHECK jury_err jury_sched_claim(jury_sched_t *s, uint32_t annotator, u
                                           int64_t now, int64_t *expires);
 
 /*
+ * Opens record seq again with a larger target (dynamic overlap raised it after it finished):
+ * submitted is its count of submitted responses and responded the nresponded annotators who
+ * answered it (borrowed; they are never offered it again). It goes to the head of its queue: it
+ * is older work. A record still open just takes the new target. Errors: JURY_EINVAL (seq out of
+ * range, target not above submitted), JURY_ENOMEM.
+ */
+JURY_MUST_CHECK jury_err jury_sched_reopen(jury_sched_t *s, uint64_t seq, uint32_t target,
+                                           uint32_t submitted, const uint32_t *responded,
+                                           size_t nresponded);
+
+/*
  * Records a committed response of annotator to seq and ends its lease (if
  * any): submitted counts toward the target and finishes the record at the
  * target; discarded frees the slot, excludes the annotator, and sets the

@@ -135,6 +135,9 @@ typedef struct dataset {
     bool has_span;             /* a span question exists: answers need the record's fields */
     tracked_t *tracked;        /* questions with live agreement (owned) */
     size_t ntracked;           /* entries in tracked */
+    int until;                 /* dynamic overlap: the until question's index in tracked, or -1 */
+    uint32_t max_submitted;    /* dynamic overlap: the most submitted responses a record gets */
+    double until_agreement;    /* dynamic overlap: the agreement a record needs */
     struct dataset *next;      /* list */
 } dataset_t;
 
@@ -192,6 +195,7 @@ typedef struct {
     jury_record_state_t state;   /* the record's state after the write */
     dataset_t *ds;               /* its dataset */
     uint32_t slot;               /* its slot in the turn's index */
+    bool reopened;               /* dynamic overlap raised the record's target at the commit */
 } op_t;
 
 /* A reply waiting for the turn's commit. */
@@ -731,6 +735,14 @@ static jury_err s_dataset_tracking(dataset_t *ds, const cJSON *root)
         if (rating)
             qsort(t->numeric, k, sizeof(double), s_cmp_double);
     }
+    /* Dynamic overlap waits for agreement on a tracked question (the settings insist on it). */
+    ds->until = -1;
+    const char *uq = ds->settings ? jury_settings_until_question(ds->settings) : NULL;
+    for (size_t i = 0; uq && i < ds->ntracked; i++)
+        if (strcmp(ds->tracked[i].name, uq) == 0)
+            ds->until = (int)i;
+    ds->max_submitted = ds->settings ? jury_settings_max_submitted(ds->settings) : 0;
+    ds->until_agreement = ds->settings ? jury_settings_until_agreement(ds->settings) : 0;
     return JURY_OK;
 }
 
@@ -1787,27 +1799,32 @@ static jury_err s_gather(const jury_response_t *r, void *arg)
     return JURY_OK;
 }
 
+/* Gathers the submitted answers of op's record per tracked question; the caller frees g->vals and
+ * g->m. */
+static jury_err s_gather_record(jury_txn_t *txn, const op_t *op, gather_t *g)
+{
+    const dataset_t *ds = op->ds;
+    *g = (gather_t){.ds = ds, .cap = op->state.submitted ? op->state.submitted : 1};
+    g->vals = calloc(ds->ntracked * g->cap, sizeof *g->vals);
+    g->m = calloc(ds->ntracked ? ds->ntracked : 1, sizeof *g->m);
+    return g->vals && g->m ? jury_store_response_each(txn, op->rid, s_gather, g) : JURY_ENOMEM;
+}
+
 /*
  * A record just completed: adds its answers to each tracked question's
  * coincidence matrix and stores its own agreement, in the transaction that
  * completed it. Reads the state from the store every time, so that a retried
  * transaction (the map grew) never counts a record twice.
  */
-static jury_err s_track_completion(jury_txn_t *txn, const op_t *op)
+static jury_err s_track_completion(jury_txn_t *txn, const op_t *op, const gather_t *g)
 {
     const dataset_t *ds = op->ds;
-    if (ds->ntracked == 0)
-        return JURY_OK;
-    gather_t g = {.ds = ds, .cap = op->state.submitted ? op->state.submitted : 1};
-    g.vals = calloc(ds->ntracked * g.cap, sizeof *g.vals);
-    g.m = calloc(ds->ntracked, sizeof *g.m);
-    jury_err err =
-        g.vals && g.m ? jury_store_response_each(txn, op->rid, s_gather, &g) : JURY_ENOMEM;
+    jury_err err = JURY_OK;
     double sum = 0;
     int counted = 0;
     for (size_t t = 0; t < ds->ntracked && err == JURY_OK; t++) {
         const tracked_t *tq = &ds->tracked[t];
-        if (g.m[t] < 2)
+        if (g->m[t] < 2)
             continue;
         jury_coincidence_t *c = jury_coincidence_new(tq->k);
         void *blob = malloc(jury_live_size(tq->k));
@@ -1825,13 +1842,13 @@ static jury_err s_track_completion(jury_txn_t *txn, const op_t *op)
             }
         }
         if (err == JURY_OK)
-            err = jury_coincidence_add_unit(c, &g.vals[t * g.cap], g.m[t]);
+            err = jury_coincidence_add_unit(c, &g->vals[t * g->cap], g->m[t]);
         if (err == JURY_OK) {
             jury_live_encode(blob, tq->k, tq->level, records + 1, tq->numeric,
                              jury_coincidence_matrix(c));
             err = jury_store_agreement_put(txn, ds->id, tq->name, blob, jury_live_size(tq->k));
         }
-        jury_measure_t a = jury_record_agreement(&g.vals[t * g.cap], g.m[t]);
+        jury_measure_t a = jury_record_agreement(&g->vals[t * g->cap], g->m[t]);
         if (a.ok)
             sum += a.value, counted++;
         jury_coincidence_destroy(&c);
@@ -1839,6 +1856,35 @@ static jury_err s_track_completion(jury_txn_t *txn, const op_t *op)
     }
     if (err == JURY_OK && counted)
         err = jury_store_record_agreement_put(txn, op->rid, sum / counted);
+    return err;
+}
+
+/*
+ * A record reached its target. With dynamic overlap it is done only when its agreement on the
+ * until question reaches the threshold: otherwise its target rises by one (it is pending again,
+ * op->reopened), or, at max_submitted, it is completed and marked contested. A completed record's
+ * answers join the live agreement (s_track_completion) once, when it is done for good.
+ */
+static jury_err s_on_target(jury_txn_t *txn, op_t *op)
+{
+    const dataset_t *ds = op->ds;
+    if (ds->ntracked == 0)
+        return JURY_OK;
+    gather_t g;
+    jury_err err = s_gather_record(txn, op, &g);
+    if (err == JURY_OK && ds->until >= 0) {
+        size_t u = (size_t)ds->until;
+        jury_measure_t a = jury_record_agreement(&g.vals[u * g.cap], g.m[u]);
+        /* Fewer than two answers to the question (it is optional) never meet the rule. */
+        if (!a.ok || a.value < ds->until_agreement) {
+            bool more = op->state.target < ds->max_submitted;
+            err = jury_store_record_set_target(txn, op->rid, op->state.target + (more ? 1 : 0),
+                                               !more, &op->state);
+            op->reopened = more;
+        }
+    }
+    if (err == JURY_OK && !op->reopened)
+        err = s_track_completion(txn, op, &g);
     free(g.vals);
     free(g.m);
     return err;
@@ -1852,12 +1898,12 @@ static jury_err s_write_body(jury_txn_t *txn, void *arg)
         jury_err err = jury_store_response_put(txn, op->rid, op->annotator, op->status,
                                                sv->values.data + op->off, op->len, sv->wall,
                                                op->max_discards, &op->state);
+        op->reopened = false; /* a retried body decides again */
         if (err != JURY_OK)
             return err;
-        /* This response completed the record: its agreement joins the running state. */
+        /* This response brought the record to its target: done, or (dynamic overlap) one more. */
         if (op->status == JURY_RESPONSE_SUBMITTED && op->state.status == JURY_RECORD_COMPLETED &&
-            op->state.submitted == op->state.target &&
-            (err = s_track_completion(txn, op)) != JURY_OK)
+            op->state.submitted == op->state.target && (err = s_on_target(txn, op)) != JURY_OK)
             return err;
     }
     return JURY_OK;
@@ -1877,6 +1923,58 @@ static bool s_sender(inmsg_t *m)
         return false;
     snprintf(m->user, sizeof m->user, "%s", user);
     return true;
+}
+
+/* Collects the annotators who submitted or discarded a record. */
+typedef struct {
+    uint32_t *ids; /* annotator ids (owned) */
+    size_t n, cap; /* used and allocated */
+} responders_t;
+
+static jury_err s_responder(const jury_response_t *r, void *arg)
+{
+    responders_t *a = arg;
+    if (r->status == JURY_RESPONSE_DRAFT)
+        return JURY_OK;
+    if (a->n == a->cap) {
+        size_t ncap = a->cap ? a->cap * 2 : 8;
+        uint32_t *v = realloc(a->ids, ncap * sizeof *v);
+        if (!v)
+            return JURY_ENOMEM;
+        a->ids = v;
+        a->cap = ncap;
+    }
+    a->ids[a->n++] = r->annotator;
+    return JURY_OK;
+}
+
+/*
+ * After the commit: dynamic overlap raised op's record's target, so the schedule opens it again
+ * for annotators who have not answered it. When that fails (memory, a store read) the dataset's
+ * schedule is rebuilt from the store, which has it right.
+ */
+static void s_reopen(server_t *sv, const op_t *op)
+{
+    responders_t who = {0};
+    jury_txn_t *txn;
+    jury_err err = jury_store_read(sv->store, &txn);
+    if (err == JURY_OK) {
+        err = jury_store_response_each(txn, op->rid, s_responder, &who);
+        jury_txn_abort(&txn);
+    }
+    uint64_t seq = op->rid & ((UINT64_C(1) << JURY_RECORD_SEQ_BITS) - 1);
+    if (err == JURY_OK)
+        err = jury_sched_reopen(op->ds->sched, seq, op->state.target, op->state.submitted, who.ids,
+                                who.n);
+    free(who.ids);
+    if (err != JURY_OK) {
+        s_event(JURY_LOG_WARN, "reopen_failed", "dataset=%s record=%llu error=\"%s\"", op->ds->name,
+                (unsigned long long)op->rid, jury_strerror(err));
+        s_dataset_reload(sv, op->ds);
+        return;
+    }
+    s_event(JURY_LOG_INFO, "record_reopened", "dataset=%s record=%llu submitted=%u target=%u",
+            op->ds->name, (unsigned long long)op->rid, op->state.submitted, op->state.target);
 }
 
 /* Receives what is waiting (at most TURN_MAX messages), answers it, commits, then replies. */
@@ -1968,10 +2066,15 @@ static void s_turn(server_t *sv)
     } else {
         for (size_t i = 0; i < sv->nops; i++) {
             op_t *op = &sv->ops[i];
-            if (op->state.status == JURY_RECORD_COMPLETED &&
-                op->status == JURY_RESPONSE_SUBMITTED && op->state.submitted == op->state.target)
-                s_event(JURY_LOG_INFO, "record_completed", "dataset=%s record=%llu submitted=%u",
-                        op->ds->name, (unsigned long long)op->rid, op->state.submitted);
+            if (op->reopened)
+                s_reopen(sv, op);
+            else if (op->state.status == JURY_RECORD_COMPLETED &&
+                     op->status == JURY_RESPONSE_SUBMITTED &&
+                     op->state.submitted == op->state.target)
+                s_event(JURY_LOG_INFO, "record_completed",
+                        "dataset=%s record=%llu submitted=%u contested=%s", op->ds->name,
+                        (unsigned long long)op->rid, op->state.submitted,
+                        op->state.contested ? "true" : "false");
             else if (op->state.status == JURY_RECORD_DISCARDED &&
                      op->status == JURY_RESPONSE_DISCARDED)
                 s_event(JURY_LOG_INFO, "record_set_aside", "dataset=%s record=%llu discards=%u",

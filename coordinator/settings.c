@@ -107,6 +107,9 @@ struct jury_settings {
     uint32_t max_discards;     /* distribution.max_discards */
     jury_order order;          /* distribution.order */
     uint32_t lease_seconds;    /* distribution.lease_seconds */
+    uint32_t max_submitted;    /* distribution.max_submitted, 0 when the overlap is fixed */
+    char *until_question;      /* distribution.until.question (dynamic overlap), or NULL */
+    double until_agreement;    /* distribution.until.agreement, 0..1 */
     s_field *fields;           /* the fields, in the given order */
     size_t field_count;        /* how many fields */
     s_question *questions;     /* the questions, in the given order */
@@ -435,6 +438,7 @@ void jury_settings_destroy(jury_settings_t **self_p)
     if (self_p == NULL || *self_p == NULL)
         return;
     jury_settings_t *s = *self_p;
+    free(s->until_question);
     for (size_t i = 0; s->fields != NULL && i < s->field_count; i++) {
         free(s->fields[i].name);
         free(s->fields[i].title);
@@ -493,6 +497,21 @@ jury_order jury_settings_order(const jury_settings_t *s)
 uint32_t jury_settings_lease_seconds(const jury_settings_t *s)
 {
     return s->lease_seconds;
+}
+
+uint32_t jury_settings_max_submitted(const jury_settings_t *s)
+{
+    return s->max_submitted;
+}
+
+const char *jury_settings_until_question(const jury_settings_t *s)
+{
+    return s->until_question;
+}
+
+double jury_settings_until_agreement(const jury_settings_t *s)
+{
+    return s->until_agreement;
 }
 
 /* 64-bit FNV-1a (Fowler, Noll and Vo; draft-eastlake-fnv): small, fixed and byte-order free, so
@@ -1338,8 +1357,10 @@ static jury_err s_parse_meta(const s_err *e, jury_settings_t *s, const cJSON *v,
     return JURY_OK;
 }
 
-static const char *const s_distribution_keys[] = {"strategy", "min_submitted", "max_discards",
-                                                  "order",    "lease_seconds", NULL};
+static const char *const s_distribution_keys[] = {
+    "strategy",      "min_submitted", "max_discards", "order",
+    "lease_seconds", "max_submitted", "until",        NULL};
+static const char *const s_until_keys[] = {"question", "agreement", NULL};
 
 /* Reads the optional integer member key of obj, lo..hi, into *out, or def when absent or null. */
 static jury_err s_opt_uint(const s_err *e, const cJSON *obj, const s_path *at, const char *key,
@@ -1408,8 +1429,78 @@ static jury_err s_parse_distribution(const s_err *e, jury_settings_t *s, const c
         else
             return s_fail(e, &order_at, "order must be \"complete_first\" or \"random\"");
     }
-    return s_opt_uint(e, v, &at, "lease_seconds", S_LEASE_MIN, S_LEASE_MAX, S_LEASE_DEF,
-                      &s->lease_seconds);
+    rc = s_opt_uint(e, v, &at, "lease_seconds", S_LEASE_MIN, S_LEASE_MAX, S_LEASE_DEF,
+                    &s->lease_seconds);
+    if (rc != JURY_OK)
+        return rc;
+    /* Dynamic overlap: max_submitted and until come together. The question is checked once the
+     * questions are read (s_check_until). */
+    const cJSON *max = s_member(v, "max_submitted"), *until = s_member(v, "until");
+    const s_path max_at = {&at, "max_submitted", 0}, until_at = {&at, "until", 0};
+    uint32_t least =
+        s->overlap > (double)s->min_submitted ? s->min_submitted + 1 : s->min_submitted;
+    if (max != NULL) {
+        long long n;
+        if (!s_int_in(max, 1, S_MIN_SUBMITTED_MAX, &n))
+            return s_fail(e, &max_at, "max_submitted must be an integer from 1 to %d",
+                          S_MIN_SUBMITTED_MAX);
+        if ((uint32_t)n < least)
+            return s_fail(e, &max_at,
+                          "max_submitted (%lld) must not be below min_submitted (%u%s): it is the "
+                          "most submitted responses a record may get",
+                          n, least, least > s->min_submitted ? ", rounded up" : "");
+        s->max_submitted = (uint32_t)n;
+    }
+    if (until == NULL && max == NULL)
+        return JURY_OK;
+    if (until == NULL)
+        return s_fail(e, &max_at,
+                      "max_submitted needs an until rule, like \"until\": {\"question\": "
+                      "\"label\", \"agreement\": 0.8}: it says when a record needs no more "
+                      "responses");
+    if (max == NULL)
+        return s_fail(e, &until_at,
+                      "until needs max_submitted: the most responses a record may get");
+    if (!cJSON_IsObject(until))
+        return s_fail(e, &until_at,
+                      "until must be an object like {\"question\": \"label\", \"agreement\": "
+                      "0.8}");
+    if ((rc = s_only_keys(e, until, &until_at, s_until_keys, "distribution.until")) != JURY_OK)
+        return rc;
+    const cJSON *q = s_member(until, "question"), *agr = s_member(until, "agreement");
+    const s_path q_at = {&until_at, "question", 0}, agr_at = {&until_at, "agreement", 0};
+    if (!cJSON_IsString(q))
+        return s_fail(e, &q_at, "question must name a label_selection or rating question");
+    if (!cJSON_IsNumber(agr) || !(agr->valuedouble >= 0.0 && agr->valuedouble <= 1.0))
+        return s_fail(e, &agr_at,
+                      "agreement must be a number from 0 to 1: the share of agreeing pairs of "
+                      "responses a record needs");
+    if ((s->until_question = strdup(q->valuestring)) == NULL)
+        return s_nomem(e);
+    s->until_agreement = agr->valuedouble;
+    return JURY_OK;
+}
+
+/* The question of distribution.until must exist and have a per-record agreement: label_selection
+ * and rating questions, whose answers are categories (the coordinator tracks those live). */
+static jury_err s_check_until(const s_err *e, const jury_settings_t *s)
+{
+    if (s->until_question == NULL)
+        return JURY_OK;
+    const s_path at = {NULL, "distribution", 0}, until_at = {&at, "until", 0};
+    const s_path q_at = {&until_at, "question", 0};
+    char qb[S_QUOTE_MAX];
+    int qi = jury_settings_question_index(s, s->until_question);
+    if (qi < 0)
+        return s_fail(e, &q_at, "unknown question %s; the dataset has questions: %s",
+                      s_quote(qb, sizeof qb, s->until_question), s->question_list);
+    jury_question_type t = s->questions[qi].type;
+    if (t != JURY_QUESTION_LABEL_SELECTION && t != JURY_QUESTION_RATING)
+        return s_fail(e, &q_at,
+                      "%s is a %s question, which has no per-record agreement to wait for; use a "
+                      "label_selection or rating question",
+                      s_quote(qb, sizeof qb, s->until_question), s_question_type_name(t));
+    return JURY_OK;
 }
 
 /* Checks that v is a list of 1..JURY_SETTINGS_ITEMS_MAX entries (or absent/null when optional)
@@ -1759,6 +1850,8 @@ static jury_err s_parse_doc(const s_err *e, jury_settings_t *s, const cJSON *doc
     if (!s_name_lists(s))
         return s_nomem(e);
     /* Last: it names questions, and its messages list them. */
+    if ((rc = s_check_until(e, s)) != JURY_OK)
+        return rc;
     return s_parse_consolidation(e, s, s_member(doc, "consolidation"));
 }
 
@@ -1978,6 +2071,14 @@ static bool s_consolidation_json(const jury_settings_t *s, cJSON *doc)
     return ok;
 }
 
+/* Adds distribution.until (dynamic overlap). */
+static bool s_until_json(const jury_settings_t *s, cJSON *dist)
+{
+    cJSON *u = cJSON_AddObjectToObject(dist, "until");
+    return u != NULL && cJSON_AddStringToObject(u, "question", s->until_question) &&
+           s_add_exact(u, "agreement", s->until_agreement);
+}
+
 /* The normalised settings as a cJSON document, or NULL when out of memory. Caller deletes it. */
 static cJSON *s_doc_json(const jury_settings_t *s)
 {
@@ -1995,6 +2096,9 @@ static cJSON *s_doc_json(const jury_settings_t *s)
               cJSON_AddStringToObject(
                   dist, "order", s->order == JURY_ORDER_RANDOM ? "random" : "complete_first") &&
               cJSON_AddNumberToObject(dist, "lease_seconds", s->lease_seconds) &&
+              (s->max_submitted == 0 ||
+               (cJSON_AddNumberToObject(dist, "max_submitted", s->max_submitted) &&
+                s_until_json(s, dist))) &&
               (fields = cJSON_AddArrayToObject(doc, "fields")) != NULL &&
               (questions = cJSON_AddArrayToObject(doc, "questions")) != NULL &&
               (metadata = cJSON_AddArrayToObject(doc, "metadata")) != NULL;

@@ -127,6 +127,19 @@ jury_order jury_settings_order(const jury_settings_t *s);
 /* distribution.lease_seconds (5..86400, default 600): how long an annotator holds a record. */
 uint32_t jury_settings_lease_seconds(const jury_settings_t *s);
 
+/*
+ * Dynamic overlap (distribution.max_submitted and distribution.until): when a record reaches its
+ * target of submitted responses and its agreement on the until question (the share of agreeing
+ * pairs of responses, jury_record_agreement) is below until.agreement, its target rises by one,
+ * up to max_submitted; a record at max_submitted that still falls short is completed and marked
+ * contested. max_submitted is 0 and the question NULL when the overlap is fixed. The question is
+ * a label_selection or rating question; max_submitted is at least every record's first target.
+ * Borrowed from s.
+ */
+uint32_t jury_settings_max_submitted(const jury_settings_t *s);
+const char *jury_settings_until_question(const jury_settings_t *s);
+double jury_settings_until_agreement(const jury_settings_t *s);
+
 /* Number of fields; field names and types by index 0 .. count-1. Strings are borrowed from s. */
 size_t jury_settings_field_count(const jury_settings_t *s);
 const char *jury_settings_field_name(const jury_settings_t *s, size_t i);

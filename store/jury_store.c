@@ -76,14 +76,16 @@ enum {
     C_DRAFT,
     C_NEXT_SEQ,
     C_SET_ASIDE,
+    C_CONTESTED,
     COUNTER_N
 };
 
-#define RSTATE_LEN      17
-#define RESPONSE_HDR    9
-#define DATASET_HDR     12
-#define ANNOTATOR_LEN   12  /* the first build's annotator row: id, created_ms */
-#define ANNOTATOR_KEYED 54  /* the second build's row: ANNOTATOR_LEN, role, flags, key, changed_ms \
+#define RSTATE_LEN    17
+#define RESPONSE_HDR  9
+#define DATASET_HDR   12
+#define ANNOTATOR_LEN 12 /* the first build's annotator row: id, created_ms */
+#define ANNOTATOR_KEYED                                                                            \
+    54                      /* the second build's row: ANNOTATOR_LEN, role, flags, key, changed_ms \
                              */
 #define ANNOTATOR_ROW    86 /* ANNOTATOR_KEYED, web token hash */
 #define A_DISABLED       1  /* annotator row flag: disabled */
@@ -543,6 +545,7 @@ static void s_counts_from(const uint64_t v[COUNTER_N], jury_counts_t *out)
     out->records = v[C_RECORDS];
     out->completed = v[C_COMPLETED];
     out->discarded = v[C_SET_ASIDE];
+    out->contested = v[C_CONTESTED];
     out->responses[JURY_RESPONSE_SUBMITTED] = v[C_SUBMITTED];
     out->responses[JURY_RESPONSE_DISCARDED] = v[C_DISCARDED];
     out->responses[JURY_RESPONSE_DRAFT] = v[C_DRAFT];
@@ -805,9 +808,11 @@ jury_err jury_store_dataset_delete(jury_txn_t *txn, const char *name)
 
 /* ---- records ----------------------------------------------------------- */
 
+#define RSTATE_CONTESTED 0x80 /* flag in the status byte: dynamic overlap ran out (contested) */
+
 static void s_rstate_encode(unsigned char p[RSTATE_LEN], const jury_record_state_t *st)
 {
-    p[0] = (unsigned char)st->status;
+    p[0] = (unsigned char)((unsigned)st->status | (st->contested ? RSTATE_CONTESTED : 0u));
     s_put32(p + 1, st->target);
     s_put32(p + 5, st->submitted);
     s_put32(p + 9, st->discarded);
@@ -819,9 +824,10 @@ static jury_err s_rstate_decode(const MDB_val *val, jury_record_state_t *st)
     if (val->mv_size != RSTATE_LEN)
         return JURY_ECORRUPT;
     const unsigned char *p = val->mv_data;
-    if (p[0] > JURY_RECORD_DISCARDED)
+    if ((p[0] & ~RSTATE_CONTESTED) > JURY_RECORD_DISCARDED)
         return JURY_ECORRUPT;
-    st->status = (jury_record_status)p[0];
+    st->status = (jury_record_status)(p[0] & ~RSTATE_CONTESTED);
+    st->contested = (p[0] & RSTATE_CONTESTED) != 0;
     st->target = s_get32(p + 1);
     st->submitted = s_get32(p + 5);
     st->discarded = s_get32(p + 9);
@@ -1240,6 +1246,36 @@ jury_err jury_store_response_put(jury_txn_t *txn, uint64_t rid, uint32_t annotat
         else if (st.status == JURY_RECORD_DISCARDED)
             drow->v[C_SET_ASIDE]++;
     }
+    if (state_out)
+        *state_out = st;
+    return s_rstate_put(txn, rid, &st);
+}
+
+jury_err jury_store_record_set_target(jury_txn_t *txn, uint64_t rid, uint32_t target,
+                                      bool contested, jury_record_state_t *state_out)
+{
+    jury_err err;
+    jury_record_state_t st;
+    if (!txn->write)
+        return JURY_EPERM;
+    if (target == 0)
+        return JURY_EINVAL;
+    if ((err = s_rstate_get(txn, rid, &st)) != JURY_OK)
+        return err;
+    if (txn->ncache > COUNTER_CACHE - 1 && (err = s_counters_flush(txn)) != JURY_OK)
+        return err;
+    counter_row_t *drow = s_counter_row(txn, jury_record_dataset(rid), 0, &err);
+    if (!drow)
+        return err;
+    jury_record_status was = st.status;
+    st.target = target;
+    if (contested && !st.contested)
+        drow->v[C_CONTESTED]++;
+    st.contested = st.contested || contested;
+    if (st.status != JURY_RECORD_DISCARDED)
+        st.status = st.submitted >= st.target ? JURY_RECORD_COMPLETED : JURY_RECORD_PENDING;
+    if (st.status != was)
+        drow->v[C_COMPLETED] += st.status == JURY_RECORD_COMPLETED ? 1 : (uint64_t)-1;
     if (state_out)
         *state_out = st;
     return s_rstate_put(txn, rid, &st);

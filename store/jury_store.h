@@ -173,6 +173,7 @@ typedef struct {
     uint32_t submitted; /* responses with status submitted */
     uint32_t discarded; /* responses with status discarded */
     uint32_t draft;     /* responses with status draft */
+    bool contested;     /* dynamic overlap reached its maximum without the agreement it asks */
 } jury_record_state_t;
 
 /* Record ids carry their dataset: id = dataset << 40 | sequence (1-based). */
@@ -197,6 +198,17 @@ JURY_MUST_CHECK jury_err jury_store_record_put(jury_txn_t *txn, uint32_t ds, con
                                                size_t ext_len, const void *payload,
                                                size_t payload_len, uint32_t target,
                                                uint64_t *rid_out, bool *created);
+
+/*
+ * Sets record rid's target of submitted responses (dynamic overlap raises it) and, when contested,
+ * marks it contested (a mark that stays). Its status follows: a completed record whose target
+ * rises above its submitted responses is pending again, and the dataset's completed counter
+ * follows; a record set aside stays set aside. Stores the new state in *state_out when not NULL.
+ * Errors: JURY_ENOTFOUND, JURY_EINVAL (target 0), JURY_EPERM (read transaction), JURY_EFULL.
+ */
+JURY_MUST_CHECK jury_err jury_store_record_set_target(jury_txn_t *txn, uint64_t rid,
+                                                      uint32_t target, bool contested,
+                                                      jury_record_state_t *state_out);
 
 /* Finds the id of the record with external id ext_id in dataset ds. Errors: JURY_ENOTFOUND. */
 JURY_MUST_CHECK jury_err jury_store_record_find(jury_txn_t *txn, uint32_t ds, const char *ext_id,
@@ -315,9 +327,10 @@ JURY_MUST_CHECK jury_err jury_store_record_agreement_get(jury_txn_t *txn, uint64
 
 /* Counters of one dataset, or of one annotator within a dataset. */
 typedef struct {
-    uint64_t records;                          /* records in the dataset (dataset row only) */
-    uint64_t completed;                        /* completed records (dataset row only) */
-    uint64_t discarded;                        /* records set aside (dataset row only) */
+    uint64_t records;   /* records in the dataset (dataset row only) */
+    uint64_t completed; /* completed records (dataset row only) */
+    uint64_t discarded; /* records set aside (dataset row only) */
+    uint64_t contested; /* records completed at max_submitted without the agreement asked */
     uint64_t responses[JURY_RESPONSE_NSTATUS]; /* responses by status */
 } jury_counts_t;
 

@@ -108,7 +108,7 @@ static void test_example_campaign(void **state)
     assert_int_equal(r.status, 0);
     assert_string_equal(r.out,
                         "{\"dataset\": \"support\", \"records\": 12, \"pending\": 12, "
-                        "\"completed\": 0, \"discarded\": 0, \"responses\": {\"submitted\": 2, "
+                        "\"completed\": 0, \"discarded\": 0, \"contested\": 0, \"responses\": {\"submitted\": 2, "
                         "\"discarded\": 0, \"draft\": 0}, \"annotators\": {\"alice\": "
                         "{\"submitted\": 2, \"discarded\": 0, \"draft\": 0}}, \"live\": null, "
                         "\"agreement\": {}}\n");
@@ -225,7 +225,7 @@ static void test_dolly_import(void **state)
     assert_int_equal(r.status, 0);
     assert_string_equal(r.out,
                         "{\"dataset\": \"dolly\", \"records\": 6400, \"pending\": 6400, "
-                        "\"completed\": 0, \"discarded\": 0, \"responses\": {\"submitted\": 0, "
+                        "\"completed\": 0, \"discarded\": 0, \"contested\": 0, \"responses\": {\"submitted\": 0, "
                         "\"discarded\": 0, \"draft\": 0}, \"annotators\": {}, \"live\": null, "
                         "\"agreement\": {}}\n");
     tu_result_free(&r);

@@ -339,6 +339,39 @@ static void test_submitted_finishes_exactly_at_target(void **state)
     jury_sched_destroy(&s);
 }
 
+/* Dynamic overlap: a finished record opens again with a larger target, for others only. */
+static void test_reopen(void **state)
+{
+    (void)state;
+    jury_sched_t *s = new_sched(3, false, 0, LEASE);
+    assert_int_equal(jury_sched_add(s, 1, 2, 0, 0, false, NULL, 0), JURY_OK);
+    assert_int_equal(jury_sched_add(s, 2, 2, 0, 0, false, NULL, 0), JURY_OK);
+    EXPECT_FETCH(s, A, 1, 0, 1);
+    EXPECT_FETCH(s, B, 1, 0, 1);
+    assert_false(jury_sched_submitted(s, A, 1));
+    assert_true(jury_sched_submitted(s, B, 1));
+    assert_int_equal(jury_sched_open(s), 1);
+
+    const uint32_t who[] = {A, B};
+    assert_int_equal(jury_sched_reopen(s, 1, 2, 2, who, 2), JURY_EINVAL); /* not above submitted */
+    assert_int_equal(jury_sched_reopen(s, 3, 3, 2, who, 2), JURY_EINVAL); /* no such record */
+    assert_int_equal(jury_sched_reopen(s, 1, 3, 2, who, 2), JURY_OK);
+    assert_int_equal(jury_sched_open(s), 2);
+    /* Those who answered get the other record; a newcomer gets the reopened one first (it has
+     * submitted responses, and came back to the head of its queue). */
+    EXPECT_FETCH(s, A, 2, 0, 2);
+    EXPECT_FETCH(s, C, 2, 0, 1, 2);
+    assert_int_equal(jury_sched_check(s, C, 1, 0), JURY_OK);
+    assert_true(jury_sched_submitted(s, C, 1));
+    assert_int_equal(jury_sched_open(s), 1);
+    expect_nothing(s, D, 0); /* record 2 has A's and C's leases */
+
+    /* An open record only takes the new target. */
+    assert_int_equal(jury_sched_reopen(s, 2, 3, 0, NULL, 0), JURY_OK);
+    EXPECT_FETCH(s, D, 2, 0, 2);
+    jury_sched_destroy(&s);
+}
+
 /* ---- discard -------------------------------------------------------------- */
 
 static void test_discard_frees_slot_and_excludes_discarder(void **state)
@@ -1214,6 +1247,7 @@ int main(void)
         cmocka_unit_test(test_never_more_than_target),
         cmocka_unit_test(test_check),
         cmocka_unit_test(test_submitted_finishes_exactly_at_target),
+        cmocka_unit_test(test_reopen),
         cmocka_unit_test(test_discard_frees_slot_and_excludes_discarder),
         cmocka_unit_test(test_discards_set_record_aside),
         cmocka_unit_test(test_discards_counted_from_add),

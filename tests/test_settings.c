@@ -801,6 +801,88 @@ static void test_metadata_must_be_a_list(void **state)
     "/distribution/min_submitted: min_submitted must be a number from 1 to 1000 (a fraction "      \
     "such as 1.5 gives half the records 2 annotators)"
 
+/* Dynamic overlap: a label question and a text one; DIST is the distribution's members. */
+#define DYNAMIC(DIST)                                                                              \
+    "{'fields': [{'name': 'text', 'type': 'text'}],"                                               \
+    " 'questions': [{'name': 'label', 'type': 'label_selection', 'labels': ['a', 'b']},"           \
+    "               {'name': 'stars', 'type': 'rating', 'values': [1, 2, 3]},"                     \
+    "               {'name': 'note', 'type': 'text', 'required': false}],"                         \
+    " 'distribution': {" DIST "}}"
+
+static void test_distribution_dynamic_overlap(void **state)
+{
+    (void)state;
+    jury_settings_t *s = parse_ok(DYNAMIC("'min_submitted': 2, 'max_submitted': 5, 'until': "
+                                          "{'question': 'label', 'agreement': 0.8}"));
+    assert_int_equal(jury_settings_min_submitted(s), 2);
+    assert_int_equal(jury_settings_max_submitted(s), 5);
+    assert_string_equal(jury_settings_until_question(s), "label");
+    assert_true(jury_settings_until_agreement(s) == 0.8);
+    char *json = jury_settings_to_json(s, false);
+    assert_non_null(strstr(json, "\"max_submitted\":5,\"until\":{\"question\":\"label\","
+                                 "\"agreement\":0.8}"));
+    jury_settings_t *again = NULL;
+    assert_int_equal(jury_settings_parse(&again, json, strlen(json), err, sizeof err), JURY_OK);
+    assert_int_equal(jury_settings_max_submitted(again), 5);
+    jury_settings_destroy(&again);
+    free(json);
+    jury_settings_destroy(&s);
+
+    /* A fixed overlap has none of it; a rating question may be waited for too. */
+    s = parse_ok(DYNAMIC("'min_submitted': 3"));
+    assert_int_equal(jury_settings_max_submitted(s), 0);
+    assert_null(jury_settings_until_question(s));
+    json = jury_settings_to_json(s, false);
+    assert_null(strstr(json, "max_submitted"));
+    free(json);
+    jury_settings_destroy(&s);
+    s = parse_ok(DYNAMIC("'min_submitted': 1.5, 'max_submitted': 2, "
+                         "'until': {'question': 'stars', 'agreement': 1}"));
+    assert_int_equal(jury_settings_max_submitted(s), 2);
+    jury_settings_destroy(&s);
+
+    assert_settings_error(
+        DYNAMIC("'min_submitted': 3, 'max_submitted': 2, 'until': {'question': 'label', "
+                "'agreement': 1}"),
+        "/distribution/max_submitted: max_submitted (2) must not be below min_submitted (3): it "
+        "is the most submitted responses a record may get");
+    assert_settings_error(
+        DYNAMIC("'min_submitted': 2.5, 'max_submitted': 2, 'until': {'question': 'label', "
+                "'agreement': 1}"),
+        "/distribution/max_submitted: max_submitted (2) must not be below min_submitted (3, "
+        "rounded up): it is the most submitted responses a record may get");
+    assert_settings_error(DYNAMIC("'max_submitted': 0, 'until': {'question': 'label', "
+                                  "'agreement': 1}"),
+                          "/distribution/max_submitted: max_submitted must be an integer from 1 "
+                          "to 1000");
+    assert_settings_error(DYNAMIC("'max_submitted': 3"),
+                          "/distribution/max_submitted: max_submitted needs an until rule, like "
+                          "\"until\": {\"question\": \"label\", \"agreement\": 0.8}: it says "
+                          "when a record needs no more responses");
+    assert_settings_error(DYNAMIC("'until': {'question': 'label', 'agreement': 1}"),
+                          "/distribution/until: until needs max_submitted: the most responses a "
+                          "record may get");
+    assert_settings_error(
+        DYNAMIC("'max_submitted': 3, 'until': {'question': 'note', 'agreement': 1}"),
+        "/distribution/until/question: \"note\" is a text question, which has no per-record "
+        "agreement to wait for; use a label_selection or rating question");
+    assert_settings_error(
+        DYNAMIC("'max_submitted': 3, 'until': {'question': 'nope', 'agreement': 1}"),
+        "/distribution/until/question: unknown question \"nope\"; the dataset has questions: "
+        "label, stars, note");
+    assert_settings_error(
+        DYNAMIC("'max_submitted': 3, 'until': {'question': 'label', 'agreement': 1.2}"),
+        "/distribution/until/agreement: agreement must be a number from 0 to 1: the share of "
+        "agreeing pairs of responses a record needs");
+    assert_settings_error(
+        DYNAMIC("'max_submitted': 3, 'until': {'question': 'label', 'confidence': 0.9}"),
+        "/distribution/until/confidence: unknown key \"confidence\"; distribution.until has the "
+        "keys question, agreement");
+    assert_settings_error(DYNAMIC("'max_submitted': 3, 'until': 'label'"),
+                          "/distribution/until: until must be an object like {\"question\": "
+                          "\"label\", \"agreement\": 0.8}");
+}
+
 static void test_distribution_min_submitted_range(void **state)
 {
     (void)state;
@@ -1056,7 +1138,7 @@ static void test_distribution_strategy_and_keys(void **state)
     assert_settings_error("{'distribution': {'min_submited': 2}}",
                           "/distribution/min_submited: unknown key \"min_submited\"; distribution "
                           "has the keys strategy, min_submitted, max_discards, order, "
-                          "lease_seconds");
+                          "lease_seconds, max_submitted, until");
     assert_settings_error("{'distribution': 2}",
                           "/distribution: must be an object like {\"strategy\": \"overlap\", "
                           "\"min_submitted\": 1}");
@@ -2745,6 +2827,7 @@ int main(void)
         cmocka_unit_test(test_metadata_terms_options),
         cmocka_unit_test(test_metadata_must_be_a_list),
         cmocka_unit_test(test_distribution_min_submitted_range),
+        cmocka_unit_test(test_distribution_dynamic_overlap),
         cmocka_unit_test(test_distribution_min_submitted_may_be_fractional),
         cmocka_unit_test(test_distribution_fractional_min_submitted_round_trips_exactly),
         cmocka_unit_test(test_distribution_keys_and_defaults),

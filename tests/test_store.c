@@ -303,6 +303,71 @@ static void test_responses_complete_records(void **state)
 }
 
 typedef struct {
+    uint64_t rid;           /* record */
+    uint32_t target;        /* new target */
+    bool contested;         /* mark it */
+    jury_record_state_t st; /* out */
+} target_arg_t;
+
+static jury_err s_set_target(jury_txn_t *txn, void *arg)
+{
+    target_arg_t *a = arg;
+    return jury_store_record_set_target(txn, a->rid, a->target, a->contested, &a->st);
+}
+
+/* Dynamic overlap: raising a completed record's target makes it pending again; a contested mark
+ * stays and counts once. */
+static void test_record_set_target(void **state)
+{
+    fixture_t *f = *state;
+    uint32_t ds = s_new_dataset(f->store, "d");
+    rec_arg_t r = {ds, "x", "p", 2, 0, false};
+    assert_int_equal(jury_store_write(f->store, s_put_record, &r), JURY_OK);
+    resp_arg_t a = {r.rid, "ann", JURY_RESPONSE_SUBMITTED, "v", 0};
+    resp_arg_t b = {r.rid, "bob", JURY_RESPONSE_SUBMITTED, "v", 0};
+    assert_int_equal(jury_store_write(f->store, s_put_response, &a), JURY_OK);
+    assert_int_equal(jury_store_write(f->store, s_put_response, &b), JURY_OK);
+    jury_counts_t c;
+    s_counts(f->store, ds, &c);
+    assert_int_equal(c.completed, 1);
+
+    target_arg_t t = {r.rid, 3, false, {0}};
+    assert_int_equal(jury_store_write(f->store, s_set_target, &t), JURY_OK);
+    assert_int_equal(t.st.status, JURY_RECORD_PENDING);
+    assert_int_equal(t.st.target, 3);
+    assert_false(t.st.contested);
+    s_counts(f->store, ds, &c);
+    assert_int_equal(c.completed, 0);
+    assert_int_equal(c.contested, 0);
+
+    /* The third response completes it; at the maximum it is marked contested. */
+    resp_arg_t x = {r.rid, "cy", JURY_RESPONSE_SUBMITTED, "v", 0};
+    assert_int_equal(jury_store_write(f->store, s_put_response, &x), JURY_OK);
+    t = (target_arg_t){r.rid, 3, true, {0}};
+    assert_int_equal(jury_store_write(f->store, s_set_target, &t), JURY_OK);
+    assert_int_equal(jury_store_write(f->store, s_set_target, &t), JURY_OK);
+    assert_int_equal(t.st.status, JURY_RECORD_COMPLETED);
+    assert_true(t.st.contested);
+    s_counts(f->store, ds, &c);
+    assert_int_equal(c.completed, 1);
+    assert_int_equal(c.contested, 1);
+
+    jury_txn_t *txn;
+    jury_record_state_t st;
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(jury_store_record_get(txn, r.rid, NULL, NULL, &st), JURY_OK);
+    assert_true(st.contested);
+    assert_int_equal(st.target, 3);
+    assert_int_equal(st.submitted, 3);
+    assert_int_equal(jury_store_record_set_target(txn, r.rid, 4, false, NULL), JURY_EPERM);
+    jury_txn_abort(&txn);
+    t = (target_arg_t){r.rid, 0, false, {0}};
+    assert_int_equal(jury_store_write(f->store, s_set_target, &t), JURY_EINVAL);
+    t = (target_arg_t){r.rid + 1, 2, false, {0}};
+    assert_int_equal(jury_store_write(f->store, s_set_target, &t), JURY_ENOTFOUND);
+}
+
+typedef struct {
     char names[4][16];
     uint64_t submitted[4];
     int n;
@@ -1621,6 +1686,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_annotator_roles_and_state, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_annotator_keys, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_annotator_web_token, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_record_set_target, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_grants, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_dataset_delete_removes_its_grants, s_setup,
                                         s_teardown),
