@@ -37,6 +37,7 @@ typedef struct {
     lease_t *v;         /* leases (owned) */
     uint64_t perm_pos;  /* random order: steps taken along this annotator's permutation */
     uint64_t perm_size; /* records in the permutation perm_pos refers to */
+    uint64_t answered;  /* records answered (submitted or discarded), for the quota */
     uint32_t n, cap;    /* used and allocated */
 } ann_t;
 
@@ -333,6 +334,13 @@ size_t jury_sched_fetch(jury_sched_t *s, uint32_t annotator, size_t n, int64_t n
             seqs[got] = (uint64_t)a->v[k].rec + 1;
             expires[got++] = a->v[k].expires;
         }
+    /* The quota counts what the annotator answered and what it holds. */
+    if (s->opts.max_per_annotator) {
+        uint64_t used = a->answered + a->n;
+        uint64_t room = used < s->opts.max_per_annotator ? s->opts.max_per_annotator - used : 0;
+        if (n > got + room)
+            n = got + (size_t)room;
+    }
     int64_t deadline = now + s->opts.lease_ms;
     if (!s->opts.random_order) {
         for (int tier = TIER_STARTED; tier <= TIER_FRESH && got < n; tier++) {
@@ -400,6 +408,8 @@ jury_err jury_sched_claim(jury_sched_t *s, uint32_t annotator, uint64_t seq, int
     if ((annotator & LEASED) || !s_offerable(s, (uint32_t)(seq - 1), annotator))
         return JURY_ENOTLEASED;
     ann_t *a = s_ann(s, annotator);
+    if (a && s->opts.max_per_annotator && a->answered + a->n >= s->opts.max_per_annotator)
+        return JURY_ENOTLEASED;
     int64_t deadline = now + s->opts.lease_ms;
     if (!a || !s_lease(s, a, annotator, (uint32_t)(seq - 1), deadline))
         return JURY_ENOMEM;
@@ -475,6 +485,28 @@ static bool s_finish_if(jury_sched_t *s, uint32_t i, bool cond)
     return true;
 }
 
+/* One more record answered by annotator (its quota). */
+static void s_count_answer(jury_sched_t *s, uint32_t annotator)
+{
+    ann_t *a = s_ann(s, annotator);
+    if (a)
+        a->answered++;
+}
+
+jury_err jury_sched_set_answered(jury_sched_t *s, uint32_t annotator, uint64_t answered)
+{
+    ann_t *a = (annotator & LEASED) ? NULL : s_ann(s, annotator);
+    if (!a)
+        return JURY_ENOMEM;
+    a->answered = answered;
+    return JURY_OK;
+}
+
+uint64_t jury_sched_answered(const jury_sched_t *s, uint32_t annotator)
+{
+    return annotator < s->nanns ? s->anns[annotator].answered : 0;
+}
+
 bool jury_sched_submitted(jury_sched_t *s, uint32_t annotator, uint64_t seq)
 {
     if (seq == 0 || seq > s->nrecs || (annotator & LEASED))
@@ -484,6 +516,7 @@ bool jury_sched_submitted(jury_sched_t *s, uint32_t annotator, uint64_t seq)
     s_end_lease(s, annotator, i);
     if (s_answered(r, annotator))
         return false;
+    s_count_answer(s, annotator);
     r->submitted++;
     bool noted = s_responded(r, annotator);
     bool finished = s_finish_if(s, i, !noted || r->submitted >= r->target);
@@ -500,6 +533,7 @@ bool jury_sched_discarded(jury_sched_t *s, uint32_t annotator, uint64_t seq)
     s_end_lease(s, annotator, i);
     if (s_answered(r, annotator))
         return false;
+    s_count_answer(s, annotator);
     if (r->discards < UINT16_MAX)
         r->discards++;
     bool noted = s_responded(r, annotator);

@@ -22,10 +22,11 @@ typedef struct jury_sched jury_sched_t;
 
 /* How a dataset distributes its records (the settings' `distribution`). */
 typedef struct {
-    uint32_t max_discards; /* discards that set a record aside; 0 never does */
-    bool random_order;     /* per-annotator pseudo-random order instead of complete_first */
-    uint64_t seed;         /* salt of the random order */
-    int64_t lease_ms;      /* lease length */
+    uint32_t max_discards;      /* discards that set a record aside; 0 never does */
+    bool random_order;          /* per-annotator pseudo-random order instead of complete_first */
+    uint64_t seed;              /* salt of the random order */
+    int64_t lease_ms;           /* lease length */
+    uint32_t max_per_annotator; /* most records one annotator answers or holds; 0: no limit */
 } jury_sched_opts_t;
 
 /* Creates an empty scheduler. Returns NULL when out of memory. The caller destroys it. */
@@ -118,6 +119,17 @@ void jury_sched_redeliver(jury_sched_t *s, uint32_t annotator);
  */
 size_t jury_sched_expire(jury_sched_t *s, int64_t now,
                          void (*expired)(uint32_t annotator, uint64_t seq, void *arg), void *arg);
+
+/*
+ * Sets how many records annotator has answered (submitted or discarded) in the dataset so far, as
+ * the store counts them, for the max_per_annotator quota; the scheduler counts on from there with
+ * each first answer. Call after loading the records. Errors: JURY_ENOMEM.
+ */
+JURY_MUST_CHECK jury_err jury_sched_set_answered(jury_sched_t *s, uint32_t annotator,
+                                                 uint64_t answered);
+
+/* Records annotator answered in the dataset (as set and counted since). */
+uint64_t jury_sched_answered(const jury_sched_t *s, uint32_t annotator);
 
 /* Active leases. */
 size_t jury_sched_leases(const jury_sched_t *s);

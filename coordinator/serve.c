@@ -654,12 +654,25 @@ static jury_err s_load_record(uint64_t rid, const jury_record_state_t *st, void 
 }
 
 /* Adds the dataset's records with ids above what the scheduler has (all, the first time). */
+/* Gives the schedule each annotator's count of answered records (the per-annotator quota). */
+static jury_err s_load_answered(uint32_t annotator, const char *name, const jury_counts_t *c,
+                                void *arg)
+{
+    (void)name;
+    return jury_sched_set_answered(arg, annotator,
+                                   c->responses[JURY_RESPONSE_SUBMITTED] +
+                                       c->responses[JURY_RESPONSE_DISCARDED]);
+}
+
 static jury_err s_load_records(server_t *sv, dataset_t *ds, jury_txn_t *txn, size_t *added)
 {
     uint64_t before = jury_sched_last_seq(ds->sched);
     uint64_t after = ((uint64_t)ds->id << JURY_RECORD_SEQ_BITS) | before;
     load_ctx_t l = {.sv = sv, .ds = ds, .txn = txn};
     jury_err err = jury_store_record_each(txn, ds->id, after, s_load_record, &l);
+    /* A fresh schedule learns what each annotator answered before (a load, a rebuild). */
+    if (err == JURY_OK && before == 0 && jury_settings_max_records_per_annotator(ds->settings))
+        err = jury_store_annotator_counts_each(txn, ds->id, s_load_answered, ds->sched);
     if (added)
         *added = (size_t)(jury_sched_last_seq(ds->sched) - before);
     return err;
@@ -821,6 +834,7 @@ static jury_err s_dataset(server_t *sv, const char *name, dataset_t **out)
         .random_order = jury_settings_order(ds->settings) == JURY_ORDER_RANDOM,
         .seed = ds->id,
         .lease_ms = (int64_t)jury_settings_lease_seconds(ds->settings) * 1000,
+        .max_per_annotator = jury_settings_max_records_per_annotator(ds->settings),
     };
     err = JURY_ENOMEM;
     if (!(ds->sched = jury_sched_new(&so)))
@@ -850,6 +864,7 @@ static void s_dataset_reload(server_t *sv, dataset_t *ds)
         .random_order = jury_settings_order(ds->settings) == JURY_ORDER_RANDOM,
         .seed = ds->id,
         .lease_ms = (int64_t)jury_settings_lease_seconds(ds->settings) * 1000,
+        .max_per_annotator = jury_settings_max_records_per_annotator(ds->settings),
     };
     jury_sched_t *fresh = jury_sched_new(&so);
     jury_txn_t *txn;

@@ -18,6 +18,7 @@
 #define S_VISIBLE_MIN       3    /* visible_options is null or at least 3 */
 #define S_MIN_SUBMITTED_MAX 1000 /* distribution.min_submitted is 1..1000, fractions allowed */
 #define S_MAX_DISCARDS_MAX  1000 /* distribution.max_discards is 1..1000 */
+#define S_QUOTA_MAX         1000000000 /* distribution.max_records_per_annotator is 1..1e9 */
 #define S_MAX_DISCARDS_DEF  3
 #define S_LEASE_MIN         5 /* distribution.lease_seconds is 5 s .. one day */
 #define S_LEASE_MAX         86400
@@ -100,27 +101,28 @@ typedef struct {
 } s_meta;
 
 struct jury_settings {
-    char *guidelines;          /* markdown for annotators, or NULL */
-    bool allow_extra_metadata; /* records may carry undeclared metadata keys */
-    double overlap;            /* distribution.min_submitted as given, 1..1000, maybe fractional */
-    uint32_t min_submitted;    /* floor(overlap) */
-    uint32_t max_discards;     /* distribution.max_discards */
-    jury_order order;          /* distribution.order */
-    uint32_t lease_seconds;    /* distribution.lease_seconds */
-    uint32_t max_submitted;    /* distribution.max_submitted, 0 when the overlap is fixed */
-    char *until_question;      /* distribution.until.question (dynamic overlap), or NULL */
-    double until_agreement;    /* distribution.until.agreement, 0..1 */
-    s_field *fields;           /* the fields, in the given order */
-    size_t field_count;        /* how many fields */
-    s_question *questions;     /* the questions, in the given order */
-    size_t question_count;     /* how many questions */
-    s_meta *metadata;          /* the metadata properties, in the given order */
-    size_t metadata_count;     /* how many metadata properties */
-    char *field_list;          /* "a, b" for error messages */
-    char *question_list;       /* "a, b" for error messages */
-    char *metadata_list;       /* "a, b" for error messages ("none" when empty) */
-    jury_rule_t *rules;        /* consolidation.accept in normalised order, or NULL */
-    size_t rule_count;         /* how many rules */
+    char *guidelines;           /* markdown for annotators, or NULL */
+    bool allow_extra_metadata;  /* records may carry undeclared metadata keys */
+    double overlap;             /* distribution.min_submitted as given, 1..1000, maybe fractional */
+    uint32_t min_submitted;     /* floor(overlap) */
+    uint32_t max_discards;      /* distribution.max_discards */
+    jury_order order;           /* distribution.order */
+    uint32_t lease_seconds;     /* distribution.lease_seconds */
+    uint32_t max_submitted;     /* distribution.max_submitted, 0 when the overlap is fixed */
+    uint32_t max_per_annotator; /* distribution.max_records_per_annotator, 0: no quota */
+    char *until_question;       /* distribution.until.question (dynamic overlap), or NULL */
+    double until_agreement;     /* distribution.until.agreement, 0..1 */
+    s_field *fields;            /* the fields, in the given order */
+    size_t field_count;         /* how many fields */
+    s_question *questions;      /* the questions, in the given order */
+    size_t question_count;      /* how many questions */
+    s_meta *metadata;           /* the metadata properties, in the given order */
+    size_t metadata_count;      /* how many metadata properties */
+    char *field_list;           /* "a, b" for error messages */
+    char *question_list;        /* "a, b" for error messages */
+    char *metadata_list;        /* "a, b" for error messages ("none" when empty) */
+    jury_rule_t *rules;         /* consolidation.accept in normalised order, or NULL */
+    size_t rule_count;          /* how many rules */
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -497,6 +499,11 @@ jury_order jury_settings_order(const jury_settings_t *s)
 uint32_t jury_settings_lease_seconds(const jury_settings_t *s)
 {
     return s->lease_seconds;
+}
+
+uint32_t jury_settings_max_records_per_annotator(const jury_settings_t *s)
+{
+    return s->max_per_annotator;
 }
 
 uint32_t jury_settings_max_submitted(const jury_settings_t *s)
@@ -1357,9 +1364,15 @@ static jury_err s_parse_meta(const s_err *e, jury_settings_t *s, const cJSON *v,
     return JURY_OK;
 }
 
-static const char *const s_distribution_keys[] = {
-    "strategy",      "min_submitted", "max_discards", "order",
-    "lease_seconds", "max_submitted", "until",        NULL};
+static const char *const s_distribution_keys[] = {"strategy",
+                                                  "min_submitted",
+                                                  "max_discards",
+                                                  "order",
+                                                  "lease_seconds",
+                                                  "max_submitted",
+                                                  "until",
+                                                  "max_records_per_annotator",
+                                                  NULL};
 static const char *const s_until_keys[] = {"question", "agreement", NULL};
 
 /* Reads the optional integer member key of obj, lo..hi, into *out, or def when absent or null. */
@@ -1431,6 +1444,10 @@ static jury_err s_parse_distribution(const s_err *e, jury_settings_t *s, const c
     }
     rc = s_opt_uint(e, v, &at, "lease_seconds", S_LEASE_MIN, S_LEASE_MAX, S_LEASE_DEF,
                     &s->lease_seconds);
+    if (rc != JURY_OK)
+        return rc;
+    rc = s_opt_uint(e, v, &at, "max_records_per_annotator", 1, S_QUOTA_MAX, 0,
+                    &s->max_per_annotator);
     if (rc != JURY_OK)
         return rc;
     /* Dynamic overlap: max_submitted and until come together. The question is checked once the
@@ -2096,6 +2113,8 @@ static cJSON *s_doc_json(const jury_settings_t *s)
               cJSON_AddStringToObject(
                   dist, "order", s->order == JURY_ORDER_RANDOM ? "random" : "complete_first") &&
               cJSON_AddNumberToObject(dist, "lease_seconds", s->lease_seconds) &&
+              (s->max_per_annotator == 0 ||
+               cJSON_AddNumberToObject(dist, "max_records_per_annotator", s->max_per_annotator)) &&
               (s->max_submitted == 0 ||
                (cJSON_AddNumberToObject(dist, "max_submitted", s->max_submitted) &&
                 s_until_json(s, dist))) &&

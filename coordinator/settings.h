@@ -127,6 +127,10 @@ jury_order jury_settings_order(const jury_settings_t *s);
 /* distribution.lease_seconds (5..86400, default 600): how long an annotator holds a record. */
 uint32_t jury_settings_lease_seconds(const jury_settings_t *s);
 
+/* distribution.max_records_per_annotator (1..1e9; 0 when absent: no quota): the most records one
+ * annotator may answer (submitted or discarded) in the dataset; leases held count toward it. */
+uint32_t jury_settings_max_records_per_annotator(const jury_settings_t *s);
+
 /*
  * Dynamic overlap (distribution.max_submitted and distribution.until): when a record reaches its
  * target of submitted responses and its agreement on the until question (the share of agreeing

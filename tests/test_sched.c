@@ -372,6 +372,34 @@ static void test_reopen(void **state)
     jury_sched_destroy(&s);
 }
 
+/* distribution.max_records_per_annotator: answers and leases held count; others are not held. */
+static void test_quota_per_annotator(void **state)
+{
+    (void)state;
+    jury_sched_opts_t opts = {.max_discards = 3, .lease_ms = LEASE, .max_per_annotator = 3};
+    jury_sched_t *s = jury_sched_new(&opts);
+    assert_non_null(s);
+    add_fresh(s, 6, 2);
+    /* A answered one record before this schedule was built (a restart). */
+    assert_int_equal(jury_sched_set_answered(s, A, 1), JURY_OK);
+    assert_int_equal(jury_sched_answered(s, A), 1);
+    EXPECT_FETCH(s, A, 5, 0, 1, 2); /* room for 2 */
+    expect_nothing(s, A, 0);
+    assert_int_equal(jury_sched_claim(s, A, 3, 0, &(int64_t){0}), JURY_ENOTLEASED);
+    assert_true(jury_sched_release(s, A, 2));
+    EXPECT_FETCH(s, A, 5, 0, 2); /* the slot came back */
+    assert_false(jury_sched_submitted(s, A, 1));
+    assert_false(jury_sched_discarded(s, A, 2));
+    assert_int_equal(jury_sched_answered(s, A), 3);
+    expect_nothing(s, A, 0);
+    /* A repeated answer counts once. */
+    assert_false(jury_sched_submitted(s, A, 1));
+    assert_int_equal(jury_sched_answered(s, A), 3);
+    /* Others have their own quota. */
+    EXPECT_FETCH(s, B, 5, 0, 1, 2, 3);
+    jury_sched_destroy(&s);
+}
+
 /* ---- discard -------------------------------------------------------------- */
 
 static void test_discard_frees_slot_and_excludes_discarder(void **state)
@@ -1248,6 +1276,7 @@ int main(void)
         cmocka_unit_test(test_check),
         cmocka_unit_test(test_submitted_finishes_exactly_at_target),
         cmocka_unit_test(test_reopen),
+        cmocka_unit_test(test_quota_per_annotator),
         cmocka_unit_test(test_discard_frees_slot_and_excludes_discarder),
         cmocka_unit_test(test_discards_set_record_aside),
         cmocka_unit_test(test_discards_counted_from_add),

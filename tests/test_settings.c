@@ -878,6 +878,15 @@ static void test_distribution_dynamic_overlap(void **state)
         DYNAMIC("'max_submitted': 3, 'until': {'question': 'label', 'confidence': 0.9}"),
         "/distribution/until/confidence: unknown key \"confidence\"; distribution.until has the "
         "keys question, agreement");
+    s = parse_ok(DYNAMIC("'max_records_per_annotator': 250"));
+    assert_int_equal(jury_settings_max_records_per_annotator(s), 250);
+    json = jury_settings_to_json(s, false);
+    assert_non_null(strstr(json, "\"max_records_per_annotator\":250"));
+    free(json);
+    jury_settings_destroy(&s);
+    assert_settings_error(DYNAMIC("'max_records_per_annotator': 0"),
+                          "/distribution/max_records_per_annotator: max_records_per_annotator "
+                          "must be an integer from 1 to 1000000000");
     assert_settings_error(DYNAMIC("'max_submitted': 3, 'until': 'label'"),
                           "/distribution/until: until must be an object like {\"question\": "
                           "\"label\", \"agreement\": 0.8}");
@@ -1138,7 +1147,7 @@ static void test_distribution_strategy_and_keys(void **state)
     assert_settings_error("{'distribution': {'min_submited': 2}}",
                           "/distribution/min_submited: unknown key \"min_submited\"; distribution "
                           "has the keys strategy, min_submitted, max_discards, order, "
-                          "lease_seconds, max_submitted, until");
+                          "lease_seconds, max_submitted, until, max_records_per_annotator");
     assert_settings_error("{'distribution': 2}",
                           "/distribution: must be an object like {\"strategy\": \"overlap\", "
                           "\"min_submitted\": 1}");
