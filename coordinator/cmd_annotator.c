@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -24,6 +25,8 @@ static const char s_usage[] =
     "       jury annotator grant NAME DATASET\n"
     "       jury annotator revoke NAME DATASET\n"
     "       jury annotator web-token NAME [--revoke]\n"
+    "       jury annotator pause NAME DATASET [--reason TEXT]\n"
+    "       jury annotator resume NAME [DATASET]\n"
     "\n"
     "add makes the annotator a CURVE keypair and writes their key file (--out,\n"
     "default ./NAME.key, mode 0600): their name and secret key, the\n"
@@ -40,6 +43,9 @@ static const char s_usage[] =
     "printed once, as `web-token: NAME:SECRET`, and the store keeps only its hash.\n"
     "web-token makes a new one (the old one stops working); --revoke removes it,\n"
     "ending the annotator's web sessions within a second.\n"
+    "pause stops an annotator working on one dataset (their sessions there end\n"
+    "within a second, their leases go back, and they are told the reason);\n"
+    "resume lets them back (on every dataset when DATASET is left out).\n"
     "NAME: 1 to 200 letters, digits, '_', '-' or '.', not starting with '.' or '-'.\n"
     "\n"
     "options:\n"
@@ -51,6 +57,7 @@ static const char s_usage[] =
     "  --public-key KEY     register this public key instead of making one (add, rotate)\n"
     "  --web-token          also issue a web token (add)\n"
     "  --revoke             remove the web token (web-token)\n"
+    "  --reason TEXT        why, shown to the annotator (pause)\n"
     "  --json               machine-readable output (list)\n"
     "  --store DIR          the store directory\n";
 
@@ -64,6 +71,7 @@ typedef struct {
     bool json;              /* --json */
     bool web_token;         /* --web-token */
     bool revoke;            /* --revoke */
+    const char *reason;     /* --reason */
 } annot_args_t;
 
 #define MAX_GRANTS 256
@@ -662,6 +670,115 @@ static int s_change(const annot_args_t *a, const char *verb, const char *name, c
     return JURY_EXIT_OK;
 }
 
+/* ---- pause, resume ----------------------------------------------------------------------------
+ */
+
+typedef struct {
+    const char *name;    /* annotator */
+    const char *dataset; /* pause: the dataset; resume: one, or NULL for all */
+    bool pause;          /* pause, else resume */
+    const char *reason;  /* pause: why */
+    int64_t now;         /* pause: when, ms since the epoch */
+    jury_txn_t *txn;     /* resume of all: the transaction */
+    uint32_t id;         /* the annotator's id */
+    bool no_annotator;   /* out: no such annotator */
+    bool no_dataset;     /* out: no such dataset */
+    int changed;         /* out: pauses set or cleared */
+} pause_body_t;
+
+static jury_err s_resume_one(const jury_dataset_t *d, void *arg)
+{
+    pause_body_t *b = arg;
+    bool was = false;
+    jury_err err = jury_store_pause_clear(b->txn, d->id, b->id, &was);
+    b->changed += was;
+    return err;
+}
+
+static jury_err s_pause_body(jury_txn_t *txn, void *arg)
+{
+    pause_body_t *b = arg;
+    b->no_annotator = b->no_dataset = false;
+    b->changed = 0;
+    jury_annotator_t an;
+    jury_dataset_t d;
+    jury_err err = jury_store_annotator_get_by_name(txn, b->name, &an);
+    b->no_annotator = err == JURY_ENOTFOUND;
+    if (err != JURY_OK)
+        return err;
+    b->id = an.id;
+    if (b->dataset && (err = jury_store_dataset_get(txn, b->dataset, &d)) != JURY_OK) {
+        b->no_dataset = err == JURY_ENOTFOUND;
+        return err;
+    }
+    if (b->pause) {
+        b->changed = 1;
+        return jury_store_pause_set(txn, d.id, an.id, b->reason, b->now);
+    }
+    if (b->dataset) {
+        bool was = false;
+        err = jury_store_pause_clear(txn, d.id, an.id, &was);
+        b->changed = was;
+        return err;
+    }
+    b->txn = txn;
+    return jury_store_dataset_each(txn, s_resume_one, b);
+}
+
+/* `jury annotator pause NAME DATASET [--reason TEXT]` and `resume NAME [DATASET]`. */
+static int s_pause(const annot_args_t *a, const char *name, const char *dataset, bool pause)
+{
+    const char *verb = pause ? "pause" : "resume";
+    const char *reason = a->reason ? a->reason : "paused by the campaign's coordinator";
+    if (pause && strlen(reason) > JURY_STORE_PAUSE_REASON_MAX) {
+        jury_cli_error("annotator pause: --reason: at most %d bytes", JURY_STORE_PAUSE_REASON_MAX);
+        return JURY_EXIT_USAGE;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    pause_body_t b = {.name = name,
+                      .dataset = dataset,
+                      .pause = pause,
+                      .reason = reason,
+                      .now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000};
+    jury_store_t *store;
+    int rc = jury_cli_open_store(&a->cli, false, false, &store);
+    if (rc != JURY_EXIT_OK)
+        return rc;
+    jury_err err = jury_store_write(store, s_pause_body, &b);
+    jury_store_destroy(&store);
+    if (b.no_annotator || b.no_dataset) {
+        jury_cli_error("annotator %s: no %s '%s' in %s", verb,
+                       b.no_annotator ? "annotator" : "dataset", b.no_annotator ? name : dataset,
+                       a->cli.store);
+        return JURY_EXIT_USAGE;
+    }
+    if (err != JURY_OK) {
+        jury_cli_error("annotator %s: %s", verb, jury_strerror(err));
+        return JURY_EXIT_FAILURE;
+    }
+    if (pause)
+        printf("paused annotator %s on dataset %s (%s); their sessions there end within a "
+               "second\n",
+               name, dataset, reason);
+    else if (!b.changed)
+        printf("annotator %s is not paused%s%s\n", name, dataset ? " on dataset " : "",
+               dataset ? dataset : "");
+    else
+        printf("resumed annotator %s on %s%s\n", name, dataset ? "dataset " : "every dataset",
+               dataset ? dataset : "");
+    if (!pause && !b.changed)
+        return JURY_EXIT_OK;
+    err = jury_audit_append(a->cli.store, pause ? "annotator.pause" : "annotator.resume",
+                            "annotator", name, "dataset", dataset ? dataset : "*", "reason",
+                            pause ? reason : "", "by", "cli", NULL);
+    if (err != JURY_OK) {
+        s_audit_failed(verb, a->cli.store);
+        return JURY_EXIT_FAILURE;
+    }
+    return JURY_EXIT_OK;
+}
+
 /* ---- web-token ------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -906,6 +1023,7 @@ static bool s_only(const annot_args_t *a, const char *verb, const char *allowed)
         {'j', a->json ? "" : NULL, "--json"},
         {'w', a->web_token ? "" : NULL, "--web-token"},
         {'R', a->revoke ? "" : NULL, "--revoke"},
+        {'W', a->reason, "--reason"},
     };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (opts[i].set && !strchr(allowed, opts[i].letter)) {
@@ -927,6 +1045,7 @@ int jury_cmd_annotator(const jury_cli_t *cli, int argc, char **argv)
         {"json", no_argument, NULL, 'j'},
         {"web-token", no_argument, NULL, 'w'},
         {"revoke", no_argument, NULL, 'R'},
+        {"reason", required_argument, NULL, 'W'},
         {"store", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -958,6 +1077,9 @@ int jury_cmd_annotator(const jury_cli_t *cli, int argc, char **argv)
         case 'R':
             a.revoke = true;
             break;
+        case 'W':
+            a.reason = optarg;
+            break;
         case 's':
             a.cli.store = optarg;
             break;
@@ -981,6 +1103,10 @@ int jury_cmd_annotator(const jury_cli_t *cli, int argc, char **argv)
         return s_only(&a, verb, "j") ? s_list(&a) : JURY_EXIT_USAGE;
     if (strcmp(verb, "add") == 0 && n == 2)
         return s_only(&a, verb, "rdoepw") ? s_add_or_rotate(&a, name, false) : JURY_EXIT_USAGE;
+    if (strcmp(verb, "pause") == 0 && n == 3)
+        return s_only(&a, verb, "W") ? s_pause(&a, name, dataset, true) : JURY_EXIT_USAGE;
+    if (strcmp(verb, "resume") == 0 && (n == 2 || n == 3))
+        return s_only(&a, verb, "") ? s_pause(&a, name, dataset, false) : JURY_EXIT_USAGE;
     if (strcmp(verb, "web-token") == 0 && n == 2)
         return s_only(&a, verb, "R") ? s_web_token(&a, name) : JURY_EXIT_USAGE;
     if (strcmp(verb, "rotate") == 0 && n == 2)
@@ -989,8 +1115,8 @@ int jury_cmd_annotator(const jury_cli_t *cli, int argc, char **argv)
         return s_only(&a, verb, "") ? s_change(&a, verb, name, NULL) : JURY_EXIT_USAGE;
     if ((strcmp(verb, "grant") == 0 || strcmp(verb, "revoke") == 0) && n == 3)
         return s_only(&a, verb, "") ? s_change(&a, verb, name, dataset) : JURY_EXIT_USAGE;
-    static const char *const verbs[] = {"list",   "add",   "rotate", "disable",
-                                        "enable", "grant", "revoke", "web-token"};
+    static const char *const verbs[] = {"list",  "add",    "rotate", "disable", "enable",
+                                        "grant", "revoke", "pause",  "resume",  "web-token"};
     bool known = false;
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         known = known || strcmp(verb, verbs[i]) == 0;

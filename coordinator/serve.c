@@ -1051,6 +1051,30 @@ static void s_progress(server_t *sv, jury_txn_t *txn, const dataset_t *ds, uint3
     jury_txn_abort(&own);
 }
 
+/*
+ * Whether annotator (called name) is paused on ds, as txn sees it (NULL: a read transaction of
+ * its own); when so, why says so for the annotator. A store that cannot be read counts as not
+ * paused here: the access check that follows every change reads it again.
+ */
+static bool s_paused(server_t *sv, jury_txn_t *txn, const dataset_t *ds, uint32_t annotator,
+                     const char *name, char *why, size_t cap)
+{
+    jury_txn_t *own = NULL;
+    if (!txn && jury_store_read(sv->store, &own) != JURY_OK)
+        return false;
+    const char *reason;
+    size_t len;
+    bool paused =
+        jury_store_pause_get(txn ? txn : own, ds->id, annotator, NULL, &reason, &len) == JURY_OK;
+    if (paused)
+        snprintf(why, cap,
+                 "hello: %s is paused on dataset %s: %.*s (`jury annotator resume %s %s` lets "
+                 "them back)",
+                 name, ds->name, (int)(len > 600 ? 600 : len), reason, name, ds->name);
+    jury_txn_abort(&own);
+    return paused;
+}
+
 static void s_hello(server_t *sv, const inmsg_t *in, const jury_msg_t *m)
 {
     const unsigned char *peer = in->peer;
@@ -1113,6 +1137,14 @@ static void s_hello(server_t *sv, const inmsg_t *in, const jury_msg_t *m)
             s_queue_error(sv, peer, plen, true, m->req, err, "hello: cannot record the annotator");
             return;
         }
+    }
+
+    /* A paused annotator is told why and gets no session. */
+    if (s_paused(sv, NULL, ds, a.id, annotator, reason, sizeof reason)) {
+        s_queue_error(sv, peer, plen, true, m->req, JURY_EPERM, reason);
+        s_audit(sv, "hello.denied", "annotator", annotator, "dataset", dataset, "reason", reason,
+                "by", "serve", NULL);
+        return;
     }
 
     /* The same annotator on the same dataset over another connection: this
@@ -2157,8 +2189,23 @@ static bool s_recheck_access(server_t *sv, jury_txn_t *txn)
 {
     for (size_t i = 0; i < sv->nsessions; i++) {
         session_t *s = &sv->sessions[i];
+        if (!s->ds)
+            continue;
+        /* A pause applies in every mode. */
+        const char *reason;
+        size_t len;
+        jury_err perr = jury_store_pause_get(txn, s->ds->id, s->annotator, NULL, &reason, &len);
+        if (perr == JURY_OK) {
+            char why[700];
+            snprintf(why, sizeof why, "the annotator was paused on the dataset: %.*s",
+                     (int)(len > 600 ? 600 : len), reason);
+            s_session_cut(sv, s, why);
+            continue;
+        }
+        if (perr != JURY_ENOTFOUND)
+            return false;
         /* Plaintext trusts names: only sessions a web token opened are checked again. */
-        if (!s->ds || (!sv->curve && !s->via_token))
+        if (!sv->curve && !s->via_token)
             continue;
         jury_annotator_t a, k;
         bool granted = false;

@@ -38,6 +38,7 @@
  *   consolidation be32 ds                -> summary of the dataset's last consolidation (opaque)
  *   annotator_keys 32-byte public key    -> be32 annotator id
  *   grants      be32 annotator, be32 ds  -> empty
+ *   paused      be32 ds, be32 annotator  -> be64 since_ms, reason (UTF-8, no NUL)
  *
  * A record id is dataset << 40 | sequence, so one range scan walks a dataset.
  */
@@ -58,13 +59,14 @@ enum {
     DB_CONSOLIDATION,
     DB_ANNOTATOR_KEYS,
     DB_GRANTS,
+    DB_PAUSED,
     DB_COUNT
 };
 
 static const char *const s_db_names[DB_COUNT] = {
     "meta",      "datasets",      "dataset_ids",    "records",  "rstate",    "extids",
     "responses", "annotators",    "annotator_ids",  "counters", "agreement", "ragree",
-    "decisions", "consolidation", "annotator_keys", "grants",
+    "decisions", "consolidation", "annotator_keys", "grants",   "paused",
 };
 
 /* Counter row slots. NEXT_SEQ is the dataset's next record sequence (dataset row only). */
@@ -795,7 +797,9 @@ jury_err jury_store_dataset_delete(jury_txn_t *txn, const char *name)
         (err = s_delete_prefix(txn, DB_RAGREE, p24, 3)) != JURY_OK ||
         (err = s_decisions_clear(txn, id)) != JURY_OK ||
         (err = s_delete_prefix(txn, DB_CONSOLIDATION, p32, 4)) != JURY_OK ||
-        (err = s_grants_drop_dataset(txn, id)) != JURY_OK)
+        (err = s_grants_drop_dataset(txn, id)) != JURY_OK ||
+        (!txn->store->absent[DB_PAUSED] &&
+         (err = s_delete_prefix(txn, DB_PAUSED, p32, 4)) != JURY_OK))
         return err;
     MDB_val key = s_val(name, strlen(name) + 1);
     int rc = mdb_del(txn->txn, txn->store->dbi[DB_DATASETS], &key, NULL);
@@ -1955,6 +1959,81 @@ jury_err jury_store_grants_each(jury_txn_t *txn, uint32_t id,
  * already a walk of all its records) asks once per annotator: one point delete each, in the grants
  * table, while the cursor walks annotator_ids, a table that the deletes do not touch.
  */
+/* ---- pausing ------------------------------------------------------------ */
+
+static void s_pause_key(unsigned char k[8], uint32_t ds, uint32_t annotator)
+{
+    s_put32(k, ds);
+    s_put32(k + 4, annotator);
+}
+
+jury_err jury_store_pause_set(jury_txn_t *txn, uint32_t ds, uint32_t annotator, const char *reason,
+                              int64_t since_ms)
+{
+    jury_err err;
+    jury_annotator_t a;
+    jury_dataset_t d;
+    size_t len = reason ? strlen(reason) : 0;
+    if (len > JURY_STORE_PAUSE_REASON_MAX)
+        return JURY_EINVAL;
+    if ((err = s_need_write(txn)) != JURY_OK ||
+        (err = jury_store_annotator_get(txn, annotator, &a)) != JURY_OK ||
+        (err = jury_store_dataset_get_id(txn, ds, &d)) != JURY_OK)
+        return err;
+    unsigned char k[8], v[8 + JURY_STORE_PAUSE_REASON_MAX];
+    s_pause_key(k, ds, annotator);
+    s_put64(v, (uint64_t)since_ms);
+    if (len)
+        memcpy(v + 8, reason, len);
+    MDB_val key = s_val(k, 8), val = s_val(v, 8 + len);
+    if ((err = s_err(mdb_put(txn->txn, txn->store->dbi[DB_PAUSED], &key, &val, 0),
+                     "write pause")) != JURY_OK)
+        return err;
+    return s_access_bump(txn);
+}
+
+jury_err jury_store_pause_clear(jury_txn_t *txn, uint32_t ds, uint32_t annotator, bool *was)
+{
+    jury_err err;
+    if (was)
+        *was = false;
+    if ((err = s_need_write(txn)) != JURY_OK)
+        return err;
+    unsigned char k[8];
+    s_pause_key(k, ds, annotator);
+    MDB_val key = s_val(k, 8);
+    int rc = mdb_del(txn->txn, txn->store->dbi[DB_PAUSED], &key, NULL);
+    if (rc == MDB_NOTFOUND)
+        return JURY_OK;
+    if ((err = s_err(rc, "delete pause")) != JURY_OK)
+        return err;
+    if (was)
+        *was = true;
+    return s_access_bump(txn);
+}
+
+jury_err jury_store_pause_get(jury_txn_t *txn, uint32_t ds, uint32_t annotator, int64_t *since_ms,
+                              const char **reason, size_t *reason_len)
+{
+    if (txn->store->absent[DB_PAUSED])
+        return JURY_ENOTFOUND;
+    unsigned char k[8];
+    s_pause_key(k, ds, annotator);
+    MDB_val key = s_val(k, 8), val;
+    int rc = mdb_get(txn->txn, txn->store->dbi[DB_PAUSED], &key, &val);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "read pause");
+    if (val.mv_size < 8)
+        return JURY_ECORRUPT;
+    if (since_ms)
+        *since_ms = (int64_t)s_get64(val.mv_data);
+    if (reason)
+        *reason = (const char *)val.mv_data + 8;
+    if (reason_len)
+        *reason_len = val.mv_size - 8;
+    return JURY_OK;
+}
+
 static jury_err s_grants_drop_dataset(jury_txn_t *t, uint32_t ds)
 {
     MDB_cursor *cur;

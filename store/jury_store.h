@@ -476,6 +476,25 @@ JURY_MUST_CHECK jury_err jury_store_granted(jury_txn_t *txn, uint32_t id, uint32
 JURY_MUST_CHECK jury_err jury_store_grants_each(jury_txn_t *txn, uint32_t id,
                                                 jury_err (*fn)(uint32_t ds, void *arg), void *arg);
 
+/*
+ * Pausing: annotator may not work on dataset ds until resumed (`jury annotator pause|resume`,
+ * and automatic pauses for low quality). The mark holds the time it was set (ms since the epoch)
+ * and a reason of at most JURY_STORE_PAUSE_REASON_MAX bytes (copied). set replaces an existing
+ * mark; clear removes it (*was, when not NULL, says whether there was one). Both bump the access
+ * version, so that a coordinator cuts or lets in the annotator's sessions. get borrows *reason
+ * (not NUL-terminated, *reason_len bytes) until the transaction ends. Deleting the dataset
+ * deletes its marks. Errors: JURY_ENOTFOUND (set: no such annotator or dataset; get: not
+ * paused), JURY_EINVAL (reason too long), JURY_EPERM (read transaction), JURY_EFULL.
+ */
+#define JURY_STORE_PAUSE_REASON_MAX 1000
+JURY_MUST_CHECK jury_err jury_store_pause_set(jury_txn_t *txn, uint32_t ds, uint32_t annotator,
+                                              const char *reason, int64_t since_ms);
+JURY_MUST_CHECK jury_err jury_store_pause_clear(jury_txn_t *txn, uint32_t ds, uint32_t annotator,
+                                                bool *was);
+JURY_MUST_CHECK jury_err jury_store_pause_get(jury_txn_t *txn, uint32_t ds, uint32_t annotator,
+                                              int64_t *since_ms, const char **reason,
+                                              size_t *reason_len);
+
 /* A counter that grows with every change of any annotator's key, role, state or grants (0 in a
  * store that never had one), so a coordinator can notice access changes with one read. */
 JURY_MUST_CHECK jury_err jury_store_access_version(jury_txn_t *txn, uint64_t *out);
