@@ -13,6 +13,7 @@
 #include "import.h"
 #include "jury_jsonpack.h"
 #include "report.h"
+#include "report_quality.h"
 #include "settings.h"
 
 static const char s_usage[] =
@@ -31,7 +32,10 @@ static const char s_usage[] =
     "multi_label_selection MASI alpha; ranking Kendall-tau alpha; text mean\n"
     "similarity (1 - normalised edit distance) and alpha on it; span mean\n"
     "character-level F1. Also percent agreement, 95% bootstrap intervals, and\n"
-    "agreement per annotator pair, per annotator and per record.\n"
+    "agreement per annotator pair, per annotator and per record, and a table of\n"
+    "annotator quality: responses, discard rate, agreement with others on the\n"
+    "label and rating questions, median seconds between consecutive answers\n"
+    "(from the store only), state.\n"
     "\n"
     "options:\n"
     "  --question Q        only question Q\n"
@@ -58,8 +62,10 @@ typedef enum { S_TEXT, S_JSON, S_HTML } s_format;
 
 /* What the store walk needs. */
 typedef struct {
-    jury_txn_t *txn;    /* snapshot */
-    jury_report_t *rep; /* the report being filled */
+    jury_txn_t *txn;             /* snapshot */
+    jury_report_t *rep;          /* the report being filled */
+    jury_report_quality_t *qual; /* the annotator quality table being filled */
+    uint64_t rid;                /* the current record's id */
     const char *record; /* the current record's external id (borrowed from its payload copy) */
     msgpack_zone zone;  /* decodes every response's values, cleared after each */
     const char **names; /* annotator names by id (borrowed from txn), NULL until looked up */
@@ -122,6 +128,8 @@ static jury_err s_response(const jury_response_t *r, void *arg)
                  why);
         return JURY_ECORRUPT;
     }
+    if (err == JURY_OK)
+        err = jury_report_quality_add_stored(w->qual, w->rid, r);
     return err;
 }
 
@@ -150,8 +158,10 @@ static bool s_record_id(const void *payload, size_t len, char *out, size_t cap, 
 
 static jury_err s_record(uint64_t rid, const jury_record_state_t *st, void *arg)
 {
-    (void)st;
     s_walk *w = arg;
+    /* Gold records measure annotators against known answers, not against each other. */
+    if (st->gold)
+        return JURY_OK;
     const void *payload;
     size_t len;
     jury_err err = jury_store_record_get(w->txn, rid, &payload, &len, NULL);
@@ -163,14 +173,16 @@ static jury_err s_record(uint64_t rid, const jury_record_state_t *st, void *arg)
         return JURY_ECORRUPT;
     }
     w->record = id;
+    w->rid = rid;
     err = jury_store_response_each(w->txn, rid, s_response, w);
     w->record = NULL;
     return err;
 }
 
-/* Fills a report from dataset name of the store. Returns an exit code. */
+/* Fills a report and the annotator quality rows (*quality) from dataset name of the store, in one
+ * walk of one snapshot. Returns an exit code. */
 static int s_from_store(const jury_cli_t *cli, const char *name, const jury_report_opts_t *opts,
-                        jury_settings_t **settings, jury_report_t **rep)
+                        jury_settings_t **settings, jury_report_t **rep, cJSON **quality)
 {
     jury_store_t *store;
     int rc = jury_cli_open_store(cli, false, true, &store);
@@ -192,12 +204,17 @@ static int s_from_store(const jury_cli_t *cli, const char *name, const jury_repo
             JURY_OK) {
             snprintf(w.why, sizeof w.why, "the stored settings do not parse: %s", why);
             err = JURY_ECORRUPT;
-        } else if ((err = jury_report_new(rep, *settings, &trusted, why, sizeof why)) == JURY_OK) {
+        } else if ((err = jury_report_new(rep, *settings, &trusted, why, sizeof why)) == JURY_OK &&
+                   (err = jury_report_quality_new(&w.qual, *settings)) == JURY_OK) {
             w.rep = *rep;
             err = jury_store_record_each(w.txn, ds.id, 0, s_record, &w);
+            /* Names and states come from the same snapshot as the responses. */
+            if (err == JURY_OK)
+                err = jury_report_quality_build(w.qual, w.txn, ds.id, quality);
         }
     }
     jury_txn_abort(&w.txn);
+    jury_report_quality_destroy(&w.qual);
     if (zone)
         msgpack_zone_destroy(&w.zone);
     free(w.names);
@@ -220,10 +237,11 @@ static int s_from_store(const jury_cli_t *cli, const char *name, const jury_repo
     return JURY_EXIT_FAILURE;
 }
 
-/* Fills a report from a settings file and a responses file. Returns an exit code. */
+/* Fills a report and the annotator quality rows (*quality) from a settings file and a responses
+ * file. Returns an exit code. */
 static int s_from_files(const char *settings_path, const char *responses_path,
                         const jury_report_opts_t *opts, jury_settings_t **settings,
-                        jury_report_t **rep)
+                        jury_report_t **rep, cJSON **quality)
 {
     size_t len;
     char *text = jury_cli_read_file(settings_path, S_SETTINGS_MAX, &len);
@@ -244,11 +262,17 @@ static int s_from_files(const char *settings_path, const char *responses_path,
         jury_cli_error("agreement: %s", jury_strerror(err));
         return JURY_EXIT_FAILURE;
     }
+    jury_report_quality_t *qual = NULL;
+    if ((err = jury_report_quality_new(&qual, *settings)) != JURY_OK) {
+        jury_cli_error("agreement: %s", jury_strerror(err));
+        return JURY_EXIT_FAILURE;
+    }
     bool is_stdin = strcmp(responses_path, "-") == 0;
     const char *shown = is_stdin ? "<stdin>" : responses_path;
     FILE *f = is_stdin ? stdin : fopen(responses_path, "rb");
     if (f == NULL) {
         jury_cli_error("%s: %s", responses_path, strerror(errno));
+        jury_report_quality_destroy(&qual);
         return JURY_EXIT_USAGE;
     }
     char *line = NULL;
@@ -273,6 +297,13 @@ static int s_from_files(const char *settings_path, const char *responses_path,
             err = JURY_EINVAL;
         } else {
             err = jury_report_add_line(*rep, line, l, why, sizeof why);
+        }
+        /* Once a line has a problem no report is made: the quality table stops collecting. */
+        if (err == JURY_OK && problems == 0) {
+            jury_err qerr = jury_report_quality_add_line(qual, line, l);
+            /* The report took the line: refusing it here would be a bug, not bad input. */
+            if (qerr != JURY_OK)
+                err = qerr == JURY_EINVAL ? JURY_EINTERNAL : qerr;
         }
         if (err == JURY_EINVAL || err == JURY_EEXIST) {
             if (problems++ < S_PRINT_PROBLEMS)
@@ -299,6 +330,12 @@ static int s_from_files(const char *settings_path, const char *responses_path,
                        problems, lines, shown);
         rc = JURY_EXIT_USAGE;
     }
+    if (rc == JURY_EXIT_OK &&
+        (err = jury_report_quality_build(qual, NULL, 0, quality)) != JURY_OK) {
+        jury_cli_error("agreement: %s", jury_strerror(err));
+        rc = JURY_EXIT_FAILURE;
+    }
+    jury_report_quality_destroy(&qual);
     return rc;
 }
 
@@ -435,12 +472,19 @@ int jury_cmd_agreement(const jury_cli_t *cli_in, int argc, char **argv)
     jury_settings_t *settings = NULL;
     jury_report_t *rep = NULL;
     const char *title = responses ? (strcmp(responses, "-") ? responses : "<stdin>") : argv[optind];
-    int rc = responses ? s_from_files(settings_path, responses, &opts, &settings, &rep)
-                       : s_from_store(&cli, argv[optind], &opts, &settings, &rep);
+    cJSON *quality = NULL;
+    int rc = responses ? s_from_files(settings_path, responses, &opts, &settings, &rep, &quality)
+                       : s_from_store(&cli, argv[optind], &opts, &settings, &rep, &quality);
     cJSON *model = NULL;
     char *text = NULL;
     if (rc == JURY_EXIT_OK) {
         jury_err err = jury_report_build(rep, &model);
+        if (err == JURY_OK) {
+            if (cJSON_AddItemToObject(model, "annotators_quality", quality))
+                quality = NULL;
+            else
+                err = JURY_ENOMEM;
+        }
         if (err == JURY_OK) {
             if (format == S_JSON) {
                 char *json = cJSON_Print(model);
@@ -468,6 +512,7 @@ int jury_cmd_agreement(const jury_cli_t *cli_in, int argc, char **argv)
         rc = s_write(out, text);
     free(text);
     cJSON_Delete(model);
+    cJSON_Delete(quality);
     jury_report_destroy(&rep);
     jury_settings_destroy(&settings);
     return rc;

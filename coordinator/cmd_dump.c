@@ -88,6 +88,8 @@ static jury_err s_record(uint64_t rid, const jury_record_state_t *st, void *arg)
     cJSON_AddNumberToObject(out, "draft", st->draft);
     if (st->contested)
         cJSON_AddTrueToObject(out, "contested");
+    if (st->gold)
+        cJSON_AddTrueToObject(out, "gold");
     static const char *const parts[] = {"fields", "metadata", "suggestions"};
     for (int i = 0; i < 3; i++) {
         cJSON *p = cJSON_DetachItemFromObjectCaseSensitive(rec, parts[i]);

@@ -1,7 +1,8 @@
-/* cmd_status.c: `jury status NAME`: records by status, responses by status, per-annotator counts.
- */
+/* cmd_status.c: `jury status NAME`: records by status, responses by status, per-annotator counts
+ * and the annotator quality table. */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,24 +13,35 @@
 
 #include "cli.h"
 #include "live_agreement.h"
+#include "report_quality.h"
 #include "serve.h"
 #include "settings.h"
 
 static const char s_usage[] =
-    "usage: jury status NAME [--json]\n"
+    "usage: jury status NAME [--json] [--quality]\n"
     "\n"
     "Prints dataset NAME's records (total, pending, completed), its responses\n"
     "by status (submitted, discarded, draft) and each annotator's responses.\n"
     "Safe to run while `jury serve` or an import writes: it reads a snapshot.\n"
     "While `jury serve` runs on the store, also shows its active leases and\n"
     "connected annotators (from the store's serve.status, refreshed each second).\n"
+    "Ends with the annotator quality table (responses, discard rate, agreement\n"
+    "with others on label and rating questions, median seconds between\n"
+    "consecutive answers, gold accuracy, state) when the dataset has at most\n"
+    "1,000,000 responses.\n"
     "\n"
     "options:\n"
     "  --json        one JSON object: {\"dataset\", \"records\", \"pending\", \"completed\",\n"
     "                \"discarded\", \"contested\", \"responses\": {...},\n"
     "                \"annotators\": {NAME: {...}},\n"
-    "                \"live\": {\"pid\", \"leases\", \"connected\": [...]} or null}\n"
+    "                \"live\": {\"pid\", \"leases\", \"connected\": [...]} or null,\n"
+    "                \"annotators_quality\": [{...}] or null when not computed}\n"
+    "  --quality     compute the annotator quality table however many responses\n"
+    "                the dataset has (it reads every response once)\n"
     "  --store DIR   the store directory\n";
+
+/* Responses above which the quality table is left out unless --quality asks for it. */
+#define S_QUALITY_AUTO_MAX 1000000ULL
 
 typedef struct {
     bool json; /* JSON output */
@@ -152,12 +164,109 @@ static void s_agreement(jury_txn_t *txn, const jury_dataset_t *ds, bool json)
     jury_settings_destroy(&settings);
 }
 
+/* Prints the gold answers' accuracy, as JSON ({annotator: {question: {...}}}) or lines. */
+typedef struct {
+    jury_txn_t *txn; /* the snapshot */
+    bool json;       /* --json */
+    uint32_t last;   /* annotator of the previous row, 0 before the first */
+} gold_out_t;
+
+static jury_err s_gold(uint32_t annotator, const char *question, uint64_t answered,
+                       uint64_t correct, void *arg)
+{
+    gold_out_t *g = arg;
+    jury_annotator_t a;
+    jury_err err = jury_store_annotator_get(g->txn, annotator, &a);
+    if (err != JURY_OK)
+        return err;
+    double acc = answered ? (double)correct / (double)answered : 0;
+    if (!g->json) {
+        printf("  %-24s %-24s %6.3f  (%llu of %llu)\n", a.name, question, acc,
+               (unsigned long long)correct, (unsigned long long)answered);
+        return JURY_OK;
+    }
+    if (annotator != g->last) {
+        printf("%s", g->last ? "}, " : "");
+        jury_cli_json_string(stdout, a.name, strlen(a.name));
+        printf(": {");
+    } else {
+        printf(", ");
+    }
+    jury_cli_json_string(stdout, question, strlen(question));
+    printf(": {\"answered\": %llu, \"correct\": %llu, \"accuracy\": %.6g}",
+           (unsigned long long)answered, (unsigned long long)correct, acc);
+    g->last = annotator;
+    return JURY_OK;
+}
+
+/*
+ * The annotator quality rows of dataset ds (report_quality.h) from snapshot txn, in one walk of its
+ * responses, into *out (a JSON array the caller frees); *out stays NULL when the dataset has more
+ * than S_QUALITY_AUTO_MAX responses and force is false.
+ */
+static jury_err s_quality(jury_txn_t *txn, const jury_dataset_t *ds, const jury_counts_t *counts,
+                          bool force, cJSON **out)
+{
+    *out = NULL;
+    uint64_t responses = counts->responses[JURY_RESPONSE_SUBMITTED] +
+                         counts->responses[JURY_RESPONSE_DISCARDED] +
+                         counts->responses[JURY_RESPONSE_DRAFT];
+    if (!force && responses > S_QUALITY_AUTO_MAX)
+        return JURY_OK;
+    jury_settings_t *settings = NULL;
+    char why[256];
+    jury_err err = jury_settings_parse(&settings, ds->settings, ds->settings_len, why, sizeof why);
+    if (err != JURY_OK)
+        return err == JURY_EINVAL ? JURY_ECORRUPT : err;
+    jury_report_quality_t *rq = NULL;
+    if ((err = jury_report_quality_new(&rq, settings)) == JURY_OK &&
+        (err = jury_report_quality_walk(rq, txn, ds->id)) == JURY_OK)
+        err = jury_report_quality_build(rq, txn, ds->id, out);
+    jury_report_quality_destroy(&rq);
+    jury_settings_destroy(&settings);
+    return err;
+}
+
+/* Prints JSON value v on one line in the style of the rest of --json: ", " between members and
+ * ": " after keys; integers without a fraction. */
+static void s_json(const cJSON *v)
+{
+    if (cJSON_IsNumber(v)) {
+        double d = v->valuedouble;
+        if (d == floor(d) && fabs(d) < 9007199254740992.0)
+            printf("%.0f", d);
+        else
+            printf("%.15g", d);
+    } else if (cJSON_IsString(v)) {
+        jury_cli_json_string(stdout, v->valuestring, strlen(v->valuestring));
+    } else if (cJSON_IsArray(v) || cJSON_IsObject(v)) {
+        bool object = cJSON_IsObject(v);
+        printf("%s", object ? "{" : "[");
+        int k = 0;
+        const cJSON *c;
+        cJSON_ArrayForEach(c, v)
+        {
+            printf("%s", k++ ? ", " : "");
+            if (object) {
+                jury_cli_json_string(stdout, c->string, strlen(c->string));
+                printf(": ");
+            }
+            s_json(c);
+        }
+        printf("%s", object ? "}" : "]");
+    } else {
+        printf("%s", cJSON_IsTrue(v) ? "true" : cJSON_IsFalse(v) ? "false" : "null");
+    }
+}
+
 int jury_cmd_status(const jury_cli_t *cli_in, int argc, char **argv)
 {
     jury_cli_t cli = *cli_in;
     status_ctx_t s = {0};
+    bool force_quality = false;
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'},
+        {"quality", no_argument, NULL, 'q'},
         {"store", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -167,6 +276,9 @@ int jury_cmd_status(const jury_cli_t *cli_in, int argc, char **argv)
         switch (c) {
         case 'j':
             s.json = true;
+            break;
+        case 'q':
+            force_quality = true;
             break;
         case 's':
             cli.store = optarg;
@@ -219,6 +331,9 @@ int jury_cmd_status(const jury_cli_t *cli_in, int argc, char **argv)
                    (unsigned long long)counts.responses[JURY_RESPONSE_DRAFT]);
         }
         err = jury_store_annotator_counts_each(txn, ds.id, s_annotator, &s);
+        cJSON *quality = NULL;
+        if (err == JURY_OK)
+            err = s_quality(txn, &ds, &counts, force_quality, &quality);
         cJSON *root;
         long pid = 0;
         const cJSON *live = s_live(cli.store, name, &root, &pid);
@@ -244,7 +359,18 @@ int jury_cmd_status(const jury_cli_t *cli_in, int argc, char **argv)
             }
             printf(", \"agreement\": {");
             s_agreement(txn, &ds, true);
-            printf("}}\n");
+            printf("}");
+            if (counts.gold) {
+                printf(", \"gold\": {\"records\": %llu, \"accuracy\": {",
+                       (unsigned long long)counts.gold);
+                gold_out_t g = {.txn = txn, .json = true};
+                if (err == JURY_OK)
+                    err = jury_store_gold_each(txn, ds.id, s_gold, &g);
+                printf("%s}}", g.last ? "}" : "");
+            }
+            printf(", \"annotators_quality\": ");
+            s_json(quality);
+            printf("}\n");
         } else if (live) {
             printf("\ncoordinator running (pid %ld): %d active lease%s, connected:", pid,
                    cJSON_IsNumber(leases) ? leases->valueint : 0,
@@ -257,8 +383,30 @@ int jury_cmd_status(const jury_cli_t *cli_in, int argc, char **argv)
             }
             printf("%s\n", k ? "" : " nobody");
         }
+        if (!s.json && counts.gold) {
+            printf("gold        %llu gold records; right answers by annotator and question:\n",
+                   (unsigned long long)counts.gold);
+            gold_out_t g = {.txn = txn, .json = false};
+            if (err == JURY_OK)
+                err = jury_store_gold_each(txn, ds.id, s_gold, &g);
+        }
         if (!s.json)
             s_agreement(txn, &ds, false);
+        if (!s.json && quality) {
+            char *table = jury_report_quality_text(quality);
+            fputs(table ? table : "", stdout);
+            if (table == NULL)
+                err = JURY_ENOMEM;
+            free(table);
+        } else if (!s.json && err == JURY_OK) {
+            printf("\nannotator quality: not computed for %llu responses (more than %llu); run "
+                   "`jury status %s --quality`\n",
+                   (unsigned long long)(counts.responses[JURY_RESPONSE_SUBMITTED] +
+                                        counts.responses[JURY_RESPONSE_DISCARDED] +
+                                        counts.responses[JURY_RESPONSE_DRAFT]),
+                   S_QUALITY_AUTO_MAX, name);
+        }
+        cJSON_Delete(quality);
         cJSON_Delete(root);
     }
     jury_txn_abort(&txn);

@@ -1234,6 +1234,9 @@ static jury_err s_walk_record(uint64_t rid, const jury_record_state_t *st, void 
     walk_t *w = arg;
     run_t *r = w->r;
     s_progress(r);
+    /* Gold records have known answers: nothing to consolidate or export. */
+    if (st->gold)
+        return JURY_OK;
     if (st->status == JURY_RECORD_PENDING)
         return s_decide(r, rid, JURY_DECISION_PENDING, NULL, st->submitted, 0);
     if (st->status != JURY_RECORD_COMPLETED)

@@ -116,12 +116,12 @@ static line_result s_next_line(reader_t *r, const char **line, size_t *len)
 jury_err jury_import_encode_record(msgpack_sbuffer *buf, const cJSON *record, const char *ext_id,
                                    size_t ext_len)
 {
-    static const char *const parts[] = {"fields", "metadata", "suggestions"};
+    static const char *const parts[] = {"fields", "metadata", "suggestions", "gold"};
     msgpack_packer pk;
     msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    const cJSON *v[3];
+    const cJSON *v[4];
     size_t n = 1;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         v[i] = cJSON_GetObjectItemCaseSensitive(record, parts[i]);
         if (v[i] && cJSON_IsNull(v[i]))
             v[i] = NULL;
@@ -130,7 +130,7 @@ jury_err jury_import_encode_record(msgpack_sbuffer *buf, const cJSON *record, co
     int rc = msgpack_pack_map(&pk, n);
     rc = rc ? rc : msgpack_pack_str_with_body(&pk, "id", 2);
     rc = rc ? rc : msgpack_pack_str_with_body(&pk, ext_id, ext_len);
-    for (int i = 0; i < 3 && rc == 0; i++) {
+    for (int i = 0; i < 4 && rc == 0; i++) {
         if (!v[i])
             continue;
         rc = msgpack_pack_str_with_body(&pk, parts[i], strlen(parts[i]));
@@ -454,7 +454,10 @@ static jury_err s_import_line(import_ctx_t *c, batch_t *b, const char *line, siz
         return err;
     }
     msgpack_sbuffer_clear(&c->buf);
-    uint32_t target = jury_settings_record_target(c->settings, ext, ext_len);
+    /* Target 0 in the batch marks a gold record (its known answers ride in the payload). */
+    const cJSON *gold = cJSON_GetObjectItemCaseSensitive(rec, "gold");
+    uint32_t target =
+        gold && !cJSON_IsNull(gold) ? 0 : jury_settings_record_target(c->settings, ext, ext_len);
     err = jury_import_encode_record(&c->buf, rec, ext, ext_len);
     if (err == JURY_OK &&
         (!s_batch_put_blob(b, ext, ext_len) || !s_batch_put_blob(b, c->buf.data, c->buf.size) ||
@@ -550,8 +553,11 @@ static jury_err s_write_batch(import_ctx_t *c, jury_txn_t *txn, const batch_t *b
         off += 8;
         uint64_t rid;
         bool created;
-        jury_err err = jury_store_record_put(txn, c->ds, ext, ext_len, payload, payload_len, target,
-                                             &rid, &created);
+        jury_err err =
+            jury_store_record_put(txn, c->ds, ext, ext_len, payload, payload_len,
+                                  target ? target : JURY_STORE_GOLD_TARGET, &rid, &created);
+        if (err == JURY_OK && target == 0)
+            err = jury_store_record_mark_gold(txn, rid);
         if (err != JURY_OK)
             return err;
         created ? c->stats.created++ : c->stats.updated++;

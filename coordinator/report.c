@@ -10,6 +10,7 @@
 #include "agreement.h"
 #include "jury_utf8.h"
 #include "report_internal.h"
+#include "report_quality.h"
 
 /* Span offsets above this cannot point into any record: a record line is at most 16 MiB, so its
  * text has fewer code points (import.h, JURY_IMPORT_LINE_MAX). Checked here because offline
@@ -1608,41 +1609,6 @@ jury_err jury_report_build(jury_report_t *r, cJSON **out)
 
 /* ---- text ------------------------------------------------------------------------------------ */
 
-/* Width of s on a terminal, counted in code points. */
-static size_t s_width(const char *s)
-{
-    size_t n = 0;
-    for (; s && *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
-/* s, then spaces up to width code points (at least one space after it). */
-/* Appends s with control characters shown as '?': names and ids from a responses file must not
- * drive the terminal. */
-static void s_put_clean(report_buf_t *b, const char *s)
-{
-    const char *run = s;
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
-            report_buf_put(b, run, (size_t)(s - run));
-            report_buf_put(b, "?", 1);
-            run = s + 1;
-        }
-    report_buf_put(b, run, (size_t)(s - run));
-}
-
-static void s_pad(report_buf_t *b, const char *s, size_t width)
-{
-    if (s == NULL)
-        s = "";
-    s_put_clean(b, s);
-    size_t w = s_width(s);
-    do
-        report_buf_put(b, " ", 1);
-    while (++w < width);
-}
-
 static void s_text_num(report_buf_t *b, const cJSON *o, const char *key, int width)
 {
     double v;
@@ -1689,8 +1655,8 @@ static void s_text_pair(report_buf_t *b, const cJSON *p, size_t wa, size_t wb, b
     double n = 0;
     report_num(p, "n", &n);
     report_buf_puts(b, "  ");
-    s_pad(b, report_str(p, "a"), wa);
-    s_pad(b, report_str(p, "b"), wb);
+    report_pad(b, report_str(p, "a"), wa);
+    report_pad(b, report_str(p, "b"), wb);
     report_buf_printf(b, "%6.0f", n);
     if (kappa)
         s_text_num(b, p, "cohen_kappa", 9);
@@ -1724,7 +1690,7 @@ static void s_text_question(report_buf_t *b, const cJSON *q)
     {
         if (cJSON_IsString(n)) {
             report_buf_puts(b, "  note: ");
-            s_put_clean(b, n->valuestring);
+            report_put_clean(b, n->valuestring);
             report_buf_puts(b, "\n");
         }
     }
@@ -1743,7 +1709,7 @@ static void s_text_question(report_buf_t *b, const cJSON *q)
         cJSON_ArrayForEach(p, pairs)
         {
             sorted[i++] = p;
-            size_t x = s_width(report_str(p, "a")), y = s_width(report_str(p, "b"));
+            size_t x = report_width(report_str(p, "a")), y = report_width(report_str(p, "b"));
             wa = x > wa ? x : wa;
             wb = y > wb ? y : wb;
         }
@@ -1752,8 +1718,8 @@ static void s_text_question(report_buf_t *b, const cJSON *q)
         bool weighted = cJSON_GetObjectItemCaseSensitive(sorted[0], "weighted_kappa") != NULL;
         wa += 2, wb += 2;
         report_buf_printf(b, "\n  annotator pairs, by %s\n  ", kappa ? "kappa" : "agreement");
-        s_pad(b, "annotator", wa);
-        s_pad(b, "with", wb);
+        report_pad(b, "annotator", wa);
+        report_pad(b, "with", wb);
         report_buf_printf(b, "%6s", "n");
         if (kappa)
             report_buf_printf(b, "%9s", "kappa");
@@ -1777,18 +1743,18 @@ static void s_text_question(report_buf_t *b, const cJSON *q)
         const cJSON *a;
         cJSON_ArrayForEach(a, anns)
         {
-            size_t x = s_width(a->string);
+            size_t x = report_width(a->string);
             w = x > w ? x : w;
         }
         report_buf_puts(b, "\n  ");
-        s_pad(b, "annotator", w + 2);
+        report_pad(b, "annotator", w + 2);
         report_buf_printf(b, "%9s%11s\n", "responses", "agreement");
         cJSON_ArrayForEach(a, anns)
         {
             double r = 0;
             report_num(a, "responses", &r);
             report_buf_puts(b, "  ");
-            s_pad(b, a->string, w + 2);
+            report_pad(b, a->string, w + 2);
             report_buf_printf(b, "%9.0f", r);
             s_text_num(b, a, "agreement", 11);
             report_buf_puts(b, "\n");
@@ -1801,18 +1767,18 @@ static void s_text_question(report_buf_t *b, const cJSON *q)
         const cJSON *c;
         cJSON_ArrayForEach(c, contested)
         {
-            size_t x = s_width(report_str(c, "record"));
+            size_t x = report_width(report_str(c, "record"));
             w = x > w ? x : w;
         }
         report_buf_puts(b, "\n  most contested records\n  ");
-        s_pad(b, "record", w + 2);
+        report_pad(b, "record", w + 2);
         report_buf_printf(b, "%9s%11s\n", "agreement", "responses");
         cJSON_ArrayForEach(c, contested)
         {
             double m = 0;
             report_num(c, "responses", &m);
             report_buf_puts(b, "  ");
-            s_pad(b, report_str(c, "record"), w + 2);
+            report_pad(b, report_str(c, "record"), w + 2);
             s_text_num(b, c, "agreement", 9);
             report_buf_printf(b, "%11.0f\n", m);
         }
@@ -1828,6 +1794,15 @@ char *jury_report_text(const cJSON *model, const char *title)
     cJSON_ArrayForEach(q, cJSON_GetObjectItemCaseSensitive(model, "questions"))
     {
         s_text_question(&b, q);
+    }
+    const cJSON *quality = cJSON_GetObjectItemCaseSensitive(model, "annotators_quality");
+    if (cJSON_IsArray(quality)) {
+        char *table = jury_report_quality_text(quality);
+        if (table == NULL)
+            b.failed = true;
+        else
+            report_buf_puts(&b, table);
+        free(table);
     }
     return report_buf_finish(&b);
 }

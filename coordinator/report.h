@@ -148,7 +148,9 @@ JURY_MUST_CHECK jury_err jury_report_build(jury_report_t *r, cJSON **out);
 /*
  * Renders a model from jury_report_build as plain text for a terminal: per
  * question a table of its measures, its notes, the annotator pairs sorted by
- * kappa (or agreement), the annotators, and the most contested records.
+ * kappa (or agreement), the annotators, and the most contested records; then,
+ * when the model has an "annotators_quality" array (the caller adds the rows
+ * of jury_report_quality_build), the annotator quality table.
  * title (may be NULL) heads the page: the dataset's name or the file's.
  * Returns a new NUL-terminated string that the caller frees, or NULL when
  * out of memory. model and title are borrowed.
@@ -158,8 +160,10 @@ char *jury_report_text(const cJSON *model, const char *title);
 /*
  * Renders a model as one self-contained HTML page (inline CSS and SVG, no
  * script, nothing loaded from elsewhere): alpha per question with its 95%
- * interval, and per question an annotator x annotator kappa heatmap, the
- * histogram of per-record agreement and the per-annotator table. Every string
+ * interval, the annotator quality table when the model has
+ * "annotators_quality", and per question an annotator x annotator kappa
+ * heatmap, the histogram of per-record agreement and the per-annotator table.
+ * Every string
  * from the data (names, record ids, notes, title) is escaped for HTML.
  * Returns a new NUL-terminated string that the caller frees, or NULL when out
  * of memory. model and title are borrowed.

@@ -238,6 +238,96 @@ static void s_alpha_chart(report_buf_t *b, const cJSON *questions)
                        "Krippendorff.</p></section>\n");
 }
 
+/* ---- annotator quality ----------------------------------------------------------------------- */
+
+/* The quality table shows each question's agreement in its own column up to this many questions;
+ * beyond, only the mean. */
+#define S_QUALITY_COLUMNS_MAX 6
+
+/* A number of a quality row formatted with fmt (scaled by scale), or an en dash when null. */
+static void s_quality_num(report_buf_t *b, const cJSON *o, const char *key, const char *fmt,
+                          double scale)
+{
+    double v;
+    if (report_num(o, key, &v))
+        report_buf_printf(b, fmt, v * scale);
+    else
+        report_buf_puts(b, "\xE2\x80\x93");
+}
+
+static void s_quality(report_buf_t *b, const cJSON *rows)
+{
+    if (cJSON_GetArraySize(rows) == 0)
+        return;
+    const cJSON *names = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(rows, 0), "agreement");
+    int nq = cJSON_GetArraySize(names);
+    bool columns = nq >= 2 && nq <= S_QUALITY_COLUMNS_MAX;
+    report_buf_puts(b, "<section><h2>Annotator quality</h2>\n<p class=\"sub\">Responses by status; "
+                       "discard rate: discarded / (submitted + discarded); agreement with "
+                       "others: the share of equal answers among the pairs of an annotator&#39;s "
+                       "submitted answer and another&#39;s on the same record, over the label "
+                       "and rating questions; median seconds between consecutive answers, "
+                       "breaks over 30 minutes left out.</p>\n<table><tr><th>annotator</th>"
+                       "<th>submitted</th><th>discarded</th><th>discard rate</th>");
+    const cJSON *q;
+    if (columns)
+        cJSON_ArrayForEach(q, names)
+        {
+            report_buf_puts(b, "<th>");
+            s_esc(b, q->string);
+            report_buf_puts(b, "</th>");
+        }
+    report_buf_printf(b,
+                      "<th>agreement with others%s</th><th></th><th>median s</th>"
+                      "<th>gold accuracy</th><th>state</th></tr>\n",
+                      columns ? " (mean)" : "");
+    const cJSON *r;
+    cJSON_ArrayForEach(r, rows)
+    {
+        double sub = 0, disc = 0, mean;
+        report_num(r, "submitted", &sub);
+        report_num(r, "discarded", &disc);
+        const char *name = report_str(r, "annotator"), *state = report_str(r, "state");
+        report_buf_puts(b, "<tr><td>");
+        s_esc(b, name ? name : "");
+        report_buf_printf(b,
+                          "</td><td class=\"n\">%.0f</td><td class=\"n\">%.0f</td><td "
+                          "class=\"n\">",
+                          sub, disc);
+        s_quality_num(b, r, "discard_rate", "%.1f%%", 100);
+        const cJSON *agreement = cJSON_GetObjectItemCaseSensitive(r, "agreement");
+        if (columns)
+            cJSON_ArrayForEach(q, names)
+            {
+                report_buf_puts(b, "</td><td class=\"n\">");
+                s_num(b, agreement, q->string);
+            }
+        report_buf_puts(b, "</td><td class=\"n\">");
+        s_num(b, r, "agreement_mean");
+        report_buf_puts(b, "</td><td>");
+        if (report_num(r, "agreement_mean", &mean))
+            report_buf_printf(b, "<span class=\"bar\" style=\"width:%dpx\"></span>",
+                              (int)lround((mean < 0   ? 0
+                                           : mean > 1 ? 1
+                                                      : mean) *
+                                          120));
+        report_buf_puts(b, "</td><td class=\"n\">");
+        double secs;
+        bool timed = report_num(r, "median_seconds", &secs);
+        s_quality_num(b, r, "median_seconds",
+                      !timed || secs >= 100 ? "%.0f"
+                      : secs >= 1           ? "%.1f"
+                                            : "%.3f",
+                      1);
+        report_buf_puts(b, "</td><td class=\"n\">");
+        s_num(b, r, "gold");
+        report_buf_puts(b, "</td><td>");
+        s_esc(b, state ? state : "");
+        report_buf_puts(b, "</td></tr>\n");
+    }
+    report_buf_puts(b, "</table></section>\n");
+}
+
 /* ---- one question ---------------------------------------------------------------------------- */
 
 static void s_measure(report_buf_t *b, const cJSON *q, const char *key, const char *label)
@@ -600,6 +690,7 @@ char *jury_report_html(const cJSON *model, const char *title)
                       "Made by jury agreement.</p>\n",
                       cJSON_GetArraySize(questions), cJSON_GetArraySize(questions) == 1 ? "" : "s");
     s_alpha_chart(&b, questions);
+    s_quality(&b, cJSON_GetObjectItemCaseSensitive(model, "annotators_quality"));
     const cJSON *q;
     cJSON_ArrayForEach(q, questions)
     {

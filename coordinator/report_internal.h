@@ -91,6 +91,42 @@ static inline char *report_buf_finish(report_buf_t *b)
     return out;
 }
 
+/* Width of s on a terminal, counted in code points (0 for NULL). */
+static inline size_t report_width(const char *s)
+{
+    size_t n = 0;
+    for (; s && *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* Appends s with control characters shown as '?': names and ids from a responses file must not
+ * drive the terminal. */
+static inline void report_put_clean(report_buf_t *b, const char *s)
+{
+    const char *run = s;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+            report_buf_put(b, run, (size_t)(s - run));
+            report_buf_put(b, "?", 1);
+            run = s + 1;
+        }
+    report_buf_put(b, run, (size_t)(s - run));
+}
+
+/* Appends s (cleaned as report_put_clean does), then spaces up to width code points, at least one
+ * space after it. */
+static inline void report_pad(report_buf_t *b, const char *s, size_t width)
+{
+    if (s == NULL)
+        s = "";
+    report_put_clean(b, s);
+    size_t w = report_width(s);
+    do
+        report_buf_put(b, " ", 1);
+    while (++w < width);
+}
+
 /* The number at key of object o into *out: false when absent, null or not a number. */
 static inline bool report_num(const cJSON *o, const char *key, double *out)
 {

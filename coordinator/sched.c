@@ -23,6 +23,7 @@ typedef struct {
     uint16_t nann, cap;  /* entries used and allocated */
     uint8_t done;        /* completed or set aside */
     uint8_t tier;        /* queue it is in, TIER_NONE when it has no free slot */
+    uint8_t gold;        /* a gold record: in no queue, offered through the gold list */
 } rec_t;
 
 /* One lease, in its annotator's list. */
@@ -34,11 +35,14 @@ typedef struct {
 
 /* An annotator's leases. */
 typedef struct {
-    lease_t *v;         /* leases (owned) */
-    uint64_t perm_pos;  /* random order: steps taken along this annotator's permutation */
-    uint64_t perm_size; /* records in the permutation perm_pos refers to */
-    uint64_t answered;  /* records answered (submitted or discarded), for the quota */
-    uint32_t n, cap;    /* used and allocated */
+    lease_t *v;          /* leases (owned) */
+    uint64_t perm_pos;   /* random order: steps taken along this annotator's permutation */
+    uint64_t perm_size;  /* records in the permutation perm_pos refers to */
+    uint64_t answered;   /* records answered (submitted or discarded), for the quota */
+    uint64_t given;      /* records handed out (leased) since the schedule was built */
+    uint64_t gold_given; /* of those, gold records */
+    uint32_t gold_pos;   /* where in the gold list the next gold record is looked for */
+    uint32_t n, cap;     /* used and allocated */
 } ann_t;
 
 struct jury_sched {
@@ -49,7 +53,9 @@ struct jury_sched {
     ann_t *anns;               /* annotators by id */
     uint32_t nanns;            /* allocated entries of anns */
     size_t leases;             /* active leases */
-    size_t open;               /* records not done */
+    size_t open;               /* records not done (gold records excepted) */
+    uint32_t *gold;            /* gold records' indices, in order (owned) */
+    uint32_t ngold, capgold;   /* used and allocated */
 };
 
 jury_sched_t *jury_sched_new(const jury_sched_opts_t *opts)
@@ -74,6 +80,7 @@ void jury_sched_destroy(jury_sched_t **self_p)
         free(s->anns[i].v);
     free(s->recs);
     free(s->anns);
+    free(s->gold);
     free(s);
     *self_p = NULL;
 }
@@ -153,6 +160,8 @@ static bool s_has_slot(const rec_t *r)
 static void s_requeue(jury_sched_t *s, uint32_t i, bool at_head)
 {
     rec_t *r = &s->recs[i];
+    if (r->gold)
+        return;
     int want = !s_has_slot(r) ? TIER_NONE : r->submitted > 0 ? TIER_STARTED : TIER_FRESH;
     if (want == r->tier)
         return;
@@ -318,6 +327,41 @@ static uint64_t s_gcd(uint64_t a, uint64_t b)
     return a;
 }
 
+/*
+ * The gold records due in a fetch of n for annotator: every record while it is onboarding, then
+ * as many as keep its share of gold at opts.gold_rate. Leases them (those it has not answered,
+ * walking the gold list round from where it stopped) and returns how many.
+ */
+static size_t s_fetch_gold(jury_sched_t *s, ann_t *a, uint32_t annotator, size_t n,
+                           int64_t deadline, uint64_t *seqs, int64_t *expires)
+{
+    if (s->ngold == 0 || (s->opts.gold_rate <= 0 && s->opts.onboarding == 0))
+        return 0;
+    size_t due = 0;
+    uint64_t given = a->given, gold = a->gold_given;
+    for (size_t k = 0; k < n; k++, given++)
+        if (given < s->opts.onboarding || (double)gold < s->opts.gold_rate * (double)(given + 1)) {
+            due++;
+            gold++;
+        }
+    size_t got = 0;
+    for (uint32_t tried = 0; tried < s->ngold && got < due; tried++) {
+        uint32_t i = s->gold[a->gold_pos % s->ngold];
+        a->gold_pos = (a->gold_pos + 1) % s->ngold;
+        if (s_find_ann(&s->recs[i], annotator) >= 0)
+            continue;
+        if (!s_lease(s, a, annotator, i, deadline))
+            break;
+        seqs[got] = (uint64_t)i + 1;
+        expires[got++] = deadline;
+    }
+    a->gold_given += got;
+    return got;
+}
+
+static size_t s_fetch_normal(jury_sched_t *s, ann_t *a, uint32_t annotator, size_t n, int64_t now,
+                             uint64_t *seqs, int64_t *expires, size_t got);
+
 size_t jury_sched_fetch(jury_sched_t *s, uint32_t annotator, size_t n, int64_t now, uint64_t *seqs,
                         int64_t *expires)
 {
@@ -341,6 +385,21 @@ size_t jury_sched_fetch(jury_sched_t *s, uint32_t annotator, size_t n, int64_t n
         if (n > got + room)
             n = got + (size_t)room;
     }
+    int64_t gold_deadline = now + s->opts.lease_ms;
+    size_t first_new = got;
+    got += s_fetch_gold(s, a, annotator, n - got, gold_deadline, seqs + got, expires + got);
+    size_t gold_got = got - first_new;
+    size_t before_normal = got;
+    got = s_fetch_normal(s, a, annotator, n, now, seqs, expires, got);
+    a->given += gold_got + (got - before_normal);
+    return got;
+}
+
+/* Leases up to n regular records (complete_first or random order) after the got already in seqs;
+ * returns the new total. */
+static size_t s_fetch_normal(jury_sched_t *s, ann_t *a, uint32_t annotator, size_t n, int64_t now,
+                             uint64_t *seqs, int64_t *expires, size_t got)
+{
     int64_t deadline = now + s->opts.lease_ms;
     if (!s->opts.random_order) {
         for (int tier = TIER_STARTED; tier <= TIER_FRESH && got < n; tier++) {
@@ -398,6 +457,35 @@ jury_err jury_sched_check(const jury_sched_t *s, uint32_t annotator, uint64_t se
     if (k < 0 || s->anns[annotator].v[k].expires <= now)
         return JURY_ENOTLEASED;
     return JURY_OK;
+}
+
+jury_err jury_sched_add_gold(jury_sched_t *s, uint64_t seq, const uint32_t *responded,
+                             size_t nresponded)
+{
+    if (s->ngold == s->capgold) {
+        uint32_t ncap = s->capgold ? s->capgold * 2 : 64;
+        uint32_t *v = realloc(s->gold, ncap * sizeof *v);
+        if (!v)
+            return JURY_ENOMEM;
+        s->gold = v;
+        s->capgold = ncap;
+    }
+    /* Added as a record that can never fill up, then taken out of the queues and the count of
+     * open records. */
+    jury_err err = jury_sched_add(s, seq, UINT32_MAX, 0, 0, false, responded, nresponded);
+    if (err != JURY_OK)
+        return err;
+    uint32_t i = (uint32_t)(seq - 1);
+    s_unlink(s, i);
+    s->recs[i].gold = 1;
+    s->open--;
+    s->gold[s->ngold++] = i;
+    return JURY_OK;
+}
+
+bool jury_sched_is_gold(const jury_sched_t *s, uint64_t seq)
+{
+    return seq >= 1 && seq <= s->nrecs && s->recs[seq - 1].gold;
 }
 
 jury_err jury_sched_claim(jury_sched_t *s, uint32_t annotator, uint64_t seq, int64_t now,
@@ -519,7 +607,7 @@ bool jury_sched_submitted(jury_sched_t *s, uint32_t annotator, uint64_t seq)
     s_count_answer(s, annotator);
     r->submitted++;
     bool noted = s_responded(r, annotator);
-    bool finished = s_finish_if(s, i, !noted || r->submitted >= r->target);
+    bool finished = !r->gold && s_finish_if(s, i, !noted || r->submitted >= r->target);
     s_requeue(s, i, false);
     return finished;
 }
@@ -538,6 +626,7 @@ bool jury_sched_discarded(jury_sched_t *s, uint32_t annotator, uint64_t seq)
         r->discards++;
     bool noted = s_responded(r, annotator);
     bool finished =
+        !r->gold &&
         s_finish_if(s, i, !noted || (s->opts.max_discards && r->discards >= s->opts.max_discards));
     s_requeue(s, i, true);
     return finished;

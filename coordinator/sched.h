@@ -27,6 +27,8 @@ typedef struct {
     uint64_t seed;              /* salt of the random order */
     int64_t lease_ms;           /* lease length */
     uint32_t max_per_annotator; /* most records one annotator answers or holds; 0: no limit */
+    double gold_rate;           /* share of each annotator's records that are gold (0..0.5) */
+    uint32_t onboarding;        /* each annotator's first records handed out are gold */
 } jury_sched_opts_t;
 
 /* Creates an empty scheduler. Returns NULL when out of memory. The caller destroys it. */
@@ -130,6 +132,19 @@ JURY_MUST_CHECK jury_err jury_sched_set_answered(jury_sched_t *s, uint32_t annot
 
 /* Records annotator answered in the dataset (as set and counted since). */
 uint64_t jury_sched_answered(const jury_sched_t *s, uint32_t annotator);
+
+/*
+ * Adds gold record seq (the next sequence, as jury_sched_add): known answers, offered to every
+ * annotator once, never completed and never set aside, mixed into fetches at opts.gold_rate (every
+ * one of an annotator's first opts.onboarding records is gold while gold records remain for it).
+ * responded (borrowed) are the annotators who answered it already. Errors: JURY_EINVAL (seq out of
+ * order), JURY_ENOMEM.
+ */
+JURY_MUST_CHECK jury_err jury_sched_add_gold(jury_sched_t *s, uint64_t seq,
+                                             const uint32_t *responded, size_t nresponded);
+
+/* Whether record seq is a gold record. */
+bool jury_sched_is_gold(const jury_sched_t *s, uint64_t seq);
 
 /* Active leases. */
 size_t jury_sched_leases(const jury_sched_t *s);

@@ -196,6 +196,7 @@ typedef struct {
     dataset_t *ds;               /* its dataset */
     uint32_t slot;               /* its slot in the turn's index */
     bool reopened;               /* dynamic overlap raised the record's target at the commit */
+    bool paused;                 /* its gold answers paused the annotator at the commit */
 } op_t;
 
 /* A reply waiting for the turn's commit. */
@@ -643,17 +644,18 @@ static jury_err s_load_record(uint64_t rid, const jury_record_state_t *st, void 
 {
     load_ctx_t *l = arg;
     uint64_t seq = rid & ((UINT64_C(1) << JURY_RECORD_SEQ_BITS) - 1);
-    bool done = st->status != JURY_RECORD_PENDING;
+    bool done = st->status != JURY_RECORD_PENDING && !st->gold;
     l->nresponded = 0;
     jury_err err;
     if (!done && (st->submitted || st->discarded) &&
         (err = jury_store_response_each(l->txn, rid, s_collect_responded, l)) != JURY_OK)
         return err;
+    if (st->gold)
+        return jury_sched_add_gold(l->ds->sched, seq, l->responded, l->nresponded);
     return jury_sched_add(l->ds->sched, seq, st->target, st->submitted, st->discarded, done,
                           l->responded, l->nresponded);
 }
 
-/* Adds the dataset's records with ids above what the scheduler has (all, the first time). */
 /* Gives the schedule each annotator's count of answered records (the per-annotator quota). */
 static jury_err s_load_answered(uint32_t annotator, const char *name, const jury_counts_t *c,
                                 void *arg)
@@ -664,6 +666,7 @@ static jury_err s_load_answered(uint32_t annotator, const char *name, const jury
                                        c->responses[JURY_RESPONSE_DISCARDED]);
 }
 
+/* Adds the dataset's records with ids above what the scheduler has (all, the first time). */
 static jury_err s_load_records(server_t *sv, dataset_t *ds, jury_txn_t *txn, size_t *added)
 {
     uint64_t before = jury_sched_last_seq(ds->sched);
@@ -835,6 +838,8 @@ static jury_err s_dataset(server_t *sv, const char *name, dataset_t **out)
         .seed = ds->id,
         .lease_ms = (int64_t)jury_settings_lease_seconds(ds->settings) * 1000,
         .max_per_annotator = jury_settings_max_records_per_annotator(ds->settings),
+        .gold_rate = jury_settings_gold_rate(ds->settings),
+        .onboarding = jury_settings_onboarding(ds->settings),
     };
     err = JURY_ENOMEM;
     if (!(ds->sched = jury_sched_new(&so)))
@@ -865,6 +870,8 @@ static void s_dataset_reload(server_t *sv, dataset_t *ds)
         .seed = ds->id,
         .lease_ms = (int64_t)jury_settings_lease_seconds(ds->settings) * 1000,
         .max_per_annotator = jury_settings_max_records_per_annotator(ds->settings),
+        .gold_rate = jury_settings_gold_rate(ds->settings),
+        .onboarding = jury_settings_onboarding(ds->settings),
     };
     jury_sched_t *fresh = jury_sched_new(&so);
     jury_txn_t *txn;
@@ -1937,6 +1944,93 @@ static jury_err s_on_target(jury_txn_t *txn, op_t *op)
     return err;
 }
 
+/* Whether two answers are the same for a question of type t: multi-label and span answers are
+ * sets (any order), the others compare as they are (s_obj_equal). */
+static bool s_same_answer(jury_question_type t, const msgpack_object *a, const msgpack_object *b)
+{
+    if ((t != JURY_QUESTION_MULTI_LABEL_SELECTION && t != JURY_QUESTION_SPAN) ||
+        a->type != MSGPACK_OBJECT_ARRAY || b->type != MSGPACK_OBJECT_ARRAY)
+        return s_obj_equal(a, b);
+    if (a->via.array.size != b->via.array.size)
+        return false;
+    for (uint32_t i = 0; i < a->via.array.size; i++) {
+        bool found = false;
+        for (uint32_t j = 0; j < b->via.array.size && !found; j++)
+            found = s_obj_equal(&a->via.array.ptr[i], &b->via.array.ptr[j]);
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/*
+ * A submitted answer to a gold record: each question the record knows the answer to is scored,
+ * right or wrong (unanswered is wrong), into the annotator's gold counts. When the dataset pauses
+ * annotators below an accuracy and this one, after enough gold answers to a question, is below it,
+ * it is paused on the dataset in this same transaction (the access check then cuts its session).
+ */
+static jury_err s_score_gold(server_t *sv, jury_txn_t *txn, op_t *op)
+{
+    const dataset_t *ds = op->ds;
+    const void *payload;
+    size_t len;
+    jury_err err = jury_store_record_get(txn, op->rid, &payload, &len, NULL);
+    if (err != JURY_OK)
+        return err;
+    msgpack_zone zone;
+    msgpack_zone_init(&zone, 2048);
+    msgpack_object rec, ans;
+    const msgpack_object *gold = NULL;
+    if (msgpack_unpack(payload, len, NULL, &zone, &rec) != MSGPACK_UNPACK_SUCCESS ||
+        rec.type != MSGPACK_OBJECT_MAP ||
+        msgpack_unpack(sv->values.data + op->off, op->len, NULL, &zone, &ans) !=
+            MSGPACK_UNPACK_SUCCESS ||
+        ans.type != MSGPACK_OBJECT_MAP) {
+        msgpack_zone_destroy(&zone);
+        return JURY_ECORRUPT;
+    }
+    for (uint32_t i = 0; i < rec.via.map.size; i++)
+        if (rec.via.map.ptr[i].key.via.str.size == 4 &&
+            memcmp(rec.via.map.ptr[i].key.via.str.ptr, "gold", 4) == 0)
+            gold = &rec.via.map.ptr[i].val;
+    double bar = jury_settings_pause_accuracy(ds->settings);
+    uint32_t after = jury_settings_pause_after(ds->settings);
+    char reason[300] = "";
+    for (uint32_t g = 0;
+         gold && gold->type == MSGPACK_OBJECT_MAP && g < gold->via.map.size && err == JURY_OK;
+         g++) {
+        const msgpack_object *q = &gold->via.map.ptr[g].key;
+        char name[JURY_STORE_NAME_MAX + 1];
+        if (q->type != MSGPACK_OBJECT_STR || q->via.str.size > JURY_STORE_NAME_MAX)
+            continue;
+        snprintf(name, sizeof name, "%.*s", (int)q->via.str.size, q->via.str.ptr);
+        int qi = jury_settings_question_index(ds->settings, name);
+        if (qi < 0)
+            continue;
+        bool right = false;
+        for (uint32_t i = 0; i < ans.via.map.size; i++)
+            if (s_obj_equal(&ans.via.map.ptr[i].key, q))
+                right = s_same_answer(jury_settings_question_type(ds->settings, (size_t)qi),
+                                      &gold->via.map.ptr[g].val, &ans.via.map.ptr[i].val);
+        uint64_t answered, correct;
+        err = jury_store_gold_add(txn, ds->id, op->annotator, name, right, &answered, &correct);
+        if (err == JURY_OK && bar > 0 && answered >= after && !*reason &&
+            (double)correct < bar * (double)answered)
+            snprintf(reason, sizeof reason,
+                     "gold accuracy on %s is %.2f (%llu of %llu right), below the %.2f this "
+                     "dataset asks",
+                     name, (double)correct / (double)answered, (unsigned long long)correct,
+                     (unsigned long long)answered, bar);
+    }
+    msgpack_zone_destroy(&zone);
+    if (err == JURY_OK && *reason &&
+        jury_store_pause_get(txn, ds->id, op->annotator, NULL, NULL, NULL) == JURY_ENOTFOUND) {
+        err = jury_store_pause_set(txn, ds->id, op->annotator, reason, sv->wall);
+        op->paused = err == JURY_OK;
+    }
+    return err;
+}
+
 static jury_err s_write_body(jury_txn_t *txn, void *arg)
 {
     server_t *sv = arg;
@@ -1945,8 +2039,11 @@ static jury_err s_write_body(jury_txn_t *txn, void *arg)
         jury_err err = jury_store_response_put(txn, op->rid, op->annotator, op->status,
                                                sv->values.data + op->off, op->len, sv->wall,
                                                op->max_discards, &op->state);
-        op->reopened = false; /* a retried body decides again */
+        op->reopened = op->paused = false; /* a retried body decides again */
         if (err != JURY_OK)
+            return err;
+        if (op->status == JURY_RESPONSE_SUBMITTED && op->state.gold &&
+            (err = s_score_gold(sv, txn, op)) != JURY_OK)
             return err;
         /* This response brought the record to its target: done, or (dynamic overlap) one more. */
         if (op->status == JURY_RESPONSE_SUBMITTED && op->state.status == JURY_RECORD_COMPLETED &&
@@ -1970,6 +2067,39 @@ static bool s_sender(inmsg_t *m)
         return false;
     snprintf(m->user, sizeof m->user, "%s", user);
     return true;
+}
+
+/*
+ * After the commit: op's gold answers paused its annotator on the dataset. Its sessions there
+ * are cut at once (leases released, goodbye EPERM with the reason), rather than at the next
+ * access check, and the pause is audited.
+ */
+static void s_session_cut(server_t *sv, session_t *s, const char *why);
+
+static void s_paused_now(server_t *sv, const op_t *op)
+{
+    char why[700] = "paused on the dataset for its gold answers";
+    jury_txn_t *txn;
+    if (jury_store_read(sv->store, &txn) == JURY_OK) {
+        const char *reason;
+        size_t len;
+        if (jury_store_pause_get(txn, op->ds->id, op->annotator, NULL, &reason, &len) == JURY_OK)
+            snprintf(why, sizeof why, "the annotator was paused on the dataset: %.*s",
+                     (int)(len > 600 ? 600 : len), reason);
+        jury_txn_abort(&txn);
+    }
+    const char *name = NULL;
+    for (size_t i = 0; i < sv->nsessions; i++) {
+        session_t *s = &sv->sessions[i];
+        if (s->ds == op->ds && s->annotator == op->annotator) {
+            name = s->name;
+            s_audit(sv, "annotator.pause", "annotator", s->name, "dataset", op->ds->name, "reason",
+                    why, "by", "serve", NULL);
+            s_session_cut(sv, s, why);
+        }
+    }
+    s_event(JURY_LOG_WARN, "annotator_paused", "dataset=%s annotator=%s reason=gold", op->ds->name,
+            name ? name : "?");
 }
 
 /* Collects the annotators who submitted or discarded a record. */
@@ -2113,6 +2243,8 @@ static void s_turn(server_t *sv)
     } else {
         for (size_t i = 0; i < sv->nops; i++) {
             op_t *op = &sv->ops[i];
+            if (op->paused)
+                s_paused_now(sv, op);
             if (op->reopened)
                 s_reopen(sv, op);
             else if (op->state.status == JURY_RECORD_COMPLETED &&

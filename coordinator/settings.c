@@ -110,6 +110,10 @@ struct jury_settings {
     uint32_t lease_seconds;     /* distribution.lease_seconds */
     uint32_t max_submitted;     /* distribution.max_submitted, 0 when the overlap is fixed */
     uint32_t max_per_annotator; /* distribution.max_records_per_annotator, 0: no quota */
+    double gold_rate;           /* distribution.gold_rate, 0..0.5 */
+    uint32_t onboarding;        /* distribution.onboarding: first records that are gold */
+    double pause_accuracy;      /* distribution.pause_below.accuracy, 0: never pause */
+    uint32_t pause_after;       /* distribution.pause_below.after_gold */
     char *until_question;       /* distribution.until.question (dynamic overlap), or NULL */
     double until_agreement;     /* distribution.until.agreement, 0..1 */
     s_field *fields;            /* the fields, in the given order */
@@ -499,6 +503,26 @@ jury_order jury_settings_order(const jury_settings_t *s)
 uint32_t jury_settings_lease_seconds(const jury_settings_t *s)
 {
     return s->lease_seconds;
+}
+
+double jury_settings_gold_rate(const jury_settings_t *s)
+{
+    return s->gold_rate;
+}
+
+uint32_t jury_settings_onboarding(const jury_settings_t *s)
+{
+    return s->onboarding;
+}
+
+double jury_settings_pause_accuracy(const jury_settings_t *s)
+{
+    return s->pause_accuracy;
+}
+
+uint32_t jury_settings_pause_after(const jury_settings_t *s)
+{
+    return s->pause_after;
 }
 
 uint32_t jury_settings_max_records_per_annotator(const jury_settings_t *s)
@@ -1364,15 +1388,11 @@ static jury_err s_parse_meta(const s_err *e, jury_settings_t *s, const cJSON *v,
     return JURY_OK;
 }
 
-static const char *const s_distribution_keys[] = {"strategy",
-                                                  "min_submitted",
-                                                  "max_discards",
-                                                  "order",
-                                                  "lease_seconds",
-                                                  "max_submitted",
-                                                  "until",
-                                                  "max_records_per_annotator",
-                                                  NULL};
+static const char *const s_distribution_keys[] = {
+    "strategy",      "min_submitted", "max_discards", "order",
+    "lease_seconds", "max_submitted", "until",        "max_records_per_annotator",
+    "gold_rate",     "onboarding",    "pause_below",  NULL};
+static const char *const s_pause_keys[] = {"accuracy", "after_gold", NULL};
 static const char *const s_until_keys[] = {"question", "agreement", NULL};
 
 /* Reads the optional integer member key of obj, lo..hi, into *out, or def when absent or null. */
@@ -1390,6 +1410,42 @@ static jury_err s_opt_uint(const s_err *e, const cJSON *obj, const s_path *at, c
                       (unsigned)hi);
     *out = (uint32_t)n;
     return JURY_OK;
+}
+
+/* distribution.gold_rate, onboarding and pause_below: how gold records are mixed in and when an
+ * annotator who misses them is paused. */
+static jury_err s_parse_gold_rules(const s_err *e, jury_settings_t *s, const cJSON *v,
+                                   const s_path *at)
+{
+    const cJSON *rate = s_member(v, "gold_rate"), *pause = s_member(v, "pause_below");
+    const s_path rate_at = {at, "gold_rate", 0}, pause_at = {at, "pause_below", 0};
+    jury_err rc;
+    if (rate != NULL) {
+        if (!cJSON_IsNumber(rate) || !(rate->valuedouble >= 0.0 && rate->valuedouble <= 0.5))
+            return s_fail(e, &rate_at,
+                          "gold_rate must be a number from 0 to 0.5: the share of each annotator's "
+                          "records that are gold records");
+        s->gold_rate = rate->valuedouble;
+    }
+    if ((rc = s_opt_uint(e, v, at, "onboarding", 0, 1000, 0, &s->onboarding)) != JURY_OK)
+        return rc;
+    if (pause == NULL)
+        return JURY_OK;
+    if (!cJSON_IsObject(pause))
+        return s_fail(e, &pause_at,
+                      "pause_below must be an object like {\"accuracy\": 0.7, \"after_gold\": "
+                      "20}");
+    if ((rc = s_only_keys(e, pause, &pause_at, s_pause_keys, "distribution.pause_below")) !=
+        JURY_OK)
+        return rc;
+    const cJSON *acc = s_member(pause, "accuracy");
+    const s_path acc_at = {&pause_at, "accuracy", 0};
+    if (!cJSON_IsNumber(acc) || !(acc->valuedouble > 0.0 && acc->valuedouble <= 1.0))
+        return s_fail(e, &acc_at,
+                      "accuracy must be a number above 0 and at most 1: the share of gold "
+                      "answers an annotator must get right");
+    s->pause_accuracy = acc->valuedouble;
+    return s_opt_uint(e, pause, &pause_at, "after_gold", 1, 100000, 20, &s->pause_after);
 }
 
 static jury_err s_parse_distribution(const s_err *e, jury_settings_t *s, const cJSON *v)
@@ -1449,6 +1505,8 @@ static jury_err s_parse_distribution(const s_err *e, jury_settings_t *s, const c
     rc = s_opt_uint(e, v, &at, "max_records_per_annotator", 1, S_QUOTA_MAX, 0,
                     &s->max_per_annotator);
     if (rc != JURY_OK)
+        return rc;
+    if ((rc = s_parse_gold_rules(e, s, v, &at)) != JURY_OK)
         return rc;
     /* Dynamic overlap: max_submitted and until come together. The question is checked once the
      * questions are read (s_check_until). */
@@ -2088,6 +2146,14 @@ static bool s_consolidation_json(const jury_settings_t *s, cJSON *doc)
     return ok;
 }
 
+/* Adds distribution.pause_below. */
+static bool s_pause_json(const jury_settings_t *s, cJSON *dist)
+{
+    cJSON *p = cJSON_AddObjectToObject(dist, "pause_below");
+    return p != NULL && s_add_exact(p, "accuracy", s->pause_accuracy) &&
+           cJSON_AddNumberToObject(p, "after_gold", s->pause_after);
+}
+
 /* Adds distribution.until (dynamic overlap). */
 static bool s_until_json(const jury_settings_t *s, cJSON *dist)
 {
@@ -2113,6 +2179,9 @@ static cJSON *s_doc_json(const jury_settings_t *s)
               cJSON_AddStringToObject(
                   dist, "order", s->order == JURY_ORDER_RANDOM ? "random" : "complete_first") &&
               cJSON_AddNumberToObject(dist, "lease_seconds", s->lease_seconds) &&
+              (s->gold_rate == 0 || s_add_exact(dist, "gold_rate", s->gold_rate)) &&
+              (s->onboarding == 0 || cJSON_AddNumberToObject(dist, "onboarding", s->onboarding)) &&
+              (s->pause_accuracy == 0 || s_pause_json(s, dist)) &&
               (s->max_per_annotator == 0 ||
                cJSON_AddNumberToObject(dist, "max_records_per_annotator", s->max_per_annotator)) &&
               (s->max_submitted == 0 ||
@@ -2646,6 +2715,37 @@ static bool s_score_ok(const cJSON *v)
     return cJSON_IsNumber(v) && v->valuedouble >= 0.0 && v->valuedouble <= 1.0;
 }
 
+/* A gold record's known answers: {question: value}, each a valid answer to its question. */
+static jury_err s_check_gold(const jury_settings_t *s, const cJSON *gold, const cJSON *fields,
+                             const s_err *e)
+{
+    const s_path at = {NULL, "gold", 0};
+    uint64_t seen[S_ITEM_WORDS] = {0};
+    jury_err rc;
+    if (gold == NULL || cJSON_IsNull(gold))
+        return JURY_OK;
+    if (!cJSON_IsObject(gold) || gold->child == NULL)
+        return s_fail(e, &at,
+                      "gold must be an object of known answers by question name, like "
+                      "{\"label\": \"pos\"}, with at least one question");
+    for (const cJSON *c = gold->child; c != NULL; c = c->next) {
+        const s_path here = {&at, s_key(c), 0};
+        const s_question *q = NULL;
+        const char *text = NULL;
+        if ((rc = s_question_of(s, c, seen, e, &here, &q)) != JURY_OK)
+            return rc;
+        if (q->type == JURY_QUESTION_TEXT)
+            return s_fail(e, &here,
+                          "a text question has no single right answer; gold answers are for "
+                          "rating, label, multi-label, ranking and span questions");
+        if ((rc = s_span_text(s, q, fields, e, &here, &text)) != JURY_OK)
+            return rc;
+        if ((rc = s_check_answer(q, c, text, e, &here)) != JURY_OK)
+            return rc;
+    }
+    return JURY_OK;
+}
+
 static jury_err s_check_suggestions(const jury_settings_t *s, const cJSON *sugg,
                                     const cJSON *fields, const s_err *e)
 {
@@ -2836,7 +2936,7 @@ jury_err jury_settings_check_record(const jury_settings_t *s, const cJSON *recor
     if (!cJSON_IsObject(record))
         return s_fail(&e, NULL, "a record must be a JSON object");
 
-    const cJSON *id = NULL, *fields = NULL, *meta = NULL, *sugg = NULL, *resp = NULL;
+    const cJSON *id = NULL, *fields = NULL, *meta = NULL, *sugg = NULL, *resp = NULL, *gold = NULL;
     /* What `jury export --format records` adds to a record; importing the export into a new
      * dataset ignores them, whatever their values. */
     static const char *const exported[] = {"status", "unified", "decision", "reason", "meta"};
@@ -2849,6 +2949,7 @@ jury_err jury_settings_check_record(const jury_settings_t *s, const cJSON *recor
                              : strcmp(key, "metadata") == 0    ? &meta
                              : strcmp(key, "suggestions") == 0 ? &sugg
                              : strcmp(key, "responses") == 0   ? &resp
+                             : strcmp(key, "gold") == 0        ? &gold
                                                                : NULL;
         for (size_t k = 0; slot == NULL && k < sizeof exported / sizeof exported[0]; k++)
             if (strcmp(key, exported[k]) == 0)
@@ -2856,7 +2957,7 @@ jury_err jury_settings_check_record(const jury_settings_t *s, const cJSON *recor
         if (slot == NULL)
             return s_fail(&e, &here,
                           "unknown key %s; a record has the keys id, fields, metadata, "
-                          "suggestions and responses",
+                          "suggestions, responses and gold",
                           s_quote(qb, sizeof qb, key));
         if (*slot != NULL)
             return s_fail(&e, &here, "duplicate key \"%s\"", key);
@@ -2879,6 +2980,8 @@ jury_err jury_settings_check_record(const jury_settings_t *s, const cJSON *recor
     if ((rc = s_check_metadata(s, meta, &e)) != JURY_OK)
         return rc;
     if ((rc = s_check_suggestions(s, sugg, fields, &e)) != JURY_OK)
+        return rc;
+    if ((rc = s_check_gold(s, gold, fields, &e)) != JURY_OK)
         return rc;
     return s_check_responses(s, resp, fields, &e);
 }

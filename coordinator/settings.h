@@ -127,6 +127,18 @@ jury_order jury_settings_order(const jury_settings_t *s);
 /* distribution.lease_seconds (5..86400, default 600): how long an annotator holds a record. */
 uint32_t jury_settings_lease_seconds(const jury_settings_t *s);
 
+/*
+ * Gold records (records imported with "gold": {question: value}, known answers): they are mixed
+ * into each annotator's records at distribution.gold_rate (0..0.5, 0 when absent), every one of
+ * an annotator's first distribution.onboarding records is gold (0..1000), and an annotator whose
+ * accuracy on gold answers falls below distribution.pause_below.accuracy (0 when absent: never)
+ * after at least pause_below.after_gold gold answers (default 20) is paused on the dataset.
+ */
+double jury_settings_gold_rate(const jury_settings_t *s);
+uint32_t jury_settings_onboarding(const jury_settings_t *s);
+double jury_settings_pause_accuracy(const jury_settings_t *s);
+uint32_t jury_settings_pause_after(const jury_settings_t *s);
+
 /* distribution.max_records_per_annotator (1..1e9; 0 when absent: no quota): the most records one
  * annotator may answer (submitted or discarded) in the dataset; leases held count toward it. */
 uint32_t jury_settings_max_records_per_annotator(const jury_settings_t *s);

@@ -39,6 +39,7 @@
  *   annotator_keys 32-byte public key    -> be32 annotator id
  *   grants      be32 annotator, be32 ds  -> empty
  *   paused      be32 ds, be32 annotator  -> be64 since_ms, reason (UTF-8, no NUL)
+ *   gold        be32 ds, be32 annotator, question NUL -> be64 answered, be64 correct
  *
  * A record id is dataset << 40 | sequence, so one range scan walks a dataset.
  */
@@ -60,13 +61,14 @@ enum {
     DB_ANNOTATOR_KEYS,
     DB_GRANTS,
     DB_PAUSED,
+    DB_GOLD,
     DB_COUNT
 };
 
 static const char *const s_db_names[DB_COUNT] = {
     "meta",      "datasets",      "dataset_ids",    "records",  "rstate",    "extids",
     "responses", "annotators",    "annotator_ids",  "counters", "agreement", "ragree",
-    "decisions", "consolidation", "annotator_keys", "grants",   "paused",
+    "decisions", "consolidation", "annotator_keys", "grants",   "paused",    "gold",
 };
 
 /* Counter row slots. NEXT_SEQ is the dataset's next record sequence (dataset row only). */
@@ -79,6 +81,7 @@ enum {
     C_NEXT_SEQ,
     C_SET_ASIDE,
     C_CONTESTED,
+    C_GOLD,
     COUNTER_N
 };
 
@@ -548,6 +551,7 @@ static void s_counts_from(const uint64_t v[COUNTER_N], jury_counts_t *out)
     out->completed = v[C_COMPLETED];
     out->discarded = v[C_SET_ASIDE];
     out->contested = v[C_CONTESTED];
+    out->gold = v[C_GOLD];
     out->responses[JURY_RESPONSE_SUBMITTED] = v[C_SUBMITTED];
     out->responses[JURY_RESPONSE_DISCARDED] = v[C_DISCARDED];
     out->responses[JURY_RESPONSE_DRAFT] = v[C_DRAFT];
@@ -799,7 +803,8 @@ jury_err jury_store_dataset_delete(jury_txn_t *txn, const char *name)
         (err = s_delete_prefix(txn, DB_CONSOLIDATION, p32, 4)) != JURY_OK ||
         (err = s_grants_drop_dataset(txn, id)) != JURY_OK ||
         (!txn->store->absent[DB_PAUSED] &&
-         (err = s_delete_prefix(txn, DB_PAUSED, p32, 4)) != JURY_OK))
+         (err = s_delete_prefix(txn, DB_PAUSED, p32, 4)) != JURY_OK) ||
+        (!txn->store->absent[DB_GOLD] && (err = s_delete_prefix(txn, DB_GOLD, p32, 4)) != JURY_OK))
         return err;
     MDB_val key = s_val(name, strlen(name) + 1);
     int rc = mdb_del(txn->txn, txn->store->dbi[DB_DATASETS], &key, NULL);
@@ -813,10 +818,13 @@ jury_err jury_store_dataset_delete(jury_txn_t *txn, const char *name)
 /* ---- records ----------------------------------------------------------- */
 
 #define RSTATE_CONTESTED 0x80 /* flag in the status byte: dynamic overlap ran out (contested) */
+#define RSTATE_GOLD      0x40 /* flag in the status byte: a gold record (known answers) */
+#define RSTATE_FLAGS     (RSTATE_CONTESTED | RSTATE_GOLD)
 
 static void s_rstate_encode(unsigned char p[RSTATE_LEN], const jury_record_state_t *st)
 {
-    p[0] = (unsigned char)((unsigned)st->status | (st->contested ? RSTATE_CONTESTED : 0u));
+    p[0] = (unsigned char)((unsigned)st->status | (st->contested ? RSTATE_CONTESTED : 0u) |
+                           (st->gold ? RSTATE_GOLD : 0u));
     s_put32(p + 1, st->target);
     s_put32(p + 5, st->submitted);
     s_put32(p + 9, st->discarded);
@@ -828,10 +836,11 @@ static jury_err s_rstate_decode(const MDB_val *val, jury_record_state_t *st)
     if (val->mv_size != RSTATE_LEN)
         return JURY_ECORRUPT;
     const unsigned char *p = val->mv_data;
-    if ((p[0] & ~RSTATE_CONTESTED) > JURY_RECORD_DISCARDED)
+    if ((p[0] & ~RSTATE_FLAGS) > JURY_RECORD_DISCARDED)
         return JURY_ECORRUPT;
-    st->status = (jury_record_status)(p[0] & ~RSTATE_CONTESTED);
+    st->status = (jury_record_status)(p[0] & ~RSTATE_FLAGS);
     st->contested = (p[0] & RSTATE_CONTESTED) != 0;
+    st->gold = (p[0] & RSTATE_GOLD) != 0;
     st->target = s_get32(p + 1);
     st->submitted = s_get32(p + 5);
     st->discarded = s_get32(p + 9);
@@ -1252,6 +1261,35 @@ jury_err jury_store_response_put(jury_txn_t *txn, uint64_t rid, uint32_t annotat
     }
     if (state_out)
         *state_out = st;
+    return s_rstate_put(txn, rid, &st);
+}
+
+jury_err jury_store_record_mark_gold(jury_txn_t *txn, uint64_t rid)
+{
+    jury_err err;
+    jury_record_state_t st;
+    if (!txn->write)
+        return JURY_EPERM;
+    if ((err = s_rstate_get(txn, rid, &st)) != JURY_OK)
+        return err;
+    if (st.gold)
+        return JURY_OK;
+    if (txn->ncache > COUNTER_CACHE - 1 && (err = s_counters_flush(txn)) != JURY_OK)
+        return err;
+    counter_row_t *drow = s_counter_row(txn, jury_record_dataset(rid), 0, &err);
+    if (!drow)
+        return err;
+    /* A gold record is no record to complete: it leaves the count of records (and of completed
+     * ones, should it have been one) for the count of gold records. */
+    drow->v[C_RECORDS]--;
+    if (st.status == JURY_RECORD_COMPLETED)
+        drow->v[C_COMPLETED]--;
+    else if (st.status == JURY_RECORD_DISCARDED)
+        drow->v[C_SET_ASIDE]--;
+    drow->v[C_GOLD]++;
+    st.gold = true;
+    st.target = JURY_STORE_GOLD_TARGET;
+    st.status = JURY_RECORD_PENDING;
     return s_rstate_put(txn, rid, &st);
 }
 
@@ -1959,6 +1997,78 @@ jury_err jury_store_grants_each(jury_txn_t *txn, uint32_t id,
  * already a walk of all its records) asks once per annotator: one point delete each, in the grants
  * table, while the cursor walks annotator_ids, a table that the deletes do not touch.
  */
+/* ---- gold answers ------------------------------------------------------- */
+
+jury_err jury_store_gold_add(jury_txn_t *txn, uint32_t ds, uint32_t annotator, const char *question,
+                             bool correct, uint64_t *answered, uint64_t *right)
+{
+    jury_err err;
+    size_t qlen = question ? strlen(question) : 0;
+    if (qlen == 0 || qlen > JURY_STORE_NAME_MAX)
+        return JURY_EINVAL;
+    if ((err = s_need_write(txn)) != JURY_OK)
+        return err;
+    unsigned char k[8 + JURY_STORE_NAME_MAX + 1], v[16];
+    s_put32(k, ds);
+    s_put32(k + 4, annotator);
+    memcpy(k + 8, question, qlen + 1);
+    MDB_val key = s_val(k, 8 + qlen + 1), val;
+    uint64_t n = 0, c = 0;
+    int rc = mdb_get(txn->txn, txn->store->dbi[DB_GOLD], &key, &val);
+    if (rc == MDB_SUCCESS && val.mv_size == 16) {
+        n = s_get64(val.mv_data);
+        c = s_get64((const unsigned char *)val.mv_data + 8);
+    } else if (rc != MDB_NOTFOUND) {
+        return rc == MDB_SUCCESS ? JURY_ECORRUPT : s_err(rc, "read gold answers");
+    }
+    n++;
+    c += correct;
+    s_put64(v, n);
+    s_put64(v + 8, c);
+    val = s_val(v, 16);
+    if ((err = s_err(mdb_put(txn->txn, txn->store->dbi[DB_GOLD], &key, &val, 0),
+                     "write gold answers")) != JURY_OK)
+        return err;
+    if (answered)
+        *answered = n;
+    if (right)
+        *right = c;
+    return JURY_OK;
+}
+
+jury_err jury_store_gold_each(jury_txn_t *txn, uint32_t ds,
+                              jury_err (*fn)(uint32_t annotator, const char *question,
+                                             uint64_t answered, uint64_t correct, void *arg),
+                              void *arg)
+{
+    if (txn->store->absent[DB_GOLD])
+        return JURY_OK;
+    unsigned char k[4];
+    s_put32(k, ds);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn->txn, txn->store->dbi[DB_GOLD], &cur);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "open cursor");
+    MDB_val key = s_val(k, 4), val;
+    jury_err err = JURY_OK;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+         rc == MDB_SUCCESS && key.mv_size > 9 && memcmp(key.mv_data, k, 4) == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        const unsigned char *p = key.mv_data;
+        if (val.mv_size != 16 || p[key.mv_size - 1] != '\0') {
+            err = JURY_ECORRUPT;
+            break;
+        }
+        if ((err = fn(s_get32(p + 4), (const char *)p + 8, s_get64(val.mv_data),
+                      s_get64((const unsigned char *)val.mv_data + 8), arg)) != JURY_OK)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (err == JURY_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+        err = s_err(rc, "walk gold answers");
+    return err;
+}
+
 /* ---- pausing ------------------------------------------------------------ */
 
 static void s_pause_key(unsigned char k[8], uint32_t ds, uint32_t annotator)

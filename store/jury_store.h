@@ -174,6 +174,8 @@ typedef struct {
     uint32_t discarded; /* responses with status discarded */
     uint32_t draft;     /* responses with status draft */
     bool contested;     /* dynamic overlap reached its maximum without the agreement it asks */
+    bool gold;          /* a gold record: known answers, never completed (target
+                           JURY_STORE_GOLD_TARGET) */
 } jury_record_state_t;
 
 /* Record ids carry their dataset: id = dataset << 40 | sequence (1-based). */
@@ -198,6 +200,17 @@ JURY_MUST_CHECK jury_err jury_store_record_put(jury_txn_t *txn, uint32_t ds, con
                                                size_t ext_len, const void *payload,
                                                size_t payload_len, uint32_t target,
                                                uint64_t *rid_out, bool *created);
+
+/* The target of a gold record: every annotator may answer it once, and it never completes. */
+#define JURY_STORE_GOLD_TARGET UINT32_MAX
+
+/*
+ * Marks record rid as a gold record (its payload holds known answers): it no longer counts among
+ * the dataset's records but among its gold records, its target becomes JURY_STORE_GOLD_TARGET and
+ * its status pending. Marking a gold record again changes nothing. Errors: JURY_ENOTFOUND,
+ * JURY_EPERM (read transaction), JURY_EFULL.
+ */
+JURY_MUST_CHECK jury_err jury_store_record_mark_gold(jury_txn_t *txn, uint64_t rid);
 
 /*
  * Sets record rid's target of submitted responses (dynamic overlap raises it) and, when contested,
@@ -331,6 +344,7 @@ typedef struct {
     uint64_t completed; /* completed records (dataset row only) */
     uint64_t discarded; /* records set aside (dataset row only) */
     uint64_t contested; /* records completed at max_submitted without the agreement asked */
+    uint64_t gold;      /* gold records (dataset row only; not counted in records) */
     uint64_t responses[JURY_RESPONSE_NSTATUS]; /* responses by status */
 } jury_counts_t;
 
@@ -475,6 +489,24 @@ JURY_MUST_CHECK jury_err jury_store_granted(jury_txn_t *txn, uint32_t id, uint32
 /* Calls fn for each dataset id granted to annotator id, ascending. */
 JURY_MUST_CHECK jury_err jury_store_grants_each(jury_txn_t *txn, uint32_t id,
                                                 jury_err (*fn)(uint32_t ds, void *arg), void *arg);
+
+/*
+ * Gold answers: per dataset, annotator and question, how many of the annotator's answers to gold
+ * records were checked and how many were right. add counts one (correct or not) and stores the
+ * new totals in *answered and *right (either may be NULL). each calls fn for every row of ds in
+ * (annotator id, question) order; question is borrowed for the call. Deleting the dataset deletes
+ * its rows. Errors: JURY_EINVAL (question empty or over JURY_STORE_NAME_MAX), JURY_EPERM (add in a
+ * read transaction), JURY_EFULL, JURY_ECORRUPT.
+ */
+JURY_MUST_CHECK jury_err jury_store_gold_add(jury_txn_t *txn, uint32_t ds, uint32_t annotator,
+                                             const char *question, bool correct, uint64_t *answered,
+                                             uint64_t *right);
+JURY_MUST_CHECK jury_err jury_store_gold_each(jury_txn_t *txn, uint32_t ds,
+                                              jury_err (*fn)(uint32_t annotator,
+                                                             const char *question,
+                                                             uint64_t answered, uint64_t correct,
+                                                             void *arg),
+                                              void *arg);
 
 /*
  * Pausing: annotator may not work on dataset ds until resumed (`jury annotator pause|resume`,

@@ -104,6 +104,7 @@ static void test_example_campaign(void **state)
     assert_non_null(strstr(r.out, "support: imported 12 records (12 new, 0 updated, 2 responses)"));
     tu_result_free(&r);
 
+    /* alice's two imported responses carry the import's time: the median gap is 0 s. */
     r = s_jury(f, NULL, "status", "support", "--json", NULL);
     assert_int_equal(r.status, 0);
     assert_string_equal(r.out,
@@ -111,7 +112,10 @@ static void test_example_campaign(void **state)
                         "\"completed\": 0, \"discarded\": 0, \"contested\": 0, \"responses\": {\"submitted\": 2, "
                         "\"discarded\": 0, \"draft\": 0}, \"annotators\": {\"alice\": "
                         "{\"submitted\": 2, \"discarded\": 0, \"draft\": 0}}, \"live\": null, "
-                        "\"agreement\": {}}\n");
+                        "\"agreement\": {}, \"annotators_quality\": [{\"annotator\": \"alice\", "
+                        "\"submitted\": 2, \"discarded\": 0, \"draft\": 0, \"discard_rate\": 0, "
+                        "\"agreement\": {\"quality\": null}, \"agreement_mean\": null, "
+                        "\"median_seconds\": 0, \"gold\": null, \"state\": \"active\"}]}\n");
     tu_result_free(&r);
 
     /* show prints settings that create accepts again: a round trip. */
@@ -227,7 +231,7 @@ static void test_dolly_import(void **state)
                         "{\"dataset\": \"dolly\", \"records\": 6400, \"pending\": 6400, "
                         "\"completed\": 0, \"discarded\": 0, \"contested\": 0, \"responses\": {\"submitted\": 0, "
                         "\"discarded\": 0, \"draft\": 0}, \"annotators\": {}, \"live\": null, "
-                        "\"agreement\": {}}\n");
+                        "\"agreement\": {}, \"annotators_quality\": []}\n");
     tu_result_free(&r);
 }
 
@@ -409,6 +413,22 @@ static void test_demo_runs_a_whole_campaign(void **state)
         cJSON_GetObjectItem(cJSON_GetObjectItem(st, "responses"), "submitted")->valueint, 600);
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(st, "live")));
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(st, "annotators")), 5);
+    /* The quality table has the five bots by name, their 600 submitted responses, and each one's
+     * agreement with the others on the rating question. */
+    cJSON *rows = cJSON_GetObjectItem(st, "annotators_quality");
+    assert_int_equal(cJSON_GetArraySize(rows), 5);
+    int submitted = 0;
+    for (int i = 0; i < 5; i++) {
+        cJSON *row = cJSON_GetArrayItem(rows, i);
+        assert_string_equal(cJSON_GetObjectItem(row, "annotator")->valuestring, bots[i]);
+        assert_string_equal(cJSON_GetObjectItem(row, "state")->valuestring, "active");
+        assert_true(cJSON_IsNull(cJSON_GetObjectItem(row, "gold")));
+        submitted += cJSON_GetObjectItem(row, "submitted")->valueint;
+        cJSON *agree = cJSON_GetObjectItem(cJSON_GetObjectItem(row, "agreement"), "quality");
+        assert_true(cJSON_IsNumber(agree) && agree->valuedouble > 0 && agree->valuedouble <= 1);
+        assert_true(cJSON_IsNumber(cJSON_GetObjectItem(row, "median_seconds")));
+    }
+    assert_int_equal(submitted, 600);
     /* Live agreement: every completed record added its ratings to the quality
      * question's coincidence matrix as it completed. */
     cJSON *quality = cJSON_GetObjectItem(cJSON_GetObjectItem(st, "agreement"), "quality");
@@ -432,6 +452,16 @@ static void test_demo_runs_a_whole_campaign(void **state)
     snprintf(report_alpha, sizeof report_alpha, "%.6f",
              cJSON_GetObjectItem(rq, "alpha")->valuedouble);
     assert_string_equal(live_alpha, report_alpha);
+    /* `jury agreement` carries the same quality table, whose agreement with others is the
+     * report's own per-annotator agreement. */
+    assert_true(cJSON_Compare(cJSON_GetObjectItem(rep, "annotators_quality"), rows, 1));
+    for (int i = 0; i < 5; i++) {
+        cJSON *row = cJSON_GetArrayItem(rows, i);
+        cJSON *per = cJSON_GetObjectItem(cJSON_GetObjectItem(rq, "annotators"), bots[i]);
+        assert_float_equal(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(row, "agreement"), "quality")->valuedouble,
+            cJSON_GetObjectItem(per, "agreement")->valuedouble, 0);
+    }
     cJSON_Delete(rep);
     snprintf(report, sizeof report, "%s/agreement.html", dir);
     text = tu_read_file(report, NULL);

@@ -887,6 +887,54 @@ static void test_distribution_dynamic_overlap(void **state)
     assert_settings_error(DYNAMIC("'max_records_per_annotator': 0"),
                           "/distribution/max_records_per_annotator: max_records_per_annotator "
                           "must be an integer from 1 to 1000000000");
+    /* Gold rules. */
+    s = parse_ok(DYNAMIC("'gold_rate': 0.1, 'onboarding': 5, "
+                         "'pause_below': {'accuracy': 0.7, 'after_gold': 30}"));
+    assert_true(jury_settings_gold_rate(s) == 0.1);
+    assert_int_equal(jury_settings_onboarding(s), 5);
+    assert_true(jury_settings_pause_accuracy(s) == 0.7);
+    assert_int_equal(jury_settings_pause_after(s), 30);
+    json = jury_settings_to_json(s, false);
+    assert_non_null(strstr(json, "\"gold_rate\":0.1,\"onboarding\":5,\"pause_below\":{"
+                                 "\"accuracy\":0.7,\"after_gold\":30}"));
+    free(json);
+    jury_settings_destroy(&s);
+    s = parse_ok(DYNAMIC("'pause_below': {'accuracy': 0.5}"));
+    assert_int_equal(jury_settings_pause_after(s), 20);
+    jury_settings_destroy(&s);
+    assert_settings_error(DYNAMIC("'gold_rate': 0.6"),
+                          "/distribution/gold_rate: gold_rate must be a number from 0 to 0.5: the "
+                          "share of each annotator's records that are gold records");
+    assert_settings_error(DYNAMIC("'pause_below': {'accuracy': 0}"),
+                          "/distribution/pause_below/accuracy: accuracy must be a number above 0 "
+                          "and at most 1: the share of gold answers an annotator must get right");
+    assert_settings_error(DYNAMIC("'pause_below': {'accuracy': 0.5, 'after': 3}"),
+                          "/distribution/pause_below/after: unknown key \"after\"; "
+                          "distribution.pause_below has the keys accuracy, after_gold");
+    assert_settings_error(DYNAMIC("'onboarding': 1001"),
+                          "/distribution/onboarding: onboarding must be an integer from 0 to 1000");
+    /* A gold answer must be valid for its question, and text questions take none. */
+    s = parse_ok(DYNAMIC("'min_submitted': 1"));
+    char *rec = json_of("{'fields': {'text': 'x'}, 'gold': {'label': 'c'}}");
+    cJSON *r = cJSON_Parse(rec);
+    assert_int_equal(jury_settings_check_record(s, r, err, sizeof err), JURY_EINVAL);
+    assert_non_null(strstr(err, "/gold/label: "));
+    cJSON_Delete(r);
+    free(rec);
+    rec = json_of("{'fields': {'text': 'x'}, 'gold': {'note': 'c'}}");
+    r = cJSON_Parse(rec);
+    assert_int_equal(jury_settings_check_record(s, r, err, sizeof err), JURY_EINVAL);
+    assert_string_equal(err, "/gold/note: a text question has no single right answer; gold "
+                             "answers are for rating, label, multi-label, ranking and span "
+                             "questions");
+    cJSON_Delete(r);
+    free(rec);
+    rec = json_of("{'fields': {'text': 'x'}, 'gold': {'label': 'a', 'stars': 2}}");
+    r = cJSON_Parse(rec);
+    assert_int_equal(jury_settings_check_record(s, r, err, sizeof err), JURY_OK);
+    cJSON_Delete(r);
+    free(rec);
+    jury_settings_destroy(&s);
     assert_settings_error(DYNAMIC("'max_submitted': 3, 'until': 'label'"),
                           "/distribution/until: until must be an object like {\"question\": "
                           "\"label\", \"agreement\": 0.8}");
@@ -1147,7 +1195,8 @@ static void test_distribution_strategy_and_keys(void **state)
     assert_settings_error("{'distribution': {'min_submited': 2}}",
                           "/distribution/min_submited: unknown key \"min_submited\"; distribution "
                           "has the keys strategy, min_submitted, max_discards, order, "
-                          "lease_seconds, max_submitted, until, max_records_per_annotator");
+                          "lease_seconds, max_submitted, until, max_records_per_annotator, gold_rate, "
+                          "onboarding, pause_below");
     assert_settings_error("{'distribution': 2}",
                           "/distribution: must be an object like {\"strategy\": \"overlap\", "
                           "\"min_submitted\": 1}");
@@ -1231,7 +1280,7 @@ static void test_record_unknown_top_level_key(void **state)
     (void)state;
     assert_record_error(support, "{'fields': {'instruction': 'x'}, 'vectors': {}}",
                         "/vectors: unknown key \"vectors\"; a record has the keys id, fields, "
-                        "metadata, suggestions and responses");
+                        "metadata, suggestions, responses and gold");
 }
 
 static void test_record_id(void **state)
@@ -2705,10 +2754,10 @@ static void test_record_export_keys_are_ignored(void **state)
     /* Other unknown keys are still refused, close names included. */
     assert_record_error(support, "{'fields': {'instruction': 'x'}, 'decisions': 'accepted'}",
                         "/decisions: unknown key \"decisions\"; a record has the keys id, fields, "
-                        "metadata, suggestions and responses");
+                        "metadata, suggestions, responses and gold");
     assert_record_error(support, "{'fields': {'instruction': 'x'}, 'Status': 'completed'}",
                         "/Status: unknown key \"Status\"; a record has the keys id, fields, "
-                        "metadata, suggestions and responses");
+                        "metadata, suggestions, responses and gold");
 }
 
 /* ---- the shipped example ------------------------------------------------------------------ */

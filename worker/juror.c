@@ -138,7 +138,8 @@ struct juror {
         jury_err err;          /* the result */
         int64_t lease_expires; /* a draft's extended lease */
     } watch;
-    char error[S_ERROR_MAX]; /* juror_error */
+    char error[S_ERROR_MAX];        /* juror_error */
+    char fatal_reason[S_ERROR_MAX]; /* in S_DEAD: what ended it, for every later call's error */
 };
 
 /* ---- small helpers ----------------------------------------------------------------------- */
@@ -450,6 +451,8 @@ static void s_fatal(juror_t *j, jury_err err)
     s_close_socket(j);
     j->state = S_DEAD;
     j->fatal = err;
+    /* Keep why (the goodbye's or refusal's reason, set just before) for every later call. */
+    snprintf(j->fatal_reason, sizeof j->fatal_reason, "%s", j->error);
     if (j->call.kind != S_CALL_NONE && !j->call.done) {
         j->call.done = true;
         j->call.err = err;
@@ -1483,8 +1486,8 @@ static jury_err s_begin(juror_t *j)
 {
     j->error[0] = '\0';
     if (j->state == S_DEAD) {
-        s_seterr(j, "the coordinator refused this juror for good (%s); destroy it",
-                 jury_errname(j->fatal));
+        s_seterr(j, "the coordinator refused this juror for good (%s%s%s); destroy it",
+                 jury_errname(j->fatal), *j->fatal_reason ? ": " : "", j->fatal_reason);
         return j->fatal;
     }
     return JURY_OK;

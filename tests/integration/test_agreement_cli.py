@@ -146,6 +146,17 @@ def check_store(root):
     # Unit 6 (1 2 3 4) is the least agreed; unit 12 has one value and is not pairable.
     expect_eq(q["contested"][0]["record"], "u6", "most contested record")
     expect_eq(q["record_agreement"]["records"], 11, "pairable records")
+    # The annotator quality table: its agreement with others is the report's per-annotator
+    # agreement; the responses were imported in one transaction, so every gap is 0 s.
+    rows = m["annotators_quality"]
+    expect_eq([r["annotator"] for r in rows], ["A", "B", "C", "D"], "quality rows by name")
+    for r in rows:
+        name = r["annotator"]
+        expect_eq(r["submitted"], q["annotators"][name]["responses"], f"{name}: submitted")
+        expect_eq((r["discarded"], r["draft"], r["discard_rate"]), (0, 0, 0), f"{name}: discards")
+        expect_eq(r["agreement"], {"score": q["annotators"][name]["agreement"]}, f"{name}: agreement")
+        expect_eq(r["agreement_mean"], q["annotators"][name]["agreement"], f"{name}: agreement_mean")
+        expect_eq((r["median_seconds"], r["gold"], r["state"]), (0, None, "active"), f"{name}: time, gold, state")
     for level, alpha in [("nominal", 0.743), ("ordinal", 0.815), ("interval", 0.849), ("ratio", 0.797)]:
         expect_kripp_c(agreement_json(st.path, "kripp", "--level", level), level, alpha, f"--level {level}")
     # The same question by name; an unknown one is bad usage.
@@ -197,6 +208,15 @@ def check_offline(root):
     m = agreement_json(root, "--responses", responses, "--settings", settings)
     expect_kripp_c(m, "interval", 0.849, "offline")
     expect("carol" not in m["questions"]["score"]["annotators"], "offline: drafts do not count")
+    # carol's draft and discard count in the quality table; a file has no times and no states.
+    carol = [r for r in m["annotators_quality"] if r["annotator"] == "carol"]
+    expect_eq(carol, [{"annotator": "carol", "submitted": 0, "discarded": 1, "draft": 1, "discard_rate": 1,
+                       "agreement": {"score": None}, "agreement_mean": None, "median_seconds": None,
+                       "gold": None, "state": "-"}], "offline: carol's quality row")
+    for r in m["annotators_quality"]:
+        if r["annotator"] != "carol":
+            expect_eq(r["agreement"]["score"], m["questions"]["score"]["annotators"][r["annotator"]]["agreement"],
+                      f"offline: {r['annotator']}'s agreement")
     expect_kripp_c(agreement_json(root, "--responses", responses, "--settings", settings,
                                   "--level", "nominal"), "nominal", 0.743, "offline nominal")
     out = os.path.join(root, "out.json")
@@ -274,7 +294,8 @@ def check_text_and_html(root):
     expect(text.startswith("Agreement: kripp (submitted responses only)\n"), f"text title: {text[:80]!r}")
     for line in ["score  (rating, interval)", "  alpha                 0.849   95% interval ",
                  "  alpha (ordinal)       0.815", "  records                  12",
-                 "  responses                41", "  annotator pairs, by kappa", "  most contested records"]:
+                 "  responses                41", "  annotator pairs, by kappa", "  most contested records",
+                 "annotator quality\n  annotator  submitted  discarded  discard%  agreement  median s   gold  state\n"]:
         expect(line in text, f"text report has {line!r}")
     expect(text.index("  most contested records") < text.index("<script>alert('u6')</script>"),
            "the most contested record is listed")
@@ -284,6 +305,7 @@ def check_text_and_html(root):
         doc = f.read()
     expect(doc.startswith("<!DOCTYPE html>"), "html doctype")
     expect("<svg" in doc, "html has inline SVG")
+    expect("<h2>Annotator quality</h2>" in doc, "html has the annotator quality table")
     expect("<script" not in doc.lower(), "html has no script at all")
     expect("<script src=" not in doc, "html loads no script")
     expect("&lt;script&gt;alert(&#39;u6&#39;)&lt;/script&gt;" in doc, "record id escaped")
