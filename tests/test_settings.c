@@ -1192,11 +1192,12 @@ static void test_distribution_strategy_and_keys(void **state)
     (void)state;
     assert_settings_error("{'distribution': {'strategy': 'round_robin'}}",
                           "/distribution/strategy: strategy must be \"overlap\"");
-    assert_settings_error("{'distribution': {'min_submited': 2}}",
-                          "/distribution/min_submited: unknown key \"min_submited\"; distribution "
-                          "has the keys strategy, min_submitted, max_discards, order, "
-                          "lease_seconds, max_submitted, until, max_records_per_annotator, gold_rate, "
-                          "onboarding, pause_below");
+    assert_settings_error(
+        "{'distribution': {'min_submited': 2}}",
+        "/distribution/min_submited: unknown key \"min_submited\"; distribution "
+        "has the keys strategy, min_submitted, max_discards, order, "
+        "lease_seconds, max_submitted, until, max_records_per_annotator, gold_rate, "
+        "onboarding, pause_below");
     assert_settings_error("{'distribution': 2}",
                           "/distribution: must be an object like {\"strategy\": \"overlap\", "
                           "\"min_submitted\": 1}");
