@@ -370,7 +370,28 @@ typedef struct {
     const char *name;              /* borrowed from the store's snapshot or the lines */
     const char *state;             /* static */
     const jury_quality_row_t *row; /* borrowed from the table */
+    uint64_t gold_answered;        /* gold answers checked, over every question */
+    uint64_t gold_correct;         /* of those, right */
 } s_named;
+
+/* Pools one row of gold counts into the annotator's entry. */
+typedef struct {
+    s_named *named; /* the rows */
+    size_t n;       /* how many */
+} s_gold_pool;
+
+static jury_err s_gold_row(uint32_t annotator, const char *question, uint64_t answered,
+                           uint64_t correct, void *arg)
+{
+    (void)question;
+    s_gold_pool *p = arg;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->named[i].row->annotator == annotator) {
+            p->named[i].gold_answered += answered;
+            p->named[i].gold_correct += correct;
+        }
+    return JURY_OK;
+}
 
 static int s_named_cmp(const void *x, const void *y)
 {
@@ -405,8 +426,13 @@ static cJSON *s_row_json(const jury_report_quality_t *rq, const s_named *nr)
     agreement = NULL;
     ok = ok && s_add(o, "agreement_mean", s_number(&row->agreement_mean)) &&
          s_add(o, "median_seconds", s_number(&row->median_seconds)) &&
-         /* Filled once the store has gold records (issue 9). */
-         s_add(o, "gold", cJSON_CreateNull()) && s_add(o, "state", cJSON_CreateString(nr->state));
+         /* Accuracy on gold answers, pooled over the questions; null without any. */
+         s_add(o, "gold",
+               nr->gold_answered
+                   ? cJSON_CreateNumber(
+                         round((double)nr->gold_correct / (double)nr->gold_answered * 1e6) / 1e6)
+                   : cJSON_CreateNull()) &&
+         s_add(o, "state", cJSON_CreateString(nr->state));
     if (!ok) {
         cJSON_Delete(o);
         return NULL;
@@ -460,6 +486,7 @@ jury_err jury_report_quality_build(jury_report_quality_t *rq, jury_txn_t *txn, u
     }
     for (size_t i = 0; i < n; i++) {
         named[i].row = &rows[i];
+        named[i].gold_answered = named[i].gold_correct = 0;
         if (rq->source == S_STORE) {
             err = s_store_annotator(txn, ds, rows[i].annotator, &named[i].name, &named[i].state);
             if (err != JURY_OK)
@@ -468,6 +495,11 @@ jury_err jury_report_quality_build(jury_report_quality_t *rq, jury_txn_t *txn, u
             named[i].name = rq->names[rows[i].annotator];
             named[i].state = "-";
         }
+    }
+    if (rq->source == S_STORE) {
+        s_gold_pool pool = {named, n};
+        if ((err = jury_store_gold_each(txn, ds, s_gold_row, &pool)) != JURY_OK)
+            goto fail;
     }
     qsort(named, n, sizeof *named, s_named_cmp);
     for (size_t i = 0; i < n; i++) {

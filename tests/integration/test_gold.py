@@ -93,6 +93,10 @@ def main():
         expect(g["answered"] >= 100, f"the good annotator answered {g['answered']} gold records")
         expect(abs(g["accuracy"] - 0.9) <= 0.05, f"good's gold accuracy {g['accuracy']} within 0.05 of 0.9")
         expect(b["answered"] >= 20 and b["accuracy"] < 0.7, f"bad's gold accuracy {b}")
+        quality = {r["annotator"]: r for r in st["annotators_quality"]}
+        expect_eq((quality["good"]["gold"], quality["bad"]["gold"], quality["bad"]["state"]),
+                  (round(g["correct"] / g["answered"], 6), round(b["correct"] / b["answered"], 6), "paused"),
+                  "the quality table's gold column and state")
         # Gold records are a share of what each annotator got: about gold_rate after onboarding.
         share = g["answered"] / (g["answered"] + st["annotators"]["good"]["submitted"]
                                  - g["answered"])
