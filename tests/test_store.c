@@ -367,6 +367,118 @@ static void test_record_set_target(void **state)
     assert_int_equal(jury_store_write(f->store, s_set_target, &t), JURY_ENOTFOUND);
 }
 
+static jury_err s_mark_gold(jury_txn_t *txn, void *arg)
+{
+    return jury_store_record_mark_gold(txn, *(uint64_t *)arg);
+}
+
+typedef struct {
+    uint32_t ds, annotator;   /* whom */
+    const char *question;     /* gold_add */
+    bool correct;             /* gold_add */
+    uint64_t answered, right; /* out */
+    const char *reason;       /* pause_set; NULL: clear */
+    bool was;                 /* out: clear found a pause */
+} gold_arg_t;
+
+static jury_err s_gold_add(jury_txn_t *txn, void *arg)
+{
+    gold_arg_t *g = arg;
+    return jury_store_gold_add(txn, g->ds, g->annotator, g->question, g->correct, &g->answered,
+                               &g->right);
+}
+
+static jury_err s_pause(jury_txn_t *txn, void *arg)
+{
+    gold_arg_t *g = arg;
+    uint32_t id;
+    jury_err err = jury_store_annotator_ensure(txn, "ann", &id, NULL);
+    if (err != JURY_OK)
+        return err;
+    g->annotator = id;
+    return g->reason ? jury_store_pause_set(txn, g->ds, id, g->reason, 1234)
+                     : jury_store_pause_clear(txn, g->ds, id, &g->was);
+}
+
+static jury_err s_collect_gold(uint32_t annotator, const char *question, uint64_t answered,
+                               uint64_t correct, void *arg)
+{
+    char *out = arg;
+    size_t n = strlen(out);
+    snprintf(out + n, 256 - n, "%u:%s:%llu/%llu ", annotator, question, (unsigned long long)correct,
+             (unsigned long long)answered);
+    return JURY_OK;
+}
+
+static uint64_t s_access_version(jury_store_t *s);
+
+/* Gold records leave the record count for the gold count; gold answers are counted per
+ * annotator and question; pauses are set, read, cleared and bump the access version. */
+static void test_gold_and_pauses(void **state)
+{
+    fixture_t *f = *state;
+    uint32_t ds = s_new_dataset(f->store, "d");
+    rec_arg_t r = {ds, "g1", "p", 2, 0, false};
+    assert_int_equal(jury_store_write(f->store, s_put_record, &r), JURY_OK);
+    assert_int_equal(jury_store_write(f->store, s_mark_gold, &r.rid), JURY_OK);
+    assert_int_equal(jury_store_write(f->store, s_mark_gold, &r.rid), JURY_OK); /* once */
+    jury_counts_t c;
+    s_counts(f->store, ds, &c);
+    assert_int_equal(c.records, 0);
+    assert_int_equal(c.gold, 1);
+    jury_txn_t *txn;
+    jury_record_state_t st;
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(jury_store_record_get(txn, r.rid, NULL, NULL, &st), JURY_OK);
+    assert_true(st.gold);
+    assert_int_equal(st.target, JURY_STORE_GOLD_TARGET);
+    jury_txn_abort(&txn);
+
+    gold_arg_t g = {.ds = ds, .annotator = 3, .question = "label", .correct = true};
+    assert_int_equal(jury_store_write(f->store, s_gold_add, &g), JURY_OK);
+    g.correct = false;
+    assert_int_equal(jury_store_write(f->store, s_gold_add, &g), JURY_OK);
+    assert_int_equal(g.answered, 2);
+    assert_int_equal(g.right, 1);
+    g = (gold_arg_t){.ds = ds, .annotator = 1, .question = "stars", .correct = true};
+    assert_int_equal(jury_store_write(f->store, s_gold_add, &g), JURY_OK);
+    g.question = "";
+    assert_int_equal(jury_store_write(f->store, s_gold_add, &g), JURY_EINVAL);
+    char out[256] = "";
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(jury_store_gold_each(txn, ds, s_collect_gold, out), JURY_OK);
+    assert_string_equal(out, "1:stars:1/1 3:label:1/2 ");
+    out[0] = '\0';
+    assert_int_equal(jury_store_gold_each(txn, ds + 1, s_collect_gold, out), JURY_OK);
+    assert_string_equal(out, "");
+    jury_txn_abort(&txn);
+
+    uint64_t v0 = s_access_version(f->store);
+    gold_arg_t p = {.ds = ds, .reason = "too many misses"};
+    assert_int_equal(jury_store_write(f->store, s_pause, &p), JURY_OK);
+    assert_int_equal(s_access_version(f->store), v0 + 1);
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    int64_t since;
+    const char *why;
+    size_t len;
+    assert_int_equal(jury_store_pause_get(txn, ds, p.annotator, &since, &why, &len), JURY_OK);
+    assert_int_equal(since, 1234);
+    assert_int_equal(len, strlen("too many misses"));
+    assert_memory_equal(why, "too many misses", len);
+    assert_int_equal(jury_store_pause_get(txn, ds + 1, p.annotator, NULL, NULL, NULL),
+                     JURY_ENOTFOUND);
+    jury_txn_abort(&txn);
+    p.reason = NULL;
+    assert_int_equal(jury_store_write(f->store, s_pause, &p), JURY_OK);
+    assert_true(p.was);
+    assert_int_equal(jury_store_write(f->store, s_pause, &p), JURY_OK);
+    assert_false(p.was);
+    assert_int_equal(s_access_version(f->store), v0 + 2);
+    p.ds = ds + 7; /* no such dataset */
+    p.reason = "x";
+    assert_int_equal(jury_store_write(f->store, s_pause, &p), JURY_ENOTFOUND);
+}
+
 typedef struct {
     char names[4][16];
     uint64_t submitted[4];
@@ -1687,6 +1799,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_annotator_keys, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_annotator_web_token, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_record_set_target, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_gold_and_pauses, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_grants, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_dataset_delete_removes_its_grants, s_setup,
                                         s_teardown),
