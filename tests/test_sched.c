@@ -400,6 +400,37 @@ static void test_quota_per_annotator(void **state)
     jury_sched_destroy(&s);
 }
 
+/* Gold records: onboarding first, then mixed in at gold_rate; each annotator answers each once;
+ * they never finish and are not open records. */
+static void test_gold_mixing(void **state)
+{
+    (void)state;
+    jury_sched_opts_t opts = {
+        .max_discards = 3, .lease_ms = LEASE, .gold_rate = 0.25, .onboarding = 2};
+    jury_sched_t *s = jury_sched_new(&opts);
+    assert_non_null(s);
+    add_fresh(s, 10, 1);
+    for (uint64_t seq = 11; seq <= 14; seq++)
+        assert_int_equal(jury_sched_add_gold(s, seq, NULL, 0), JURY_OK);
+    assert_int_equal(jury_sched_add_gold(s, 16, NULL, 0), JURY_EINVAL); /* out of order */
+    assert_true(jury_sched_is_gold(s, 12));
+    assert_false(jury_sched_is_gold(s, 2));
+    assert_int_equal(jury_sched_open(s), 10);
+    /* given 0, 1: onboarding; given 2..5: 2 gold of 3..6 handed is over 0.25 of them. */
+    EXPECT_FETCH(s, A, 6, 0, 11, 12, 1, 2, 3, 4);
+    /* given 6..11: the gold share falls to 2 of 9 at given 8, so one more gold record. */
+    EXPECT_FETCH(s, A, 6, 0, 13, 5, 6, 7, 8, 9);
+    assert_false(jury_sched_submitted(s, A, 11));
+    assert_false(jury_sched_discarded(s, A, 12));
+    assert_false(jury_sched_discarded(s, A, 12)); /* counted once */
+    assert_int_equal(jury_sched_open(s), 10);
+    /* B gets the same gold records: they never fill up. */
+    EXPECT_FETCH(s, B, 2, 0, 11, 12);
+    assert_false(jury_sched_submitted(s, B, 11));
+    assert_int_equal(jury_sched_check(s, B, 12, 0), JURY_OK);
+    jury_sched_destroy(&s);
+}
+
 /* ---- discard -------------------------------------------------------------- */
 
 static void test_discard_frees_slot_and_excludes_discarder(void **state)
@@ -1277,6 +1308,7 @@ int main(void)
         cmocka_unit_test(test_submitted_finishes_exactly_at_target),
         cmocka_unit_test(test_reopen),
         cmocka_unit_test(test_quota_per_annotator),
+        cmocka_unit_test(test_gold_mixing),
         cmocka_unit_test(test_discard_frees_slot_and_excludes_discarder),
         cmocka_unit_test(test_discards_set_record_aside),
         cmocka_unit_test(test_discards_counted_from_add),
