@@ -153,15 +153,46 @@ jury_err jury_consolidate_majority(const jury_rating_t *ratings, size_t n, uint3
     return s_vote(ratings, n, nunits, k, tiebreak, NULL, out);
 }
 
+bool jury_consolidate_gold_accuracy(const jury_gold_t *gold, uint32_t c, double *acc)
+{
+    if (!gold || !gold->answered || !gold->correct ||
+        gold->answered[c] < JURY_CONSOLIDATE_GOLD_MIN || gold->correct[c] > gold->answered[c])
+        return false;
+    *acc = (double)gold->correct[c] / (double)gold->answered[c];
+    return true;
+}
+
+static jury_err s_check_gold(const jury_gold_t *gold, uint32_t ncoders)
+{
+    if (!gold)
+        return JURY_OK;
+    if (!gold->answered || !gold->correct)
+        return JURY_EINVAL;
+    for (uint32_t c = 0; c < ncoders; c++)
+        if (gold->correct[c] > gold->answered[c])
+            return JURY_EINVAL;
+    return JURY_OK;
+}
+
 jury_err jury_consolidate_weighted(const jury_rating_t *ratings, size_t n, uint32_t nunits,
                                    uint32_t ncoders, uint32_t k, const jury_tiebreak_t *tiebreak,
                                    jury_choice_t *out, double *weights)
+{
+    return jury_consolidate_weighted_gold(ratings, n, nunits, ncoders, k, tiebreak, NULL, out,
+                                          weights);
+}
+
+jury_err jury_consolidate_weighted_gold(const jury_rating_t *ratings, size_t n, uint32_t nunits,
+                                        uint32_t ncoders, uint32_t k,
+                                        const jury_tiebreak_t *tiebreak, const jury_gold_t *gold,
+                                        jury_choice_t *out, double *weights)
 {
     jury_err rc;
     if (!out && nunits > 0)
         return JURY_EINVAL;
     if ((rc = s_check(ratings, n, nunits, ncoders, k)) != JURY_OK ||
-        (rc = s_check_tiebreak(tiebreak, nunits, k)) != JURY_OK)
+        (rc = s_check_tiebreak(tiebreak, nunits, k)) != JURY_OK ||
+        (rc = s_check_gold(gold, ncoders)) != JURY_OK)
         return rc;
     double *w = s_calloc2(ncoders, 1, sizeof(*w));
     uint32_t *agree = s_calloc2(ncoders, 1, sizeof(*agree));
@@ -180,8 +211,11 @@ jury_err jury_consolidate_weighted(const jury_rating_t *ratings, size_t n, uint3
         if (ratings[i].value == mv->value)
             agree[ratings[i].coder]++;
     }
+    /* Gold accuracy is measured against known answers, agreement only against the majority that
+     * the annotator helped to make; with enough gold answers the former is the better weight. */
     for (uint32_t c = 0; c < ncoders; c++)
-        w[c] = total[c] ? (double)agree[c] / total[c] : 0;
+        if (!jury_consolidate_gold_accuracy(gold, c, &w[c]))
+            w[c] = total[c] ? (double)agree[c] / total[c] : 0;
     if ((rc = s_vote(ratings, n, nunits, k, tiebreak, w, out)) != JURY_OK)
         goto done;
     if (weights)
@@ -218,7 +252,9 @@ jury_err jury_consolidate_dawid_skene(const jury_rating_t *ratings, size_t n, ui
     jury_err rc;
     if (!out || k == 0)
         return JURY_EINVAL;
-    if ((rc = s_check(ratings, n, nunits, ncoders, k)) != JURY_OK)
+    const jury_gold_t *gold = opts ? opts->gold : NULL;
+    if ((rc = s_check(ratings, n, nunits, ncoders, k)) != JURY_OK ||
+        (rc = s_check_gold(gold, ncoders)) != JURY_OK)
         return rc;
     uint32_t max_iter = opts && opts->max_iter ? opts->max_iter : 100;
     double tol = opts && opts->tol > 0 ? opts->tol : 1e-6;
@@ -288,6 +324,18 @@ jury_err jury_consolidate_dawid_skene(const jury_rating_t *ratings, size_t n, ui
             double *pi = d->confusion + (size_t)r->coder * kk;
             for (uint32_t j = 0; j < k; j++)
                 pi[(size_t)j * k + r->value] += T[(size_t)r->unit * k + j];
+        }
+        /* The gold prior (see consolidate.h): pseudo-counts of the coder's gold answers. */
+        for (uint32_t c = 0; gold && k >= 2 && c < ncoders; c++) {
+            double acc;
+            if (!jury_consolidate_gold_accuracy(gold, c, &acc))
+                continue;
+            double g = (double)gold->answered[c], right = (double)gold->correct[c];
+            double on = right / k, off = (g - right) / ((double)k * (k - 1));
+            double *pi = d->confusion + (size_t)c * kk;
+            for (uint32_t j = 0; j < k; j++)
+                for (uint32_t l = 0; l < k; l++)
+                    pi[(size_t)j * k + l] += j == l ? on : off;
         }
         for (size_t row = 0; row < (size_t)ncoders * k; row++) {
             double *p = d->confusion + row * k, s = 0;

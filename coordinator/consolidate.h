@@ -66,6 +66,31 @@ typedef struct {
     const double *reliability;  /* ncoders entries: larger is more reliable */
 } jury_tiebreak_t;
 
+/*
+ * Gold answers needed before an annotator's gold accuracy on a question replaces what the votes
+ * say about them. Below 10 the accuracy is too coarse to trust over the agreement of a whole
+ * dataset: its standard error at a true accuracy of 0.8 is sqrt(0.8 x 0.2 / 10) = 0.13 at 10
+ * answers and 0.18 at 5, and one lucky or unlucky answer moves it by a tenth or more.
+ */
+#define JURY_CONSOLIDATE_GOLD_MIN 10
+
+/*
+ * Each annotator's answers to gold records (known answers) on the question being consolidated:
+ * answered[c] were checked, correct[c] <= answered[c] of them right. Both arrays have ncoders
+ * entries and are borrowed for the call. Only coders with answered[c] >= JURY_CONSOLIDATE_GOLD_MIN
+ * are affected; the others are treated as without gold.
+ */
+typedef struct {
+    const uint64_t *answered; /* ncoders entries: gold answers checked */
+    const uint64_t *correct;  /* ncoders entries: of them right */
+} jury_gold_t;
+
+/*
+ * The gold accuracy that gold gives coder c (correct / answered) into *acc and true, or false
+ * when gold is NULL or c has fewer than JURY_CONSOLIDATE_GOLD_MIN gold answers (*acc untouched).
+ */
+bool jury_consolidate_gold_accuracy(const jury_gold_t *gold, uint32_t c, double *acc);
+
 /* ---------------------------------------------------------------------------------------------
  * Labels
  * ------------------------------------------------------------------------------------------- */
@@ -95,14 +120,28 @@ JURY_MUST_CHECK jury_err jury_consolidate_weighted(const jury_rating_t *ratings,
                                                    const jury_tiebreak_t *tiebreak,
                                                    jury_choice_t *out, double *weights);
 
+/*
+ * jury_consolidate_weighted with gold: an annotator with at least JURY_CONSOLIDATE_GOLD_MIN gold
+ * answers to the question weighs their gold accuracy (correct / answered) instead of their
+ * agreement with the majority; the others weigh as above. The majority pass and the tie rules are
+ * unchanged. gold may be NULL: then this is jury_consolidate_weighted exactly. Errors also:
+ * JURY_EINVAL when gold is given with a NULL array or some correct[c] > answered[c].
+ */
+JURY_MUST_CHECK jury_err jury_consolidate_weighted_gold(const jury_rating_t *ratings, size_t n,
+                                                        uint32_t nunits, uint32_t ncoders,
+                                                        uint32_t k, const jury_tiebreak_t *tiebreak,
+                                                        const jury_gold_t *gold, jury_choice_t *out,
+                                                        double *weights);
+
 /* ---------------------------------------------------------------------------------------------
  * Dawid-Skene
  * ------------------------------------------------------------------------------------------- */
 
 /* EM settings; zero fields take the defaults. */
 typedef struct {
-    uint32_t max_iter; /* iteration cap; 0 means 100 */
-    double tol;        /* stop when |log-likelihood change| < tol; 0 means 1e-6 */
+    uint32_t max_iter;       /* iteration cap; 0 means 100 */
+    double tol;              /* stop when |log-likelihood change| < tol; 0 means 1e-6 */
+    const jury_gold_t *gold; /* gold answers as a prior on the confusion matrices; NULL: none */
 } jury_ds_opts_t;
 
 /* The fitted model. Arrays are owned by the result; free it with jury_ds_result_destroy(). */
@@ -133,6 +172,17 @@ typedef struct {
  * marginal x product over answers of confusion entries), and computes the
  * log-likelihood sum over units of log sum_j marginal_j x product. Repeated
  * answers by one coder to one unit each enter the product. Deterministic.
+ *
+ * With opts->gold, each coder c with at least JURY_CONSOLIDATE_GOLD_MIN gold answers (g
+ * answered, r right) has a Dirichlet prior on its confusion rows, i.e. every M step adds
+ * pseudo-counts before normalising: r / k to each diagonal entry and (g - r) / (k (k - 1)) to
+ * each off-diagonal one (k >= 2). This is the coder's gold answers counted as answers to units
+ * whose true class is known, spread evenly over the k classes and the wrong answers evenly over
+ * the other classes, since only the totals are kept. It shapes the first confusion estimate and
+ * keeps weighing on every later one (an initialisation alone is forgotten after a few
+ * iterations); the marginals do not see it (gold records are not drawn from the dataset). The
+ * result's log_likelihood stays that of the answers alone. Errors also: JURY_EINVAL as in
+ * jury_consolidate_weighted_gold.
  *
  * A unit whose answers are impossible under every class (a zero-probability
  * product, possible without smoothing) keeps its previous posterior and adds

@@ -64,6 +64,8 @@ typedef struct {
     uint32_t *rel_n; /* records counted in rel_sum */
     size_t caprel;
     double *rel; /* ncoders entries; -1 when unknown */
+    /* weighted and dawid_skene label questions: each coder's gold answers to the question */
+    uint64_t *gold_answered, *gold_correct; /* ncoders entries each; NULL for other questions */
     /* the current record: per answer its mean similarity to the others, and their mean */
     double *cur_means;
     size_t capcur;
@@ -705,6 +707,55 @@ static jury_rating_method_t s_rating_method(jury_method m)
     }
 }
 
+/* Whether question q's method takes each annotator's gold accuracy (consolidate.h). */
+static bool s_uses_gold(const q_t *q)
+{
+    return q->type == JURY_QUESTION_LABEL_SELECTION &&
+           (q->method == JURY_METHOD_WEIGHTED || q->method == JURY_METHOD_DAWID_SKENE);
+}
+
+static jury_err s_gold_row(uint32_t annotator, const char *question, uint64_t answered,
+                           uint64_t correct, void *arg)
+{
+    run_t *r = arg;
+    /* Annotators without a response to a completed record take no part in the fits. */
+    if (annotator >= r->ncoder_of || r->coder_of[annotator] == 0)
+        return JURY_OK;
+    uint32_t c = r->coder_of[annotator] - 1;
+    if (correct > answered) {
+        s_errf(r, "gold answers of annotator %u on \"%s\": %llu right of %llu", annotator, question,
+               (unsigned long long)correct, (unsigned long long)answered);
+        return JURY_ECORRUPT;
+    }
+    for (size_t i = 0; i < r->nq; i++) {
+        q_t *q = &r->q[i];
+        if (q->gold_answered && strcmp(q->name, question) == 0) {
+            q->gold_answered[c] = answered;
+            q->gold_correct[c] = correct;
+        }
+    }
+    return JURY_OK;
+}
+
+/* Reads the dataset's gold answers into the questions whose method uses them (after the walk,
+ * which numbers the coders). */
+static jury_err s_gold_read(run_t *r)
+{
+    uint32_t nc = r->ncoders ? r->ncoders : 1;
+    bool any = false;
+    for (size_t i = 0; i < r->nq; i++) {
+        q_t *q = &r->q[i];
+        if (!s_uses_gold(q))
+            continue;
+        q->gold_answered = calloc(nc, sizeof *q->gold_answered);
+        q->gold_correct = calloc(nc, sizeof *q->gold_correct);
+        if (!q->gold_answered || !q->gold_correct)
+            return JURY_ENOMEM;
+        any = true;
+    }
+    return any ? jury_store_gold_each(r->snap, r->ds, s_gold_row, r) : JURY_OK;
+}
+
 static jury_err s_fit(run_t *r, q_t *q)
 {
     jury_err err = JURY_OK;
@@ -749,14 +800,18 @@ static jury_err s_fit(run_t *r, q_t *q)
         double *w = malloc(nc * sizeof *w);
         if (!w)
             return JURY_ENOMEM;
-        err = jury_consolidate_weighted(q->ratings, q->nratings, nu, nc, k, &tb, q->choice, w);
+        jury_gold_t gold = {q->gold_answered, q->gold_correct};
+        err = jury_consolidate_weighted_gold(q->ratings, q->nratings, nu, nc, k, &tb, &gold,
+                                             q->choice, w);
         if (err == JURY_OK)
             memcpy(q->rel, w, nc * sizeof *w);
         free(w);
         return err;
     }
     jury_ds_result_t *ds = NULL;
-    if ((err = jury_consolidate_dawid_skene(q->ratings, q->nratings, nu, nc, k, NULL, &ds)) !=
+    jury_gold_t gold = {q->gold_answered, q->gold_correct};
+    jury_ds_opts_t dso = {.gold = &gold};
+    if ((err = jury_consolidate_dawid_skene(q->ratings, q->nratings, nu, nc, k, &dso, &ds)) !=
         JURY_OK)
         return err;
     memcpy(q->choice, ds->choice, nu * sizeof *q->choice);
@@ -1353,6 +1408,29 @@ static jury_err s_summary(run_t *r, cJSON **out)
                 cJSON_AddNumberToObject(a, q->name, s_round6(q->rel[c]));
         }
     }
+    /* Beside each reliability, the gold accuracy that weighted or dawid_skene used (null: too
+     * few gold answers, see JURY_CONSOLIDATE_GOLD_MIN); only when some question uses them. */
+    bool gold = false;
+    for (size_t qi = 0; qi < r->nq; qi++)
+        gold |= r->q[qi].gold_answered != NULL;
+    cJSON *gacc = gold ? cJSON_AddObjectToObject(o, "gold_accuracy") : NULL;
+    for (uint32_t c = 0; gacc && c < r->ncoders; c++) {
+        const char *name = NULL;
+        if (jury_store_annotator_name(r->snap, r->annotator[c], &name) != JURY_OK)
+            name = "?";
+        cJSON *a = cJSON_AddObjectToObject(gacc, name);
+        for (size_t qi = 0; qi < r->nq; qi++) {
+            const q_t *q = &r->q[qi];
+            jury_gold_t g = {q->gold_answered, q->gold_correct};
+            double acc;
+            if (!q->gold_answered)
+                continue;
+            if (jury_consolidate_gold_accuracy(&g, c, &acc))
+                cJSON_AddNumberToObject(a, q->name, s_round6(acc));
+            else
+                cJSON_AddNullToObject(a, q->name);
+        }
+    }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     cJSON_AddNumberToObject(o, "consolidated_ms",
@@ -1392,6 +1470,8 @@ static void s_free(run_t *r)
         free(q->rel_sum);
         free(q->rel_n);
         free(q->rel);
+        free(q->gold_answered);
+        free(q->gold_correct);
         free(q->cur_means);
     }
     free(r->q);
@@ -1487,6 +1567,8 @@ static jury_err s_attempt(run_t *r, const jury_settings_t *s, cJSON **summary_ou
     r->pass = 1;
     r->done = 0;
     if ((err = jury_store_record_each(r->snap, r->ds, 0, s_walk_record, &w)) != JURY_OK)
+        goto done;
+    if ((err = s_gold_read(r)) != JURY_OK)
         goto done;
     for (size_t i = 0; i < r->nq; i++)
         if ((err = s_fit(r, &r->q[i])) != JURY_OK)

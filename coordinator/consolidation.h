@@ -48,7 +48,8 @@ typedef struct {
  *     suggestion does not break (reliability breaks it), or a global method
  *     (weighted, dawid_skene, best_annotator);
  *  2. the dataset-wide fits (Dawid-Skene, whose accuracies then are the
- *     reliability; Wawa weights);
+ *     reliability; Wawa weights), both fed each annotator's gold answers to the
+ *     question (jury_store_gold_each; consolidate.h says how);
  *  3. the records set aside in 1 are revisited and decided.
  *
  * Unifying a record: each question with its method, the record's agreement
@@ -62,7 +63,10 @@ typedef struct {
  *   {"dataset", "records", "accepted", "rejected", "pending",
  *    "methods": {question: method}, "rules": [text of each rule],
  *    "rejections": [{"reason", "records"}] (most frequent first, then by reason),
- *    "annotators": {name: {question: reliability}}, "consolidated_ms"}.
+ *    "annotators": {name: {question: reliability}},
+ *    "gold_accuracy": {name: {question: accuracy or null}} (only when a label question uses
+ *    weighted or dawid_skene: the gold accuracy they used, null under JURY_CONSOLIDATE_GOLD_MIN
+ *    gold answers), "consolidated_ms"}.
  * Re-running recomputes everything. Writes go in transactions of opts->batch
  * records; a reader may see a mix of old and new decisions while it runs.
  *

@@ -370,6 +370,133 @@ static void test_weighted(void **state)
     assert_true(ch[1].support == 1);
 }
 
+static void test_weighted_gold(void **state)
+{
+    (void)state;
+    /* The 6-unit set of test_weighted, whose agreement weights are c0 3/5, c1 3/4, c2 3/5,
+     * c3 3/4. */
+    const jury_rating_t r[] = {{0, 0, 0}, {0, 1, 0}, {0, 2, 1}, {1, 0, 1}, {1, 1, 1}, {1, 2, 0},
+                               {2, 0, 0}, {2, 2, 1}, {2, 3, 1}, {3, 0, 1}, {3, 2, 0}, {3, 3, 0},
+                               {4, 0, 1}, {4, 1, 1}, {4, 3, 0}, {5, 1, 1}, {5, 2, 0}, {5, 3, 0}};
+    const size_t n = sizeof(r) / sizeof(r[0]);
+    jury_choice_t plain[6], ch[6];
+    double wplain[4], w[4];
+    assert_int_equal(jury_consolidate_weighted(r, n, 6, 4, 2, NULL, plain, wplain), JURY_OK);
+    /* NULL gold is jury_consolidate_weighted exactly, and so is gold below the minimum. */
+    assert_int_equal(jury_consolidate_weighted_gold(r, n, 6, 4, 2, NULL, NULL, ch, w), JURY_OK);
+    assert_memory_equal(ch, plain, sizeof ch);
+    assert_memory_equal(w, wplain, sizeof w);
+    const uint64_t few[4] = {9, 9, 9, 0}, few_ok[4] = {9, 0, 5, 0};
+    const jury_gold_t below = {few, few_ok};
+    assert_int_equal(jury_consolidate_weighted_gold(r, n, 6, 4, 2, NULL, &below, ch, w), JURY_OK);
+    assert_memory_equal(ch, plain, sizeof ch);
+    assert_memory_equal(w, wplain, sizeof w);
+    /*
+     * Gold: c0 10 of 10 right (weight 1), c1 9 of 9 (under JURY_CONSOLIDATE_GOLD_MIN: keeps 3/4),
+     * c2 4 of 20 (weight 0.2), c3 none (keeps 3/4). Weighted votes:
+     *   unit 0 {c0=0 c1=0 c2=1}: 0 = 1.75, 1 = 0.2  -> 0
+     *   unit 1 {c0=1 c1=1 c2=0}: 1 = 1.75, 0 = 0.2  -> 1
+     *   unit 2 {c0=0 c2=1 c3=1}: 0 = 1,    1 = 0.95 -> 0 (without gold 0.6 vs 1.35 -> 1)
+     *   unit 3 {c0=1 c2=0 c3=0}: 1 = 1,    0 = 0.95 -> 1 (without gold 0.6 vs 1.35 -> 0)
+     *   unit 4 {c0=1 c1=1 c3=0}: 1 = 1.75, 0 = 0.75 -> 1
+     *   unit 5 {c1=1 c2=0 c3=0}: 1 = 0.75, 0 = 0.95 -> 0
+     */
+    const uint64_t answered[4] = {10, 9, 20, 0}, correct[4] = {10, 9, 4, 0};
+    const jury_gold_t gold = {answered, correct};
+    double acc = -1;
+    assert_true(jury_consolidate_gold_accuracy(&gold, 0, &acc) && acc == 1.0);
+    assert_false(jury_consolidate_gold_accuracy(&gold, 1, &acc));
+    assert_true(jury_consolidate_gold_accuracy(&gold, 2, &acc) && fabs(acc - 0.2) < 1e-15);
+    assert_false(jury_consolidate_gold_accuracy(&gold, 3, &acc));
+    assert_false(jury_consolidate_gold_accuracy(NULL, 0, &acc));
+    assert_int_equal(jury_consolidate_weighted_gold(r, n, 6, 4, 2, NULL, &gold, ch, w), JURY_OK);
+    assert_true(w[0] == 1.0);
+    assert_true(fabs(w[1] - 3.0 / 4.0) < 1e-12);
+    assert_true(fabs(w[2] - 0.2) < 1e-12);
+    assert_true(fabs(w[3] - 3.0 / 4.0) < 1e-12);
+    const uint32_t want[6] = {0, 1, 0, 1, 1, 0};
+    for (int u = 0; u < 6; u++) {
+        assert_true(ch[u].ok);
+        assert_int_equal(ch[u].value, want[u]);
+        assert_int_equal(ch[u].nanswers, 3);
+        assert_int_equal(ch[u].decided_by, JURY_DECIDED_VOTE);
+    }
+    assert_int_equal(plain[2].value, 1);
+    assert_int_equal(plain[3].value, 0);
+    assert_true(fabs(ch[0].support - 1.75 / 1.95) < 1e-12);
+    assert_true(fabs(ch[2].support - 1.0 / 1.95) < 1e-12);
+    assert_true(fabs(ch[3].support - 1.0 / 1.95) < 1e-12);
+    assert_true(fabs(ch[5].support - 0.95 / 1.7) < 1e-12);
+    /* Bad gold: more right than answered, a missing array. */
+    const uint64_t over[4] = {10, 0, 0, 0}, over_ok[4] = {11, 0, 0, 0};
+    const jury_gold_t bad = {over, over_ok}, half = {answered, NULL};
+    assert_int_equal(jury_consolidate_weighted_gold(r, n, 6, 4, 2, NULL, &bad, ch, w), JURY_EINVAL);
+    assert_int_equal(jury_consolidate_weighted_gold(r, n, 6, 4, 2, NULL, &half, ch, w),
+                     JURY_EINVAL);
+}
+
+static void test_ds_gold(void **state)
+{
+    (void)state;
+    /*
+     * Unit 0 {c0=0 c1=1}, unit 1 {c0=0 c1=0}; coder 2 answers nothing. One iteration by hand.
+     * Start: posteriors (1/2, 1/2) and (1, 0). M step: marginals (3/4, 1/4); answer counts c0
+     * rows [3/2 0] [1/2 0], c1 rows [1 1/2] [0 1/2].
+     * Without gold: c1 rows [2/3 1/3] [0 1]; unit 0: class 0 = 3/4 x 1 x 1/3 = 1/4, class 1 =
+     * 1/4 x 1 x 1 = 1/4, even (posteriors 1/2 and 1/2, up to rounding in the logs).
+     * Gold c1 10 of 10 right adds 10/2 = 5 to each diagonal entry: rows [6 1/2] -> [12/13 1/13],
+     * [0 11/2] -> [0 1]; unit 0: class 0 = 3/4 x 1/13, class 1 = 1/4 -> class 1, posterior
+     * (1/4) / (3/52 + 13/52) = 13/16. Unit 1: class 0 = 3/4 x 12/13, class 1 = 0.
+     * Log-likelihood log(3/52 + 13/52) + log(9/13) = log(36/169). c1's accuracy
+     * (13/16 + 1) / 2 = 29/32. Coder 2 (gold 14 of 20, no answers) gets the prior alone: 14/2 = 7
+     * on the diagonal, 6/2 = 3 off it: rows [0.7 0.3], [0.3 0.7].
+     */
+    const jury_rating_t r[] = {{0, 0, 0}, {0, 1, 1}, {1, 0, 0}, {1, 1, 0}};
+    const uint64_t answered[3] = {0, 10, 20}, correct[3] = {0, 10, 14};
+    const jury_gold_t gold = {answered, correct};
+    jury_ds_result_t *d = NULL, *g = NULL;
+    const jury_ds_opts_t one = {.max_iter = 1}, one_gold = {.max_iter = 1, .gold = &gold};
+    assert_int_equal(jury_consolidate_dawid_skene(r, 4, 2, 3, 2, &one, &d), JURY_OK);
+    assert_true(fabs(d->posterior[0] - 0.5) < 1e-12 && fabs(d->posterior[1] - 0.5) < 1e-12);
+    assert_int_equal(jury_consolidate_dawid_skene(r, 4, 2, 3, 2, &one_gold, &g), JURY_OK);
+    assert_int_equal(g->iterations, 1);
+    assert_int_equal(g->choice[0].value, 1);
+    assert_true(fabs(g->choice[0].support - 13.0 / 16.0) < 1e-12);
+    assert_true(fabs(g->posterior[0] - 3.0 / 16.0) < 1e-12);
+    assert_int_equal(g->choice[1].value, 0);
+    assert_true(g->posterior[2] == 1.0 && g->posterior[3] == 0.0);
+    assert_true(fabs(g->log_likelihood - log(36.0 / 169.0)) < 1e-12);
+    const double *c1 = g->confusion + 4, *c2 = g->confusion + 8;
+    assert_true(fabs(c1[0] - 12.0 / 13.0) < 1e-12 && fabs(c1[1] - 1.0 / 13.0) < 1e-12);
+    assert_true(c1[2] == 0.0 && c1[3] == 1.0);
+    assert_true(fabs(c2[0] - 0.7) < 1e-12 && fabs(c2[1] - 0.3) < 1e-12);
+    assert_true(fabs(c2[2] - 0.3) < 1e-12 && fabs(c2[3] - 0.7) < 1e-12);
+    assert_true(g->accuracy[1].ok && fabs(g->accuracy[1].value - 29.0 / 32.0) < 1e-12);
+    assert_false(g->accuracy[2].ok);
+    jury_ds_result_destroy(&d);
+    jury_ds_result_destroy(&g);
+    /* NULL gold in the options is the default run exactly. */
+    const jury_ds_opts_t none = {.gold = NULL};
+    assert_int_equal(jury_consolidate_dawid_skene(r, 4, 2, 3, 2, NULL, &d), JURY_OK);
+    assert_int_equal(jury_consolidate_dawid_skene(r, 4, 2, 3, 2, &none, &g), JURY_OK);
+    assert_memory_equal(d->posterior, g->posterior, 4 * sizeof(double));
+    assert_memory_equal(d->confusion, g->confusion, 12 * sizeof(double));
+    assert_true(d->log_likelihood == g->log_likelihood && d->iterations == g->iterations);
+    jury_ds_result_destroy(&d);
+    jury_ds_result_destroy(&g);
+    /* Run to the end, the gold prior keeps unit 0 with the perfect coder. */
+    const jury_ds_opts_t full = {.gold = &gold};
+    assert_int_equal(jury_consolidate_dawid_skene(r, 4, 2, 3, 2, &full, &g), JURY_OK);
+    assert_int_equal(g->choice[0].value, 1);
+    assert_true(g->converged);
+    jury_ds_result_destroy(&g);
+    const uint64_t over_ok[3] = {1, 10, 14};
+    const jury_gold_t bad = {answered, over_ok};
+    const jury_ds_opts_t bad_opts = {.gold = &bad};
+    assert_int_equal(jury_consolidate_dawid_skene(r, 4, 2, 3, 2, &bad_opts, &g), JURY_EINVAL);
+    assert_null(g);
+}
+
 static void test_rating(void **state)
 {
     (void)state;
@@ -1107,6 +1234,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_majority_ties),
         cmocka_unit_test(test_weighted),
+        cmocka_unit_test(test_weighted_gold),
+        cmocka_unit_test(test_ds_gold),
         cmocka_unit_test(test_rating),
         cmocka_unit_test(test_ds_edges),
         cmocka_unit_test(test_ds_anaesthesia),
