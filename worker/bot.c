@@ -850,24 +850,6 @@ static int s_run(s_bot *b)
  * Options.
  */
 
-/* Takes the value of option `name` at argv[*i] ("--name V" or "--name=V"); NULL when argv[*i] is
- * not it. */
-static const char *s_take(int argc, char **argv, int *i, const char *name, bool *missing)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static bool s_uint_arg(const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
 {
     char *end;
@@ -889,27 +871,27 @@ static int s_parse(int argc, char **argv, s_opts *o)
         bool missing = false;
         const char *v;
         uint64_t n;
-        if ((v = s_take(argc, argv, &i, "--exec", &missing))) {
+        if ((v = juror_cli_take(argc, argv, &i, "--exec", &missing))) {
             if (!*v) {
                 juror_cli_error("bot: --exec needs a command");
                 return JUROR_EXIT_USAGE;
             }
             o->exec = v;
-        } else if ((v = s_take(argc, argv, &i, "--simulate", &missing))) {
+        } else if ((v = juror_cli_take(argc, argv, &i, "--simulate", &missing))) {
             o->simulate = v;
-        } else if ((v = s_take(argc, argv, &i, "--batch", &missing))) {
+        } else if ((v = juror_cli_take(argc, argv, &i, "--batch", &missing))) {
             if (!s_uint_arg(v, 1, 100, &n)) {
                 juror_cli_error("bot: --batch: '%s' is not a number of records within 1..100", v);
                 return JUROR_EXIT_USAGE;
             }
             o->batch = (uint32_t)n;
-        } else if ((v = s_take(argc, argv, &i, "--max", &missing))) {
+        } else if ((v = juror_cli_take(argc, argv, &i, "--max", &missing))) {
             if (!s_uint_arg(v, 1, UINT64_MAX, &n)) {
                 juror_cli_error("bot: --max: '%s' is not a positive number of records", v);
                 return JUROR_EXIT_USAGE;
             }
             o->max = n;
-        } else if ((v = s_take(argc, argv, &i, "--idle-exit", &missing))) {
+        } else if ((v = juror_cli_take(argc, argv, &i, "--idle-exit", &missing))) {
             char *end;
             double s = strtod(v, &end);
             if (!*v || *end || !(s >= 0 && s <= 86400)) {
@@ -919,7 +901,7 @@ static int s_parse(int argc, char **argv, s_opts *o)
                 return JUROR_EXIT_USAGE;
             }
             o->idle_exit_ms = (int64_t)(s * 1000 + 0.5);
-        } else if ((v = s_take(argc, argv, &i, "--exec-timeout-ms", &missing))) {
+        } else if ((v = juror_cli_take(argc, argv, &i, "--exec-timeout-ms", &missing))) {
             if (!s_uint_arg(v, 1, 86400000, &n)) {
                 juror_cli_error("bot: --exec-timeout-ms: '%s' is not a number of milliseconds "
                                 "within 1..86400000",

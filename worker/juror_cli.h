@@ -25,6 +25,13 @@ typedef struct {
  */
 juror_t *juror_cli_connect(const juror_cli_t *cli);
 
+/*
+ * Takes the value of option `name` at argv[*i], given as "--name V" (then *i moves past V) or
+ * "--name=V". Returns NULL when argv[*i] is not that option, and also sets *missing when it is
+ * but no value follows. The value is borrowed from argv.
+ */
+const char *juror_cli_take(int argc, char **argv, int *i, const char *name, bool *missing);
+
 /* Prints "juror: " and the formatted message to stderr, with a newline. */
 void juror_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

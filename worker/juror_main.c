@@ -83,9 +83,7 @@ juror_t *juror_cli_connect(const juror_cli_t *cli)
     return j;
 }
 
-/* Takes the value of option `name` at argv[*i] ("--name V" or "--name=V"); NULL when argv[*i] is
- * not it. */
-static const char *s_take(int argc, char **argv, int *i, const char *name, bool *missing)
+const char *juror_cli_take(int argc, char **argv, int *i, const char *name, bool *missing)
 {
     size_t n = strlen(name);
     if (strncmp(argv[*i], name, n) != 0)
@@ -116,15 +114,15 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         bool missing = false;
         const char *v;
-        if ((v = s_take(argc, argv, &i, "--connect", &missing)))
+        if ((v = juror_cli_take(argc, argv, &i, "--connect", &missing)))
             cli.opts.endpoint = v;
-        else if ((v = s_take(argc, argv, &i, "--key", &missing)))
+        else if ((v = juror_cli_take(argc, argv, &i, "--key", &missing)))
             cli.opts.key_file = v;
-        else if ((v = s_take(argc, argv, &i, "--dataset", &missing)))
+        else if ((v = juror_cli_take(argc, argv, &i, "--dataset", &missing)))
             cli.opts.dataset = v;
-        else if ((v = s_take(argc, argv, &i, "--annotator", &missing)))
+        else if ((v = juror_cli_take(argc, argv, &i, "--annotator", &missing)))
             cli.opts.annotator = v;
-        else if ((v = s_take(argc, argv, &i, "--timeout-ms", &missing))) {
+        else if ((v = juror_cli_take(argc, argv, &i, "--timeout-ms", &missing))) {
             char *end;
             long ms = strtol(v, &end, 10);
             if (*end || ms < 100 || ms > 86400000) {

@@ -1288,24 +1288,6 @@ static bool s_serve(s_web_t *w)
  * Options and start.
  */
 
-/* Takes the value of option `name` at argv[*i] ("--name V" or "--name=V"); NULL when argv[*i] is
- * not it; *missing when it is but has no value. */
-static const char *s_take(int argc, char **argv, int *i, const char *name, bool *missing)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 /* Parses a whole number within lo..hi for option name; prints why and returns false otherwise. */
 static bool s_number(const char *name, const char *v, long lo, long hi, long *out)
 {
@@ -1383,12 +1365,12 @@ int juror_cmd_web(const juror_cli_t *cli, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         bool missing = false;
         const char *v;
-        if ((v = s_take(argc, argv, &i, "--listen", &missing))) {
+        if ((v = juror_cli_take(argc, argv, &i, "--listen", &missing))) {
             listen = v;
-        } else if ((v = s_take(argc, argv, &i, "--idle-minutes", &missing))) {
+        } else if ((v = juror_cli_take(argc, argv, &i, "--idle-minutes", &missing))) {
             if (!s_number("--idle-minutes", v, 1, S_IDLE_MINUTES_MAX, &idle_minutes))
                 return JUROR_EXIT_USAGE;
-        } else if ((v = s_take(argc, argv, &i, "--max-sessions", &missing))) {
+        } else if ((v = juror_cli_take(argc, argv, &i, "--max-sessions", &missing))) {
             if (!s_number("--max-sessions", v, 1, S_MAX_SESSIONS_MAX, &max_sessions))
                 return JUROR_EXIT_USAGE;
         } else if (missing) {
