@@ -36,7 +36,7 @@
 #endif
 
 #define WORKERS_MAX 256
-#define TARGET_RATE 50000.0
+#define TARGET_RATE 100000.0
 /* CURVE may cost at most half of the plaintext throughput: CURVE/plaintext >= this. */
 #define TARGET_CURVE_RATIO 0.5
 /* Work directory names stay short so that paths inside it fit PATH_CAP. */
@@ -60,7 +60,7 @@
 static const char s_usage[] =
     "usage: bench_serve [--records N] [--workers W] [--runs R] [--overlap K] [--batch B]\n"
     "                   [--no-pipeline] [--mode plain|curve|both] [--timeout S] [--dir DIR]\n"
-    "                   [--keep] [--jury PATH]\n"
+    "                   [--keep] [--jury PATH] [--json FILE]\n"
     "\n"
     "Runs the real `jury serve` on a fresh store of N records (min_submitted K) and\n"
     "W worker connections over tcp loopback that answer every record instantly:\n"
@@ -88,7 +88,8 @@ static const char s_usage[] =
     "  --timeout S    give up on a run after S seconds (default 600)\n"
     "  --dir DIR      work directory (default: a new directory under /tmp)\n"
     "  --keep         keep the stores and logs\n"
-    "  --jury PATH    the jury binary (default: $JURY_BIN, else the one built with this)\n";
+    "  --jury PATH    the jury binary (default: $JURY_BIN, else the one built with this)\n"
+    "  --json FILE    also write the medians as JSON (ops/bench reads it)\n";
 
 /* Text material: syllables for pseudo-words, and a few multi-byte words. */
 static const char *const s_onsets[] = {"b", "c", "d", "f", "g", "h",  "k",  "l",  "m",  "n", "p",
@@ -128,6 +129,7 @@ typedef struct {
     const char *dir;       /* --dir, or NULL */
     bool keep;             /* --keep */
     const char *jury;      /* --jury */
+    const char *json;      /* --json, or NULL */
 } bench_args_t;
 
 /* What one `jury serve` run in one mode measured, besides its rate. */
@@ -1313,19 +1315,14 @@ done:
 
 static int s_parse_args(int argc, char **argv, bench_args_t *a)
 {
-    static const struct option longopts[] = {{"records", required_argument, NULL, 'n'},
-                                             {"workers", required_argument, NULL, 'w'},
-                                             {"runs", required_argument, NULL, 'r'},
-                                             {"overlap", required_argument, NULL, 'o'},
-                                             {"batch", required_argument, NULL, 'b'},
-                                             {"no-pipeline", no_argument, NULL, 'P'},
-                                             {"timeout", required_argument, NULL, 't'},
-                                             {"dir", required_argument, NULL, 'd'},
-                                             {"keep", no_argument, NULL, 'k'},
-                                             {"jury", required_argument, NULL, 'j'},
-                                             {"mode", required_argument, NULL, 'm'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"records", required_argument, NULL, 'n'}, {"workers", required_argument, NULL, 'w'},
+        {"runs", required_argument, NULL, 'r'},    {"overlap", required_argument, NULL, 'o'},
+        {"batch", required_argument, NULL, 'b'},   {"no-pipeline", no_argument, NULL, 'P'},
+        {"timeout", required_argument, NULL, 't'}, {"dir", required_argument, NULL, 'd'},
+        {"keep", no_argument, NULL, 'k'},          {"jury", required_argument, NULL, 'j'},
+        {"mode", required_argument, NULL, 'm'},    {"json", required_argument, NULL, 'J'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     const char *env = getenv("JURY_BIN");
     *a = (bench_args_t){.records = 100000,
                         .workers = 32,
@@ -1391,6 +1388,9 @@ static int s_parse_args(int argc, char **argv, bench_args_t *a)
             break;
         case 'j':
             a->jury = optarg;
+            break;
+        case 'J':
+            a->json = optarg;
             break;
         case 'h':
             fputs(s_usage, stdout);
@@ -1594,6 +1594,72 @@ static void s_print_summary(const bench_args_t *a, const bench_run_t *res)
     }
 }
 
+/* Adds {"median", "min", "max"} of the n values at v to obj under name. */
+static void s_json_stats(cJSON *obj, const char *name, const double *v, int n)
+{
+    cJSON *o = cJSON_AddObjectToObject(obj, name);
+    cJSON_AddNumberToObject(o, "median", bench_median(v, n));
+    cJSON_AddNumberToObject(o, "min", bench_min(v, n));
+    cJSON_AddNumberToObject(o, "max", bench_max(v, n));
+}
+
+/* Writes the run's figures to a->json: the set-up, then per mode measured the serve rate, its
+ * echo reference, the LMDB reference, ack latency and the coordinator's memory and CPU. */
+static int s_write_json(const bench_args_t *a, const bench_run_t *res)
+{
+    int n = a->runs;
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddNumberToObject(root, "records", (double)a->records);
+    cJSON_AddNumberToObject(root, "workers", a->workers);
+    cJSON_AddNumberToObject(root, "overlap", a->overlap);
+    cJSON_AddNumberToObject(root, "batch", a->batch);
+    cJSON_AddNumberToObject(root, "runs", n);
+    cJSON_AddNumberToObject(root, "cpus", (double)sysconf(_SC_NPROCESSORS_ONLN));
+    double v[BENCH_RUNS_MAX];
+    for (int i = 0; i < n; i++)
+        v[i] = res[i].rate[M_LMDB];
+    s_json_stats(root, "lmdb_puts_per_s", v, n);
+    for (int mode = 0; mode < MODE_COUNT; mode++) {
+        if (!a->mode[mode])
+            continue;
+        cJSON *m = cJSON_AddObjectToObject(root, s_mode_tags[mode]);
+        for (int i = 0; i < n; i++)
+            v[i] = res[i].rate[M_SERVE(mode)];
+        s_json_stats(m, "responses_per_s", v, n);
+        for (int i = 0; i < n; i++)
+            v[i] = res[i].rate[M_ECHO(mode)];
+        s_json_stats(m, "echo_per_s", v, n);
+        for (int i = 0; i < n; i++)
+            v[i] = res[i].serve[mode].p50_ms;
+        s_json_stats(m, "ack_p50_ms", v, n);
+        for (int i = 0; i < n; i++)
+            v[i] = res[i].serve[mode].p99_ms;
+        s_json_stats(m, "ack_p99_ms", v, n);
+        for (int i = 0; i < n; i++)
+            v[i] = (double)res[i].serve[mode].rss_kb / 1024.0;
+        s_json_stats(m, "peak_rss_mib", v, n);
+        for (int i = 0; i < n; i++)
+            v[i] = (double)res[i].serve[mode].anon_kb / 1024.0;
+        s_json_stats(m, "anon_mib", v, n);
+        for (int i = 0; i < n; i++)
+            v[i] = 1e6 * res[i].serve[mode].cpu_s / (double)res[i].count[M_SERVE(mode)];
+        s_json_stats(m, "cpu_us_per_response", v, n);
+        for (int i = 0; i < n; i++)
+            v[i] = (double)res[i].serve[mode].stored;
+        s_json_stats(m, "stored", v, n);
+    }
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    FILE *f = text ? fopen(a->json, "w") : NULL;
+    int rc = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF ? 0 : -1;
+    if (f && fclose(f) != 0)
+        rc = -1;
+    free(text);
+    if (rc != 0)
+        fprintf(stderr, "bench_serve: %s: %s\n", a->json, strerror(errno));
+    return rc;
+}
+
 static const char s_settings[] = "{\"fields\":[{\"name\":\"text\",\"type\":\"text\"}],"
                                  "\"questions\":[{\"name\":\"label\",\"type\":\"label_selection\","
                                  "\"labels\":[\"pos\",\"neg\",\"neutral\"]}],"
@@ -1674,7 +1740,7 @@ int main(int argc, char **argv)
         s_print_run(&a, r);
     }
     s_print_summary(&a, res);
-    rc = 0;
+    rc = a.json && s_write_json(&a, res) != 0 ? 1 : 0;
 done:
     if (!a.keep) {
         unlink(input);
