@@ -33,11 +33,15 @@ int jury_cli_open_store(const jury_cli_t *cli, bool create, bool read_only, jury
     case JURY_EPERM:
         jury_cli_error("store %s is not %s", cli->store, read_only ? "readable" : "writable");
         return JURY_EXIT_FAILURE;
-    case JURY_EVERSION:
-        jury_cli_error("store %s has another schema version than this jury (%d) reads; use the "
-                       "jury release that wrote it",
-                       cli->store, JURY_STORE_SCHEMA);
+    case JURY_EVERSION: {
+        /* The store has logged which version it holds and what to do; add only the way out. */
+        uint32_t version = 0;
+        if (jury_store_schema_of(cli->store, &version) == JURY_OK && version < JURY_STORE_SCHEMA)
+            jury_cli_error("store %s is older than this jury reads: use the jury release that "
+                           "wrote it, or export its datasets there and import them here",
+                           cli->store);
         return JURY_EXIT_FAILURE;
+    }
     case JURY_EINVAL:
         jury_cli_error("store %s is not a directory holding a jury store", cli->store);
         return JURY_EXIT_USAGE;

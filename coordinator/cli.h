@@ -58,5 +58,8 @@ int jury_cmd_consolidate(const jury_cli_t *cli, int argc, char **argv);
 int jury_cmd_export(const jury_cli_t *cli, int argc, char **argv);
 int jury_cmd_keygen(const jury_cli_t *cli, int argc, char **argv);
 int jury_cmd_annotator(const jury_cli_t *cli, int argc, char **argv);
+int jury_cmd_backup(const jury_cli_t *cli, int argc, char **argv);
+int jury_cmd_check(const jury_cli_t *cli, int argc, char **argv);
+int jury_cmd_top(const jury_cli_t *cli, int argc, char **argv);
 
 #endif

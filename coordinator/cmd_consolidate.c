@@ -22,7 +22,9 @@ static const char s_usage[] =
     "(\"accept\": min_agreement, min_value, max_value, require), and stores the\n"
     "decisions for `jury export`. Prints accepted / rejected / pending counts\n"
     "and the rejections grouped by reason. Running it again recomputes\n"
-    "everything (after more responses, or `jury dataset update` of the policy).\n"
+    "everything (after more responses, or `jury dataset update` of the policy)\n"
+    "except what reviewers decided: a reviewed record keeps the reviewer's\n"
+    "decision. Rejected records without a review wait for a reviewer.\n"
     "\n"
     "methods by question type (the first is the default):\n"
     "  label_selection        majority, weighted, dawid_skene, disagreement\n"
@@ -96,8 +98,13 @@ static void s_print(const cJSON *sum)
     double acc = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "accepted"));
     double rej = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "rejected"));
     double pen = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "pending"));
-    printf("dataset %s: %.0f accepted, %.0f rejected, %.0f pending\n", cJSON_GetStringValue(ds),
-           acc, rej, pen);
+    double rev = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sum, "reviewed"));
+    printf("dataset %s: %.0f accepted, %.0f rejected, %.0f pending", cJSON_GetStringValue(ds), acc,
+           rej, pen);
+    /* Only when reviewers decided some: the line stays as it was for datasets without reviews. */
+    if (rev > 0)
+        printf(" (%.0f decided by reviewers)", rev);
+    printf("\n");
     const cJSON *it;
     printf("methods:");
     cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(sum, "methods"))

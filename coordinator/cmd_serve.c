@@ -1,17 +1,22 @@
-/* cmd_serve.c: `jury serve`: options, the coordinator's key, signals, and the coordinator loop. */
+/* cmd_serve.c: `jury serve`: options (command line and config file), the coordinator's key, the
+ * metrics server, signals, and the coordinator loop. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
+#include "config.h"
 #include "jury_keys.h"
+#include "metrics.h"
 #include "serve.h"
 
 static const char s_usage[] =
-    "usage: jury serve [--bind ENDPOINT] [--insecure] [--log-level LEVEL] [--heartbeat-ms MS]\n"
+    "usage: jury serve [--config FILE] [--bind ENDPOINT] [--insecure] [--log-level LEVEL]\n"
+    "                  [--heartbeat-ms MS] [--store DIR] [--metrics ADDRESS:PORT]\n"
     "                  [--max-message-bytes N] [--batch-max N] [--max-leases N]\n"
     "                  [--max-response-bytes N] [--max-rate N] [--burst N] [--abuse-max N]\n"
     "                  [--abuse-window-s S] [--max-malformed N]\n"
@@ -34,6 +39,9 @@ static const char s_usage[] =
     "is sent away, and that goes to STORE/audit.log too.\n"
     "\n"
     "options:\n"
+    "  --config FILE       read options from FILE: `key = value` lines, '#' comments;\n"
+    "                      every option below is a key, named without its '--'\n"
+    "                      (ops/jury.conf documents them); the command line wins\n"
     "  --bind ENDPOINT     where to listen (default tcp://127.0.0.1:5555)\n"
     "  --insecure          plaintext, for development: no keys, workers name their\n"
     "                      annotator themselves and nothing is checked; only on a\n"
@@ -42,7 +50,12 @@ static const char s_usage[] =
     "  --log-level LEVEL   error, warn, info (default) or debug\n"
     "  --heartbeat-ms MS   heartbeat interval, 100..60000 (default 1000); a worker\n"
     "                      silent for 3 intervals is dead and its leases are released\n"
-    "  --store DIR         the store directory\n"
+    "  --store DIR         the store directory (over the config file's store, which\n"
+    "                      is over $JURY_STORE)\n"
+    "  --metrics ADDRESS:PORT\n"
+    "                      serve Prometheus metrics over HTTP at\n"
+    "                      http://ADDRESS:PORT/metrics (A.B.C.D, [IPv6] or localhost;\n"
+    "                      port 0 picks a free one); default: none\n"
     "\n"
     "limits, per connection unless said otherwise (a request over one gets an error\n"
     "reply: ETOOBIG for sizes, ELIMIT for rates and leases):\n"
@@ -63,22 +76,6 @@ static const char s_usage[] =
     "  --max-malformed N       unreadable messages that send a connection away (goodbye\n"
     "                          EPROTO, ignored for 60 s), 1..1000000000 (default 10)\n";
 
-/* Parses a decimal option value within lo..hi into *out; false (with a message) otherwise. */
-static bool s_number(const char *name, const char *arg, unsigned long lo, unsigned long hi,
-                     unsigned long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(arg, &end, 10);
-    if (!*arg || *end || errno || arg[0] == '-' || v < lo || v > hi) {
-        jury_cli_error("serve: --%s: '%s' is not a whole number within %lu..%lu", name, arg, lo,
-                       hi);
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 static volatile sig_atomic_t s_stop;
 
 static void s_on_signal(int sig)
@@ -87,153 +84,155 @@ static void s_on_signal(int sig)
     s_stop = 1;
 }
 
-int jury_cmd_serve(const jury_cli_t *cli_in, int argc, char **argv)
+/* Whether the store the global options chose was named on the command line (`jury --store DIR`),
+ * rather than taken from $JURY_STORE or the default, which a config file's store overrides. */
+static bool s_store_named(const char *store)
 {
-    jury_cli_t cli = *cli_in;
-    jury_serve_opts_t o = {.bind = "tcp://127.0.0.1:5555",
-                           .heartbeat_ms = 1000,
-                           .log_level = JURY_LOG_INFO,
-                           .stop = &s_stop};
-    static const struct option opts[] = {
-        {"bind", required_argument, NULL, 'b'},
-        {"insecure", no_argument, NULL, 'I'},
-        {"log-level", required_argument, NULL, 'l'},
-        {"heartbeat-ms", required_argument, NULL, 'H'},
-        {"store", required_argument, NULL, 's'},
-        {"max-message-bytes", required_argument, NULL, 'M'},
-        {"batch-max", required_argument, NULL, 'B'},
-        {"max-leases", required_argument, NULL, 'L'},
-        {"max-response-bytes", required_argument, NULL, 'R'},
-        {"max-rate", required_argument, NULL, 'r'},
-        {"burst", required_argument, NULL, 'u'},
-        {"abuse-max", required_argument, NULL, 'a'},
-        {"abuse-window-s", required_argument, NULL, 'w'},
-        {"max-malformed", required_argument, NULL, 'm'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'b':
-            o.bind = optarg;
-            break;
-        case 'I':
-            o.insecure = true;
-            break;
-        case 'l': {
-            static const char *const names[] = {"error", "warn", "info", "debug"};
-            int k = 0;
-            while (k < 4 && strcmp(optarg, names[k]) != 0)
-                k++;
-            if (k == 4) {
-                jury_cli_error("serve: --log-level: '%s' is not error, warn, info or debug",
-                               optarg);
-                return JURY_EXIT_USAGE;
+    const char *env = getenv("JURY_STORE");
+    return !(env && *env && strcmp(env, store) == 0) && strcmp(store, "./jury-data") != 0;
+}
+
+/* Writes a logfmt line like the serve loop's (ts, level=info, event=NAME, the rest), when the
+ * log level lets info lines through. */
+static void s_info(jury_log_level level, const char *event, const char *rest)
+{
+    if (level < JURY_LOG_INFO)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    fprintf(stderr, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=info event=%s %s\n",
+            tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+            ts.tv_nsec / 1000000, event, rest);
+}
+
+/*
+ * Reads the options: the command line into cfg, then the config file it names (whose values
+ * the command line's override). Returns JURY_EXIT_OK, or the exit code after a message; *done
+ * says that there is nothing more to do (--help, or a failure).
+ */
+static int s_options(jury_serve_config_t *cfg, int argc, char **argv, bool *done)
+{
+    *done = true;
+    size_t nkeys = jury_serve_config_key_count();
+    struct option *opts = calloc(nkeys + 3, sizeof *opts);
+    if (!opts) {
+        jury_cli_error("serve: out of memory");
+        return JURY_EXIT_FAILURE;
+    }
+    /* Every key is an option (val: 256 + its number); flags may say --insecure=false. */
+    for (size_t i = 0; i < nkeys; i++)
+        opts[i] = (struct option){jury_serve_config_key_name(i),
+                                  jury_serve_config_key_is_flag(i) ? optional_argument
+                                                                   : required_argument,
+                                  NULL, 256 + (int)i};
+    opts[nkeys] = (struct option){"config", required_argument, NULL, 'c'};
+    opts[nkeys + 1] = (struct option){"help", no_argument, NULL, 'h'};
+    const char *config = NULL;
+    char why[1024];
+    int c, rc = JURY_EXIT_OK;
+    while (rc == JURY_EXIT_OK && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c >= 256 && (size_t)(c - 256) < nkeys) {
+            const char *key = jury_serve_config_key_name((size_t)(c - 256));
+            jury_err err = jury_serve_config_set(cfg, key, optarg, why, sizeof why);
+            if (err != JURY_OK) {
+                jury_cli_error("serve: --%s: %s", key, why);
+                rc = err == JURY_ENOMEM ? JURY_EXIT_FAILURE : JURY_EXIT_USAGE;
             }
-            o.log_level = (jury_log_level)k;
-            break;
-        }
-        case 'H': {
-            char *end;
-            long ms = strtol(optarg, &end, 10);
-            if (*end || ms < 100 || ms > 60000) {
-                jury_cli_error("serve: --heartbeat-ms: '%s' is not a number of milliseconds "
-                               "within 100..60000",
-                               optarg);
-                return JURY_EXIT_USAGE;
-            }
-            o.heartbeat_ms = (int)ms;
-            break;
-        }
-        case 's':
-            cli.store = optarg;
-            break;
-        case 'M':
-        case 'B':
-        case 'L':
-        case 'R':
-        case 'r':
-        case 'u':
-        case 'a':
-        case 'w':
-        case 'm': {
-            /* Every limit: its option name, range and field. */
-            static const struct {
-                int c;
-                const char *name;
-                unsigned long lo, hi;
-            } lims[] = {
-                {'M', "max-message-bytes", 1024, 8388608},
-                {'B', "batch-max", 1, 100},
-                {'L', "max-leases", 1, 1000000},
-                {'R', "max-response-bytes", 1024, 8388608},
-                {'r', "max-rate", 1, 1000000},
-                {'u', "burst", 1, 10000000},
-                {'a', "abuse-max", 1, 1000000},
-                {'w', "abuse-window-s", 1, 3600},
-                {'m', "max-malformed", 1, 1000000000},
-            };
-            size_t k = 0;
-            while (lims[k].c != c)
-                k++;
-            unsigned long v;
-            if (!s_number(lims[k].name, optarg, lims[k].lo, lims[k].hi, &v))
-                return JURY_EXIT_USAGE;
-            switch (c) {
-            case 'M':
-                o.max_message_bytes = v;
-                break;
-            case 'B':
-                o.batch_max = (uint32_t)v;
-                break;
-            case 'L':
-                o.max_leases = (uint32_t)v;
-                break;
-            case 'R':
-                o.max_response_bytes = v;
-                break;
-            case 'r':
-                o.max_rate = (uint32_t)v;
-                break;
-            case 'u':
-                o.burst = (uint32_t)v;
-                break;
-            case 'a':
-                o.abuse_max = (uint32_t)v;
-                break;
-            case 'w':
-                o.abuse_window_ms = (uint32_t)v * 1000;
-                break;
-            default:
-                o.max_malformed = (uint32_t)v;
-                break;
-            }
-            break;
-        }
-        case 'h':
+        } else if (c == 'c') {
+            config = optarg;
+        } else if (c == 'h') {
             fputs(s_usage, stdout);
+            free(opts);
             return JURY_EXIT_OK;
-        default:
+        } else {
             fputs(s_usage, stderr);
-            return JURY_EXIT_USAGE;
+            rc = JURY_EXIT_USAGE;
         }
     }
+    free(opts);
+    if (rc != JURY_EXIT_OK)
+        return rc;
     if (optind != argc) {
         fputs(s_usage, stderr);
         return JURY_EXIT_USAGE;
     }
+    if (config) {
+        jury_err err = jury_serve_config_read(cfg, config, why, sizeof why);
+        if (err != JURY_OK) {
+            jury_cli_error("%s", why);
+            return err == JURY_ENOMEM ? JURY_EXIT_FAILURE : JURY_EXIT_USAGE;
+        }
+    }
+    *done = false;
+    return JURY_EXIT_OK;
+}
+
+/*
+ * Serves metrics at addr (ADDRESS:PORT) when it is not NULL: *out gets the running registry (the
+ * caller destroys it), and a metrics_listening line is logged. Returns the exit code.
+ */
+static int s_metrics(const char *addr, jury_log_level level, jury_metrics_t **out)
+{
+    *out = NULL;
+    if (!addr)
+        return JURY_EXIT_OK;
+    char why[512];
+    jury_err err = jury_metrics_new(out, JURY_VERSION);
+    if (err == JURY_OK)
+        err = jury_metrics_listen(*out, addr, why, sizeof why);
+    else
+        snprintf(why, sizeof why, "%s", jury_strerror(err));
+    if (err != JURY_OK) {
+        jury_cli_error("serve: metrics: %s", why);
+        jury_metrics_destroy(out);
+        return err == JURY_ENOMEM ? JURY_EXIT_FAILURE : JURY_EXIT_USAGE;
+    }
+    /* The URL with the port bound (the one picked, for port 0). */
+    char rest[600];
+    const char *colon = strrchr(addr, ':');
+    snprintf(rest, sizeof rest, "metrics=http://%.*s:%u/metrics", (int)(colon - addr), addr,
+             jury_metrics_port(*out));
+    s_info(level, "metrics_listening", rest);
+    return JURY_EXIT_OK;
+}
+
+int jury_cmd_serve(const jury_cli_t *cli_in, int argc, char **argv)
+{
+    jury_cli_t cli = *cli_in;
+    jury_serve_config_t *cfg = jury_serve_config_new();
+    if (!cfg) {
+        jury_cli_error("serve: out of memory");
+        return JURY_EXIT_FAILURE;
+    }
+    bool done;
+    int rc = s_options(cfg, argc, argv, &done);
+    if (done) {
+        jury_serve_config_destroy(&cfg);
+        return rc;
+    }
+    jury_serve_opts_t o = *jury_serve_config_opts(cfg);
+    o.stop = &s_stop;
+    /* --store (here, or before the command) wins over the file's store, which wins over
+     * $JURY_STORE and the default. */
+    const char *store_dir = jury_serve_config_store(cfg);
+    if (store_dir && (jury_serve_config_from_cli(cfg, "store") || !s_store_named(cli_in->store)))
+        cli.store = store_dir;
     if (o.insecure && !jury_serve_endpoint_is_local(o.bind)) {
         jury_cli_error("serve: --insecure: %s is not a local endpoint; plaintext is only for "
                        "tcp://127.0.0.1:PORT, tcp://[::1]:PORT, tcp://localhost:PORT, ipc:// or "
                        "inproc://; leave --insecure out to serve over CURVE",
                        o.bind);
+        jury_serve_config_destroy(&cfg);
         return JURY_EXIT_USAGE;
     }
     jury_store_t *store;
-    int rc = jury_cli_open_store(&cli, false, false, &store);
-    if (rc != JURY_EXIT_OK)
+    rc = jury_cli_open_store(&cli, false, false, &store);
+    if (rc != JURY_EXIT_OK) {
+        jury_serve_config_destroy(&cfg);
         return rc;
+    }
     /* The coordinator's keypair, kept in guarded memory and wiped on every way out. */
     jury_keyfile_t kf;
     memset(&kf, 0, sizeof kf);
@@ -261,11 +260,19 @@ int jury_cmd_serve(const jury_cli_t *cli_in, int argc, char **argv)
             free(path);
             jury_keyfile_clear(&kf);
             jury_store_destroy(&store);
+            jury_serve_config_destroy(&cfg);
             return kerr == JURY_ENOMEM || kerr == JURY_EIO ? JURY_EXIT_FAILURE : JURY_EXIT_USAGE;
         }
         free(path);
         o.secret_key = kf.keys->secret_key;
         o.public_key = kf.keys->public_key;
+    }
+    if ((rc = s_metrics(jury_serve_config_metrics(cfg), o.log_level, &o.metrics)) != JURY_EXIT_OK) {
+        o.secret_key = o.public_key = NULL;
+        jury_keyfile_clear(&kf);
+        jury_store_destroy(&store);
+        jury_serve_config_destroy(&cfg);
+        return rc;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -277,14 +284,16 @@ int jury_cmd_serve(const jury_cli_t *cli_in, int argc, char **argv)
     jury_err err = jury_serve_run(store, &o);
     o.secret_key = o.public_key = NULL;
     jury_keyfile_clear(&kf);
+    jury_metrics_destroy(&o.metrics);
     jury_store_destroy(&store);
+    rc = JURY_EXIT_OK;
     if (err == JURY_EINVAL) {
         jury_cli_error("serve: cannot listen on %s (see the message above)", o.bind);
-        return JURY_EXIT_USAGE;
-    }
-    if (err != JURY_OK) {
+        rc = JURY_EXIT_USAGE;
+    } else if (err != JURY_OK) {
         jury_cli_error("serve: %s", jury_strerror(err));
-        return JURY_EXIT_FAILURE;
+        rc = JURY_EXIT_FAILURE;
     }
-    return JURY_EXIT_OK;
+    jury_serve_config_destroy(&cfg);
+    return rc;
 }

@@ -1,5 +1,5 @@
-/* cmd_status.c: `jury status NAME`: records by status, responses by status, per-annotator counts
- * and the annotator quality table. */
+/* cmd_status.c: `jury status NAME`: records by status, the review queue, responses by status,
+ * per-annotator counts and the annotator quality table. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -20,8 +20,9 @@
 static const char s_usage[] =
     "usage: jury status NAME [--json] [--quality]\n"
     "\n"
-    "Prints dataset NAME's records (total, pending, completed), its responses\n"
-    "by status (submitted, discarded, draft) and each annotator's responses.\n"
+    "Prints dataset NAME's records (total, pending, completed), how many wait\n"
+    "for a reviewer and how many reviewers decided, its responses by status\n"
+    "(submitted, discarded, draft) and each annotator's responses.\n"
     "Safe to run while `jury serve` or an import writes: it reads a snapshot.\n"
     "While `jury serve` runs on the store, also shows its active leases and\n"
     "connected annotators (from the store's serve.status, refreshed each second).\n"
@@ -32,13 +33,30 @@ static const char s_usage[] =
     "\n"
     "options:\n"
     "  --json        one JSON object: {\"dataset\", \"records\", \"pending\", \"completed\",\n"
-    "                \"discarded\", \"contested\", \"responses\": {...},\n"
+    "                \"discarded\", \"contested\",\n"
+    "                \"review\": {\"waiting\", \"reviewed\"}, \"responses\": {...},\n"
     "                \"annotators\": {NAME: {...}},\n"
     "                \"live\": {\"pid\", \"leases\", \"connected\": [...]} or null,\n"
     "                \"annotators_quality\": [{...}] or null when not computed}\n"
     "  --quality     compute the annotator quality table however many responses\n"
     "                the dataset has (it reads every response once)\n"
     "  --store DIR   the store directory\n";
+
+static jury_err s_count_review(uint64_t rid, const void *blob, size_t len, void *arg)
+{
+    (void)rid, (void)blob, (void)len;
+    (*(uint64_t *)arg)++;
+    return JURY_OK;
+}
+
+/* Records of dataset ds waiting for a reviewer, and records reviewers decided (reviews are made by
+ * people, so counting them walks few entries). */
+static jury_err s_review_counts(jury_txn_t *txn, uint32_t ds, uint64_t *waiting, uint64_t *reviewed)
+{
+    *reviewed = 0;
+    jury_err err = jury_store_review_queue_count(txn, ds, waiting);
+    return err == JURY_OK ? jury_store_review_each(txn, ds, s_count_review, reviewed) : err;
+}
 
 /* Responses above which the quality table is left out unless --quality asks for it. */
 #define S_QUALITY_AUTO_MAX 1000000ULL
@@ -304,17 +322,21 @@ int jury_cmd_status(const jury_cli_t *cli_in, int argc, char **argv)
     jury_err err = jury_store_read(store, &txn);
     jury_dataset_t ds;
     jury_counts_t counts;
+    uint64_t waiting = 0, reviewed = 0;
     if (err == JURY_OK && (err = jury_store_dataset_get(txn, name, &ds)) == JURY_OK &&
-        (err = jury_store_dataset_counts(txn, ds.id, &counts)) == JURY_OK) {
+        (err = jury_store_dataset_counts(txn, ds.id, &counts)) == JURY_OK &&
+        (err = s_review_counts(txn, ds.id, &waiting, &reviewed)) == JURY_OK) {
         unsigned long long pending = counts.records - counts.completed - counts.discarded;
         if (s.json) {
             printf("{\"dataset\": ");
             jury_cli_json_string(stdout, name, strlen(name));
             printf(", \"records\": %llu, \"pending\": %llu, \"completed\": %llu, \"discarded\": "
-                   "%llu, \"contested\": %llu, \"responses\": ",
+                   "%llu, \"contested\": %llu, \"review\": {\"waiting\": %llu, \"reviewed\": "
+                   "%llu}, \"responses\": ",
                    (unsigned long long)counts.records, pending,
                    (unsigned long long)counts.completed, (unsigned long long)counts.discarded,
-                   (unsigned long long)counts.contested);
+                   (unsigned long long)counts.contested, (unsigned long long)waiting,
+                   (unsigned long long)reviewed);
             s_responses_json(&counts);
             printf(", \"annotators\": {");
         } else {
@@ -325,6 +347,8 @@ int jury_cmd_status(const jury_cli_t *cli_in, int argc, char **argv)
             if (counts.contested)
                 printf(", %llu contested", (unsigned long long)counts.contested);
             printf("\n");
+            printf("review      %llu waiting for a reviewer, %llu reviewed\n",
+                   (unsigned long long)waiting, (unsigned long long)reviewed);
             printf("responses   %llu submitted, %llu discarded, %llu draft\n",
                    (unsigned long long)counts.responses[JURY_RESPONSE_SUBMITTED],
                    (unsigned long long)counts.responses[JURY_RESPONSE_DISCARDED],

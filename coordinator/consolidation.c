@@ -16,6 +16,7 @@
 #include "consolidate.h"
 #include "decision.h"
 #include "jury_log.h"
+#include "review.h"
 
 /* Longest reason text of a rejection. */
 #define S_REASON_MAX 512
@@ -88,9 +89,16 @@ typedef struct {
 
 /* One decision waiting in the batch buffer. */
 typedef struct {
-    uint64_t rid; /* record id */
-    size_t off;   /* offset in the batch buffer */
-    size_t len;   /* bytes */
+    uint64_t rid;            /* record id */
+    size_t off;              /* offset in the batch buffer */
+    size_t len;              /* bytes */
+    uint32_t submitted;      /* its submitted responses */
+    jury_decision_kind kind; /* what consolidation decided */
+    cJSON *reason;           /* its rejection's entry in run_t.reasons, or NULL */
+    /* set by the write that stores it */
+    bool reviewed;            /* a reviewer's decision was stored instead */
+    jury_decision_kind rkind; /* the reviewer's decision */
+    size_t rreason;           /* its rejection group in run_t.rtext, or SIZE_MAX */
 } pending_t;
 
 /* The state of one run. */
@@ -135,7 +143,12 @@ typedef struct {
     pending_t *pend;
     size_t npend, cappend;
     uint64_t counts[3]; /* by jury_decision_kind */
+    uint64_t reviewed;  /* records decided by reviewers */
     cJSON *reasons;     /* {reason: records} */
+    /* reviews met by the batch writes */
+    msgpack_zone rzone;    /* a review and the decision it replaces */
+    msgpack_sbuffer rbuf;  /* the decision a review makes */
+    msgpack_sbuffer rtext; /* NUL-terminated rejection groups of the batch's reviewed records */
     char *err;
     size_t errlen;
 } run_t;
@@ -1209,15 +1222,111 @@ static bool s_rejected(run_t *r, const jury_decision_item_t *items, const size_t
     return false;
 }
 
+/* The rejection group of records a reviewer rejected: this, then the reviewer's name. */
+#define S_REASON_REVIEWER "rejected by reviewer "
+
+/*
+ * Record p has review (len bytes at blob) in txn: puts into out (cleared
+ * first) the decision the review makes, carrying the agreement of consolidation's own
+ * decision, and notes in p what it decided.
+ */
+static jury_err s_reviewed(run_t *r, jury_txn_t *txn, pending_t *p, const void *blob, size_t len,
+                           msgpack_sbuffer *out)
+{
+    msgpack_zone_clear(&r->rzone);
+    jury_review_t rv;
+    jury_decision_t own;
+    const char *name = NULL;
+    jury_err err = jury_review_decode(blob, len, &r->rzone, &rv);
+    if (err != JURY_OK) {
+        s_errf(r, "record %llu: its stored review does not decode", (unsigned long long)p->rid);
+        return err;
+    }
+    if ((err = jury_store_annotator_name(txn, rv.reviewer, &name)) != JURY_OK) {
+        s_errf(r, "record %llu: its review names annotator %u, who is not in the store",
+               (unsigned long long)p->rid, rv.reviewer);
+        return err == JURY_ENOTFOUND ? JURY_ECORRUPT : err;
+    }
+    if ((err = jury_decision_decode(r->batch.data + p->off, p->len, &r->rzone, &own)) != JURY_OK)
+        return err;
+    msgpack_sbuffer_clear(out);
+    if ((err = jury_review_decision(out, &rv, name, p->submitted, &own.agreement)) != JURY_OK) {
+        if (err == JURY_ENOMEM)
+            return err;
+        s_errf(r, "record %llu: its stored review's values are not a map of questions",
+               (unsigned long long)p->rid);
+        return JURY_ECORRUPT;
+    }
+    p->reviewed = true;
+    p->rkind = rv.accept ? JURY_DECISION_ACCEPTED : JURY_DECISION_REJECTED;
+    p->rreason = SIZE_MAX;
+    if (!rv.accept) {
+        /* Grouped by reviewer: notes are free text and would make a group each. */
+        p->rreason = r->rtext.size;
+        if (msgpack_sbuffer_write(&r->rtext, S_REASON_REVIEWER, sizeof S_REASON_REVIEWER - 1) ||
+            msgpack_sbuffer_write(&r->rtext, name, strlen(name) + 1))
+            return JURY_ENOMEM;
+    }
+    return JURY_OK;
+}
+
+/*
+ * Stores the batch's decisions. A record with a review (looked up in this
+ * write, so that a review stored since the snapshot is kept) gets the
+ * review's decision instead of consolidation's. The review queue's REJECTED
+ * flag follows the stored decision. Restartable: everything it notes is reset
+ * first.
+ */
 static jury_err s_flush_fn(jury_txn_t *txn, void *arg)
 {
     run_t *r = arg;
+    msgpack_sbuffer_clear(&r->rtext);
     for (size_t i = 0; i < r->npend; i++) {
-        jury_err err = jury_store_decision_put(txn, r->pend[i].rid, r->batch.data + r->pend[i].off,
-                                               r->pend[i].len);
-        if (err != JURY_OK)
+        pending_t *p = &r->pend[i];
+        p->reviewed = false;
+        const void *blob = r->batch.data + p->off, *rblob;
+        size_t len = p->len, rlen;
+        jury_err err = jury_store_review_get(txn, p->rid, &rblob, &rlen);
+        if (err == JURY_OK) {
+            if ((err = s_reviewed(r, txn, p, rblob, rlen, &r->rbuf)) != JURY_OK)
+                return err;
+            blob = r->rbuf.data;
+            len = r->rbuf.size;
+        } else if (err != JURY_ENOTFOUND) {
+            return err;
+        }
+        if ((err = jury_store_decision_put(txn, p->rid, blob, len)) != JURY_OK)
+            return err;
+        /* A rejected record waits for a reviewer until one decides it; CONTESTED is the
+         * coordinator's. */
+        unsigned why, want;
+        if ((err = jury_store_review_queue_get(txn, p->rid, &why)) != JURY_OK)
+            return err;
+        want = why & ~JURY_REVIEW_REJECTED;
+        if (!p->reviewed && p->kind == JURY_DECISION_REJECTED)
+            want |= JURY_REVIEW_REJECTED;
+        if (want != why && (err = jury_store_review_queue_set(txn, p->rid, want)) != JURY_OK)
             return err;
     }
+    return JURY_OK;
+}
+
+/* Adds n records to the rejection group reason (n may be -1); drops a group that reaches 0. */
+static jury_err s_reason_add(run_t *r, cJSON *item, const char *reason, double n, cJSON **out)
+{
+    if (!item)
+        item = cJSON_GetObjectItemCaseSensitive(r->reasons, reason);
+    if (item) {
+        cJSON_SetNumberValue(item, item->valuedouble + n);
+        if (item->valuedouble <= 0) {
+            cJSON_Delete(cJSON_DetachItemViaPointer(r->reasons, item));
+            item = NULL;
+        }
+    } else if (n > 0 && !(item = cJSON_AddNumberToObject(r->reasons, reason, n))) {
+        return JURY_ENOMEM;
+    }
+    if (out)
+        *out = item;
     return JURY_OK;
 }
 
@@ -1226,6 +1335,19 @@ static jury_err s_flush(run_t *r)
     if (r->npend == 0)
         return JURY_OK;
     jury_err err = jury_store_write(r->store, s_flush_fn, r);
+    /* Once stored, reviewed records count as the reviewers decided them. */
+    for (size_t i = 0; i < r->npend && err == JURY_OK; i++) {
+        pending_t *p = &r->pend[i];
+        if (!p->reviewed)
+            continue;
+        r->counts[p->kind]--;
+        r->counts[p->rkind]++;
+        r->reviewed++;
+        if (p->reason)
+            err = s_reason_add(r, p->reason, NULL, -1, NULL);
+        if (err == JURY_OK && p->rreason != SIZE_MAX)
+            err = s_reason_add(r, NULL, r->rtext.data + p->rreason, 1, NULL);
+    }
     r->npend = 0;
     msgpack_sbuffer_clear(&r->batch);
     return err;
@@ -1241,15 +1363,16 @@ static jury_err s_decide(run_t *r, uint64_t rid, jury_decision_kind kind, const 
     if ((err = jury_decision_encode(&r->batch, kind, reason, reason ? strlen(reason) : 0, submitted,
                                     r->items, nitems)) != JURY_OK)
         return err;
-    r->pend[r->npend++] = (pending_t){rid, off, r->batch.size - off};
+    cJSON *item = NULL;
+    if (reason && (err = s_reason_add(r, NULL, reason, 1, &item)) != JURY_OK)
+        return err;
+    r->pend[r->npend++] = (pending_t){.rid = rid,
+                                      .off = off,
+                                      .len = r->batch.size - off,
+                                      .submitted = submitted,
+                                      .kind = kind,
+                                      .reason = item};
     r->counts[kind]++;
-    if (reason) {
-        cJSON *n = cJSON_GetObjectItemCaseSensitive(r->reasons, reason);
-        if (n)
-            cJSON_SetNumberValue(n, n->valuedouble + 1);
-        else if (!cJSON_AddNumberToObject(r->reasons, reason, 1))
-            return JURY_ENOMEM;
-    }
     uint32_t batch = r->opts->batch ? r->opts->batch : S_BATCH_DEFAULT;
     return r->npend >= batch ? s_flush(r) : JURY_OK;
 }
@@ -1359,6 +1482,7 @@ static jury_err s_summary(run_t *r, cJSON **out)
     cJSON_AddNumberToObject(o, "accepted", (double)r->counts[JURY_DECISION_ACCEPTED]);
     cJSON_AddNumberToObject(o, "rejected", (double)r->counts[JURY_DECISION_REJECTED]);
     cJSON_AddNumberToObject(o, "pending", (double)r->counts[JURY_DECISION_PENDING]);
+    cJSON_AddNumberToObject(o, "reviewed", (double)r->reviewed);
     cJSON *methods = cJSON_AddObjectToObject(o, "methods");
     for (size_t i = 0; i < r->nq; i++)
         cJSON_AddStringToObject(methods, r->q[i].name, jury_method_name(r->q[i].method));
@@ -1486,6 +1610,9 @@ static void s_free(run_t *r)
     msgpack_zone_destroy(&r->zone);
     msgpack_sbuffer_destroy(&r->packed);
     msgpack_sbuffer_destroy(&r->batch);
+    msgpack_zone_destroy(&r->rzone);
+    msgpack_sbuffer_destroy(&r->rbuf);
+    msgpack_sbuffer_destroy(&r->rtext);
     cJSON_Delete(r->reasons);
     jury_txn_abort(&r->snap);
 }
@@ -1653,6 +1780,9 @@ jury_err jury_consolidation_run(jury_store_t *store, const char *name,
         msgpack_zone_init(&r.zone, 8192);
         msgpack_sbuffer_init(&r.packed);
         msgpack_sbuffer_init(&r.batch);
+        msgpack_zone_init(&r.rzone, 4096);
+        msgpack_sbuffer_init(&r.rbuf);
+        msgpack_sbuffer_init(&r.rtext);
         err = s_attempt(&r, s, summary_out);
         s_free(&r);
         if (err != JURY_EBUSY)

@@ -58,17 +58,36 @@ typedef struct {
  * rejected ("no submitted answer to \"q\""). Suggestions are read only when
  * a tie needs them.
  *
+ * Reviews (protocol/SPEC.md 9.7): every decision is written in a batch
+ * transaction that first looks up the record's review (jury_store_review_get,
+ * in that transaction, so a review stored while the run reads its snapshot is
+ * kept). A record with a review gets the decision the review makes
+ * (review.h, jury_review_decision: the reviewer's values or "rejected by
+ * reviewer NAME[: NOTE]", with "rb", "rt", "rn") carrying the agreement map
+ * consolidation computed, instead of consolidation's own; it counts as the
+ * reviewer decided it. Reviews are not responses: reliabilities, agreements
+ * and the dataset-wide fits come from the submitted responses alone. The same
+ * write keeps the review queue's JURY_REVIEW_REJECTED flag of every decided
+ * record: set when consolidation rejected it (a completed record failing a
+ * rule, or one set aside) and it has no review, cleared otherwise
+ * (JURY_REVIEW_CONTESTED is the coordinator's and kept as it is; a reviewed
+ * record's flags end up 0); the queue is read first and written only when its
+ * flags change. Gold records are neither decided nor queued.
+ *
  * Finally it stores a dataset-level summary with jury_store_consolidation_put:
  * the JSON document that *summary_out receives (caller owns; cJSON_Delete):
  *   {"dataset", "records", "accepted", "rejected", "pending",
+ *    "reviewed" (records decided by reviewers, counted in accepted and rejected),
  *    "methods": {question: method}, "rules": [text of each rule],
- *    "rejections": [{"reason", "records"}] (most frequent first, then by reason),
+ *    "rejections": [{"reason", "records"}] (most frequent first, then by reason; records a
+ *    reviewer rejected are grouped as "rejected by reviewer NAME", without their notes),
  *    "annotators": {name: {question: reliability}},
  *    "gold_accuracy": {name: {question: accuracy or null}} (only when a label question uses
  *    weighted or dawid_skene: the gold accuracy they used, null under JURY_CONSOLIDATE_GOLD_MIN
  *    gold answers), "consolidated_ms"}.
- * Re-running recomputes everything. Writes go in transactions of opts->batch
- * records; a reader may see a mix of old and new decisions while it runs.
+ * Re-running recomputes everything but the reviewers' decisions, which it keeps. Writes go in
+ * transactions of opts->batch records; a reader may see a mix of old and new decisions while it
+ * runs.
  *
  * Errors: JURY_ENOTFOUND (no such dataset; err says so), JURY_EINVAL (an
  * override names no question or a method that does not apply; err says which),

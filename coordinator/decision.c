@@ -17,6 +17,90 @@ static int s_key(msgpack_packer *pk, const char *k)
     return rc ? rc : msgpack_pack_str_body(pk, k, n);
 }
 
+static bool s_is(const msgpack_object *k, const char *name)
+{
+    size_t n = strlen(name);
+    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+           memcmp(k->via.str.ptr, name, n) == 0;
+}
+
+/* Whether o is a map with string keys, or nil (none); counts its entries with a non-nil value. */
+static bool s_map_ok(const msgpack_object *o, size_t *nonnil)
+{
+    *nonnil = 0;
+    if (!o || o->type == MSGPACK_OBJECT_NIL)
+        return true;
+    if (o->type != MSGPACK_OBJECT_MAP)
+        return false;
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        if (o->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
+            return false;
+        *nonnil += o->via.map.ptr[i].val.type != MSGPACK_OBJECT_NIL;
+    }
+    return true;
+}
+
+/* Packs the entries of map o (nil or a map) whose value is not nil. */
+static int s_pack_nonnil(msgpack_packer *pk, const msgpack_object *o, size_t n)
+{
+    int rc = msgpack_pack_map(pk, n);
+    for (uint32_t i = 0; !rc && o && o->type == MSGPACK_OBJECT_MAP && i < o->via.map.size; i++) {
+        if (o->via.map.ptr[i].val.type == MSGPACK_OBJECT_NIL)
+            continue;
+        rc = msgpack_pack_object(pk, o->via.map.ptr[i].key);
+        rc = rc ? rc : msgpack_pack_object(pk, o->via.map.ptr[i].val);
+    }
+    return rc;
+}
+
+static int s_str(msgpack_packer *pk, const char *s, size_t n)
+{
+    int rc = msgpack_pack_str(pk, n);
+    return rc ? rc : msgpack_pack_str_body(pk, s, n);
+}
+
+jury_err jury_decision_encode_maps(msgpack_sbuffer *buf, jury_decision_kind kind,
+                                   const char *reason, size_t reason_len, uint32_t submitted,
+                                   const msgpack_object *unified, const msgpack_object *agreement,
+                                   const jury_decision_reviewer_t *reviewer)
+{
+    size_t nu, na;
+    if (!buf || !jury_decision_name(kind) || !s_map_ok(unified, &nu) || !s_map_ok(agreement, &na) ||
+        (reviewer && !reviewer->by && reviewer->by_len) || (reason && reason_len > UINT32_MAX))
+        return JURY_EINVAL;
+    bool note = reviewer && reviewer->note && reviewer->note_len > 0;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+    int rc = msgpack_pack_map(&pk, 6 + (reviewer ? 2 : 0) + (note ? 1 : 0));
+    rc = rc ? rc : s_key(&pk, "d");
+    rc = rc ? rc : msgpack_pack_uint32(&pk, (uint32_t)kind);
+    rc = rc ? rc : s_key(&pk, "r");
+    if (reason)
+        rc = rc ? rc : s_str(&pk, reason, reason_len);
+    else
+        rc = rc ? rc : msgpack_pack_nil(&pk);
+    rc = rc ? rc : s_key(&pk, "n");
+    rc = rc ? rc : msgpack_pack_uint32(&pk, submitted);
+    rc = rc ? rc : s_key(&pk, "u");
+    rc = rc ? rc : s_pack_nonnil(&pk, unified, nu);
+    /* Agreements are kept as they are: a nil one is absent. */
+    rc = rc ? rc : s_key(&pk, "a");
+    rc = rc ? rc : s_pack_nonnil(&pk, agreement, na);
+    rc = rc ? rc : s_key(&pk, "s");
+    rc = rc ? rc : msgpack_pack_map(&pk, 0);
+    if (reviewer) {
+        rc = rc ? rc : s_key(&pk, "rb");
+        rc = rc ? rc : s_str(&pk, reviewer->by ? reviewer->by : "", reviewer->by_len);
+        rc = rc ? rc : s_key(&pk, "rt");
+        rc = rc ? rc : msgpack_pack_int64(&pk, reviewer->ms);
+        if (note) {
+            rc = rc ? rc : s_key(&pk, "rn");
+            rc = rc ? rc : s_str(&pk, reviewer->note, reviewer->note_len);
+        }
+    }
+    return rc ? JURY_ENOMEM : JURY_OK;
+}
+
 jury_err jury_decision_encode(msgpack_sbuffer *buf, jury_decision_kind kind, const char *reason,
                               size_t reason_len, uint32_t submitted,
                               const jury_decision_item_t *items, size_t n)
@@ -71,13 +155,6 @@ jury_err jury_decision_encode(msgpack_sbuffer *buf, jury_decision_kind kind, con
     return rc ? JURY_ENOMEM : JURY_OK;
 }
 
-static bool s_is(const msgpack_object *k, const char *name)
-{
-    size_t n = strlen(name);
-    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
-           memcmp(k->via.str.ptr, name, n) == 0;
-}
-
 jury_err jury_decision_decode(const void *blob, size_t len, msgpack_zone *zone,
                               jury_decision_t *out)
 {
@@ -88,7 +165,7 @@ jury_err jury_decision_decode(const void *blob, size_t len, msgpack_zone *zone,
         return JURY_ECORRUPT;
     jury_decision_t d = {0};
     d.unified.type = d.agreement.type = d.support.type = MSGPACK_OBJECT_NIL;
-    bool kind = false;
+    bool kind = false, rt = false;
     for (uint32_t i = 0; i < o.via.map.size; i++) {
         const msgpack_object *k = &o.via.map.ptr[i].key, *v = &o.via.map.ptr[i].val;
         if (s_is(k, "d") && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
@@ -107,10 +184,29 @@ jury_err jury_decision_decode(const void *blob, size_t len, msgpack_zone *zone,
             d.agreement = *v;
         } else if (s_is(k, "s") && v->type == MSGPACK_OBJECT_MAP) {
             d.support = *v;
+        } else if (s_is(k, "rb") && v->type == MSGPACK_OBJECT_STR) {
+            d.reviewed_by = v->via.str.size ? v->via.str.ptr : "";
+            d.reviewed_by_len = v->via.str.size;
+        } else if (s_is(k, "rt") && v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+            d.reviewed_ms = v->via.i64;
+            rt = true;
+        } else if (s_is(k, "rt") && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+                   v->via.u64 <= INT64_MAX) {
+            d.reviewed_ms = (int64_t)v->via.u64;
+            rt = true;
+        } else if (s_is(k, "rn") && v->type == MSGPACK_OBJECT_STR && v->via.str.size > 0) {
+            d.review_note = v->via.str.ptr;
+            d.review_note_len = v->via.str.size;
         }
     }
     if (!kind)
         return JURY_ECORRUPT;
+    /* Provenance comes whole or not at all: a name needs its time, a note its name. */
+    if (!d.reviewed_by || !rt) {
+        d.reviewed_by = d.review_note = NULL;
+        d.reviewed_by_len = d.review_note_len = 0;
+        d.reviewed_ms = 0;
+    }
     *out = d;
     return JURY_OK;
 }

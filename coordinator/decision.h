@@ -34,6 +34,12 @@ const char *jury_decision_name(jury_decision_kind d);
  * every submitted label. A question without a unified value is absent from
  * "u"; one without an agreement (a single answer) from "a".
  *
+ * A decision a reviewer made (review.h, protocol/SPEC.md 9.7) also has
+ *   "rb": the reviewer's annotator name, "rt": when it was decided (ms since
+ *   the Unix epoch), and "rn": the reviewer's note (only when there is one).
+ * Decisions stored before reviews existed have none of them and decode as
+ * unreviewed.
+ *
  * Decoded, every pointer is borrowed from the blob or the zone it was
  * decoded with.
  */
@@ -45,6 +51,11 @@ typedef struct {
     msgpack_object unified;   /* map question -> unified value (type NIL when none) */
     msgpack_object agreement; /* map question -> float (type NIL when none) */
     msgpack_object support;   /* map question -> float (type NIL when none) */
+    const char *reviewed_by;  /* the reviewer's name (not NUL-terminated), or NULL: unreviewed */
+    size_t reviewed_by_len;   /* bytes at reviewed_by */
+    int64_t reviewed_ms;     /* when the reviewer decided (ms since the epoch); 0 when unreviewed */
+    const char *review_note; /* the reviewer's note (not NUL-terminated), or NULL when none */
+    size_t review_note_len;  /* bytes at review_note */
 } jury_decision_t;
 
 /*
@@ -82,5 +93,31 @@ JURY_MUST_CHECK jury_err jury_decision_encode(msgpack_sbuffer *buf, jury_decisio
                                               const char *reason, size_t reason_len,
                                               uint32_t submitted, const jury_decision_item_t *items,
                                               size_t n);
+
+/* Who decided a reviewed decision (the "rb", "rt" and "rn" of the stored form). Borrowed. */
+typedef struct {
+    const char *by;   /* the reviewer's annotator name; not NUL-terminated */
+    size_t by_len;    /* bytes at by */
+    int64_t ms;       /* when the reviewer decided, ms since the Unix epoch */
+    const char *note; /* the reviewer's note, or NULL (a note of 0 bytes is none) */
+    size_t note_len;  /* bytes at note */
+} jury_decision_reviewer_t;
+
+/*
+ * Appends an encoded decision built from msgpack objects to buf (the
+ * caller's; not cleared first): kind, reason (reason_len bytes, or NULL),
+ * submitted; unified, a map question -> value whose nil entries are left out;
+ * agreement, a map question -> number copied as it is; both NULL or NIL for
+ * none (an empty map is stored); no support. reviewer, when not NULL, adds
+ * "rb", "rt" and "rn". Errors: JURY_EINVAL (buf NULL, unified or agreement
+ * neither a map nor nil, an unknown kind, a map key that is not a string),
+ * JURY_ENOMEM.
+ */
+JURY_MUST_CHECK jury_err jury_decision_encode_maps(msgpack_sbuffer *buf, jury_decision_kind kind,
+                                                   const char *reason, size_t reason_len,
+                                                   uint32_t submitted,
+                                                   const msgpack_object *unified,
+                                                   const msgpack_object *agreement,
+                                                   const jury_decision_reviewer_t *reviewer);
 
 #endif

@@ -810,7 +810,7 @@ static jury_err s_resolve(s_ctx *c, char *err, size_t errlen)
             const char *m = jury_method_name(jury_settings_method(c->set, q));
             s_cstr(b, m ? m : "");
         }
-        s_lit(b, "}}");
+        s_lit(b, "}");
         if (b->oom)
             return JURY_ENOMEM;
     }
@@ -940,6 +940,12 @@ static jury_err s_end_line(s_ctx *c, const s_rec *r, const jury_decision_t *d)
         if (err != JURY_OK)
             return err;
         s_put(b, c->meta_method.p, c->meta_method.len);
+        s_lit(b, ", \"reviewed_by\": ");
+        if (d->reviewed_by)
+            s_str(b, d->reviewed_by, d->reviewed_by_len);
+        else
+            s_lit(b, "null");
+        s_byte(b, '}');
     }
     s_lit(b, "}\n");
     return JURY_OK;
@@ -1204,6 +1210,23 @@ static jury_err s_records_line(s_ctx *c, const s_rec *r, const jury_record_state
     s_lit(b, ", \"reason\": ");
     if (d && d->reason)
         s_str(b, d->reason, d->reason_len);
+    else
+        s_lit(b, "null");
+    /* Who reviewed it, on every line (null when nobody did) so that lines keep one shape. */
+    bool reviewed = d && d->reviewed_by;
+    s_lit(b, ", \"reviewed_by\": ");
+    if (reviewed)
+        s_str(b, d->reviewed_by, d->reviewed_by_len);
+    else
+        s_lit(b, "null");
+    s_lit(b, ", \"reviewed_ms\": ");
+    if (reviewed)
+        s_i64(b, d->reviewed_ms);
+    else
+        s_lit(b, "null");
+    s_lit(b, ", \"review_note\": ");
+    if (reviewed && d->review_note)
+        s_str(b, d->review_note, d->review_note_len);
     else
         s_lit(b, "null");
     s_lit(b, "}\n");

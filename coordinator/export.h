@@ -18,7 +18,8 @@ typedef enum {
     JURY_EXPORT_DPO = 2,          /* {"prompt", "chosen", "rejected"} */
     JURY_EXPORT_RM = 3,           /* {"chosen", "rejected"}, the prompt inside both */
     JURY_EXPORT_COH = 4,          /* {"text"}: Chain of Hindsight */
-    JURY_EXPORT_RECORDS = 5,      /* Argilla-shaped records + status, unified, decision, reason */
+    JURY_EXPORT_RECORDS = 5,      /* Argilla-shaped records + status, unified, decision, reason,
+                                     reviewed_by, reviewed_ms, review_note (null unless reviewed) */
     JURY_EXPORT_RESPONSES = 6,    /* one response per line: record, annotator, status, values */
     JURY_EXPORT_NFORMATS = 7      /* number of formats */
 } jury_export_format;
@@ -61,7 +62,8 @@ typedef struct {
     const char *coh_template;  /* coh: "{prompt}", "{chosen}", "{rejected}" placeholders; NULL
                                   for "{prompt} A helpful answer: {chosen} An unhelpful answer:
                                   {rejected}" */
-    bool with_meta;            /* add "meta": {"id", "annotators", "agreement", "method"} */
+    bool with_meta;            /* add "meta": {"id", "annotators", "agreement", "method",
+                                  "reviewed_by" (the reviewer's name, or null)} */
     const jury_split_part_t *split; /* NULL or nsplit parts */
     size_t nsplit;                  /* parts at split (2..JURY_EXPORT_SPLIT_MAX) or 0 */
     uint64_t seed;                  /* split seed */
@@ -89,7 +91,9 @@ typedef struct {
  * fmix64(FNV-1a-64(id) ^ seed) >> 11 scaled to [0, 1), parts taking
  * consecutive intervals of [0, 1) by their shares). Only accepted records go
  * into sft, sft-messages, dpo, rm and coh; records and responses take every
- * record. Output is byte-identical for the same store and options. Streams
+ * record. A decision a reviewer made (decision.h, reviewed_by) is exported
+ * like any other: its unified values are the reviewer's, so they are what the
+ * training formats write. Output is byte-identical for the same store and options. Streams
  * are written with fwrite and not closed or flushed; the caller checks them.
  *
  * Errors (err gets "what is missing" in one line): JURY_ENOTFOUND (no such

@@ -561,6 +561,7 @@ static jury_err s_write_batch(import_ctx_t *c, jury_txn_t *txn, const batch_t *b
         if (err != JURY_OK)
             return err;
         created ? c->stats.created++ : c->stats.updated++;
+        jury_record_state_t st = {0};
         for (uint32_t u = 0; u < nusers; u++) {
             if (!s_batch_get_blob(b, &off, &name, &name_len) ||
                 !s_batch_get_blob(b, &off, &values, &values_len))
@@ -570,10 +571,16 @@ static jury_err s_write_batch(import_ctx_t *c, jury_txn_t *txn, const batch_t *b
             uint32_t annotator;
             if ((err = jury_store_annotator_ensure(txn, who, &annotator, NULL)) != JURY_OK ||
                 (err = jury_store_response_put(txn, rid, annotator, JURY_RESPONSE_SUBMITTED, values,
-                                               values_len, now, 0, NULL)) != JURY_OK)
+                                               values_len, now, 0, &st)) != JURY_OK)
                 return err;
             c->stats.responses++;
         }
+        /* A record imported with more answers than its target keeps them all: its target rises to
+         * match, so that no record has more submitted responses than its target (jury check). */
+        if (target && nusers && st.submitted > st.target &&
+            (err = jury_store_record_set_target(txn, rid, st.submitted, st.contested, NULL)) !=
+                JURY_OK)
+            return err;
         atomic_fetch_add(&c->written, 1);
     }
     return JURY_OK;

@@ -26,6 +26,7 @@ static const char s_usage[] =
     "  import NAME FILE.jsonl [--skip-invalid] [--rejects FILE]\n"
     "                                        load records (Argilla record dicts, one per line)\n"
     "  status NAME [--json]                  records, responses and annotators of a dataset\n"
+    "  top [NAME] [--once]                   live dashboard: progress, rates, ETA, agreement\n"
     "  dump NAME [--status S]                every record with its state and responses (JSONL)\n"
     "  serve [--bind ENDPOINT] [--insecure]  run the coordinator (CURVE; see jury keygen)\n"
     "  agreement NAME [--question Q] [--format text|json|html] [--out FILE]\n"
@@ -41,6 +42,9 @@ static const char s_usage[] =
     "  annotator list [--json]               annotators, roles, keys, datasets, responses\n"
     "  annotator disable|enable|rotate NAME  shut out, let back in, or give a new key\n"
     "  annotator grant|revoke NAME DATASET   give or take away a dataset\n"
+    "  backup DEST [--force]                 a consistent, compacted copy of the store,\n"
+    "                                        taken while jury serve runs\n"
+    "  check [NAME]                          verify records, responses, index and counters\n"
     "\n"
     "options:\n"
     "  --store DIR     the store directory (default: $JURY_STORE, else ./jury-data)\n"
@@ -104,6 +108,8 @@ int main(int argc, char **argv)
         return jury_cmd_import(&cli, subc, sub);
     if (strcmp(sub[0], "status") == 0)
         return jury_cmd_status(&cli, subc, sub);
+    if (strcmp(sub[0], "top") == 0)
+        return jury_cmd_top(&cli, subc, sub);
     if (strcmp(sub[0], "serve") == 0)
         return jury_cmd_serve(&cli, subc, sub);
     if (strcmp(sub[0], "dump") == 0)
@@ -120,6 +126,10 @@ int main(int argc, char **argv)
         return jury_cmd_keygen(&cli, subc, sub);
     if (strcmp(sub[0], "annotator") == 0)
         return jury_cmd_annotator(&cli, subc, sub);
+    if (strcmp(sub[0], "backup") == 0)
+        return jury_cmd_backup(&cli, subc, sub);
+    if (strcmp(sub[0], "check") == 0)
+        return jury_cmd_check(&cli, subc, sub);
     if (strcmp(sub[0], "help") == 0) {
         fputs(s_usage, stdout);
         return JURY_EXIT_OK;

@@ -1,5 +1,5 @@
-/* serve.c: the coordinator loop: sessions over one ROUTER socket, leases from sched, responses
- * committed in one transaction per loop turn. */
+/* serve.c: the coordinator loop: sessions over one ROUTER socket, leases from sched, responses and
+ * reviewers' decisions committed in one transaction per loop turn. */
 #include "serve.h"
 
 #include <errno.h>
@@ -16,10 +16,13 @@
 #include <zmq.h>
 
 #include "audit.h"
+#include "decision.h"
 #include "jury_jsonpack.h"
 #include "jury_keys.h"
 #include "jury_proto.h"
+#include "jury_utf8.h"
 #include "live_agreement.h"
+#include "review.h"
 #include "sched.h"
 #include "settings.h"
 
@@ -123,6 +126,13 @@ typedef struct {
 
 /* ---- datasets ------------------------------------------------------------- */
 
+/* A record review-leased to a reviewer (SPEC 9.7): apart from the schedule's answering leases. */
+typedef struct {
+    uint64_t rid;       /* the record */
+    uint32_t annotator; /* the reviewer holding it */
+    int64_t expires;    /* monotonic ms the lease ends */
+} rlease_t;
+
 typedef struct dataset {
     char *name;                /* dataset name (owned) */
     uint32_t id;               /* store id */
@@ -138,6 +148,9 @@ typedef struct dataset {
     int until;                 /* dynamic overlap: the until question's index in tracked, or -1 */
     uint32_t max_submitted;    /* dynamic overlap: the most submitted responses a record gets */
     double until_agreement;    /* dynamic overlap: the agreement a record needs */
+    rlease_t *rleases;         /* review leases, in record id order (owned) */
+    size_t nrleases;           /* entries in rleases */
+    size_t caprleases;         /* entries allocated */
     struct dataset *next;      /* list */
 } dataset_t;
 
@@ -185,10 +198,11 @@ typedef struct {
     unsigned char key[JURY_KEY_BYTES];  /* CURVE: the key it authenticated with */
 } inmsg_t;
 
-/* A response accepted in this turn, to be written before it is acknowledged. */
+/* A response or a reviewer's decision accepted in this turn, to be written before it is
+ * acknowledged. */
 typedef struct {
     uint64_t rid;                /* record */
-    uint32_t annotator;          /* who */
+    uint32_t annotator;          /* who; 0 for a review (its key in the turn's index) */
     jury_response_status status; /* what */
     size_t off, len;             /* its values in the turn's values buffer */
     uint32_t max_discards;       /* the dataset's */
@@ -197,6 +211,10 @@ typedef struct {
     uint32_t slot;               /* its slot in the turn's index */
     bool reopened;               /* dynamic overlap raised the record's target at the commit */
     bool paused;                 /* its gold answers paused the annotator at the commit */
+    bool review;                 /* a reviewer's decision: off/len hold its stored form */
+    bool accept;                 /* review: the record is accepted */
+    uint32_t reviewer;           /* review: the reviewer's annotator id */
+    size_t text_off;             /* review: "NAME\0RECORD\0" in the values buffer */
 } op_t;
 
 /* A reply waiting for the turn's commit. */
@@ -293,10 +311,14 @@ static bool s_other_session(const server_t *sv, const session_t *me)
     return false;
 }
 
+/* Defined with the review leases, below. */
+static size_t s_rlease_sweep(dataset_t *ds, uint32_t annotator, bool expired, int64_t now,
+                             void (*on_end)(const dataset_t *ds, const rlease_t *l));
+
 /*
- * Ends the session on connection s, if any: releases its annotator's leases unless another session
- * holds them, and logs it. The connection's record stays (see session_t). Returns the leases
- * released.
+ * Ends the session on connection s, if any: releases its annotator's leases (answering and review
+ * leases) unless another session holds them, and logs it. The connection's record stays (see
+ * session_t). Returns the answering leases released.
  */
 static size_t s_session_stop(server_t *sv, session_t *s, const char *why)
 {
@@ -304,8 +326,10 @@ static size_t s_session_stop(server_t *sv, session_t *s, const char *why)
     if (s->ds) {
         char hex[80], q[300];
         s_hex(hex, sizeof hex, s->peer, s->peer_len);
-        if (!s_other_session(sv, s))
+        if (!s_other_session(sv, s)) {
             released = jury_sched_release_annotator(s->ds->sched, s->annotator);
+            s_rlease_sweep(s->ds, s->annotator, false, sv->now, NULL);
+        }
         s_event(JURY_LOG_INFO, "disconnect",
                 "peer=%s annotator=%s dataset=%s reason=%s released=%zu", hex, s->name, s->ds->name,
                 s_q(q, sizeof q, why, strlen(why)), released);
@@ -700,6 +724,7 @@ static void s_dataset_free(dataset_t *ds)
         free(ds->tracked[i].numeric);
     }
     free(ds->tracked);
+    free(ds->rleases);
     free(ds);
 }
 
@@ -859,6 +884,89 @@ done:
     jury_txn_abort(&txn);
     s_dataset_free(ds);
     return err;
+}
+
+/* ---- review leases ------------------------------------------------------------ */
+
+/* The index in ds->rleases where record rid's lease is, or would go. */
+static size_t s_rlease_at(const dataset_t *ds, uint64_t rid)
+{
+    size_t lo = 0, hi = ds->nrleases;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ds->rleases[mid].rid < rid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Record rid's review lease on ds, or NULL when it has none that lasts past now. Borrowed until
+ * the next change of the leases. */
+static const rlease_t *s_rlease(const dataset_t *ds, uint64_t rid, int64_t now)
+{
+    size_t i = s_rlease_at(ds, rid);
+    if (i < ds->nrleases && ds->rleases[i].rid == rid && ds->rleases[i].expires > now)
+        return &ds->rleases[i];
+    return NULL;
+}
+
+/* Review-leases record rid to annotator until expires (monotonic ms), replacing any lease it had.
+ * Errors: JURY_ENOMEM. */
+static jury_err s_rlease_set(dataset_t *ds, uint64_t rid, uint32_t annotator, int64_t expires)
+{
+    size_t i = s_rlease_at(ds, rid);
+    if (i == ds->nrleases || ds->rleases[i].rid != rid) {
+        if (ds->nrleases == ds->caprleases) {
+            size_t ncap = ds->caprleases ? ds->caprleases * 2 : 16;
+            rlease_t *v = realloc(ds->rleases, ncap * sizeof *v);
+            if (!v)
+                return JURY_ENOMEM;
+            ds->rleases = v;
+            ds->caprleases = ncap;
+        }
+        memmove(&ds->rleases[i + 1], &ds->rleases[i], (ds->nrleases - i) * sizeof *ds->rleases);
+        ds->nrleases++;
+    }
+    ds->rleases[i] = (rlease_t){.rid = rid, .annotator = annotator, .expires = expires};
+    return JURY_OK;
+}
+
+/* Ends record rid's review lease when annotator holds it (any holder when annotator is 0).
+ * Returns whether there was one (an expired one not yet swept counts as none). */
+static bool s_rlease_drop(dataset_t *ds, uint64_t rid, uint32_t annotator, int64_t now)
+{
+    size_t i = s_rlease_at(ds, rid);
+    if (i == ds->nrleases || ds->rleases[i].rid != rid ||
+        (annotator && ds->rleases[i].annotator != annotator))
+        return false;
+    bool live = ds->rleases[i].expires > now;
+    memmove(&ds->rleases[i], &ds->rleases[i + 1], (ds->nrleases - i - 1) * sizeof *ds->rleases);
+    ds->nrleases--;
+    return live;
+}
+
+/* Ends the review leases on ds that annotator holds (every one when annotator is 0), or those
+ * that ended by now (expired true); calls on_end for each of the latter. Returns how many
+ * ended. */
+static size_t s_rlease_sweep(dataset_t *ds, uint32_t annotator, bool expired, int64_t now,
+                             void (*on_end)(const dataset_t *ds, const rlease_t *l))
+{
+    size_t o = 0, n = 0;
+    for (size_t i = 0; i < ds->nrleases; i++) {
+        const rlease_t *l = &ds->rleases[i];
+        bool end = expired ? l->expires <= now : (!annotator || l->annotator == annotator);
+        if (!end) {
+            ds->rleases[o++] = *l;
+            continue;
+        }
+        n++;
+        if (on_end)
+            on_end(ds, l);
+    }
+    ds->nrleases = o;
+    return n;
 }
 
 /* Rebuilds a dataset's assignment state from the store (after a failed commit). */
@@ -1082,6 +1190,21 @@ static bool s_paused(server_t *sv, jury_txn_t *txn, const dataset_t *ds, uint32_
     return paused;
 }
 
+/* The role of annotator as txn sees it (NULL: a read transaction of its own); JURY_ROLE_ANNOTATOR
+ * when it cannot be read. */
+static jury_role s_role(server_t *sv, jury_txn_t *txn, uint32_t annotator)
+{
+    jury_txn_t *own = NULL;
+    if (!txn && jury_store_read(sv->store, &own) != JURY_OK)
+        return JURY_ROLE_ANNOTATOR;
+    jury_annotator_t a;
+    jury_role role = jury_store_annotator_get(txn ? txn : own, annotator, &a) == JURY_OK
+                         ? a.role
+                         : JURY_ROLE_ANNOTATOR;
+    jury_txn_abort(&own);
+    return role;
+}
+
 static void s_hello(server_t *sv, const inmsg_t *in, const jury_msg_t *m)
 {
     const unsigned char *peer = in->peer;
@@ -1195,11 +1318,13 @@ static void s_hello(server_t *sv, const inmsg_t *in, const jury_msg_t *m)
 
     jury_proto_progress_t progress;
     s_progress(sv, NULL, ds, a.id, &progress);
+    /* What the annotator may do (SPEC 6.2); a session a gateway opened has the person's role. */
+    const char *role = jury_role_name(s_role(sv, NULL, a.id));
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
-    int rc = jury_proto_pack_header(&pk, JURY_CMD_WELCOME, true, m->req, progress.present ? 7 : 6);
+    int rc = jury_proto_pack_header(&pk, JURY_CMD_WELCOME, true, m->req, progress.present ? 8 : 7);
     rc = rc ? rc : jury_proto_pack_cstr(&pk, "dataset");
     rc = rc ? rc : jury_proto_pack_cstr(&pk, ds->name);
     rc = rc ? rc : jury_proto_pack_cstr(&pk, "annotator");
@@ -1212,6 +1337,8 @@ static void s_hello(server_t *sv, const inmsg_t *in, const jury_msg_t *m)
     rc = rc ? rc : msgpack_pack_uint32(&pk, jury_settings_lease_seconds(ds->settings));
     rc = rc ? rc : jury_proto_pack_cstr(&pk, "batch_max");
     rc = rc ? rc : msgpack_pack_uint32(&pk, sv->lim.batch_max);
+    rc = rc ? rc : jury_proto_pack_cstr(&pk, "role");
+    rc = rc ? rc : jury_proto_pack_cstr(&pk, role ? role : "annotator");
     if (rc == 0 && progress.present)
         rc = jury_proto_pack_progress(&pk, &progress);
     if (rc == 0)
@@ -1219,9 +1346,14 @@ static void s_hello(server_t *sv, const inmsg_t *in, const jury_msg_t *m)
     msgpack_sbuffer_destroy(&buf);
 }
 
-/* Packs one record of a batch: the stored payload reshaped for annotators. */
-static int s_pack_record(server_t *sv, msgpack_packer *pk, msgpack_sbuffer *buf, dataset_t *ds,
-                         jury_txn_t *txn, uint64_t rid, uint32_t annotator, int64_t expires)
+/*
+ * Starts the map of one record as batch and review_batch show it (SPEC 6.4, 6.13): a map header of
+ * 5 + extra entries, then the stored payload reshaped for annotators (id, fields, suggestions,
+ * the metadata annotators may see) and lease_expires (expires, monotonic ms). The caller packs
+ * the `extra` entries after. Returns 0, or -1 when the record cannot be read, or a packer error.
+ */
+static int s_pack_record_head(server_t *sv, msgpack_packer *pk, const dataset_t *ds,
+                              jury_txn_t *txn, uint64_t rid, int64_t expires, uint32_t extra)
 {
     const void *payload;
     size_t len;
@@ -1250,10 +1382,7 @@ static int s_pack_record(server_t *sv, msgpack_packer *pk, msgpack_sbuffer *buf,
     }
     if (!id || !fields)
         goto done;
-    jury_response_t draft;
-    bool has_draft = jury_store_response_get(txn, rid, annotator, &draft) == JURY_OK &&
-                     draft.status == JURY_RESPONSE_DRAFT && draft.values_len > 0;
-    rc = msgpack_pack_map(pk, 6);
+    rc = msgpack_pack_map(pk, 5 + extra);
     rc = rc ? rc : jury_proto_pack_cstr(pk, "id");
     rc = rc ? rc : msgpack_pack_object(pk, *id);
     rc = rc ? rc : jury_proto_pack_cstr(pk, "fields");
@@ -1285,12 +1414,23 @@ static int s_pack_record(server_t *sv, msgpack_packer *pk, msgpack_sbuffer *buf,
                 }
     rc = rc ? rc : jury_proto_pack_cstr(pk, "lease_expires");
     rc = rc ? rc : msgpack_pack_int64(pk, s_to_wall(sv, expires));
+done:
+    msgpack_zone_destroy(&zone);
+    return rc;
+}
+
+/* Packs one record of a batch: s_pack_record_head and annotator's draft, if any. */
+static int s_pack_record(server_t *sv, msgpack_packer *pk, msgpack_sbuffer *buf, dataset_t *ds,
+                         jury_txn_t *txn, uint64_t rid, uint32_t annotator, int64_t expires)
+{
+    jury_response_t draft;
+    bool has_draft = jury_store_response_get(txn, rid, annotator, &draft) == JURY_OK &&
+                     draft.status == JURY_RESPONSE_DRAFT && draft.values_len > 0;
+    int rc = s_pack_record_head(sv, pk, ds, txn, rid, expires, 1);
     rc = rc ? rc : jury_proto_pack_cstr(pk, "draft");
     if (rc == 0)
         rc = has_draft ? msgpack_sbuffer_write(buf, draft.values, draft.values_len)
                        : msgpack_pack_nil(pk);
-done:
-    msgpack_zone_destroy(&zone);
     return rc;
 }
 
@@ -1655,17 +1795,492 @@ static void s_release(server_t *sv, session_t *s, jury_txn_t *txn, const jury_ms
             snprintf(reason, sizeof reason, "no record '%.*s' in dataset %s", (int)id.len, id.ptr,
                      s->ds->name);
             err = JURY_ENOTFOUND;
-        } else if (!jury_sched_release(s->ds->sched, s->annotator,
-                                       rid & ((UINT64_C(1) << JURY_RECORD_SEQ_BITS) - 1))) {
-            snprintf(reason, sizeof reason, "record '%.*s' is not leased to %s", (int)id.len,
-                     id.ptr, s->name);
-            err = JURY_ENOTLEASED;
+        } else {
+            /* Both kinds of lease go: answering (the schedule's) and review (SPEC 9.7). */
+            bool leased = jury_sched_release(s->ds->sched, s->annotator,
+                                             rid & ((UINT64_C(1) << JURY_RECORD_SEQ_BITS) - 1));
+            leased |= s_rlease_drop(s->ds, rid, s->annotator, sv->now);
+            if (!leased) {
+                snprintf(reason, sizeof reason, "record '%.*s' is not leased to %s", (int)id.len,
+                         id.ptr, s->name);
+                err = JURY_ENOTLEASED;
+            }
         }
         rc = s_pack_result(&pk, id, err, reason, 0);
     }
     if (rc == 0)
         s_queue(sv, s->peer, s->peer_len, &buf, false, true, m->req);
     msgpack_sbuffer_destroy(&buf);
+}
+
+/* ---- review (SPEC 6.12-6.14, 9.7) ----------------------------------------- */
+
+/* Room for the records of one review_batch: the frame limit less its header (v, cmd, req,
+ * "records" and the array's header take well under 64 bytes). */
+#define REVIEW_FRAME_ROOM (JURY_PROTO_FRAME_MAX - 64)
+
+/*
+ * Whether s's annotator may review: the reviewer or admin role, as txn sees it now (a role changed
+ * since hello counts at once; hello checked the dataset). Otherwise queues an error for request
+ * m: EPERM naming the annotator and the role needed, or the store's error.
+ */
+static bool s_may_review(server_t *sv, session_t *s, jury_txn_t *txn, const jury_msg_t *m)
+{
+    jury_annotator_t a;
+    char reason[400];
+    jury_err err = jury_store_annotator_get(txn, s->annotator, &a);
+    if (err == JURY_OK && (a.role == JURY_ROLE_REVIEWER || a.role == JURY_ROLE_ADMIN))
+        return true;
+    if (err == JURY_OK || err == JURY_ENOTFOUND) {
+        snprintf(reason, sizeof reason,
+                 "%s: %s has the role %s; reviewing needs the role reviewer or admin",
+                 jury_proto_cmd_name(m->cmd), s->name,
+                 err == JURY_OK ? jury_role_name(a.role) : "annotator");
+        err = JURY_EPERM;
+    } else {
+        snprintf(reason, sizeof reason, "%s: the coordinator cannot read the annotator",
+                 jury_proto_cmd_name(m->cmd));
+    }
+    s_queue_error(sv, s->peer, s->peer_len, true, m->req, err, reason);
+    return false;
+}
+
+/* The queued records a review_fetch picks (s_review_pick). */
+typedef struct {
+    server_t *sv;                       /* the server */
+    const dataset_t *ds;                /* the session's dataset */
+    jury_txn_t *txn;                    /* the turn's read transaction */
+    uint32_t annotator;                 /* the reviewer */
+    size_t want;                        /* how many at most */
+    size_t n;                           /* picked so far */
+    uint64_t rid[JURY_PROTO_BATCH_MAX]; /* the records picked, in id order */
+    unsigned why[JURY_PROTO_BATCH_MAX]; /* their JURY_REVIEW_* flags */
+} review_pick_t;
+
+/* One queued record: picked unless another reviewer holds it, it was decided in this turn, or a
+ * review of it is stored (the queue entry is then stale). Returns JURY_ELIMIT, which stops the
+ * walk, once enough are picked. */
+static jury_err s_review_pick(uint64_t rid, unsigned why, void *arg)
+{
+    review_pick_t *w = arg;
+    const rlease_t *l = s_rlease(w->ds, rid, w->sv->now);
+    if ((l && l->annotator != w->annotator) || w->sv->op_index[s_op_slot(w->sv, rid, 0)] ||
+        !(why & (JURY_REVIEW_CONTESTED | JURY_REVIEW_REJECTED)))
+        return JURY_OK;
+    const void *blob;
+    size_t len;
+    jury_err err = jury_store_review_get(w->txn, rid, &blob, &len);
+    if (err == JURY_OK)
+        return JURY_OK; /* decided: the queue entry is stale */
+    if (err != JURY_ENOTFOUND)
+        return err;
+    w->rid[w->n] = rid;
+    w->why[w->n++] = why;
+    return w->n == w->want ? JURY_ELIMIT : JURY_OK;
+}
+
+/* A record's submitted and discarded responses (s_review_response); values borrowed from the
+ * transaction. */
+typedef struct {
+    jury_response_t *r; /* the responses (owned), in annotator id order */
+    size_t n, cap;      /* used and allocated */
+} review_responses_t;
+
+static jury_err s_review_response(const jury_response_t *r, void *arg)
+{
+    review_responses_t *a = arg;
+    if (r->status == JURY_RESPONSE_DRAFT)
+        return JURY_OK;
+    if (a->n == a->cap) {
+        size_t ncap = a->cap ? a->cap * 2 : 8;
+        jury_response_t *v = realloc(a->r, ncap * sizeof *v);
+        if (!v)
+            return JURY_ENOMEM;
+        a->r = v;
+        a->cap = ncap;
+    }
+    a->r[a->n++] = *r;
+    return JURY_OK;
+}
+
+/* The longest prefix of the len bytes of valid UTF-8 at s that holds at most max bytes and ends
+ * between characters. */
+static size_t s_utf8_prefix(const char *s, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+        max--;
+    return max;
+}
+
+/*
+ * Packs one record of a review_batch (SPEC 6.13): the record as in batch (s_pack_record_head)
+ * with why (from the queue's flags), the reason and unified values of its stored consolidation
+ * decision when there is one, and its submitted and discarded responses with their annotators'
+ * names. Returns 0, -1 when something cannot be read, or a packer error.
+ */
+static int s_pack_review_record(server_t *sv, msgpack_packer *pk, msgpack_sbuffer *buf,
+                                const dataset_t *ds, jury_txn_t *txn, uint64_t rid, unsigned why,
+                                int64_t expires)
+{
+    msgpack_zone zone;
+    msgpack_zone_init(&zone, 2048);
+    jury_decision_t d;
+    const void *blob;
+    size_t len, reason_len = 0;
+    bool decided = jury_store_decision_get(txn, rid, &blob, &len) == JURY_OK &&
+                   jury_decision_decode(blob, len, &zone, &d) == JURY_OK;
+    /* A reason over the wire's limit is cut between characters; one that is not UTF-8 (it never
+     * should be) is left out rather than making the batch unreadable. */
+    bool has_reason =
+        decided && d.reason &&
+        jury_utf8_valid(d.reason,
+                        reason_len = s_utf8_prefix(d.reason, d.reason_len, JURY_PROTO_REASON_MAX),
+                        NULL);
+    bool has_unified =
+        decided && d.kind != JURY_DECISION_PENDING && d.unified.type == MSGPACK_OBJECT_MAP;
+    review_responses_t resp = {0};
+    int rc = jury_store_response_each(txn, rid, s_review_response, &resp) == JURY_OK ? 0 : -1;
+    rc = rc ? rc : s_pack_record_head(sv, pk, ds, txn, rid, expires, 2 + has_reason + has_unified);
+    bool contested = why & JURY_REVIEW_CONTESTED, rejected = why & JURY_REVIEW_REJECTED;
+    rc = rc ? rc : jury_proto_pack_cstr(pk, "why");
+    rc = rc ? rc : msgpack_pack_array(pk, (uint32_t)contested + (uint32_t)rejected);
+    rc = rc ? rc : contested ? jury_proto_pack_cstr(pk, "contested") : 0;
+    rc = rc ? rc : rejected ? jury_proto_pack_cstr(pk, "rejected") : 0;
+    if (has_reason) {
+        rc = rc ? rc : jury_proto_pack_cstr(pk, "reason");
+        rc = rc ? rc : jury_proto_pack_str(pk, d.reason, reason_len);
+    }
+    if (has_unified) {
+        rc = rc ? rc : jury_proto_pack_cstr(pk, "unified");
+        rc = rc ? rc : msgpack_pack_object(pk, d.unified);
+    }
+    rc = rc ? rc : jury_proto_pack_cstr(pk, "responses");
+    rc = rc ? rc : msgpack_pack_array(pk, (uint32_t)resp.n);
+    for (size_t i = 0; i < resp.n && rc == 0; i++) {
+        const jury_response_t *r = &resp.r[i];
+        const char *name;
+        if (jury_store_annotator_name(txn, r->annotator, &name) != JURY_OK) {
+            rc = -1;
+            break;
+        }
+        rc = msgpack_pack_map(pk, 4);
+        rc = rc ? rc : jury_proto_pack_cstr(pk, "annotator");
+        rc = rc ? rc : jury_proto_pack_cstr(pk, name);
+        rc = rc ? rc : jury_proto_pack_cstr(pk, "status");
+        rc = rc ? rc : jury_proto_pack_cstr(pk, jury_response_status_name(r->status));
+        rc = rc ? rc : jury_proto_pack_cstr(pk, "values");
+        /* The values as they were stored (a map; a discard without values stores an empty one). */
+        if (rc == 0)
+            rc = r->values_len ? msgpack_sbuffer_write(buf, r->values, r->values_len)
+                               : msgpack_pack_nil(pk);
+        rc = rc ? rc : jury_proto_pack_cstr(pk, "updated_ms");
+        rc = rc ? rc : msgpack_pack_int64(pk, r->updated_ms);
+    }
+    free(resp.r);
+    msgpack_zone_destroy(&zone);
+    return rc;
+}
+
+/* Packs a review_batch answering req with the first k records of recs (ends[i]: where record i
+ * ends) into buf, which is cleared first. Returns 0 or a packer error. */
+static int s_pack_review_batch(msgpack_sbuffer *buf, uint64_t req, const msgpack_sbuffer *recs,
+                               const size_t *ends, size_t k)
+{
+    msgpack_sbuffer_clear(buf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+    int rc = jury_proto_pack_header(&pk, JURY_CMD_REVIEW_BATCH, true, req, 1);
+    rc = rc ? rc : jury_proto_pack_cstr(&pk, "records");
+    rc = rc ? rc : msgpack_pack_array(&pk, (uint32_t)k);
+    rc = rc ? rc : k ? msgpack_sbuffer_write(buf, recs->data, ends[k - 1]) : 0;
+    return rc;
+}
+
+/*
+ * review_fetch: review-leases to the session's reviewer up to min(n, batch_max) records of the
+ * review queue, in record id order, skipping those review-leased to another reviewer (its own
+ * come again, their leases renewed), and answers with review_batch. Records stop where the next
+ * would take the frame over the protocol's limits; a record too big for a frame by itself is
+ * left in the queue (and logged).
+ */
+static void s_review_fetch(server_t *sv, session_t *s, jury_txn_t *txn, const jury_msg_t *m)
+{
+    if (!s_may_review(sv, s, txn, m))
+        return;
+    dataset_t *ds = s->ds;
+    review_pick_t pick = {.sv = sv, .ds = ds, .txn = txn, .annotator = s->annotator};
+    review_pick_t *w = &pick;
+    w->want = m->u.fetch.n < sv->lim.batch_max ? m->u.fetch.n : sv->lim.batch_max;
+    jury_err err = jury_store_review_queue_each(txn, ds->id, 0, s_review_pick, w);
+    if (err != JURY_OK && err != JURY_ELIMIT) {
+        s_event(JURY_LOG_ERROR, "review_queue_failed", "dataset=%s error=\"%s\"", ds->name,
+                jury_strerror(err));
+        s_queue_error(sv, s->peer, s->peer_len, true, m->req, JURY_EINTERNAL,
+                      "review_fetch: the review queue cannot be read");
+        return;
+    }
+    int64_t expires = sv->now + (int64_t)jury_settings_lease_seconds(ds->settings) * 1000;
+    /* Each record is packed on its own, so that the batch can stop at the frame's limits. */
+    msgpack_sbuffer recs, buf;
+    msgpack_sbuffer_init(&recs);
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &recs, msgpack_sbuffer_write);
+    size_t ends[JURY_PROTO_BATCH_MAX], k = 0;
+    uint64_t took[JURY_PROTO_BATCH_MAX];
+    int rc = 0;
+    for (size_t i = 0; i < w->n && rc == 0; i++) {
+        size_t start = recs.size;
+        rc = s_pack_review_record(sv, &pk, &recs, ds, txn, w->rid[i], w->why[i], expires);
+        if (rc == 0 && recs.size - start > REVIEW_FRAME_ROOM) {
+            s_event(JURY_LOG_WARN, "review_record_too_big",
+                    "dataset=%s record=%llu bytes=%zu reason=\"more than one frame holds\"",
+                    ds->name, (unsigned long long)w->rid[i], recs.size - start);
+            recs.size = start;
+            continue;
+        }
+        if (rc == 0 && recs.size > REVIEW_FRAME_ROOM) {
+            recs.size = start;
+            break;
+        }
+        took[k] = w->rid[i];
+        ends[k++] = recs.size;
+    }
+    /* The object limit too (SPEC 4): the receiver checks the frame as a whole. */
+    while (rc == 0 && (rc = s_pack_review_batch(&buf, m->req, &recs, ends, k)) == 0 && k > 0 &&
+           jury_proto_check(buf.data, buf.size, NULL, 0) != JURY_OK)
+        k--;
+    for (size_t i = 0; i < k && rc == 0; i++)
+        if (s_rlease_set(ds, took[i], s->annotator, expires) != JURY_OK) {
+            for (size_t j = 0; j < i; j++)
+                s_rlease_drop(ds, took[j], s->annotator, sv->now);
+            rc = -1;
+        }
+    if (rc != 0)
+        s_queue_error(sv, s->peer, s->peer_len, true, m->req, JURY_EINTERNAL,
+                      "review_fetch: the records could not be read or leased");
+    else
+        s_queue(sv, s->peer, s->peer_len, &buf, false, true, m->req);
+    msgpack_sbuffer_destroy(&recs);
+    msgpack_sbuffer_destroy(&buf);
+}
+
+/* The value of question name in map values, or NULL when absent. */
+static const msgpack_object *s_map_get(const msgpack_object *values, const char *name)
+{
+    size_t n = strlen(name);
+    for (uint32_t i = 0; i < values->via.map.size; i++) {
+        const msgpack_object *k = &values->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+            memcmp(k->via.str.ptr, name, n) == 0)
+            return &values->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+/*
+ * Checks the values of a reviewer's decision on record rid (SPEC 6.14): an accepted decision's as
+ * a submitted response's (every required question answered), and a ranking without ties, since
+ * they are the record's final answers; a rejected decision's, when it has some, as a draft's. On
+ * refusal, JURY_EINVAL with the reason naming the question.
+ */
+static jury_err s_review_values(const dataset_t *ds, jury_txn_t *txn, uint64_t rid,
+                                const jury_proto_decision_t *d, char *reason, size_t cap)
+{
+    if (!d->values)
+        return JURY_OK;
+    cJSON *values = jury_jsonpack_to_json(d->values);
+    cJSON *fields = ds->has_span ? s_record_fields(txn, rid) : NULL;
+    char why[400];
+    jury_err err = values ? jury_settings_check_answers(ds->settings, values, d->accept, fields,
+                                                        why, sizeof why)
+                          : JURY_EINVAL;
+    if (!values)
+        snprintf(why, sizeof why, "/values: must be a map of question names to answers");
+    cJSON_Delete(values);
+    cJSON_Delete(fields);
+    if (err != JURY_OK) {
+        snprintf(reason, cap, "%s", why);
+        return err;
+    }
+    for (size_t q = 0; d->accept && q < jury_settings_question_count(ds->settings); q++) {
+        if (jury_settings_question_type(ds->settings, q) != JURY_QUESTION_RANKING)
+            continue;
+        const char *name = jury_settings_question_name(ds->settings, q);
+        const msgpack_object *v = s_map_get(d->values, name);
+        /* The settings' check allowed ties (allow_ties); a final ranking orders every value. */
+        for (uint32_t i = 0; v && v->type == MSGPACK_OBJECT_ARRAY && i < v->via.array.size; i++)
+            if (v->via.array.ptr[i].type == MSGPACK_OBJECT_ARRAY) {
+                snprintf(reason, cap,
+                         "/values/%s: item %u: a reviewer's ranking has no ties; give each value "
+                         "its own rank",
+                         name, i);
+                return JURY_EINVAL;
+            }
+    }
+    return JURY_OK;
+}
+
+/* Decides one decision of a review_submit; on acceptance queues its write (an op with annotator
+ * 0 in the turn's index) and ends the record's review lease. */
+static jury_err s_review_one(server_t *sv, session_t *s, jury_txn_t *txn,
+                             const jury_proto_decision_t *d, char *reason, size_t cap)
+{
+    dataset_t *ds = s->ds;
+    int idl = (int)d->record.len;
+    const char *idp = d->record.ptr;
+    uint64_t rid;
+    if (jury_store_record_find(txn, ds->id, idp, d->record.len, &rid) != JURY_OK) {
+        snprintf(reason, cap, "no record '%.*s' in dataset %s", idl, idp, ds->name);
+        return JURY_ENOTFOUND;
+    }
+    /* A decision sent again after a lost acknowledgement is the one stored: fine; another one on
+     * a decided record is not. This turn's decisions are not on disk yet: they come first. */
+    uint32_t slot = s_op_slot(sv, rid, 0);
+    msgpack_zone zone;
+    msgpack_zone_init(&zone, 1024);
+    jury_review_t prev;
+    const char *by = "another reviewer";
+    bool decided = false;
+    jury_err err = JURY_OK;
+    if (sv->op_index[slot]) {
+        const op_t *first = &sv->ops[sv->op_index[slot] - 1];
+        err = jury_review_decode(sv->values.data + first->off, first->len, &zone, &prev);
+        by = sv->values.data + first->text_off;
+        decided = true;
+    } else {
+        const void *blob;
+        size_t len;
+        if ((err = jury_store_review_get(txn, rid, &blob, &len)) == JURY_OK) {
+            err = jury_review_decode(blob, len, &zone, &prev);
+            decided = true;
+            const char *name;
+            if (err == JURY_OK && jury_store_annotator_name(txn, prev.reviewer, &name) == JURY_OK)
+                by = name;
+        } else if (err == JURY_ENOTFOUND) {
+            err = JURY_OK;
+        }
+    }
+    if (err != JURY_OK) {
+        msgpack_zone_destroy(&zone);
+        snprintf(reason, cap, "record '%.*s': its stored review cannot be read", idl, idp);
+        return JURY_EINTERNAL;
+    }
+    if (decided) {
+        bool same =
+            jury_review_same(&prev, s->annotator, d->accept, d->values, d->note.ptr, d->note.len);
+        bool accepted = prev.accept;
+        msgpack_zone_destroy(&zone);
+        if (same)
+            return JURY_OK;
+        snprintf(reason, cap,
+                 "record '%.*s' was already %s by reviewer %s; a decision cannot change", idl, idp,
+                 accepted ? "accepted" : "rejected", by);
+        return JURY_EEXIST;
+    }
+    msgpack_zone_destroy(&zone);
+    /* SPEC 9.7: review-leased to this reviewer, or leased to nobody and still waiting. */
+    const rlease_t *l = s_rlease(ds, rid, sv->now);
+    if (l && l->annotator != s->annotator) {
+        snprintf(reason, cap, "record '%.*s' is review-leased to another reviewer", idl, idp);
+        return JURY_ENOTLEASED;
+    }
+    unsigned why = 0;
+    if (!l && (err = jury_store_review_queue_get(txn, rid, &why)) != JURY_OK) {
+        snprintf(reason, cap, "record '%.*s': the review queue cannot be read", idl, idp);
+        return JURY_EINTERNAL;
+    }
+    if (!l && !why) {
+        snprintf(reason, cap,
+                 "record '%.*s' is not review-leased to %s and does not wait for a reviewer", idl,
+                 idp, s->name);
+        return JURY_ENOTLEASED;
+    }
+    /* The values' size, as a response's (SPEC 4), then their rules. */
+    size_t off = sv->values.size;
+    if (d->values) {
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sv->values, msgpack_sbuffer_write);
+        int rc = msgpack_pack_object(&pk, *d->values);
+        size_t len = sv->values.size - off;
+        sv->values.size = off;
+        if (rc != 0) {
+            snprintf(reason, cap, "out of memory");
+            return JURY_ENOMEM;
+        }
+        if (len > sv->lim.max_response_bytes) {
+            snprintf(reason, cap,
+                     "record '%.*s': values of %zu bytes are over this coordinator's limit of %zu "
+                     "bytes per response",
+                     idl, idp, len, sv->lim.max_response_bytes);
+            return JURY_ETOOBIG;
+        }
+    }
+    if ((err = s_review_values(ds, txn, rid, d, reason, cap)) != JURY_OK)
+        return err;
+    /* The stored form, then "NAME\0RECORD\0" for the write and the log line after the commit. */
+    if (jury_review_encode(&sv->values, s->annotator, sv->wall, d->accept, d->values, d->note.ptr,
+                           d->note.len) != JURY_OK) {
+        sv->values.size = off;
+        snprintf(reason, cap, "out of memory");
+        return JURY_ENOMEM;
+    }
+    size_t len = sv->values.size - off, text_off = sv->values.size;
+    if (msgpack_sbuffer_write(&sv->values, s->name, strlen(s->name) + 1) != 0 ||
+        msgpack_sbuffer_write(&sv->values, idp, d->record.len) != 0 ||
+        msgpack_sbuffer_write(&sv->values, "", 1) != 0) {
+        sv->values.size = off;
+        snprintf(reason, cap, "out of memory");
+        return JURY_ENOMEM;
+    }
+    sv->op_index[slot] = (uint32_t)sv->nops + 1;
+    sv->ops[sv->nops++] = (op_t){.rid = rid,
+                                 .annotator = 0,
+                                 .off = off,
+                                 .len = len,
+                                 .ds = ds,
+                                 .slot = slot,
+                                 .review = true,
+                                 .accept = d->accept,
+                                 .reviewer = s->annotator,
+                                 .text_off = text_off};
+    s_rlease_drop(ds, rid, 0, sv->now);
+    return JURY_OK;
+}
+
+/* review_submit: one result per decision, sent after the turn's commit (SPEC 6.14). */
+static void s_review_submit(server_t *sv, session_t *s, jury_txn_t *txn, const jury_msg_t *m)
+{
+    if (!s_may_review(sv, s, txn, m))
+        return;
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    int rc = jury_proto_pack_header(&pk, JURY_CMD_RESULTS, true, m->req, 1);
+    rc = rc ? rc : jury_proto_pack_cstr(&pk, "results");
+    rc = rc ? rc : msgpack_pack_array(&pk, m->u.review_submit.count);
+    bool too_big = false;
+    for (uint32_t i = 0; i < m->u.review_submit.count && rc == 0; i++) {
+        const jury_proto_decision_t *d = &m->u.review_submit.items[i];
+        char reason[512] = "";
+        jury_err err = s_review_one(sv, s, txn, d, reason, sizeof reason);
+        too_big |= err == JURY_ETOOBIG;
+        if (err != JURY_OK) {
+            char hex[80], q[600];
+            s_hex(hex, sizeof hex, s->peer, s->peer_len);
+            s_event(JURY_LOG_DEBUG, "decision_refused", "peer=%s annotator=%s code=%s reason=%s",
+                    hex, s->name, jury_errname(err), s_q(q, sizeof q, reason, strlen(reason)));
+        }
+        rc = s_pack_result(&pk, d->record, err, reason, 0);
+    }
+    if (rc == 0)
+        s_queue(sv, s->peer, s->peer_len, &buf, true, true, m->req);
+    msgpack_sbuffer_destroy(&buf);
+    if (too_big)
+        s_violation(sv, s, s->name, "response size");
 }
 
 /* ---- one loop turn -------------------------------------------------------- */
@@ -1774,6 +2389,8 @@ static void s_handle(server_t *sv, inmsg_t *in, jury_txn_t *txn, msgpack_zone *z
     case JURY_CMD_FETCH:
     case JURY_CMD_SUBMIT:
     case JURY_CMD_RELEASE:
+    case JURY_CMD_REVIEW_FETCH:
+    case JURY_CMD_REVIEW_SUBMIT:
         break;
     default:
         s_bad(sv, in->peer, in->peer_len, &m, cmd_known, JURY_EPROTO,
@@ -1796,6 +2413,10 @@ static void s_handle(server_t *sv, inmsg_t *in, jury_txn_t *txn, msgpack_zone *z
         s_fetch(sv, s, txn, &m);
     else if (m.cmd == JURY_CMD_SUBMIT)
         s_submit(sv, s, txn, &m);
+    else if (m.cmd == JURY_CMD_REVIEW_FETCH)
+        s_review_fetch(sv, s, txn, &m);
+    else if (m.cmd == JURY_CMD_REVIEW_SUBMIT)
+        s_review_submit(sv, s, txn, &m);
     else
         s_release(sv, s, txn, &m);
 }
@@ -1913,6 +2534,21 @@ static jury_err s_track_completion(jury_txn_t *txn, const op_t *op, const gather
     return err;
 }
 
+/* A record contested at max_submitted waits for a reviewer (SPEC 9.7): JURY_REVIEW_CONTESTED joins
+ * its flags in the review queue, unless a reviewer has decided it already. */
+static jury_err s_queue_contested(jury_txn_t *txn, uint64_t rid)
+{
+    const void *blob;
+    size_t len;
+    unsigned why;
+    jury_err err = jury_store_review_get(txn, rid, &blob, &len);
+    if (err != JURY_ENOTFOUND)
+        return err;
+    if ((err = jury_store_review_queue_get(txn, rid, &why)) != JURY_OK)
+        return err;
+    return jury_store_review_queue_set(txn, rid, why | JURY_REVIEW_CONTESTED);
+}
+
 /*
  * A record reached its target. With dynamic overlap it is done only when its agreement on the
  * until question reaches the threshold: otherwise its target rises by one (it is pending again,
@@ -1935,6 +2571,8 @@ static jury_err s_on_target(jury_txn_t *txn, op_t *op)
             err = jury_store_record_set_target(txn, op->rid, op->state.target + (more ? 1 : 0),
                                                !more, &op->state);
             op->reopened = more;
+            if (err == JURY_OK && !more)
+                err = s_queue_contested(txn, op->rid);
         }
     }
     if (err == JURY_OK && !op->reopened)
@@ -2031,11 +2669,66 @@ static jury_err s_score_gold(server_t *sv, jury_txn_t *txn, op_t *op)
     return err;
 }
 
+/*
+ * Writes a reviewer's decision (op->review) in the turn's transaction: the review itself, the
+ * record out of the review queue, and the consolidation decision the review makes
+ * (jury_review_decision), which carries over the agreement of the decision it replaces.
+ */
+static jury_err s_write_review(server_t *sv, jury_txn_t *txn, const op_t *op)
+{
+    const void *blob = sv->values.data + op->off;
+    const char *name = sv->values.data + op->text_off;
+    msgpack_zone zone;
+    msgpack_zone_init(&zone, 2048);
+    msgpack_sbuffer dec;
+    msgpack_sbuffer_init(&dec);
+    jury_review_t r;
+    jury_record_state_t st;
+    jury_decision_t old;
+    const void *oldblob;
+    size_t oldlen;
+    const msgpack_object *agreement = NULL;
+    jury_err err = jury_review_decode(blob, op->len, &zone, &r);
+    if (err == JURY_OK)
+        err = jury_store_record_get(txn, op->rid, NULL, NULL, &st);
+    if (err == JURY_OK) {
+        jury_err derr = jury_store_decision_get(txn, op->rid, &oldblob, &oldlen);
+        /* An old decision that does not decode has no agreement to give: it is replaced. */
+        if (derr == JURY_OK && jury_decision_decode(oldblob, oldlen, &zone, &old) == JURY_OK)
+            agreement = &old.agreement;
+        else if (derr != JURY_OK && derr != JURY_ENOTFOUND)
+            err = derr;
+    }
+    /* Made before anything is written: the old decision is borrowed from the map. An agreement
+     * it cannot carry is dropped rather than failing every response of the turn. */
+    if (err == JURY_OK &&
+        (err = jury_review_decision(&dec, &r, name, st.submitted, agreement)) == JURY_EINVAL &&
+        agreement) {
+        msgpack_sbuffer_clear(&dec);
+        err = jury_review_decision(&dec, &r, name, st.submitted, NULL);
+    }
+    if (err == JURY_OK)
+        err = jury_store_review_put(txn, op->rid, blob, op->len);
+    if (err == JURY_OK)
+        err = jury_store_review_queue_set(txn, op->rid, 0);
+    if (err == JURY_OK)
+        err = jury_store_decision_put(txn, op->rid, dec.data, dec.size);
+    msgpack_sbuffer_destroy(&dec);
+    msgpack_zone_destroy(&zone);
+    return err;
+}
+
 static jury_err s_write_body(jury_txn_t *txn, void *arg)
 {
     server_t *sv = arg;
     for (size_t i = 0; i < sv->nops; i++) {
         op_t *op = &sv->ops[i];
+        if (op->review) {
+            jury_err err = s_write_review(sv, txn, op);
+            if (err != JURY_OK)
+                return err;
+            continue;
+        }
         jury_err err = jury_store_response_put(txn, op->rid, op->annotator, op->status,
                                                sv->values.data + op->off, op->len, sv->wall,
                                                op->max_discards, &op->state);
@@ -2234,15 +2927,25 @@ static void s_turn(server_t *sv)
     if (werr != JURY_OK) {
         s_event(JURY_LOG_ERROR, "commit_failed", "responses=%zu error=\"%s\"", sv->nops,
                 jury_strerror(werr));
+        /* Reviews touch no schedule: only datasets with responses are rebuilt. */
         for (dataset_t *d = sv->datasets; d; d = d->next)
             for (size_t i = 0; i < sv->nops; i++)
-                if (sv->ops[i].ds == d) {
+                if (sv->ops[i].ds == d && !sv->ops[i].review) {
                     s_dataset_reload(sv, d);
                     break;
                 }
     } else {
         for (size_t i = 0; i < sv->nops; i++) {
             op_t *op = &sv->ops[i];
+            if (op->review) {
+                const char *name = sv->values.data + op->text_off;
+                const char *record = name + strlen(name) + 1;
+                char q[300];
+                s_event(JURY_LOG_INFO, "reviewed", "annotator=%s dataset=%s record=%s accept=%s",
+                        name, op->ds->name, s_q(q, sizeof q, record, strlen(record)),
+                        op->accept ? "true" : "false");
+                continue;
+            }
             if (op->paused)
                 s_paused_now(sv, op);
             if (op->reopened)
@@ -2290,14 +2993,21 @@ static void s_on_expired(uint32_t annotator, uint64_t seq, void *arg)
             annotator, (unsigned long long)seq);
 }
 
+static void s_on_review_expired(const dataset_t *ds, const rlease_t *l)
+{
+    s_event(JURY_LOG_INFO, "review_lease_expired", "dataset=%s annotator_id=%u record=%llu",
+            ds->name, l->annotator, (unsigned long long)l->rid);
+}
+
 /*
  * Cuts a session whose annotator lost access to its dataset: releases all the annotator's leases
- * there at once (the records go back to pending), says goodbye EPERM, and keeps the connection
- * marked, so that its later requests get EPERM. Logged and audited.
+ * there at once, review leases too (the records go back to pending), says goodbye EPERM, and keeps
+ * the connection marked, so that its later requests get EPERM. Logged and audited.
  */
 static void s_session_cut(server_t *sv, session_t *s, const char *why)
 {
     size_t released = jury_sched_release_annotator(s->ds->sched, s->annotator);
+    s_rlease_sweep(s->ds, s->annotator, false, sv->now, NULL);
     char hex[80], q[300], reason[300], n[32];
     snprintf(reason, sizeof reason, "access withdrawn: %s", why);
     s_goodbye(sv, s->peer, s->peer_len, JURY_EPERM, reason);
@@ -2405,8 +3115,10 @@ static void s_tick(server_t *sv, bool poll_records, bool write_status)
         }
         i++;
     }
-    for (dataset_t *d = sv->datasets; d; d = d->next)
+    for (dataset_t *d = sv->datasets; d; d = d->next) {
         jury_sched_expire(d->sched, sv->now, s_on_expired, d);
+        s_rlease_sweep(d, 0, true, sv->now, s_on_review_expired);
+    }
     s_audit_flush(sv);
 
     if (poll_records) {

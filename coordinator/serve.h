@@ -11,6 +11,7 @@
 #include "jury_err.h"
 #include "jury_log.h"
 #include "jury_store.h"
+#include "metrics.h"
 
 /* Options of jury_serve_run. */
 typedef struct {
@@ -34,7 +35,8 @@ typedef struct {
     uint32_t burst;            /* messages one connection may send at once (the bucket's size) */
     uint32_t abuse_max;        /* limit violations within abuse_window_ms that end the session */
     uint32_t abuse_window_ms;  /* the window abuse_max is counted over */
-    uint32_t max_malformed; /* unreadable messages a connection may send before it is sent away */
+    uint32_t max_malformed;  /* unreadable messages a connection may send before it is sent away */
+    jury_metrics_t *metrics; /* the registry to update (borrowed; coordinator/metrics.h), or NULL */
 } jury_serve_opts_t;
 
 /* The defaults of the limits in jury_serve_opts_t. */
@@ -56,6 +58,13 @@ typedef struct {
  * loop turn in one transaction). On stop it answers nothing new, says
  * goodbye to every session and returns JURY_OK. Writes a live status file
  * (serve.status) into the store directory each second for `jury status`.
+ *
+ * Review (SPEC 9.7): welcome says the session's role; a record that dynamic
+ * overlap contests joins the store's review queue in the transaction that
+ * contests it; reviewers and admins (their role read at each request) get
+ * queued records with review leases, held in memory like answering leases,
+ * and their decisions are committed with the turn's responses: the review,
+ * the record out of the queue, and the consolidation decision it makes.
  *
  * With opts->secret_key the socket is a CURVE server and a ZAP handler
  * (ZeroMQ RFC 27, polled in the same loop) admits only the registered keys

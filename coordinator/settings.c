@@ -2939,7 +2939,8 @@ jury_err jury_settings_check_record(const jury_settings_t *s, const cJSON *recor
     const cJSON *id = NULL, *fields = NULL, *meta = NULL, *sugg = NULL, *resp = NULL, *gold = NULL;
     /* What `jury export --format records` adds to a record; importing the export into a new
      * dataset ignores them, whatever their values. */
-    static const char *const exported[] = {"status", "unified", "decision", "reason", "meta"};
+    static const char *const exported[] = {"status", "unified",     "decision",    "reason",
+                                           "meta",   "reviewed_by", "reviewed_ms", "review_note"};
     const cJSON *ignored[sizeof exported / sizeof exported[0]] = {NULL};
     for (const cJSON *c = record->child; c != NULL; c = c->next) {
         const s_path here = {NULL, s_key(c), 0};

@@ -192,15 +192,14 @@ const char *jury_settings_guidelines(const jury_settings_t *s);
  * Checks one record, parsed from a JSONL line, against the settings:
  * the shape {"id", "fields", "metadata", "suggestions", "responses"} (only
  * "fields" is required; unknown top-level keys are rejected, except "status",
- * "unified", "decision", "reason" and "meta", which `jury export --format
- * records` adds and which are ignored whatever their values, so that an
- * export imports into a new dataset; any key given twice is rejected),
- * every required field present and of its type, no unknown field, metadata
- * within its property, every suggestion a valid value for its question (with
- * "score" in 0..1 and "agent" a string when present), and every response a
- * valid value given by a valid annotator name in "user_id", each annotator
- * answering every required question. String contents are assumed to be valid
- * UTF-8 already (the importer checks the whole line first).
+ * "unified", "decision", "reason", "meta", "reviewed_by", "reviewed_ms" and
+ * "review_note", which `jury export --format records` adds and which are ignored whatever their
+ * values, so that an export imports into a new dataset; any key given twice is rejected), every
+ * required field present and of its type, no unknown field, metadata within its property, every
+ * suggestion a valid value for its question (with "score" in 0..1 and "agent" a string when
+ * present), and every response a valid value given by a valid annotator name in "user_id", each
+ * annotator answering every required question. String contents are assumed to be valid UTF-8
+ * already (the importer checks the whole line first).
  *
  * Returns JURY_OK, or JURY_EINVAL with "<JSON pointer>: <reason>" in err,
  * e.g. "/fields/instruction: field \"instruction\" is required by the dataset settings".

@@ -9,12 +9,20 @@
 #include "jury_utf8.h"
 
 static const char *const s_cmd_names[JURY_CMD_COUNT] = {
-    [JURY_CMD_HELLO] = "hello",         [JURY_CMD_FETCH] = "fetch",
-    [JURY_CMD_SUBMIT] = "submit",       [JURY_CMD_RELEASE] = "release",
-    [JURY_CMD_HEARTBEAT] = "heartbeat", [JURY_CMD_BYE] = "bye",
-    [JURY_CMD_WELCOME] = "welcome",     [JURY_CMD_BATCH] = "batch",
-    [JURY_CMD_RESULTS] = "results",     [JURY_CMD_ERROR] = "error",
+    [JURY_CMD_HELLO] = "hello",
+    [JURY_CMD_FETCH] = "fetch",
+    [JURY_CMD_SUBMIT] = "submit",
+    [JURY_CMD_RELEASE] = "release",
+    [JURY_CMD_HEARTBEAT] = "heartbeat",
+    [JURY_CMD_BYE] = "bye",
+    [JURY_CMD_WELCOME] = "welcome",
+    [JURY_CMD_BATCH] = "batch",
+    [JURY_CMD_RESULTS] = "results",
+    [JURY_CMD_ERROR] = "error",
     [JURY_CMD_GOODBYE] = "goodbye",
+    [JURY_CMD_REVIEW_FETCH] = "review_fetch",
+    [JURY_CMD_REVIEW_BATCH] = "review_batch",
+    [JURY_CMD_REVIEW_SUBMIT] = "review_submit",
 };
 
 static const char *const s_status_names[] = {
@@ -400,39 +408,73 @@ static bool s_get_map(s_ctx_t *c, const msgpack_object *map, const char *key, co
 }
 
 /*
- * Looks up a required array field holding min..max elements, each of them a map when
- * of_maps. Returns true and stores the array when acceptable.
+ * Looks up a required array field named path (for reasons) under key in map, holding min..max
+ * elements, each of them a map when of_maps. Returns true and stores the array when acceptable.
  */
-static bool s_get_array(s_ctx_t *c, const msgpack_object *map, const char *key, uint32_t min,
-                        uint32_t max, bool of_maps, const msgpack_object **out)
+static bool s_get_array(s_ctx_t *c, const msgpack_object *map, const char *key, const char *path,
+                        uint32_t min, uint32_t max, bool of_maps, const msgpack_object **out)
 {
     const msgpack_object *o;
     *out = NULL;
     if (!s_find(map, key, &o)) {
-        s_why(c->why, c->whylen, "%s: %s: given twice", c->cmd, key);
+        s_why(c->why, c->whylen, "%s: %s: given twice", c->cmd, path);
         return false;
     }
     if (!o) {
-        s_why(c->why, c->whylen, "%s: %s: missing", c->cmd, key);
+        s_why(c->why, c->whylen, "%s: %s: missing", c->cmd, path);
         return false;
     }
     if (o->type != MSGPACK_OBJECT_ARRAY) {
-        s_why(c->why, c->whylen, "%s: %s: must be an array, not %s", c->cmd, key, s_type_name(o));
+        s_why(c->why, c->whylen, "%s: %s: must be an array, not %s", c->cmd, path, s_type_name(o));
         return false;
     }
     if (o->via.array.size < min || o->via.array.size > max) {
-        s_why(c->why, c->whylen, "%s: %s: must hold %u..%u elements, not %u", c->cmd, key, min, max,
-              (unsigned)o->via.array.size);
+        s_why(c->why, c->whylen, "%s: %s: must hold %u..%u elements, not %u", c->cmd, path, min,
+              max, (unsigned)o->via.array.size);
         return false;
     }
     for (uint32_t i = 0; of_maps && i < o->via.array.size; i++) {
         if (o->via.array.ptr[i].type != MSGPACK_OBJECT_MAP) {
-            s_why(c->why, c->whylen, "%s: %s[%u]: must be a map, not %s", c->cmd, key, i,
+            s_why(c->why, c->whylen, "%s: %s[%u]: must be a map, not %s", c->cmd, path, i,
                   s_type_name(&o->via.array.ptr[i]));
             return false;
         }
     }
     *out = o;
+    return true;
+}
+
+/* Looks up a required boolean field named path; true and stored when it is one. */
+static bool s_get_bool(s_ctx_t *c, const msgpack_object *map, const char *key, const char *path,
+                       bool *out)
+{
+    const msgpack_object *o;
+    if (!s_find(map, key, &o)) {
+        s_why(c->why, c->whylen, "%s: %s: given twice", c->cmd, path);
+        return false;
+    }
+    if (!o || o->type != MSGPACK_OBJECT_BOOLEAN) {
+        s_why(c->why, c->whylen, "%s: %s: %s", c->cmd, path, o ? "must be a boolean" : "missing");
+        return false;
+    }
+    *out = o->via.boolean;
+    return true;
+}
+
+/* Looks up a required time field named path: an integer, ms since the Unix epoch. */
+static bool s_get_ms(s_ctx_t *c, const msgpack_object *map, const char *key, const char *path,
+                     int64_t *out)
+{
+    const msgpack_object *o;
+    if (!s_find(map, key, &o)) {
+        s_why(c->why, c->whylen, "%s: %s: given twice", c->cmd, path);
+        return false;
+    }
+    if (!o || !s_int64(o, out)) {
+        s_why(c->why, c->whylen, "%s: %s: %s", c->cmd, path,
+              o ? "must be an integer (ms since the Unix epoch)" : "missing");
+        return false;
+    }
     return true;
 }
 
@@ -491,7 +533,7 @@ static jury_err s_hello(s_ctx_t *c, const msgpack_object *m, jury_msg_t *msg)
     return JURY_OK;
 }
 
-/* fetch: n. */
+/* fetch and review_fetch: n. */
 static jury_err s_fetch(s_ctx_t *c, const msgpack_object *m, jury_msg_t *msg)
 {
     uint64_t n;
@@ -506,7 +548,7 @@ static jury_err s_submit(s_ctx_t *c, const msgpack_object *m, jury_msg_t *msg, m
 {
     const msgpack_object *arr;
     char path[64];
-    if (!s_get_array(c, m, "responses", 1, JURY_PROTO_BATCH_MAX, true, &arr))
+    if (!s_get_array(c, m, "responses", "responses", 1, JURY_PROTO_BATCH_MAX, true, &arr))
         return JURY_EPROTO;
     for (uint32_t i = 0; i < arr->via.array.size; i++) {
         const msgpack_object *r = &arr->via.array.ptr[i], *st, *values;
@@ -570,7 +612,7 @@ static jury_err s_submit(s_ctx_t *c, const msgpack_object *m, jury_msg_t *msg, m
 static jury_err s_release(s_ctx_t *c, const msgpack_object *m, jury_msg_t *msg)
 {
     const msgpack_object *arr;
-    if (!s_get_array(c, m, "records", 1, JURY_PROTO_BATCH_MAX, false, &arr))
+    if (!s_get_array(c, m, "records", "records", 1, JURY_PROTO_BATCH_MAX, false, &arr))
         return JURY_EPROTO;
     for (uint32_t i = 0; i < arr->via.array.size; i++) {
         const msgpack_object *o = &arr->via.array.ptr[i];
@@ -603,7 +645,7 @@ static bool s_get_progress(s_ctx_t *c, const msgpack_object *m, jury_proto_progr
     return true;
 }
 
-/* welcome: dataset, annotator, settings, heartbeat_ms, lease_seconds, batch_max, progress. */
+/* welcome: dataset, annotator, settings, heartbeat_ms, lease_seconds, batch_max, progress, role. */
 static jury_err s_welcome(s_ctx_t *c, const msgpack_object *m, jury_msg_t *msg)
 {
     uint64_t hb, lease, bmax;
@@ -615,7 +657,8 @@ static jury_err s_welcome(s_ctx_t *c, const msgpack_object *m, jury_msg_t *msg)
         !s_get_uint(c, m, "heartbeat_ms", "heartbeat_ms", 1, UINT32_MAX, &hb) ||
         !s_get_uint(c, m, "lease_seconds", "lease_seconds", 1, UINT32_MAX, &lease) ||
         !s_get_uint(c, m, "batch_max", "batch_max", 1, JURY_PROTO_BATCH_MAX, &bmax) ||
-        !s_get_progress(c, m, &msg->u.welcome.progress))
+        !s_get_progress(c, m, &msg->u.welcome.progress) ||
+        !s_get_str(c, m, "role", "role", false, 0, JURY_PROTO_ROLE_MAX, &msg->u.welcome.role))
         return JURY_EPROTO;
     msg->u.welcome.heartbeat_ms = (uint32_t)hb;
     msg->u.welcome.lease_seconds = (uint32_t)lease;
@@ -623,45 +666,165 @@ static jury_err s_welcome(s_ctx_t *c, const msgpack_object *m, jury_msg_t *msg)
     return JURY_OK;
 }
 
+/*
+ * What a record of batch and review_batch has in common (SPEC.md 6.4): id, fields, suggestions,
+ * metadata, lease_expires. i is the record's index, for reasons.
+ */
+static bool s_record_common(s_ctx_t *c, const msgpack_object *r, uint32_t i)
+{
+    const msgpack_object *o;
+    char path[96];
+    jury_str_t id;
+    int64_t t;
+    snprintf(path, sizeof path, "records[%u].id", i);
+    if (!s_get_str(c, r, "id", path, true, 1, JURY_PROTO_ID_MAX, &id))
+        return false;
+    snprintf(path, sizeof path, "records[%u].fields", i);
+    if (!s_get_map(c, r, "fields", path, true, &o))
+        return false;
+    snprintf(path, sizeof path, "records[%u].suggestions", i);
+    if (!s_get_map(c, r, "suggestions", path, false, &o))
+        return false;
+    snprintf(path, sizeof path, "records[%u].metadata", i);
+    if (!s_get_map(c, r, "metadata", path, false, &o))
+        return false;
+    snprintf(path, sizeof path, "records[%u].lease_expires", i);
+    return s_get_ms(c, r, "lease_expires", path, &t);
+}
+
 /* batch: records, each {id, fields, suggestions, metadata, lease_expires, draft}. */
 static jury_err s_batch(s_ctx_t *c, const msgpack_object *m, jury_msg_t *msg)
 {
     const msgpack_object *arr, *o;
-    char path[64];
-    jury_str_t id;
-    if (!s_get_array(c, m, "records", 0, JURY_PROTO_BATCH_MAX, true, &arr) ||
+    char path[96];
+    if (!s_get_array(c, m, "records", "records", 0, JURY_PROTO_BATCH_MAX, true, &arr) ||
         !s_get_progress(c, m, &msg->u.batch.progress))
         return JURY_EPROTO;
     for (uint32_t i = 0; i < arr->via.array.size; i++) {
         const msgpack_object *r = &arr->via.array.ptr[i];
-        int64_t t;
-        snprintf(path, sizeof path, "records[%u].id", i);
-        if (!s_get_str(c, r, "id", path, true, 1, JURY_PROTO_ID_MAX, &id))
-            return JURY_EPROTO;
-        snprintf(path, sizeof path, "records[%u].fields", i);
-        if (!s_get_map(c, r, "fields", path, true, &o))
-            return JURY_EPROTO;
-        snprintf(path, sizeof path, "records[%u].suggestions", i);
-        if (!s_get_map(c, r, "suggestions", path, false, &o))
-            return JURY_EPROTO;
-        snprintf(path, sizeof path, "records[%u].metadata", i);
-        if (!s_get_map(c, r, "metadata", path, false, &o))
+        if (!s_record_common(c, r, i))
             return JURY_EPROTO;
         snprintf(path, sizeof path, "records[%u].draft", i);
         if (!s_get_map(c, r, "draft", path, false, &o))
             return JURY_EPROTO;
-        snprintf(path, sizeof path, "records[%u].lease_expires", i);
-        if (!s_find(r, "lease_expires", &o)) {
-            s_why(c->why, c->whylen, "%s: %s: given twice", c->cmd, path);
+    }
+    msg->u.batch.records = arr;
+    return JURY_OK;
+}
+
+/* One of a review_batch record's responses (SPEC.md 6.13): {annotator, status, values,
+ * updated_ms}. path names the response, for reasons. */
+static bool s_review_response(s_ctx_t *c, const msgpack_object *r, const char *base)
+{
+    const msgpack_object *o;
+    char path[128];
+    jury_str_t s;
+    int64_t t;
+    snprintf(path, sizeof path, "%s.annotator", base);
+    if (!s_get_str(c, r, "annotator", path, true, 1, JURY_PROTO_NAME_MAX, &s))
+        return false;
+    snprintf(path, sizeof path, "%s.status", base);
+    if (!s_find(r, "status", &o)) {
+        s_why(c->why, c->whylen, "%s: %s: given twice", c->cmd, path);
+        return false;
+    }
+    if (!o || (!s_str_is(o, "submitted") && !s_str_is(o, "discarded"))) {
+        s_why(c->why, c->whylen, "%s: %s: %s", c->cmd, path,
+              o ? "must be \"submitted\" or \"discarded\"" : "missing");
+        return false;
+    }
+    snprintf(path, sizeof path, "%s.values", base);
+    if (!s_get_map(c, r, "values", path, false, &o))
+        return false;
+    snprintf(path, sizeof path, "%s.updated_ms", base);
+    return s_get_ms(c, r, "updated_ms", path, &t);
+}
+
+/*
+ * review_batch: records as in batch (without draft), each also with why, reason, unified and
+ * responses. why holds 1..JURY_PROTO_WHY_MAX words of 1..JURY_PROTO_CODE_MAX bytes; words other
+ * than "contested" and "rejected" are let through for newer coordinators.
+ */
+static jury_err s_review_batch(s_ctx_t *c, const msgpack_object *m, jury_msg_t *msg)
+{
+    const msgpack_object *arr, *o;
+    char path[96];
+    jury_str_t s;
+    if (!s_get_array(c, m, "records", "records", 0, JURY_PROTO_BATCH_MAX, true, &arr))
+        return JURY_EPROTO;
+    for (uint32_t i = 0; i < arr->via.array.size; i++) {
+        const msgpack_object *r = &arr->via.array.ptr[i];
+        if (!s_record_common(c, r, i))
             return JURY_EPROTO;
+        snprintf(path, sizeof path, "records[%u].why", i);
+        if (!s_get_array(c, r, "why", path, 1, JURY_PROTO_WHY_MAX, false, &o))
+            return JURY_EPROTO;
+        for (uint32_t k = 0; k < o->via.array.size; k++) {
+            const msgpack_object *w = &o->via.array.ptr[k];
+            if (w->type != MSGPACK_OBJECT_STR || w->via.str.size < 1 ||
+                w->via.str.size > JURY_PROTO_CODE_MAX) {
+                s_why(c->why, c->whylen, "%s: %s[%u]: must be a string of 1..%d bytes", c->cmd,
+                      path, k, JURY_PROTO_CODE_MAX);
+                return JURY_EPROTO;
+            }
         }
-        if (!o || !s_int64(o, &t)) {
-            s_why(c->why, c->whylen, "%s: %s: %s", c->cmd, path,
-                  o ? "must be an integer (ms since the Unix epoch)" : "missing");
+        snprintf(path, sizeof path, "records[%u].reason", i);
+        if (!s_get_str(c, r, "reason", path, false, 0, JURY_PROTO_REASON_MAX, &s))
             return JURY_EPROTO;
+        snprintf(path, sizeof path, "records[%u].unified", i);
+        if (!s_get_map(c, r, "unified", path, false, &o))
+            return JURY_EPROTO;
+        snprintf(path, sizeof path, "records[%u].responses", i);
+        if (!s_get_array(c, r, "responses", path, 0, UINT32_MAX, true, &o))
+            return JURY_EPROTO;
+        for (uint32_t k = 0; k < o->via.array.size; k++) {
+            char base[96];
+            snprintf(base, sizeof base, "records[%u].responses[%u]", i, k);
+            if (!s_review_response(c, &o->via.array.ptr[k], base))
+                return JURY_EPROTO;
         }
     }
     msg->u.batch.records = arr;
+    msg->u.batch.progress.present = false;
+    return JURY_OK;
+}
+
+/* review_submit: decisions, each {record, accept, values, note}. */
+static jury_err s_review_submit(s_ctx_t *c, const msgpack_object *m, jury_msg_t *msg,
+                                msgpack_zone *zone)
+{
+    const msgpack_object *arr, *values;
+    char path[64];
+    if (!s_get_array(c, m, "decisions", "decisions", 1, JURY_PROTO_BATCH_MAX, true, &arr))
+        return JURY_EPROTO;
+    for (uint32_t i = 0; i < arr->via.array.size; i++) {
+        const msgpack_object *r = &arr->via.array.ptr[i];
+        jury_proto_decision_t *it = &msg->u.review_submit.items[i];
+        snprintf(path, sizeof path, "decisions[%u].record", i);
+        if (!s_get_str(c, r, "record", path, true, 1, JURY_PROTO_ID_MAX, &it->record))
+            return JURY_EPROTO;
+        snprintf(path, sizeof path, "decisions[%u].accept", i);
+        if (!s_get_bool(c, r, "accept", path, &it->accept))
+            return JURY_EPROTO;
+        snprintf(path, sizeof path, "decisions[%u].values", i);
+        if (!s_get_map(c, r, "values", path, false, &values))
+            return JURY_EPROTO;
+        if (!values && it->accept) {
+            s_why(c->why, c->whylen, "%s: %s: missing (an accepted decision needs values)", c->cmd,
+                  path);
+            return JURY_EPROTO;
+        }
+        if (values) {
+            jury_err rc = s_unique_keys(c, values, path, zone);
+            if (rc != JURY_OK)
+                return rc;
+        }
+        it->values = values;
+        snprintf(path, sizeof path, "decisions[%u].note", i);
+        if (!s_get_str(c, r, "note", path, false, 0, JURY_PROTO_REASON_MAX, &it->note))
+            return JURY_EPROTO;
+        msg->u.review_submit.count = i + 1;
+    }
     return JURY_OK;
 }
 
@@ -670,7 +833,7 @@ static jury_err s_results(s_ctx_t *c, const msgpack_object *m, jury_msg_t *msg)
 {
     const msgpack_object *arr, *o;
     char path[64];
-    if (!s_get_array(c, m, "results", 0, JURY_PROTO_BATCH_MAX, true, &arr))
+    if (!s_get_array(c, m, "results", "results", 0, JURY_PROTO_BATCH_MAX, true, &arr))
         return JURY_EPROTO;
     for (uint32_t i = 0; i < arr->via.array.size; i++) {
         const msgpack_object *r = &arr->via.array.ptr[i];
@@ -735,6 +898,25 @@ static bool s_req_required(jury_cmd cmd)
     case JURY_CMD_WELCOME:
     case JURY_CMD_BATCH:
     case JURY_CMD_RESULTS:
+    case JURY_CMD_REVIEW_FETCH:
+    case JURY_CMD_REVIEW_BATCH:
+    case JURY_CMD_REVIEW_SUBMIT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Whether cmd goes from the coordinator to a worker (for the version mismatch's reason). */
+static bool s_to_worker(jury_cmd cmd)
+{
+    switch (cmd) {
+    case JURY_CMD_WELCOME:
+    case JURY_CMD_BATCH:
+    case JURY_CMD_RESULTS:
+    case JURY_CMD_ERROR:
+    case JURY_CMD_GOODBYE:
+    case JURY_CMD_REVIEW_BATCH:
         return true;
     default:
         return false;
@@ -806,9 +988,8 @@ jury_err jury_proto_decode(const void *frame, size_t len, msgpack_zone *zone, ju
     msg->version = v->via.u64 > UINT32_MAX ? UINT32_MAX : (uint32_t)v->via.u64;
     if (v->via.u64 != JURY_PROTO_VERSION) {
         /* Both sides decode: name the side that speaks the other version. */
-        bool to_worker = msg->cmd >= JURY_CMD_WELCOME && msg->cmd < JURY_CMD_COUNT;
         s_why(why, whylen, "protocol version %llu; this %s speaks %d",
-              (unsigned long long)v->via.u64, to_worker ? "worker" : "coordinator",
+              (unsigned long long)v->via.u64, s_to_worker(msg->cmd) ? "worker" : "coordinator",
               JURY_PROTO_VERSION);
         return JURY_EVERSION;
     }
@@ -858,6 +1039,12 @@ jury_err jury_proto_decode(const void *frame, size_t len, msgpack_zone *zone, ju
     case JURY_CMD_ERROR:
     case JURY_CMD_GOODBYE:
         return s_error(&c, &root, msg, false);
+    case JURY_CMD_REVIEW_FETCH:
+        return s_fetch(&c, &root, msg);
+    case JURY_CMD_REVIEW_BATCH:
+        return s_review_batch(&c, &root, msg);
+    case JURY_CMD_REVIEW_SUBMIT:
+        return s_review_submit(&c, &root, msg, zone);
     default:
         s_why(why, whylen, "internal error: command %d has no decoder", (int)msg->cmd);
         return JURY_EINTERNAL;
@@ -981,19 +1168,30 @@ int jury_proto_pack_progress(msgpack_packer *pk, const jury_proto_progress_t *p)
     return rc;
 }
 
-jury_err jury_proto_encode_fetch(msgpack_sbuffer *buf, uint64_t req, uint32_t n)
+/* fetch and review_fetch share a body: n. */
+static jury_err s_encode_n(msgpack_sbuffer *buf, jury_cmd cmd, uint64_t req, uint32_t n)
 {
     msgpack_packer pk;
     size_t start = buf->size;
     if (req > JURY_PROTO_REQ_MAX || n < 1 || n > JURY_PROTO_BATCH_MAX)
         return JURY_EINVAL;
     msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    int rc = jury_proto_pack_header(&pk, JURY_CMD_FETCH, true, req, 1);
+    int rc = jury_proto_pack_header(&pk, cmd, true, req, 1);
     if (rc == 0)
         rc = jury_proto_pack_cstr(&pk, "n");
     if (rc == 0)
         rc = msgpack_pack_uint32(&pk, n);
     return s_finish(buf, start, rc);
+}
+
+jury_err jury_proto_encode_fetch(msgpack_sbuffer *buf, uint64_t req, uint32_t n)
+{
+    return s_encode_n(buf, JURY_CMD_FETCH, req, n);
+}
+
+jury_err jury_proto_encode_review_fetch(msgpack_sbuffer *buf, uint64_t req, uint32_t n)
+{
+    return s_encode_n(buf, JURY_CMD_REVIEW_FETCH, req, n);
 }
 
 jury_err jury_proto_encode_heartbeat(msgpack_sbuffer *buf)

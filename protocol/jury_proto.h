@@ -37,25 +37,34 @@
 #define JURY_PROTO_TOKEN_MAX 512
 /* Longest error reason, in bytes. */
 #define JURY_PROTO_REASON_MAX 1024
-/* Longest error code name ("ENOTLEASED"), in bytes. */
+/* Longest error code name ("ENOTLEASED"), in bytes; also the longest word of a review_batch
+ * record's "why". */
 #define JURY_PROTO_CODE_MAX 32
+/* Longest role in welcome ("annotator", "reviewer", "admin", or a newer one), in bytes. */
+#define JURY_PROTO_ROLE_MAX 32
+/* Most words in a review_batch record's "why" ("contested", "rejected", or newer ones). */
+#define JURY_PROTO_WHY_MAX 16
 /* Largest request id: 2^53, so that every JavaScript or Lua number can hold it. */
 #define JURY_PROTO_REQ_MAX ((uint64_t)1 << 53)
 
-/* Commands. Worker to coordinator first, then coordinator to worker. */
+/* Commands: worker to coordinator first, then coordinator to worker; the review commands
+ * (SPEC.md 9.7), added later, come last. */
 typedef enum {
-    JURY_CMD_HELLO = 0,     /* "hello": open a session for an annotator on a dataset */
-    JURY_CMD_FETCH = 1,     /* "fetch": ask for up to n leased records */
-    JURY_CMD_SUBMIT = 2,    /* "submit": one or more responses */
-    JURY_CMD_RELEASE = 3,   /* "release": give leased records back */
-    JURY_CMD_HEARTBEAT = 4, /* "heartbeat": either direction, no reply */
-    JURY_CMD_BYE = 5,       /* "bye": the worker leaves; its leases are released */
-    JURY_CMD_WELCOME = 6,   /* "welcome": reply to hello, with the dataset's settings */
-    JURY_CMD_BATCH = 7,     /* "batch": reply to fetch, leased records */
-    JURY_CMD_RESULTS = 8,   /* "results": reply to submit and release, one result per item */
-    JURY_CMD_ERROR = 9,     /* "error": a request failed as a whole */
-    JURY_CMD_GOODBYE = 10,  /* "goodbye": the coordinator ends the session */
-    JURY_CMD_COUNT = 11     /* number of commands */
+    JURY_CMD_HELLO = 0,          /* "hello": open a session for an annotator on a dataset */
+    JURY_CMD_FETCH = 1,          /* "fetch": ask for up to n leased records */
+    JURY_CMD_SUBMIT = 2,         /* "submit": one or more responses */
+    JURY_CMD_RELEASE = 3,        /* "release": give leased records back */
+    JURY_CMD_HEARTBEAT = 4,      /* "heartbeat": either direction, no reply */
+    JURY_CMD_BYE = 5,            /* "bye": the worker leaves; its leases are released */
+    JURY_CMD_WELCOME = 6,        /* "welcome": reply to hello, with the dataset's settings */
+    JURY_CMD_BATCH = 7,          /* "batch": reply to fetch, leased records */
+    JURY_CMD_RESULTS = 8,        /* "results": reply to submit and release, one result per item */
+    JURY_CMD_ERROR = 9,          /* "error": a request failed as a whole */
+    JURY_CMD_GOODBYE = 10,       /* "goodbye": the coordinator ends the session */
+    JURY_CMD_REVIEW_FETCH = 11,  /* "review_fetch": a reviewer asks for records to review */
+    JURY_CMD_REVIEW_BATCH = 12,  /* "review_batch": reply to review_fetch, with all responses */
+    JURY_CMD_REVIEW_SUBMIT = 13, /* "review_submit": a reviewer's final decisions */
+    JURY_CMD_COUNT = 14          /* number of commands */
 } jury_cmd;
 
 /* The wire name of cmd ("hello", ...), or NULL when out of range. */
@@ -94,6 +103,17 @@ typedef struct {
     int64_t lease_expires; /* accepted draft: the extended lease, ms since the epoch; else 0 */
 } jury_proto_result_t;
 
+/* One decision of a review_submit (SPEC.md 6.14). */
+typedef struct {
+    jury_str_t record;            /* the record's external id */
+    bool accept;                  /* true: into the final datasets with values; false: left out */
+    const msgpack_object *values; /* map question -> value, no key twice; NULL when absent (nil
+                                     counts as absent). Decode refuses an accept without values
+                                     and lets a rejection carry some */
+    jury_str_t note;              /* optional note, len 0 when absent; at most
+                                     JURY_PROTO_REASON_MAX bytes */
+} jury_proto_decision_t;
+
 /* How far an annotator and its dataset are (optional in welcome and batch). */
 typedef struct {
     bool present;       /* the message carried "progress" */
@@ -121,7 +141,11 @@ typedef struct {
         } hello;
         struct {
             uint32_t n; /* 1..JURY_PROTO_BATCH_MAX */
-        } fetch;
+        } fetch;        /* also review_fetch (same field, same limits) */
+        struct {
+            uint32_t count;                                    /* 1..JURY_PROTO_BATCH_MAX */
+            jury_proto_decision_t items[JURY_PROTO_BATCH_MAX]; /* the decisions */
+        } review_submit;
         struct {
             uint32_t count;                                    /* 1..JURY_PROTO_BATCH_MAX */
             jury_proto_response_t items[JURY_PROTO_BATCH_MAX]; /* the responses */
@@ -138,11 +162,18 @@ typedef struct {
             uint32_t lease_seconds;         /* lease length */
             uint32_t batch_max;             /* largest n a fetch may ask for */
             jury_proto_progress_t progress; /* optional progress */
+            jury_str_t role; /* optional: "annotator", "reviewer", "admin" or a newer role (any
+                                0..JURY_PROTO_ROLE_MAX bytes are accepted); len 0 when absent */
         } welcome;
         struct {
-            const msgpack_object *records;  /* array of record maps (see SPEC.md, "batch") */
-            jury_proto_progress_t progress; /* optional progress */
-        } batch;
+            /* array of 0..JURY_PROTO_BATCH_MAX record maps whose fields decode has checked:
+             * batch (SPEC.md 6.4): id, fields, suggestions, metadata, lease_expires, draft;
+             * review_batch (6.13): the same but draft, plus why (1..JURY_PROTO_WHY_MAX strings
+             * of 1..JURY_PROTO_CODE_MAX bytes, unknown words allowed), reason, unified and
+             * responses (each annotator, status "submitted" or "discarded", values, updated_ms) */
+            const msgpack_object *records;
+            jury_proto_progress_t progress; /* optional progress (batch only) */
+        } batch;                            /* also review_batch */
         struct {
             uint32_t count;                                  /* 0..JURY_PROTO_BATCH_MAX */
             jury_proto_result_t items[JURY_PROTO_BATCH_MAX]; /* in request order */
@@ -175,7 +206,7 @@ JURY_MUST_CHECK jury_err jury_proto_check(const void *frame, size_t len, char *w
  * clears or destroys when done with msg). Checks the version, the command,
  * and every field's presence, type and limits as SPEC.md states them;
  * unknown keys are ignored (forward compatibility); a known key given twice
- * and a repeated key inside a response's values are refused. Returns JURY_OK,
+ * and a repeated key inside a response's or a decision's values are refused. Returns JURY_OK,
  * or JURY_EPROTO (malformed), JURY_ETOOBIG (over a frame limit, see
  * jury_proto_check), JURY_EVERSION (another protocol version; msg->version is
  * set), JURY_ENOMEM (the zone could not grow) with a reason in why (at most
@@ -224,6 +255,9 @@ JURY_MUST_CHECK jury_err jury_proto_encode_hello_token(msgpack_sbuffer *buf, uin
 /* Packs "progress" and its map (the caller counted the entry in its header). 0 or an error. */
 int jury_proto_pack_progress(msgpack_packer *pk, const jury_proto_progress_t *p);
 JURY_MUST_CHECK jury_err jury_proto_encode_fetch(msgpack_sbuffer *buf, uint64_t req, uint32_t n);
+/* review_fetch (SPEC.md 6.12): n 1..JURY_PROTO_BATCH_MAX, as fetch. */
+JURY_MUST_CHECK jury_err jury_proto_encode_review_fetch(msgpack_sbuffer *buf, uint64_t req,
+                                                        uint32_t n);
 JURY_MUST_CHECK jury_err jury_proto_encode_heartbeat(msgpack_sbuffer *buf);
 JURY_MUST_CHECK jury_err jury_proto_encode_bye(msgpack_sbuffer *buf, const char *reason);
 JURY_MUST_CHECK jury_err jury_proto_encode_error(msgpack_sbuffer *buf, bool has_req, uint64_t req,

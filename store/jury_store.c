@@ -1,10 +1,20 @@
-/* jury_store.c: the LMDB schema behind jury_store.h, its key encodings and its transactions. */
+/* jury_store.c: the LMDB schema behind jury_store.h, its key encodings, its transactions, backups
+ * and the consistency check. */
+#define _GNU_SOURCE 1 /* renameat2: swap a finished backup in without a window */
 #include "jury_store.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +50,11 @@
  *   grants      be32 annotator, be32 ds  -> empty
  *   paused      be32 ds, be32 annotator  -> be64 since_ms, reason (UTF-8, no NUL)
  *   gold        be32 ds, be32 annotator, question NUL -> be64 answered, be64 correct
+ *   reviews     be64 rid                 -> the coordinator's encoded review (opaque)
+ *   review_queue be64 rid                -> u8 why (JURY_REVIEW_* flags, never 0)
+ *
+ * Tables from agreement on were added by later builds of schema 1: a writer creates them when it
+ * opens an older store, and a read-only open reads them as empty (absent[]).
  *
  * A record id is dataset << 40 | sequence, so one range scan walks a dataset.
  */
@@ -62,13 +77,16 @@ enum {
     DB_GRANTS,
     DB_PAUSED,
     DB_GOLD,
+    DB_REVIEWS,
+    DB_REVIEW_QUEUE,
     DB_COUNT
 };
 
 static const char *const s_db_names[DB_COUNT] = {
-    "meta",      "datasets",      "dataset_ids",    "records",  "rstate",    "extids",
-    "responses", "annotators",    "annotator_ids",  "counters", "agreement", "ragree",
-    "decisions", "consolidation", "annotator_keys", "grants",   "paused",    "gold",
+    "meta",      "datasets",  "dataset_ids", "records",       "rstate",
+    "extids",    "responses", "annotators",  "annotator_ids", "counters",
+    "agreement", "ragree",    "decisions",   "consolidation", "annotator_keys",
+    "grants",    "paused",    "gold",        "reviews",       "review_queue",
 };
 
 /* Counter row slots. NEXT_SEQ is the dataset's next record sequence (dataset row only). */
@@ -106,6 +124,7 @@ struct jury_store {
     char *dir;             /* store directory (owned) */
     bool read_only;        /* opened with MDB_RDONLY */
     size_t map_growth;     /* bytes to add on a full map; 0 doubles */
+    size_t map_max;        /* the map's limit; 0 for none */
     int open_txns;         /* transactions open now (the map may only grow at 0) */
     bool absent[DB_COUNT]; /* tables a read-only open found missing (added by a later build) */
 };
@@ -163,10 +182,20 @@ static int64_t s_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Set when an LMDB call of this thread failed because the disk is full: jury_store_write must not
+ * answer that by growing the map. A transaction belongs to one thread, so this is per thread. */
+static _Thread_local bool s_disk_full;
+
 /* Translates an LMDB or errno code, logging the original where it is not routine. */
 static jury_err s_err(int rc, const char *what)
 {
     switch (rc) {
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+        jury_log(JURY_LOG_ERROR, "store: %s: the disk is full: %s", what, mdb_strerror(rc));
+        s_disk_full = true;
+        return JURY_EFULL;
     case MDB_SUCCESS:
         return JURY_OK;
     case MDB_NOTFOUND:
@@ -212,6 +241,54 @@ static MDB_val s_val(const void *p, size_t n)
 
 /* ---- open / close ------------------------------------------------------ */
 
+/* Reads the schema version in the meta table: JURY_ENOTFOUND when none, JURY_ECORRUPT when it is
+ * not 4 bytes. */
+static jury_err s_schema_read(MDB_txn *txn, MDB_dbi meta, uint32_t *version)
+{
+    MDB_val key = s_val("schema_version", 14), val;
+    int rc = mdb_get(txn, meta, &key, &val);
+    if (rc != MDB_SUCCESS)
+        return rc == MDB_NOTFOUND ? JURY_ENOTFOUND : s_err(rc, "read schema version");
+    if (val.mv_size != 4)
+        return JURY_ECORRUPT;
+    *version = s_get32(val.mv_data);
+    return JURY_OK;
+}
+
+/* Checks (with create, writes) the schema version, before any other table is touched: a store of
+ * another schema may hold tables of other shapes. */
+static jury_err s_schema_check(jury_store_t *s, MDB_txn *txn, bool create)
+{
+    uint32_t version = 0;
+    jury_err err = s_schema_read(txn, s->dbi[DB_META], &version);
+    if (err == JURY_ENOTFOUND && create) {
+        unsigned char v[4];
+        s_put32(v, JURY_STORE_SCHEMA);
+        MDB_val key = s_val("schema_version", 14), val = s_val(v, 4);
+        return s_err(mdb_put(txn, s->dbi[DB_META], &key, &val, 0), "write schema version");
+    }
+    if (err == JURY_ECORRUPT) {
+        jury_log(JURY_LOG_ERROR, "store %s: the schema version is not a 4-byte number", s->dir);
+        return JURY_ECORRUPT;
+    }
+    if (err != JURY_OK)
+        return err;
+    if (version > JURY_STORE_SCHEMA) {
+        jury_log(JURY_LOG_ERROR,
+                 "store %s was written by a newer jury (store schema %u; this jury reads %d): "
+                 "upgrade jury",
+                 s->dir, version, JURY_STORE_SCHEMA);
+        return JURY_EVERSION;
+    }
+    if (version != JURY_STORE_SCHEMA) {
+        jury_log(JURY_LOG_ERROR,
+                 "store %s has store schema %u, which this jury (store schema %d) does not read",
+                 s->dir, version, JURY_STORE_SCHEMA);
+        return JURY_EVERSION;
+    }
+    return JURY_OK;
+}
+
 static jury_err s_open_dbs(jury_store_t *s, bool create)
 {
     MDB_txn *txn;
@@ -238,28 +315,8 @@ static jury_err s_open_dbs(jury_store_t *s, bool create)
             err = s_err(rc, "open table");
             goto fail;
         }
-    }
-    MDB_val key = s_val("schema_version", 14), val;
-    rc = mdb_get(txn, s->dbi[DB_META], &key, &val);
-    if (rc == MDB_NOTFOUND && create) {
-        unsigned char v[4];
-        s_put32(v, JURY_STORE_SCHEMA);
-        val = s_val(v, 4);
-        if ((rc = mdb_put(txn, s->dbi[DB_META], &key, &val, 0)) != MDB_SUCCESS) {
-            err = s_err(rc, "write schema version");
+        if (i == DB_META && (err = s_schema_check(s, txn, create)) != JURY_OK)
             goto fail;
-        }
-    } else if (rc == MDB_NOTFOUND) {
-        err = JURY_ENOTFOUND;
-        goto fail;
-    } else if (rc != MDB_SUCCESS) {
-        err = s_err(rc, "read schema version");
-        goto fail;
-    } else if (val.mv_size != 4 || s_get32(val.mv_data) != JURY_STORE_SCHEMA) {
-        jury_log(JURY_LOG_ERROR, "store %s: schema version %u, this jury reads version %d", s->dir,
-                 val.mv_size == 4 ? s_get32(val.mv_data) : 0u, JURY_STORE_SCHEMA);
-        err = JURY_EVERSION;
-        goto fail;
     }
     /* Committing (even a read transaction) keeps the table handles open. */
     if ((rc = mdb_txn_commit(txn)) != MDB_SUCCESS)
@@ -297,6 +354,7 @@ jury_err jury_store_open(jury_store_t **out, const char *dir, const jury_store_o
         return JURY_ENOMEM;
     s->read_only = opts->read_only;
     s->map_growth = opts->map_growth;
+    s->map_max = opts->map_max;
     jury_err err = JURY_ENOMEM;
     if (!(s->dir = strdup(dir)))
         goto fail;
@@ -307,7 +365,10 @@ jury_err jury_store_open(jury_store_t **out, const char *dir, const jury_store_o
     }
     mdb_env_set_maxdbs(s->env, DB_COUNT);
     /* LMDB keeps the larger of this and the size recorded in the store. */
-    mdb_env_set_mapsize(s->env, opts->map_size ? opts->map_size : DEFAULT_MAP_SIZE);
+    size_t map_size = opts->map_size ? opts->map_size : DEFAULT_MAP_SIZE;
+    if (opts->map_max && map_size > opts->map_max)
+        map_size = opts->map_max;
+    mdb_env_set_mapsize(s->env, map_size);
     unsigned flags = MDB_NOTLS | (opts->read_only ? MDB_RDONLY : 0);
     if ((rc = mdb_env_open(s->env, dir, flags, 0640)) != MDB_SUCCESS) {
         err = rc == ENOENT ? JURY_ENOTFOUND : s_err(rc, dir);
@@ -363,8 +424,13 @@ static jury_err s_grow(jury_store_t *s, size_t at_least)
     size_t next = s->map_growth ? cur + s->map_growth : cur * 2;
     if (next < at_least)
         next = at_least;
-    if (next <= cur)
-        return JURY_EFULL; /* overflow */
+    if (s->map_max && next > s->map_max)
+        next = s->map_max;
+    if (next <= cur) {
+        jury_log(JURY_LOG_ERROR, "store %s: the map is full at %zu MiB and may not grow%s", s->dir,
+                 cur >> 20, s->map_max ? " (its limit, --map-max)" : "");
+        return JURY_EFULL;
+    }
     int rc = mdb_env_set_mapsize(s->env, next);
     if (rc != MDB_SUCCESS) {
         jury_log(JURY_LOG_ERROR, "store %s: cannot grow the map to %zu bytes: %s", s->dir, next,
@@ -451,6 +517,30 @@ void jury_txn_abort(jury_txn_t **txn_p)
 
 static jury_err s_counters_flush(jury_txn_t *t);
 
+/* Least free space on the store's file system below which a failed write counts as a full disk. */
+#define DISK_LOW_BYTES ((uint64_t)64 << 20)
+
+/*
+ * Whether a commit that failed with EIO failed for want of space. LMDB turns
+ * a short write (the disk filled in the middle of it, or the file reached the
+ * process's size limit) into EIO, so the cause is read off the file system:
+ * less than DISK_LOW_BYTES free, or the data file within 1 MiB of RLIMIT_FSIZE.
+ */
+static bool s_space_short(const jury_store_t *s)
+{
+    struct statvfs vfs;
+    if (statvfs(s->dir, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < DISK_LOW_BYTES)
+        return true;
+    struct rlimit lim;
+    char path[PATH_MAX];
+    struct stat st;
+    if (getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
+        snprintf(path, sizeof path, "%s/data.mdb", s->dir) < (int)sizeof path &&
+        stat(path, &st) == 0 && (uint64_t)st.st_size + (1u << 20) >= (uint64_t)lim.rlim_cur)
+        return true;
+    return false;
+}
+
 static jury_err s_commit(jury_txn_t **txn_p)
 {
     jury_txn_t *t = *txn_p;
@@ -460,9 +550,15 @@ static jury_err s_commit(jury_txn_t **txn_p)
         return err;
     }
     int rc = mdb_txn_commit(t->txn);
-    t->store->open_txns--;
+    jury_store_t *s = t->store;
+    s->open_txns--;
     free(t);
     *txn_p = NULL;
+    if (rc == EIO && s_space_short(s)) {
+        jury_log(JURY_LOG_ERROR, "store %s: commit: the disk is full (a short write)", s->dir);
+        s_disk_full = true;
+        return JURY_EFULL;
+    }
     return s_err(rc, "commit");
 }
 
@@ -473,13 +569,14 @@ jury_err jury_store_write(jury_store_t *store, jury_store_write_fn fn, void *arg
         jury_err err = s_begin(store, true, &t);
         if (err != JURY_OK)
             return err;
+        s_disk_full = false;
         err = fn(t, arg);
         if (err == JURY_OK)
             err = s_commit(&t);
         else
             jury_txn_abort(&t);
-        if (err != JURY_EFULL)
-            return err;
+        if (err != JURY_EFULL || s_disk_full)
+            return err; /* a full disk is not cured by a larger map */
         if ((err = s_grow(store, 0)) != JURY_OK)
             return err;
     }
@@ -804,7 +901,12 @@ jury_err jury_store_dataset_delete(jury_txn_t *txn, const char *name)
         (err = s_grants_drop_dataset(txn, id)) != JURY_OK ||
         (!txn->store->absent[DB_PAUSED] &&
          (err = s_delete_prefix(txn, DB_PAUSED, p32, 4)) != JURY_OK) ||
-        (!txn->store->absent[DB_GOLD] && (err = s_delete_prefix(txn, DB_GOLD, p32, 4)) != JURY_OK))
+        (!txn->store->absent[DB_GOLD] &&
+         (err = s_delete_prefix(txn, DB_GOLD, p32, 4)) != JURY_OK) ||
+        (!txn->store->absent[DB_REVIEWS] &&
+         (err = s_delete_prefix(txn, DB_REVIEWS, p24, 3)) != JURY_OK) ||
+        (!txn->store->absent[DB_REVIEW_QUEUE] &&
+         (err = s_delete_prefix(txn, DB_REVIEW_QUEUE, p24, 3)) != JURY_OK))
         return err;
     MDB_val key = s_val(name, strlen(name) + 1);
     int rc = mdb_del(txn->txn, txn->store->dbi[DB_DATASETS], &key, NULL);
@@ -1585,6 +1687,169 @@ jury_err jury_store_dataset_set_settings(jury_txn_t *txn, uint32_t ds, const cha
     return s_err(rc, "write dataset settings");
 }
 
+/* ---- reviews ------------------------------------------------------------ */
+
+/* The key range [lo, hi] of dataset ds's record ids; false when ds cannot own record ids. */
+static bool s_rid_range(uint32_t ds, uint64_t *lo, uint64_t *hi)
+{
+    if (ds >> (64 - JURY_RECORD_SEQ_BITS))
+        return false;
+    *lo = (uint64_t)ds << JURY_RECORD_SEQ_BITS;
+    *hi = *lo | ((UINT64_C(1) << JURY_RECORD_SEQ_BITS) - 1);
+    return true;
+}
+
+/*
+ * Walks the rows of table db (keyed by be64 record id) of dataset ds whose id is greater than
+ * after_rid, in id order, calling fn(rid, val, arg). A cursor walk over the dataset's key range:
+ * one step per row of the dataset, never a scan of other datasets' rows.
+ */
+static jury_err s_rid_walk(jury_txn_t *t, int db, uint32_t ds, uint64_t after_rid,
+                           jury_err (*fn)(uint64_t rid, const MDB_val *val, void *arg), void *arg)
+{
+    uint64_t lo, hi;
+    if (t->store->absent[db] || !s_rid_range(ds, &lo, &hi) || after_rid >= hi)
+        return JURY_OK;
+    unsigned char k[8];
+    s_put64(k, after_rid >= lo ? after_rid + 1 : lo);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(t->txn, t->store->dbi[db], &cur);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "open cursor");
+    MDB_val key = s_val(k, 8), val;
+    jury_err err = JURY_OK;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        if (key.mv_size != 8) {
+            err = JURY_ECORRUPT;
+            break;
+        }
+        uint64_t rid = s_get64(key.mv_data);
+        if (rid > hi || (err = fn(rid, &val, arg)) != JURY_OK)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (err == JURY_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+        err = s_err(rc, s_db_names[db]);
+    return err;
+}
+
+jury_err jury_store_review_put(jury_txn_t *txn, uint64_t rid, const void *blob, size_t len)
+{
+    jury_err err = s_need_write(txn);
+    if (err != JURY_OK)
+        return err;
+    if (!blob && len)
+        return JURY_EINVAL;
+    unsigned char k[8];
+    s_put64(k, rid);
+    MDB_val key = s_val(k, 8), val = s_val(blob, len);
+    return s_err(mdb_put(txn->txn, txn->store->dbi[DB_REVIEWS], &key, &val, 0), "write review");
+}
+
+jury_err jury_store_review_get(jury_txn_t *txn, uint64_t rid, const void **blob, size_t *len)
+{
+    if (txn->store->absent[DB_REVIEWS])
+        return JURY_ENOTFOUND;
+    unsigned char k[8];
+    s_put64(k, rid);
+    MDB_val key = s_val(k, 8), val;
+    int rc = mdb_get(txn->txn, txn->store->dbi[DB_REVIEWS], &key, &val);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "read review");
+    *blob = val.mv_data;
+    *len = val.mv_size;
+    return JURY_OK;
+}
+
+typedef struct {
+    jury_err (*fn)(uint64_t rid, const void *blob, size_t len, void *arg); /* the caller's */
+    void *arg;                                                             /* its argument */
+} review_walk_t;
+
+static jury_err s_review_step(uint64_t rid, const MDB_val *val, void *arg)
+{
+    review_walk_t *w = arg;
+    return w->fn(rid, val->mv_data, val->mv_size, w->arg);
+}
+
+jury_err jury_store_review_each(jury_txn_t *txn, uint32_t ds,
+                                jury_err (*fn)(uint64_t rid, const void *blob, size_t len,
+                                               void *arg),
+                                void *arg)
+{
+    review_walk_t w = {fn, arg};
+    return s_rid_walk(txn, DB_REVIEWS, ds, 0, s_review_step, &w);
+}
+
+jury_err jury_store_review_queue_set(jury_txn_t *txn, uint64_t rid, unsigned why)
+{
+    jury_err err = s_need_write(txn);
+    if (err != JURY_OK)
+        return err;
+    if (why > 0xffu)
+        return JURY_EINVAL;
+    unsigned char k[8], v[1] = {(unsigned char)why};
+    s_put64(k, rid);
+    MDB_val key = s_val(k, 8), val = s_val(v, 1);
+    if (why == 0) {
+        int rc = mdb_del(txn->txn, txn->store->dbi[DB_REVIEW_QUEUE], &key, NULL);
+        return rc == MDB_NOTFOUND ? JURY_OK : s_err(rc, "delete review queue entry");
+    }
+    return s_err(mdb_put(txn->txn, txn->store->dbi[DB_REVIEW_QUEUE], &key, &val, 0),
+                 "write review queue entry");
+}
+
+jury_err jury_store_review_queue_get(jury_txn_t *txn, uint64_t rid, unsigned *why)
+{
+    *why = 0;
+    if (txn->store->absent[DB_REVIEW_QUEUE])
+        return JURY_OK;
+    unsigned char k[8];
+    s_put64(k, rid);
+    MDB_val key = s_val(k, 8), val;
+    int rc = mdb_get(txn->txn, txn->store->dbi[DB_REVIEW_QUEUE], &key, &val);
+    if (rc == MDB_NOTFOUND)
+        return JURY_OK;
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "read review queue entry");
+    if (val.mv_size != 1)
+        return JURY_ECORRUPT;
+    *why = *(const unsigned char *)val.mv_data;
+    return JURY_OK;
+}
+
+typedef struct {
+    jury_err (*fn)(uint64_t rid, unsigned why, void *arg); /* the caller's, or NULL to count */
+    void *arg;                                             /* its argument */
+    uint64_t n;                                            /* entries seen */
+} queue_walk_t;
+
+static jury_err s_queue_step(uint64_t rid, const MDB_val *val, void *arg)
+{
+    queue_walk_t *w = arg;
+    if (val->mv_size != 1)
+        return JURY_ECORRUPT;
+    w->n++;
+    return w->fn ? w->fn(rid, *(const unsigned char *)val->mv_data, w->arg) : JURY_OK;
+}
+
+jury_err jury_store_review_queue_each(jury_txn_t *txn, uint32_t ds, uint64_t after_rid,
+                                      jury_err (*fn)(uint64_t rid, unsigned why, void *arg),
+                                      void *arg)
+{
+    queue_walk_t w = {fn, arg, 0};
+    return s_rid_walk(txn, DB_REVIEW_QUEUE, ds, after_rid, s_queue_step, &w);
+}
+
+jury_err jury_store_review_queue_count(jury_txn_t *txn, uint32_t ds, uint64_t *out)
+{
+    queue_walk_t w = {NULL, NULL, 0};
+    jury_err err = s_rid_walk(txn, DB_REVIEW_QUEUE, ds, 0, s_queue_step, &w);
+    *out = err == JURY_OK ? w.n : 0;
+    return err;
+}
+
 /* ---- counters (public) ------------------------------------------------- */
 
 jury_err jury_store_dataset_counts(jury_txn_t *txn, uint32_t ds, jury_counts_t *out)
@@ -2179,4 +2444,890 @@ static jury_err s_grants_drop_dataset(jury_txn_t *t, uint32_t ds)
     if (err == JURY_OK && rc != MDB_NOTFOUND)
         err = s_err(rc, "walk annotators");
     return err == JURY_OK && changed ? s_access_bump(t) : err;
+}
+
+/* ---- backup ------------------------------------------------------------ */
+
+static void s_why(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void s_why(char *why, size_t whylen, const char *fmt, ...)
+{
+    if (!why || !whylen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+}
+
+/* The jury_err of a failed system call's errno. */
+static jury_err s_errno_err(int e)
+{
+    switch (e) {
+    case ENOENT:
+    case ENOTDIR:
+        return JURY_ENOTFOUND;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+        return JURY_EPERM;
+    case EEXIST:
+    case ENOTEMPTY:
+        return JURY_EEXIST;
+    case ENOMEM:
+        return JURY_ENOMEM;
+    case ENAMETOOLONG:
+        return JURY_EINVAL;
+    default:
+        return JURY_EIO;
+    }
+}
+
+static int s_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* Removes path, a file or a directory tree (symbolic links are removed, never followed). */
+static int s_rmrf(const char *path)
+{
+    return nftw(path, s_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Flushes directory dir's entries to the disk, so that a rename in it survives a crash. */
+static int s_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd), e = errno;
+    close(fd);
+    errno = e;
+    return rc;
+}
+
+/*
+ * Whether --force may replace the existing dest (dst: its lstat): not one of the store's files,
+ * not the store directory nor a directory that holds it (the swap would delete the store), and
+ * of directories only an earlier backup (it holds data.mdb) or an empty one, never a directory of
+ * other files that a mistyped DEST happened to name.
+ */
+static jury_err s_replaceable(const jury_store_t *s, const char *dest, const struct stat *dst,
+                              char *why, size_t whylen)
+{
+    if (!S_ISDIR(dst->st_mode)) {
+        /* A file (or a link, which the swap replaces, never following it): not one of the
+         * store's own. */
+        static const char *const own[] = {"data.mdb", "lock.mdb"};
+        for (int i = 0; i < 2; i++) {
+            char path[PATH_MAX];
+            struct stat st;
+            if (snprintf(path, sizeof path, "%s/%s", s->dir, own[i]) < (int)sizeof path &&
+                stat(path, &st) == 0 && st.st_dev == dst->st_dev && st.st_ino == dst->st_ino) {
+                s_why(why, whylen, "%s is the store's own %s: back it up elsewhere", dest, own[i]);
+                return JURY_EINVAL;
+            }
+        }
+        return JURY_OK;
+    }
+    char real_dest[PATH_MAX], real_store[PATH_MAX];
+    if (!realpath(dest, real_dest) || !realpath(s->dir, real_store)) {
+        int e = errno;
+        s_why(why, whylen, "%s: %s", dest, strerror(e));
+        return s_errno_err(e);
+    }
+    size_t n = strlen(real_dest);
+    if (strncmp(real_store, real_dest, n) == 0 &&
+        (real_store[n] == '\0' || real_store[n] == '/' || n == 1)) {
+        s_why(why, whylen, "%s holds the store %s itself: back it up elsewhere", dest, s->dir);
+        return JURY_EINVAL;
+    }
+    char path[PATH_MAX];
+    struct stat st;
+    if (snprintf(path, sizeof path, "%s/data.mdb", dest) < (int)sizeof path &&
+        lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+        return JURY_OK;
+    DIR *dir = opendir(dest);
+    if (!dir) {
+        int e = errno;
+        s_why(why, whylen, "%s: %s", dest, strerror(e));
+        return s_errno_err(e);
+    }
+    const struct dirent *ent;
+    bool empty = true;
+    while (empty && (ent = readdir(dir)) != NULL)
+        empty = strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0;
+    closedir(dir);
+    if (empty)
+        return JURY_OK;
+    s_why(why, whylen,
+          "%s is a directory of other files, not a backup (no data.mdb): not replacing it, even "
+          "with --force",
+          dest);
+    return JURY_EINVAL;
+}
+
+/* Writes a compacted snapshot of the store to fd, from its current position. */
+static jury_err s_copy_to(jury_store_t *s, int fd, const char *path, char *why, size_t whylen)
+{
+    int rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+    if (rc == MDB_MAP_RESIZED && s->open_txns == 0) {
+        /* Another process grew the map since we opened: adopt its size and start again. */
+        mdb_env_set_mapsize(s->env, 0);
+        if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
+            int e = errno;
+            s_why(why, whylen, "%s: %s", path, strerror(e));
+            return s_errno_err(e);
+        }
+        rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+    }
+    if (rc == MDB_SUCCESS)
+        return JURY_OK;
+    s_why(why, whylen, "copying the store %s to %s: %s", s->dir, path, mdb_strerror(rc));
+    return rc > 0 ? s_errno_err(rc) : s_err(rc, "copy");
+}
+
+/* Puts the finished copy tmp at dest: beside nothing (exists false) or in place of what is there,
+ * which is then deleted. */
+static jury_err s_swap_in(const char *tmp, const char *dest, bool exists, char *why, size_t whylen)
+{
+    int rc;
+    char old[PATH_MAX];
+    if (!exists) {
+#ifdef RENAME_NOREPLACE
+        rc = renameat2(AT_FDCWD, tmp, AT_FDCWD, dest, RENAME_NOREPLACE);
+        if (rc != 0 && (errno == EINVAL || errno == ENOSYS))
+#endif
+        {
+            /* A file system without renameat2: rename replaces an empty directory, so look
+             * first. */
+            struct stat st;
+            if (lstat(dest, &st) == 0) {
+                errno = EEXIST;
+                rc = -1;
+            } else {
+                rc = rename(tmp, dest);
+            }
+        }
+        if (rc != 0) {
+            int e = errno;
+            if (e == EEXIST || e == ENOTEMPTY)
+                s_why(why, whylen, "%s appeared while the backup was written; --force replaces it",
+                      dest);
+            else
+                s_why(why, whylen, "cannot rename %s to %s: %s", tmp, dest, strerror(e));
+            return s_errno_err(e);
+        }
+        return JURY_OK;
+    }
+#ifdef RENAME_EXCHANGE
+    /* One step: dest is the new backup at once, and the old one sits at tmp. */
+    rc = renameat2(AT_FDCWD, tmp, AT_FDCWD, dest, RENAME_EXCHANGE);
+    if (rc == 0) {
+        if (s_rmrf(tmp) != 0)
+            jury_log(JURY_LOG_WARN, "backup: cannot delete the replaced %s (now at %s): %s", dest,
+                     tmp, strerror(errno));
+        return JURY_OK;
+    }
+    if (errno != EINVAL && errno != ENOSYS) {
+        int e = errno;
+        s_why(why, whylen, "cannot swap %s in for %s: %s", tmp, dest, strerror(e));
+        return s_errno_err(e);
+    }
+#endif
+    /* Two steps: dest is missing for a moment, but never holds half a copy. */
+    if (snprintf(old, sizeof old, "%s.old", tmp) >= (int)sizeof old || rename(dest, old) != 0) {
+        int e = errno;
+        s_why(why, whylen, "cannot move %s aside: %s", dest, strerror(e));
+        return s_errno_err(e);
+    }
+    if (rename(tmp, dest) != 0) {
+        int e = errno;
+        if (rename(old, dest) != 0)
+            jury_log(JURY_LOG_ERROR, "backup: the previous %s is now at %s", dest, old);
+        s_why(why, whylen, "cannot rename %s to %s: %s", tmp, dest, strerror(e));
+        return s_errno_err(e);
+    }
+    if (s_rmrf(old) != 0)
+        jury_log(JURY_LOG_WARN, "backup: cannot delete the replaced %s (now at %s): %s", dest, old,
+                 strerror(errno));
+    return JURY_OK;
+}
+
+jury_err jury_store_backup(jury_store_t *store, const char *dest, bool force, char *why,
+                           size_t whylen)
+{
+    char d[PATH_MAX], parent[PATH_MAX], tmp[PATH_MAX], file[PATH_MAX];
+    s_why(why, whylen, "%s", "");
+    size_t n = dest ? strlen(dest) : 0;
+    while (n > 1 && dest[n - 1] == '/')
+        n--;
+    /* Room for the sibling's name: "/." + ".tmp-XXXXXX" + "/data.mdb" + ".old". */
+    if (n == 0 || n + 32 >= sizeof d) {
+        s_why(why, whylen, "backup destination '%s': %s", dest ? dest : "",
+              n ? "too long" : "empty");
+        return JURY_EINVAL;
+    }
+    memcpy(d, dest, n);
+    d[n] = '\0';
+    const char *slash = strrchr(d, '/');
+    const char *base = slash ? slash + 1 : d;
+    if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+        s_why(why, whylen, "backup destination %s: name the directory to create", d);
+        return JURY_EINVAL;
+    }
+    if (!slash)
+        strcpy(parent, ".");
+    else if (slash == d)
+        strcpy(parent, "/");
+    else
+        snprintf(parent, sizeof parent, "%.*s", (int)(slash - d), d);
+
+    struct stat st;
+    bool exists = lstat(d, &st) == 0;
+    if (!exists && errno != ENOENT) {
+        int e = errno;
+        s_why(why, whylen, "%s: %s", d, strerror(e));
+        return s_errno_err(e);
+    }
+    if (exists && !force) {
+        s_why(why, whylen, "%s exists already; --force replaces it", d);
+        return JURY_EEXIST;
+    }
+    jury_err err;
+    if (exists && (err = s_replaceable(store, d, &st, why, whylen)) != JURY_OK)
+        return err;
+
+    if (snprintf(tmp, sizeof tmp, "%s/.%s.tmp-XXXXXX", parent, base) >= (int)sizeof tmp) {
+        s_why(why, whylen, "backup destination %s: too long", d);
+        return JURY_EINVAL;
+    }
+    if (!mkdtemp(tmp)) {
+        int e = errno;
+        if (e == ENOENT || e == ENOTDIR)
+            s_why(why, whylen, "%s: directory %s does not exist", d, parent);
+        else
+            s_why(why, whylen, "cannot create a directory in %s: %s", parent, strerror(e));
+        return s_errno_err(e);
+    }
+    int fd = -1;
+    if (snprintf(file, sizeof file, "%s/data.mdb", tmp) < (int)sizeof file)
+        fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    else
+        errno = ENAMETOOLONG;
+    if (fd < 0) {
+        int e = errno;
+        s_why(why, whylen, "%s: %s", file, strerror(e));
+        err = s_errno_err(e);
+        goto fail;
+    }
+    err = s_copy_to(store, fd, file, why, whylen);
+    /* The copy must be on the disk before its name is: a crash then leaves the old DEST or the
+     * whole new one. */
+    if (err == JURY_OK && fsync(fd) != 0) {
+        int e = errno;
+        s_why(why, whylen, "%s: %s", file, strerror(e));
+        err = s_errno_err(e);
+    }
+    if (close(fd) != 0 && err == JURY_OK) {
+        int e = errno;
+        s_why(why, whylen, "%s: %s", file, strerror(e));
+        err = s_errno_err(e);
+    }
+    if (err == JURY_OK && s_fsync_dir(tmp) != 0) {
+        int e = errno;
+        s_why(why, whylen, "%s: %s", tmp, strerror(e));
+        err = s_errno_err(e);
+    }
+    if (err != JURY_OK || (err = s_swap_in(tmp, d, exists, why, whylen)) != JURY_OK)
+        goto fail;
+    if (s_fsync_dir(parent) != 0) {
+        int e = errno;
+        s_why(why, whylen, "%s: %s", parent, strerror(e));
+        return s_errno_err(e);
+    }
+    return JURY_OK;
+fail:
+    s_rmrf(tmp);
+    return err;
+}
+
+jury_err jury_store_schema_of(const char *dir, uint32_t *version)
+{
+    struct stat st;
+    if (!dir || !version)
+        return JURY_EINVAL;
+    if (stat(dir, &st) != 0)
+        return s_errno_err(errno);
+    if (!S_ISDIR(st.st_mode))
+        return JURY_EINVAL;
+    MDB_env *env;
+    int rc = mdb_env_create(&env);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "create environment");
+    mdb_env_set_maxdbs(env, 1);
+    jury_err err;
+    MDB_txn *txn = NULL;
+    MDB_dbi meta;
+    if ((rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0640)) != MDB_SUCCESS ||
+        (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != MDB_SUCCESS ||
+        (rc = mdb_dbi_open(txn, s_db_names[DB_META], 0, &meta)) != MDB_SUCCESS)
+        err = rc == ENOENT ? JURY_ENOTFOUND : s_err(rc, dir);
+    else
+        err = s_schema_read(txn, meta, version);
+    if (txn)
+        mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return err;
+}
+
+/* ---- consistency check ------------------------------------------------- */
+
+#define CHECK_LINE_MAX 1024 /* longest problem line */
+#define CHECK_NAME_MAX 160  /* longest external id shown, after escaping */
+
+/* What the check counts for one annotator id. */
+typedef struct {
+    bool exists;                       /* it has an annotator_ids row */
+    bool has_row;                      /* a counters row of the dataset names it */
+    uint64_t n[JURY_RESPONSE_NSTATUS]; /* its responses to the dataset's records, by status */
+} check_annotator_t;
+
+typedef struct {
+    jury_txn_t *t;                                  /* the read transaction */
+    uint32_t ds;                                    /* the dataset checked */
+    uint64_t lo, hi;                                /* its record id range */
+    uint64_t max_reports;                           /* problems to report; 0: all */
+    void (*report)(const char *problem, void *arg); /* the caller's */
+    void *arg;                                      /* its argument */
+    jury_store_check_t *out;                        /* what was found */
+    unsigned char *named;           /* per record sequence: external ids naming it (at most 255) */
+    uint64_t nseq;                  /* entries at named */
+    check_annotator_t *ann;         /* per annotator id */
+    uint32_t nann;                  /* entries at ann */
+    uint64_t v[COUNTER_N];          /* the dataset's counters as the records say */
+    uint64_t max_seq;               /* largest record sequence seen */
+    uint64_t name_rid;              /* the record that name names (0: none yet) */
+    char name[CHECK_NAME_MAX + 32]; /* `record "EXT"` or `record #SEQ` */
+} check_t;
+
+static bool s_reporting(const check_t *c)
+{
+    return c->report && (c->max_reports == 0 || c->out->problems < c->max_reports);
+}
+
+static void s_problem(check_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void s_problem(check_t *c, const char *fmt, ...)
+{
+    bool report = s_reporting(c);
+    c->out->problems++;
+    if (!report)
+        return;
+    char line[CHECK_LINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    c->report(line, c->arg);
+}
+
+/* Writes bytes as a double-quoted string, control bytes, quotes and backslashes escaped and the
+ * text cut at CHECK_NAME_MAX. */
+static void s_quote(char *out, size_t cap, const unsigned char *p, size_t n)
+{
+    size_t o = 0;
+    out[o++] = '"';
+    for (size_t i = 0; i < n && o + 8 < cap; i++) {
+        if (o > CHECK_NAME_MAX) {
+            memcpy(out + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (p[i] < 0x20 || p[i] == 0x7f || p[i] == '"' || p[i] == '\\')
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", p[i]);
+        else
+            out[o++] = (char)p[i];
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+}
+
+/* A record's name for a problem line: its external id when the index has one, else its
+ * sequence. Looking the id up walks the dataset's index, so only reported problems ask. */
+static const char *s_record_name(check_t *c, uint64_t rid)
+{
+    if (c->name_rid == rid && rid)
+        return c->name;
+    c->name_rid = rid;
+    snprintf(c->name, sizeof c->name, "record #%llu",
+             (unsigned long long)(rid & ((UINT64_C(1) << JURY_RECORD_SEQ_BITS) - 1)));
+    unsigned char k[4];
+    s_put32(k, c->ds);
+    MDB_cursor *cur;
+    if (mdb_cursor_open(c->t->txn, c->t->store->dbi[DB_EXTIDS], &cur) != MDB_SUCCESS)
+        return c->name;
+    MDB_val key = s_val(k, 4), val;
+    for (int rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+         rc == MDB_SUCCESS && key.mv_size > 4 && memcmp(key.mv_data, k, 4) == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+        if (val.mv_size == 8 && s_get64(val.mv_data) == rid) {
+            char q[CHECK_NAME_MAX + 16];
+            s_quote(q, sizeof q, (const unsigned char *)key.mv_data + 4, key.mv_size - 4);
+            snprintf(c->name, sizeof c->name, "record %s", q);
+            break;
+        }
+    mdb_cursor_close(cur);
+    return c->name;
+}
+
+/* A problem with record rid: the line starts with the record's name. */
+static void s_record_problem(check_t *c, uint64_t rid, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void s_record_problem(check_t *c, uint64_t rid, const char *fmt, ...)
+{
+    if (!s_reporting(c)) {
+        c->out->problems++;
+        return;
+    }
+    char what[CHECK_LINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    s_problem(c, "%s: %s", s_record_name(c, rid), what);
+}
+
+/* An annotator's name for a problem line: `annotator "NAME"`, or its id when it has none. */
+static void s_annotator_label(check_t *c, uint32_t id, char *out, size_t cap)
+{
+    const char *name;
+    if (jury_store_annotator_name(c->t, id, &name) == JURY_OK) {
+        char q[CHECK_NAME_MAX + 16];
+        s_quote(q, sizeof q, (const unsigned char *)name, strlen(name));
+        snprintf(out, cap, "annotator %s", q);
+    } else {
+        snprintf(out, cap, "annotator id %u", id);
+    }
+}
+
+/* The largest record sequence of the dataset in table db (0 when it has none). */
+static jury_err s_last_seq(check_t *c, int db, uint64_t *seq)
+{
+    *seq = 0;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(c->t->txn, c->t->store->dbi[db], &cur);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "open cursor");
+    unsigned char k[8];
+    MDB_val key, val;
+    if (c->hi == UINT64_MAX) {
+        rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+    } else {
+        s_put64(k, c->hi + 1);
+        key = s_val(k, 8);
+        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+        rc = rc == MDB_SUCCESS    ? mdb_cursor_get(cur, &key, &val, MDB_PREV)
+             : rc == MDB_NOTFOUND ? mdb_cursor_get(cur, &key, &val, MDB_LAST)
+                                  : rc;
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_SUCCESS && key.mv_size >= 8) {
+        uint64_t rid = s_get64(key.mv_data);
+        if (rid >= c->lo && rid <= c->hi)
+            *seq = rid - c->lo;
+        return JURY_OK;
+    }
+    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? JURY_OK : s_err(rc, "read last record");
+}
+
+/* Sizes the per-record and per-annotator tables and marks the annotators that exist. */
+static jury_err s_check_setup(check_t *c)
+{
+    uint64_t a, b;
+    jury_err err;
+    if ((err = s_last_seq(c, DB_RSTATE, &a)) != JURY_OK ||
+        (err = s_last_seq(c, DB_RECORDS, &b)) != JURY_OK)
+        return err;
+    c->nseq = (a > b ? a : b) + 1;
+    if (c->nseq > SIZE_MAX || !(c->named = calloc((size_t)c->nseq, 1)))
+        return JURY_ENOMEM;
+
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(c->t->txn, c->t->store->dbi[DB_ANNOTATOR_IDS], &cur);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "open cursor");
+    MDB_val key, val;
+    uint32_t max = 0;
+    rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+    if (rc == MDB_SUCCESS && key.mv_size == 4)
+        max = s_get32(key.mv_data);
+    c->nann = max + 1;
+    if (max == UINT32_MAX || !(c->ann = calloc(c->nann, sizeof *c->ann))) {
+        mdb_cursor_close(cur);
+        return JURY_ENOMEM;
+    }
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+        if (key.mv_size == 4 && s_get32(key.mv_data) < c->nann)
+            c->ann[s_get32(key.mv_data)].exists = true;
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? JURY_OK : s_err(rc, "walk annotators");
+}
+
+/* Every external id of the dataset names an existing record of it; counts the ids per record. */
+static jury_err s_check_extids(check_t *c)
+{
+    unsigned char k[4];
+    s_put32(k, c->ds);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(c->t->txn, c->t->store->dbi[DB_EXTIDS], &cur);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "open cursor");
+    MDB_val key = s_val(k, 4), val;
+    char q[CHECK_NAME_MAX + 16];
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+         rc == MDB_SUCCESS && key.mv_size >= 4 && memcmp(key.mv_data, k, 4) == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        bool report = s_reporting(c);
+        if (report)
+            s_quote(q, sizeof q, (const unsigned char *)key.mv_data + 4, key.mv_size - 4);
+        if (val.mv_size != 8) {
+            s_problem(c, "external id %s: index entry of %zu bytes, not a record id", q,
+                      val.mv_size);
+            continue;
+        }
+        uint64_t rid = s_get64(val.mv_data);
+        if (rid < c->lo || rid > c->hi) {
+            s_problem(c, "external id %s: names record id %llu of dataset id %u", q,
+                      (unsigned long long)rid, jury_record_dataset(rid));
+            continue;
+        }
+        unsigned char rk[8];
+        s_put64(rk, rid);
+        MDB_val skey = s_val(rk, 8), sval;
+        int rc2 = mdb_get(c->t->txn, c->t->store->dbi[DB_RSTATE], &skey, &sval);
+        if (rc2 == MDB_NOTFOUND) {
+            s_problem(c, "external id %s: names record #%llu, which does not exist", q,
+                      (unsigned long long)(rid - c->lo));
+            continue;
+        }
+        if (rc2 != MDB_SUCCESS) {
+            mdb_cursor_close(cur);
+            return s_err(rc2, "read record state");
+        }
+        unsigned char *n = &c->named[rid - c->lo];
+        if (*n < UCHAR_MAX)
+            (*n)++;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? JURY_OK : s_err(rc, "walk external ids");
+}
+
+/* Checks one record's state against its responses (n, by status) and its index entries. */
+static void s_check_record(check_t *c, uint64_t rid, const jury_record_state_t *st,
+                           const uint64_t n[JURY_RESPONSE_NSTATUS])
+{
+    static const char *const what[JURY_RESPONSE_NSTATUS] = {"submitted", "discarded", "draft"};
+    const uint32_t have[JURY_RESPONSE_NSTATUS] = {st->submitted, st->discarded, st->draft};
+    for (int i = 0; i < JURY_RESPONSE_NSTATUS; i++)
+        if (have[i] != n[i])
+            s_record_problem(c, rid, "its state counts %u %s responses; it has %llu", have[i],
+                             what[i], (unsigned long long)n[i]);
+    unsigned long long sub = n[JURY_RESPONSE_SUBMITTED];
+    const char *status = jury_record_status_name(st->status);
+    if (st->gold) {
+        if (st->target != JURY_STORE_GOLD_TARGET)
+            s_record_problem(c, rid, "a gold record with target %u instead of the gold target",
+                             st->target);
+        if (st->status == JURY_RECORD_COMPLETED)
+            s_record_problem(c, rid, "a gold record marked completed");
+    } else if (st->target == 0) {
+        s_record_problem(c, rid, "target 0");
+    } else {
+        if (sub > st->target)
+            s_record_problem(c, rid, "%llu submitted responses, more than its target %u", sub,
+                             st->target);
+        if (st->status == JURY_RECORD_COMPLETED && sub < st->target)
+            s_record_problem(c, rid,
+                             "status %s, but its %llu submitted responses are below its "
+                             "target %u",
+                             status, sub, st->target);
+        if (st->status != JURY_RECORD_COMPLETED && sub >= st->target)
+            s_record_problem(c, rid,
+                             "status %s, but its %llu submitted responses reach its "
+                             "target %u",
+                             status, sub, st->target);
+    }
+    if (st->status == JURY_RECORD_DISCARDED && n[JURY_RESPONSE_DISCARDED] == 0)
+        s_record_problem(c, rid, "set aside (status discarded) without a discarded response");
+    unsigned named = c->named[rid - c->lo];
+    if (named == 0)
+        s_record_problem(c, rid, "no external id names it in the index");
+    else if (named > 1)
+        s_record_problem(c, rid, "named by %u external ids in the index", named);
+}
+
+/* The record id of a responses key (12 bytes: rid, annotator), or UINT64_MAX for a bad key. */
+static uint64_t s_resp_rid(const MDB_val *key)
+{
+    return key->mv_size == 12 ? s_get64(key->mv_data) : UINT64_MAX;
+}
+
+/* Tallies one response (its key is within the dataset's range) into n and the annotators. */
+static jury_err s_check_response(check_t *c, uint64_t rid, const MDB_val *key, const MDB_val *val,
+                                 bool record_exists, uint64_t n[JURY_RESPONSE_NSTATUS])
+{
+    jury_response_t r;
+    char who[CHECK_NAME_MAX + 32] = "";
+    c->out->responses++;
+    if (s_response_decode(key, val, &r) != JURY_OK) {
+        s_record_problem(c, rid, "a response row of %zu bytes that cannot be read", val->mv_size);
+        return JURY_OK;
+    }
+    bool known = r.annotator < c->nann && c->ann[r.annotator].exists;
+    if (!record_exists || !known) {
+        if (s_reporting(c))
+            s_annotator_label(c, r.annotator, who, sizeof who);
+        if (!record_exists)
+            s_problem(c, "response of %s to %s, which does not exist", who,
+                      s_reporting(c) ? s_record_name(c, rid) : "");
+        else
+            s_record_problem(c, rid, "a response of annotator id %u, who does not exist",
+                             r.annotator);
+    }
+    /* The counters count the responses of records that exist; one to a missing record is
+     * reported above, not counted again as a counter mismatch. */
+    if (!record_exists)
+        return JURY_OK;
+    if (known)
+        c->ann[r.annotator].n[r.status]++;
+    c->v[C_SUBMITTED + r.status]++;
+    n[r.status]++;
+    return JURY_OK;
+}
+
+/* Walks states, payloads and responses of the dataset side by side, in record id order. */
+static jury_err s_check_records(check_t *c)
+{
+    MDB_cursor *rs = NULL, *pay = NULL, *resp = NULL;
+    int rc;
+    jury_err err = JURY_OK;
+    if ((rc = mdb_cursor_open(c->t->txn, c->t->store->dbi[DB_RSTATE], &rs)) != MDB_SUCCESS ||
+        (rc = mdb_cursor_open(c->t->txn, c->t->store->dbi[DB_RECORDS], &pay)) != MDB_SUCCESS ||
+        (rc = mdb_cursor_open(c->t->txn, c->t->store->dbi[DB_RESPONSES], &resp)) != MDB_SUCCESS) {
+        err = s_err(rc, "open cursor");
+        goto done;
+    }
+    unsigned char k[8];
+    s_put64(k, c->lo);
+    MDB_val sk = s_val(k, 8), sv, pk = s_val(k, 8), pv, qk = s_val(k, 8), qv;
+    int prc = mdb_cursor_get(pay, &pk, &pv, MDB_SET_RANGE);
+    int qrc = mdb_cursor_get(resp, &qk, &qv, MDB_SET_RANGE);
+    for (rc = mdb_cursor_get(rs, &sk, &sv, MDB_SET_RANGE); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(rs, &sk, &sv, MDB_NEXT)) {
+        if (sk.mv_size != 8) {
+            /* Not a record id: jury never writes one; name it and walk on. */
+            if (sk.mv_size > 8 && s_get64(sk.mv_data) > c->hi)
+                break;
+            s_problem(c, "record states: a key of %zu bytes, not a record id", sk.mv_size);
+            continue;
+        }
+        uint64_t rid = s_get64(sk.mv_data);
+        if (rid > c->hi)
+            break;
+        if (rid - c->lo > c->max_seq)
+            c->max_seq = rid - c->lo;
+        /* Payloads without a state come before this record; then its own. */
+        for (; prc == MDB_SUCCESS && pk.mv_size == 8 && s_get64(pk.mv_data) < rid;
+             prc = mdb_cursor_get(pay, &pk, &pv, MDB_NEXT))
+            s_record_problem(c, s_get64(pk.mv_data), "a payload but no state");
+        if (prc == MDB_SUCCESS && pk.mv_size == 8 && s_get64(pk.mv_data) == rid)
+            prc = mdb_cursor_get(pay, &pk, &pv, MDB_NEXT);
+        else
+            s_record_problem(c, rid, "a state but no payload");
+        uint64_t n[JURY_RESPONSE_NSTATUS] = {0};
+        for (; qrc == MDB_SUCCESS && s_resp_rid(&qk) <= rid;
+             qrc = mdb_cursor_get(resp, &qk, &qv, MDB_NEXT)) {
+            uint64_t qrid = s_resp_rid(&qk);
+            if ((err = s_check_response(c, qrid, &qk, &qv, qrid == rid, n)) != JURY_OK)
+                goto done;
+        }
+        c->out->records++;
+        jury_record_state_t st;
+        if (s_rstate_decode(&sv, &st) != JURY_OK) {
+            s_record_problem(c, rid, "a state row of %zu bytes that cannot be read", sv.mv_size);
+            continue;
+        }
+        c->v[st.gold ? C_GOLD : C_RECORDS]++;
+        c->out->gold += st.gold;
+        c->v[C_COMPLETED] += st.status == JURY_RECORD_COMPLETED;
+        c->v[C_SET_ASIDE] += st.status == JURY_RECORD_DISCARDED;
+        c->v[C_CONTESTED] += st.contested;
+        s_check_record(c, rid, &st, n);
+    }
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        err = s_err(rc, "walk record states");
+        goto done;
+    }
+    for (; prc == MDB_SUCCESS && pk.mv_size == 8 && s_get64(pk.mv_data) <= c->hi;
+         prc = mdb_cursor_get(pay, &pk, &pv, MDB_NEXT))
+        s_record_problem(c, s_get64(pk.mv_data), "a payload but no state");
+    uint64_t none[JURY_RESPONSE_NSTATUS];
+    for (; qrc == MDB_SUCCESS && s_resp_rid(&qk) <= c->hi;
+         qrc = mdb_cursor_get(resp, &qk, &qv, MDB_NEXT))
+        if ((err = s_check_response(c, s_resp_rid(&qk), &qk, &qv, false, none)) != JURY_OK)
+            goto done;
+    if (prc != MDB_SUCCESS && prc != MDB_NOTFOUND)
+        err = s_err(prc, "walk records");
+    else if (qrc != MDB_SUCCESS && qrc != MDB_NOTFOUND)
+        err = s_err(qrc, "walk responses");
+done:
+    if (rs)
+        mdb_cursor_close(rs);
+    if (pay)
+        mdb_cursor_close(pay);
+    if (resp)
+        mdb_cursor_close(resp);
+    return err;
+}
+
+/* The dataset's counters and each annotator's against what the records and responses say. */
+static jury_err s_check_counters(check_t *c)
+{
+    static const struct {
+        int slot;         /* counter slot */
+        const char *what; /* what it counts */
+    } slots[] = {
+        {C_RECORDS, "records"},
+        {C_COMPLETED, "completed records"},
+        {C_SET_ASIDE, "records set aside"},
+        {C_CONTESTED, "contested records"},
+        {C_GOLD, "gold records"},
+        {C_SUBMITTED, "submitted responses"},
+        {C_DISCARDED, "discarded responses"},
+        {C_DRAFT, "draft responses"},
+    };
+    uint64_t v[COUNTER_N];
+    jury_err err = s_counts_read(c->t, c->ds, 0, v);
+    if (err != JURY_OK)
+        return err;
+    for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
+        if (v[slots[i].slot] != c->v[slots[i].slot])
+            s_problem(c, "dataset counters: %llu %s; the records say %llu",
+                      (unsigned long long)v[slots[i].slot], slots[i].what,
+                      (unsigned long long)c->v[slots[i].slot]);
+    if (c->out->records > 0 && v[C_NEXT_SEQ] <= c->max_seq)
+        s_problem(c,
+                  "dataset counters: the next record sequence is %llu, not above the last "
+                  "record's %llu",
+                  (unsigned long long)v[C_NEXT_SEQ], (unsigned long long)c->max_seq);
+
+    static const char *const what[JURY_RESPONSE_NSTATUS] = {"submitted", "discarded", "draft"};
+    char who[CHECK_NAME_MAX + 32];
+    unsigned char k[8];
+    s_counter_key(k, c->ds, 1);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(c->t->txn, c->t->store->dbi[DB_COUNTERS], &cur);
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "open cursor");
+    MDB_val key = s_val(k, 8), val;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+         rc == MDB_SUCCESS && key.mv_size == 8 && memcmp(key.mv_data, k, 4) == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        uint32_t id = s_get32((const unsigned char *)key.mv_data + 4);
+        uint64_t row[COUNTER_N];
+        s_counters_decode(&val, row);
+        if (id >= c->nann || !c->ann[id].exists) {
+            if (row[C_SUBMITTED] || row[C_DISCARDED] || row[C_DRAFT])
+                s_problem(c, "counters of annotator id %u, who does not exist", id);
+            continue;
+        }
+        c->ann[id].has_row = true;
+        for (int s = 0; s < JURY_RESPONSE_NSTATUS; s++)
+            if (row[C_SUBMITTED + s] != c->ann[id].n[s]) {
+                if (s_reporting(c))
+                    s_annotator_label(c, id, who, sizeof who);
+                s_problem(c, "%s: counters say %llu %s responses; the responses say %llu", who,
+                          (unsigned long long)row[C_SUBMITTED + s], what[s],
+                          (unsigned long long)c->ann[id].n[s]);
+            }
+    }
+    mdb_cursor_close(cur);
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+        return s_err(rc, "walk counters");
+    for (uint32_t id = 1; id < c->nann; id++) {
+        const check_annotator_t *a = &c->ann[id];
+        uint64_t total = a->n[0] + a->n[1] + a->n[2];
+        if (a->exists && !a->has_row && total > 0) {
+            if (s_reporting(c))
+                s_annotator_label(c, id, who, sizeof who);
+            s_problem(c, "%s: %llu responses but no counters", who, (unsigned long long)total);
+        }
+    }
+    return JURY_OK;
+}
+
+static bool s_record_exists(check_t *c, uint64_t rid, jury_err *err)
+{
+    unsigned char k[8];
+    s_put64(k, rid);
+    MDB_val key = s_val(k, 8), val;
+    int rc = mdb_get(c->t->txn, c->t->store->dbi[DB_RSTATE], &key, &val);
+    *err = rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? JURY_OK : s_err(rc, "read record state");
+    return rc == MDB_SUCCESS;
+}
+
+static jury_err s_check_queue_entry(uint64_t rid, const MDB_val *val, void *arg)
+{
+    check_t *c = arg;
+    jury_err err;
+    if (!s_record_exists(c, rid, &err)) {
+        if (err == JURY_OK)
+            s_record_problem(c, rid, "in the review queue, but the record does not exist");
+        return err;
+    }
+    if (val->mv_size != 1)
+        s_record_problem(c, rid, "a review queue entry of %zu bytes", val->mv_size);
+    else if (*(const unsigned char *)val->mv_data == 0)
+        s_record_problem(c, rid, "in the review queue without a reason (flags 0)");
+    return JURY_OK;
+}
+
+static jury_err s_check_review(uint64_t rid, const MDB_val *val, void *arg)
+{
+    (void)val;
+    check_t *c = arg;
+    jury_err err;
+    if (!s_record_exists(c, rid, &err) && err == JURY_OK)
+        s_record_problem(c, rid, "a review, but the record does not exist");
+    return err;
+}
+
+jury_err jury_store_check(jury_txn_t *txn, uint32_t ds, uint64_t max_reports,
+                          void (*report)(const char *problem, void *arg), void *arg,
+                          jury_store_check_t *out)
+{
+    memset(out, 0, sizeof *out);
+    jury_dataset_t d;
+    jury_err err = jury_store_dataset_get_id(txn, ds, &d);
+    if (err != JURY_OK)
+        return err;
+    /* A write transaction's counters wait in its cache: put them where the walk reads. */
+    if (txn->write && (err = s_counters_flush(txn)) != JURY_OK)
+        return err;
+    check_t c = {
+        .t = txn, .ds = ds, .max_reports = max_reports, .report = report, .arg = arg, .out = out};
+    if (!s_rid_range(ds, &c.lo, &c.hi))
+        return JURY_ECORRUPT; /* dataset ids stay below 2^24 (s_next_id) */
+    if ((err = s_check_setup(&c)) == JURY_OK && (err = s_check_extids(&c)) == JURY_OK &&
+        (err = s_check_records(&c)) == JURY_OK && (err = s_check_counters(&c)) == JURY_OK &&
+        (err = s_rid_walk(txn, DB_REVIEW_QUEUE, ds, 0, s_check_queue_entry, &c)) == JURY_OK)
+        err = s_rid_walk(txn, DB_REVIEWS, ds, 0, s_check_review, &c);
+    free(c.named);
+    free(c.ann);
+    return err;
 }

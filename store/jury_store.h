@@ -1,5 +1,5 @@
 /* jury_store.h: jury's LMDB store: datasets, records, responses, annotators and counters, and their
- * transactions. */
+ * transactions; reviews, backups and the consistency check. */
 #ifndef JURY_STORE_H
 #define JURY_STORE_H
 
@@ -39,6 +39,8 @@ typedef struct {
     bool create;       /* create the directory and an empty store if missing */
     size_t map_size;   /* initial map size in bytes; 0 picks the default (1 GiB) */
     size_t map_growth; /* bytes added when the map fills; 0 doubles the map */
+    size_t map_max;    /* the map never grows past this many bytes (writes then fail with
+                          JURY_EFULL); 0: no limit but the address space */
 } jury_store_opts_t;
 
 /*
@@ -48,8 +50,12 @@ typedef struct {
  * Returns JURY_OK and a new store in *out, which the caller owns and must
  * destroy. Errors: JURY_ENOTFOUND (no store there and create not set),
  * JURY_EPERM (the directory or its files cannot be written, or read),
- * JURY_EVERSION (the store has another schema version), JURY_EINVAL (dir is
- * not a directory or not an LMDB store), JURY_EIO, JURY_ENOMEM.
+ * JURY_EVERSION (the store has another schema version: a newer one is logged
+ * as "store DIR was written by a newer jury (store schema N; this jury reads
+ * 1): upgrade jury"; jury_store_schema_of tells which version it is; nothing
+ * is written to such a store), JURY_ECORRUPT (the recorded schema version is
+ * not a version), JURY_EINVAL (dir is not a directory or not an LMDB store),
+ * JURY_EIO, JURY_ENOMEM.
  */
 JURY_MUST_CHECK jury_err jury_store_open(jury_store_t **out, const char *dir,
                                          const jury_store_opts_t *opts);
@@ -93,7 +99,11 @@ typedef jury_err (*jury_store_write_fn)(jury_txn_t *txn, void *arg);
 /*
  * Runs fn(txn, arg) inside one write transaction and commits it. On a full
  * map, aborts, grows the map and runs fn again, until it fits or the map
- * cannot grow (JURY_EFULL). Returns fn's error, or the commit's.
+ * cannot grow (JURY_EFULL: at opts.map_max, or the address space). A disk
+ * that is full (ENOSPC, EDQUOT, or EFBIG past the process's file size limit)
+ * also gives JURY_EFULL, at once and without growing the map; nothing of the
+ * transaction is stored, the store stays sound, and a later write succeeds
+ * once there is room again. Returns fn's error, or the commit's.
  */
 JURY_MUST_CHECK jury_err jury_store_write(jury_store_t *store, jury_store_write_fn fn, void *arg);
 
@@ -407,6 +417,58 @@ JURY_MUST_CHECK jury_err jury_store_consolidation_get(jury_txn_t *txn, uint32_t 
 JURY_MUST_CHECK jury_err jury_store_dataset_set_settings(jury_txn_t *txn, uint32_t ds,
                                                          const char *settings, size_t len);
 
+/* ---- reviews --------------------------------------------------------------------------------- */
+
+/*
+ * A reviewer's final decision on record rid (opaque bytes to the store: the
+ * coordinator's encoded review, coordinator/review.h), one per record; a
+ * second put replaces the first. Unlike decisions, reviews are what people
+ * decided: jury_store_decision_clear leaves them, and only deleting the
+ * dataset deletes them. put does not check that rid names a record. get
+ * borrows *blob until the transaction ends. A store written before reviews
+ * existed has none. Errors: JURY_ENOTFOUND (get: none), JURY_EINVAL (put: NULL
+ * blob with len > 0), JURY_EPERM (put in a read transaction), JURY_EFULL.
+ */
+JURY_MUST_CHECK jury_err jury_store_review_put(jury_txn_t *txn, uint64_t rid, const void *blob,
+                                               size_t len);
+JURY_MUST_CHECK jury_err jury_store_review_get(jury_txn_t *txn, uint64_t rid, const void **blob,
+                                               size_t *len);
+
+/* Calls fn for each review of dataset ds in record id order; blob is borrowed for the call. fn
+ * returns JURY_OK to go on; anything else stops the walk and is returned. */
+JURY_MUST_CHECK jury_err jury_store_review_each(jury_txn_t *txn, uint32_t ds,
+                                                jury_err (*fn)(uint64_t rid, const void *blob,
+                                                               size_t len, void *arg),
+                                                void *arg);
+
+/* Why a record waits for a reviewer (flags of the review queue). */
+#define JURY_REVIEW_CONTESTED 0x01u /* dynamic overlap reached max_submitted without agreement */
+#define JURY_REVIEW_REJECTED  0x02u /* the last consolidation rejected it */
+
+/*
+ * The review queue: the records of each dataset that wait for a reviewer,
+ * with why (JURY_REVIEW_* flags). set stores why for record rid, replacing
+ * what was there; why 0 takes the record out of the queue (absent is fine).
+ * set does not check that rid names a record. get stores a record's flags in
+ * *why (0 when not queued). jury_store_decision_clear leaves the queue;
+ * deleting the dataset empties its part. A store written before the queue
+ * existed has an empty one. Errors: JURY_EINVAL (set: why over 0xff, flags
+ * this store cannot hold), JURY_EPERM (set in a read transaction),
+ * JURY_EFULL.
+ */
+JURY_MUST_CHECK jury_err jury_store_review_queue_set(jury_txn_t *txn, uint64_t rid, unsigned why);
+JURY_MUST_CHECK jury_err jury_store_review_queue_get(jury_txn_t *txn, uint64_t rid, unsigned *why);
+
+/* Calls fn for each queued record of dataset ds whose id is greater than after_rid (0 for all), in
+ * id order, with its flags. fn returns JURY_OK to go on; anything else stops the walk and is
+ * returned. Costs one cursor step per queued record, never a scan of the dataset. */
+JURY_MUST_CHECK jury_err
+jury_store_review_queue_each(jury_txn_t *txn, uint32_t ds, uint64_t after_rid,
+                             jury_err (*fn)(uint64_t rid, unsigned why, void *arg), void *arg);
+
+/* Counts the queued records of dataset ds into *out. Errors: none beyond the store's own. */
+JURY_MUST_CHECK jury_err jury_store_review_queue_count(jury_txn_t *txn, uint32_t ds, uint64_t *out);
+
 /* ---- annotator access ------------------------------------------------------------------------ */
 
 /* What an annotator may do. */
@@ -530,5 +592,92 @@ JURY_MUST_CHECK jury_err jury_store_pause_get(jury_txn_t *txn, uint32_t ds, uint
 /* A counter that grows with every change of any annotator's key, role, state or grants (0 in a
  * store that never had one), so a coordinator can notice access changes with one read. */
 JURY_MUST_CHECK jury_err jury_store_access_version(jury_txn_t *txn, uint64_t *out);
+
+/* ---- backup, schema version and consistency check ------------------------------------------ */
+
+/*
+ * Writes a consistent, compacted copy of the store (one read snapshot, LMDB's
+ * MDB_CP_COMPACT: free pages left out) into a new directory dest, as
+ * dest/data.mdb: a store that jury_store_open opens like the original. Other
+ * processes may go on writing meanwhile (a running `jury serve`): the copy
+ * holds every transaction committed before it started and none after, and
+ * blocks no writer. Only the LMDB data is copied; other files of the store
+ * directory (the coordinator's keypair, the audit log) are not.
+ *
+ * The copy is written into a new sibling directory ".NAME.tmp-XXXXXX" next
+ * to dest (mode 0700; data.mdb mode 0600), flushed to the disk, and only then
+ * renamed to dest, so that dest never holds part of a copy; a crash or kill
+ * meanwhile leaves only that sibling, which may be deleted. An existing dest
+ * (a file, or a directory) is refused unless force; with force, dest is
+ * replaced in one rename (renameat2 RENAME_EXCHANGE where the file system
+ * has it) and the old one is deleted, but only if it is a file, an empty
+ * directory or an earlier backup (a directory holding data.mdb), and never
+ * when it is, or holds, the store directory or one of the store's files.
+ * The parent directory of dest must exist.
+ *
+ * On failure a message naming the path and the reason (e.g. "/b/x exists
+ * already; --force replaces it") goes to why (whylen bytes, NUL-terminated;
+ * why may be NULL). Errors: JURY_EINVAL (dest empty, too long, "." or "..", a
+ * directory of other files, or the store's own), JURY_EEXIST (dest exists
+ * and force is false, or appeared meanwhile), JURY_ENOTFOUND (dest's parent
+ * directory does not exist), JURY_EPERM (cannot write there), JURY_EIO (a
+ * write failed: a full disk), JURY_ENOMEM.
+ */
+JURY_MUST_CHECK jury_err jury_store_backup(jury_store_t *store, const char *dest, bool force,
+                                           char *why, size_t whylen);
+
+/*
+ * Reads the schema version recorded in the store in dir into *version,
+ * without opening the store for use: tells a caller whom jury_store_open
+ * refused with JURY_EVERSION whether the store is newer or older than
+ * JURY_STORE_SCHEMA. Errors: JURY_ENOTFOUND (no store there), JURY_EINVAL
+ * (not a directory, or not an LMDB store), JURY_ECORRUPT (the version is not
+ * a version), JURY_EPERM, JURY_EIO.
+ */
+JURY_MUST_CHECK jury_err jury_store_schema_of(const char *dir, uint32_t *version);
+
+/* What jury_store_check found. */
+typedef struct {
+    uint64_t problems;  /* problems found, all of them (reported or not) */
+    uint64_t records;   /* records of the dataset walked, gold records included */
+    uint64_t gold;      /* of which gold records */
+    uint64_t responses; /* responses to the dataset's records (and to records that are gone) */
+} jury_store_check_t;
+
+/*
+ * Verifies dataset ds inside txn (a read transaction: one consistent
+ * snapshot, also of a store that `jury serve` writes; it stays open for the
+ * whole walk, one pass over the dataset's records, responses, external ids,
+ * counters, reviews and review queue). Checks that:
+ *   - every response belongs to an existing record of ds and an existing
+ *     annotator;
+ *   - each record has a payload and a state, and its state counts (submitted,
+ *     discarded, draft) match its responses;
+ *   - its status agrees with them and its target: completed exactly when its
+ *     submitted responses reach the target, set aside only with a discarded
+ *     response; a gold record has the gold target and is never completed;
+ *   - no record other than a gold one has more submitted responses than its
+ *     target (`jury import` raises the target of a record imported with more
+ *     pre-existing responses to their number);
+ *   - the external-id index and the records agree both ways: every entry names
+ *     an existing record of ds, every record is named by exactly one entry;
+ *   - the dataset's counters (records, completed, set aside, contested, gold,
+ *     responses by status, next record sequence) and each annotator's
+ *     (responses by status) match what the records and responses say;
+ *   - every review queue entry and every review names an existing record of ds.
+ * Each problem is counted in out->problems; the first max_reports of them (0:
+ * all) are also passed to report (may be NULL) as one line without a newline,
+ * naming the record (`record "EXT_ID"`, or `record #SEQ` when no external id
+ * names it), the annotator or the counter and what is wrong, e.g.
+ *   record "r17": its state counts 2 submitted responses; it has 3
+ *   dataset counters: 5 records; the records say 6
+ *   annotator "ana": counters say 3 submitted responses; the responses say 4
+ * problem is borrowed for the call. Returns JURY_OK when the walk ran, with or
+ * without problems. Errors: JURY_ENOTFOUND (no dataset ds), JURY_ENOMEM (a
+ * byte per record sequence and 40 bytes per annotator are needed), JURY_EIO.
+ */
+JURY_MUST_CHECK jury_err jury_store_check(jury_txn_t *txn, uint32_t ds, uint64_t max_reports,
+                                          void (*report)(const char *problem, void *arg), void *arg,
+                                          jury_store_check_t *out);
 
 #endif

@@ -107,16 +107,16 @@ static void test_example_campaign(void **state)
     /* alice's two imported responses carry the import's time: the median gap is 0 s. */
     r = s_jury(f, NULL, "status", "support", "--json", NULL);
     assert_int_equal(r.status, 0);
-    assert_string_equal(
-        r.out,
-        "{\"dataset\": \"support\", \"records\": 12, \"pending\": 12, "
-        "\"completed\": 0, \"discarded\": 0, \"contested\": 0, \"responses\": {\"submitted\": 2, "
-        "\"discarded\": 0, \"draft\": 0}, \"annotators\": {\"alice\": "
-        "{\"submitted\": 2, \"discarded\": 0, \"draft\": 0}}, \"live\": null, "
-        "\"agreement\": {}, \"annotators_quality\": [{\"annotator\": \"alice\", "
-        "\"submitted\": 2, \"discarded\": 0, \"draft\": 0, \"discard_rate\": 0, "
-        "\"agreement\": {\"quality\": null}, \"agreement_mean\": null, "
-        "\"median_seconds\": 0, \"gold\": null, \"state\": \"active\"}]}\n");
+    assert_string_equal(r.out,
+                        "{\"dataset\": \"support\", \"records\": 12, \"pending\": 12, "
+                        "\"completed\": 0, \"discarded\": 0, \"contested\": 0, \"review\": "
+                        "{\"waiting\": 0, \"reviewed\": 0}, \"responses\": {\"submitted\": 2, "
+                        "\"discarded\": 0, \"draft\": 0}, \"annotators\": {\"alice\": "
+                        "{\"submitted\": 2, \"discarded\": 0, \"draft\": 0}}, \"live\": null, "
+                        "\"agreement\": {}, \"annotators_quality\": [{\"annotator\": \"alice\", "
+                        "\"submitted\": 2, \"discarded\": 0, \"draft\": 0, \"discard_rate\": 0, "
+                        "\"agreement\": {\"quality\": null}, \"agreement_mean\": null, "
+                        "\"median_seconds\": 0, \"gold\": null, \"state\": \"active\"}]}\n");
     tu_result_free(&r);
 
     /* show prints settings that create accepts again: a round trip. */
@@ -228,12 +228,12 @@ static void test_dolly_import(void **state)
     tu_result_free(&r);
     r = s_jury(f, NULL, "status", "dolly", "--json", NULL);
     assert_int_equal(r.status, 0);
-    assert_string_equal(
-        r.out,
-        "{\"dataset\": \"dolly\", \"records\": 6400, \"pending\": 6400, "
-        "\"completed\": 0, \"discarded\": 0, \"contested\": 0, \"responses\": {\"submitted\": 0, "
-        "\"discarded\": 0, \"draft\": 0}, \"annotators\": {}, \"live\": null, "
-        "\"agreement\": {}, \"annotators_quality\": []}\n");
+    assert_string_equal(r.out,
+                        "{\"dataset\": \"dolly\", \"records\": 6400, \"pending\": 6400, "
+                        "\"completed\": 0, \"discarded\": 0, \"contested\": 0, \"review\": "
+                        "{\"waiting\": 0, \"reviewed\": 0}, \"responses\": {\"submitted\": 0, "
+                        "\"discarded\": 0, \"draft\": 0}, \"annotators\": {}, \"live\": null, "
+                        "\"agreement\": {}, \"annotators_quality\": []}\n");
     tu_result_free(&r);
 }
 

@@ -444,12 +444,14 @@ static void test_sft_with_meta(void **state)
                         "{\"prompt\": \"Reset my password\", \"completion\": \"Use the link.\", "
                         "\"meta\": {\"id\": \"a\", \"annotators\": [\"alice\", \"bob\"], "
                         "\"agreement\": {\"response\": 0.5, \"quality\": 0.75}, "
-                        "\"method\": {\"response\": \"medoid\", \"quality\": \"median\"}}}");
+                        "\"method\": {\"response\": \"medoid\", \"quality\": \"median\"}, "
+                        "\"reviewed_by\": null}}");
     assert_string_equal(s_line(out, 2, line, sizeof line),
                         "{\"prompt\": \"Where?\", \"completion\": \"Use the link now!\", "
                         "\"meta\": {\"id\": \"g\", \"annotators\": [\"alice\", \"bob\"], "
                         "\"agreement\": {}, "
-                        "\"method\": {\"response\": \"medoid\", \"quality\": \"median\"}}}");
+                        "\"method\": {\"response\": \"medoid\", \"quality\": \"median\"}, "
+                        "\"reviewed_by\": null}}");
     assert_int_equal(s_count_lines(out), 3);
     free(out);
 }
@@ -487,7 +489,7 @@ static void test_sft_messages(void **state)
                         "{\"messages\": [{\"role\": \"user\", \"content\": \"Reply to:\\nuser: "
                         "Hello\"}, {\"role\": \"assistant\", \"content\": \"Hi there\"}], "
                         "\"meta\": {\"id\": \"m1\", \"annotators\": [], \"agreement\": {}, "
-                        "\"method\": {\"reply\": \"medoid\"}}}\n");
+                        "\"method\": {\"reply\": \"medoid\"}, \"reviewed_by\": null}}\n");
     free(out);
 }
 
@@ -545,7 +547,7 @@ static void test_rm_and_coh(void **state)
     assert_string_equal(s_line(out, 0, line, sizeof line),
                         "{\"text\": \"Q: 2+2?\\nGood: four\\nBad: 5 {ok}\", \"meta\": {\"id\": "
                         "\"p1\", \"annotators\": [], \"agreement\": {}, \"method\": {\"best\": "
-                        "\"borda\"}}}");
+                        "\"borda\"}, \"reviewed_by\": null}}");
     free(out);
 }
 
@@ -606,7 +608,8 @@ static void test_records(void **state)
         "\"alice\"}, {\"value\": \"Use the link.\", \"user_id\": \"bob\"}], \"quality\": "
         "[{\"value\": 4, \"user_id\": \"alice\"}, {\"value\": 5, \"user_id\": \"bob\"}]}, "
         "\"status\": \"completed\", \"unified\": {\"response\": \"Use the link.\", \"quality\": "
-        "4.5}, \"decision\": \"accepted\", \"reason\": null}");
+        "4.5}, \"decision\": \"accepted\", \"reason\": null, "
+        "\"reviewed_by\": null, \"reviewed_ms\": null, \"review_note\": null}");
     assert_string_equal(
         s_line(out, 1, line, sizeof line),
         "{\"id\": \"b\", \"fields\": {\"instruction\": \"Refund?\"}, \"metadata\": {}, "
@@ -614,13 +617,15 @@ static void test_records(void **state)
         "\"alice\"}, {\"value\": \"No.\", \"user_id\": \"bob\"}], \"quality\": [{\"value\": 2, "
         "\"user_id\": \"alice\"}, {\"value\": 1, \"user_id\": \"bob\"}]}, \"status\": "
         "\"completed\", \"unified\": {\"response\": \"Yes.\", \"quality\": 1.5}, \"decision\": "
-        "\"rejected\", \"reason\": \"quality: agreement 0 is below 0.5\"}");
+        "\"rejected\", \"reason\": \"quality: agreement 0 is below 0.5\", "
+        "\"reviewed_by\": null, \"reviewed_ms\": null, \"review_note\": null}");
     /* c: only a discard, so no responses and still pending. */
-    assert_string_equal(s_line(out, 2, line, sizeof line),
-                        "{\"id\": \"c\", \"fields\": {\"instruction\": \"Where is my parcel?\"}, "
-                        "\"metadata\": {}, \"suggestions\": {}, \"responses\": {}, \"status\": "
-                        "\"pending\", \"unified\": {}, \"decision\": \"pending\", \"reason\": "
-                        "null}");
+    assert_string_equal(
+        s_line(out, 2, line, sizeof line),
+        "{\"id\": \"c\", \"fields\": {\"instruction\": \"Where is my parcel?\"}, "
+        "\"metadata\": {}, \"suggestions\": {}, \"responses\": {}, \"status\": "
+        "\"pending\", \"unified\": {}, \"decision\": \"pending\", \"reason\": "
+        "null, \"reviewed_by\": null, \"reviewed_ms\": null, \"review_note\": null}");
     assert_string_equal(
         s_line(out, 3, line, sizeof line),
         "{\"id\": \"d\", \"fields\": {\"instruction\": \"Cancel\"}, \"metadata\": {\"lang\": "
@@ -628,11 +633,12 @@ static void test_records(void **state)
         "\"user_id\": \"alice\"}, {\"value\": \"OK.\", \"user_id\": \"bob\"}], \"quality\": "
         "[{\"value\": 3, \"user_id\": \"alice\"}, {\"value\": 3, \"user_id\": \"bob\"}]}, "
         "\"status\": \"completed\", \"unified\": {\"quality\": 3}, \"decision\": \"accepted\", "
-        "\"reason\": null}");
+        "\"reason\": null, \"reviewed_by\": null, \"reviewed_ms\": null, \"review_note\": null}");
     /* e: a stale decision is no decision. */
     assert_non_null(strstr(s_line(out, 4, line, sizeof line),
                            "\"status\": \"completed\", \"unified\": {}, \"decision\": "
-                           "\"pending\", \"reason\": null}"));
+                           "\"pending\", \"reason\": null, \"reviewed_by\": null, \"reviewed_ms\": "
+                           "null, \"review_note\": null}"));
     free(out);
 }
 

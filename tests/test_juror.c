@@ -1,4 +1,5 @@
-/* test_juror.c: libjuror against the real `jury serve`, crashes included, and a hostile fake. */
+/* test_juror.c: libjuror against the real `jury serve`, crashes included, a hostile fake, and a
+ * scripted reviewer's coordinator. */
 #include "testutil.h"
 
 #include <arpa/inet.h>
@@ -19,6 +20,7 @@
 #include <zmq.h>
 
 #include "juror.h"
+#include "jury_jsonpack.h"
 #include "jury_keys.h"
 #include "jury_proto.h"
 
@@ -971,6 +973,367 @@ static void test_hostile_coordinator(void **state)
     zmq_ctx_term(ctx);
 }
 
+/* ---- a scripted reviewer's coordinator ------------------------------------------------------ */
+
+/* What the review fake saw of one review_submit. */
+typedef struct {
+    char record[64];  /* the decision's record */
+    bool accept;      /* its accept */
+    char values[128]; /* its values as JSON, "" when absent */
+    char note[64];    /* its note, "" when absent */
+} seen_decision_t;
+
+/* A fake coordinator for review (SPEC.md 6.12-6.14) on a ROUTER socket, run by a thread: it
+ * answers by script, and goes silent once (a lost connection) to make the juror reconnect. */
+typedef struct {
+    void *sock;                   /* bound ROUTER (owned by the thread once it runs) */
+    int hellos;                   /* hellos seen */
+    int review_fetches;           /* review_fetches seen */
+    uint32_t last_n;              /* the last review_fetch's n */
+    int review_submits;           /* review_submits seen */
+    seen_decision_t decisions[8]; /* what each review_submit carried, in order */
+    unsigned char muted[256];     /* routing id the fake no longer answers */
+    size_t muted_len;             /* its length; 0: none */
+} review_fake_t;
+
+/* The heartbeat the review fake's welcome asks for: silence for 3 of them is a lost connection. */
+#define REVIEW_HEARTBEAT_MS 200
+
+/* Packs the review_batch of the script: r1 (contested and rejected, two responses) and r2. */
+static void s_fake_review_batch(msgpack_sbuffer *b, uint64_t req)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, b, msgpack_sbuffer_write);
+    jury_proto_pack_header(&pk, JURY_CMD_REVIEW_BATCH, true, req, 1);
+    jury_proto_pack_cstr(&pk, "records");
+    msgpack_pack_array(&pk, 2);
+
+    msgpack_pack_map(&pk, 9);
+    jury_proto_pack_cstr(&pk, "id");
+    jury_proto_pack_cstr(&pk, "r1");
+    jury_proto_pack_cstr(&pk, "fields");
+    msgpack_pack_map(&pk, 1);
+    jury_proto_pack_cstr(&pk, "text");
+    jury_proto_pack_cstr(&pk, "one");
+    jury_proto_pack_cstr(&pk, "suggestions");
+    msgpack_pack_map(&pk, 1);
+    jury_proto_pack_cstr(&pk, "label");
+    msgpack_pack_map(&pk, 2);
+    jury_proto_pack_cstr(&pk, "value");
+    jury_proto_pack_cstr(&pk, "neg");
+    jury_proto_pack_cstr(&pk, "score");
+    msgpack_pack_double(&pk, 0.5);
+    jury_proto_pack_cstr(&pk, "metadata");
+    msgpack_pack_map(&pk, 1);
+    jury_proto_pack_cstr(&pk, "source");
+    jury_proto_pack_cstr(&pk, "web");
+    jury_proto_pack_cstr(&pk, "lease_expires");
+    msgpack_pack_int64(&pk, INT64_C(1767225600000)); /* 2026-01-01T00:00:00.000Z */
+    jury_proto_pack_cstr(&pk, "why");
+    msgpack_pack_array(&pk, 2);
+    jury_proto_pack_cstr(&pk, "contested");
+    jury_proto_pack_cstr(&pk, "rejected");
+    jury_proto_pack_cstr(&pk, "reason");
+    jury_proto_pack_cstr(&pk, "min_agreement: label 0.5 < 0.6");
+    jury_proto_pack_cstr(&pk, "unified");
+    msgpack_pack_map(&pk, 1);
+    jury_proto_pack_cstr(&pk, "label");
+    jury_proto_pack_cstr(&pk, "pos");
+    jury_proto_pack_cstr(&pk, "responses");
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_map(&pk, 4);
+    jury_proto_pack_cstr(&pk, "annotator");
+    jury_proto_pack_cstr(&pk, "alice");
+    jury_proto_pack_cstr(&pk, "status");
+    jury_proto_pack_cstr(&pk, "submitted");
+    jury_proto_pack_cstr(&pk, "values");
+    msgpack_pack_map(&pk, 1);
+    jury_proto_pack_cstr(&pk, "label");
+    jury_proto_pack_cstr(&pk, "pos");
+    jury_proto_pack_cstr(&pk, "updated_ms");
+    msgpack_pack_int64(&pk, INT64_C(1767225000123)); /* 2025-12-31T23:50:00.123Z */
+    msgpack_pack_map(&pk, 4);
+    jury_proto_pack_cstr(&pk, "annotator");
+    jury_proto_pack_cstr(&pk, "bob");
+    jury_proto_pack_cstr(&pk, "status");
+    jury_proto_pack_cstr(&pk, "discarded");
+    jury_proto_pack_cstr(&pk, "values");
+    msgpack_pack_nil(&pk);
+    jury_proto_pack_cstr(&pk, "updated_ms");
+    msgpack_pack_int64(&pk, INT64_C(1767225100000)); /* 2025-12-31T23:51:40.000Z */
+
+    /* Only what SPEC.md requires. */
+    msgpack_pack_map(&pk, 5);
+    jury_proto_pack_cstr(&pk, "id");
+    jury_proto_pack_cstr(&pk, "r2");
+    jury_proto_pack_cstr(&pk, "fields");
+    msgpack_pack_map(&pk, 1);
+    jury_proto_pack_cstr(&pk, "text");
+    jury_proto_pack_cstr(&pk, "two");
+    jury_proto_pack_cstr(&pk, "lease_expires");
+    msgpack_pack_int64(&pk, INT64_C(1767225600000));
+    jury_proto_pack_cstr(&pk, "why");
+    msgpack_pack_array(&pk, 1);
+    jury_proto_pack_cstr(&pk, "rejected");
+    jury_proto_pack_cstr(&pk, "responses");
+    msgpack_pack_array(&pk, 0);
+}
+
+/* Sends b to peer and empties it. */
+static void s_review_send(review_fake_t *fk, zmq_msg_t *peer, msgpack_sbuffer *b)
+{
+    zmq_send(fk->sock, zmq_msg_data(peer), zmq_msg_size(peer), ZMQ_SNDMORE);
+    zmq_send(fk->sock, b->data, b->size, 0);
+    b->size = 0;
+}
+
+/* Keeps what a review_submit's one decision carried. */
+static void s_fake_keep_decision(review_fake_t *fk, const jury_msg_t *m)
+{
+    if (fk->review_submits > 8 || m->u.review_submit.count != 1)
+        return;
+    seen_decision_t *d = &fk->decisions[fk->review_submits - 1];
+    const jury_proto_decision_t *it = &m->u.review_submit.items[0];
+    snprintf(d->record, sizeof d->record, "%.*s", (int)it->record.len, it->record.ptr);
+    d->accept = it->accept;
+    snprintf(d->note, sizeof d->note, "%.*s", (int)it->note.len, it->note.ptr);
+    d->values[0] = '\0';
+    if (it->values) {
+        cJSON *v = jury_jsonpack_to_json(it->values);
+        char *text = v ? cJSON_PrintUnformatted(v) : NULL;
+        snprintf(d->values, sizeof d->values, "%s", text ? text : "?");
+        free(text);
+        cJSON_Delete(v);
+    }
+}
+
+static void *s_review_fake_main(void *arg)
+{
+    review_fake_t *fk = arg;
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    bool bye = false;
+    while (!bye) {
+        zmq_msg_t peer, body;
+        zmq_msg_init(&peer);
+        zmq_msg_init(&body);
+        if (zmq_msg_recv(&peer, fk->sock, 0) < 0 || zmq_msg_recv(&body, fk->sock, 0) < 0) {
+            zmq_msg_close(&peer);
+            zmq_msg_close(&body);
+            break; /* receive timeout: the test failed and is over */
+        }
+        msgpack_zone zone;
+        msgpack_zone_init(&zone, 1024);
+        jury_msg_t m;
+        bool muted = fk->muted_len == zmq_msg_size(&peer) &&
+                     memcmp(fk->muted, zmq_msg_data(&peer), fk->muted_len) == 0;
+        if (!muted && jury_proto_decode(zmq_msg_data(&body), zmq_msg_size(&body), &zone, &m, NULL,
+                                        0) == JURY_OK) {
+            msgpack_packer pk;
+            msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+            if (m.cmd == JURY_CMD_HELLO) {
+                /* The first session is a reviewer's; the second comes from a coordinator that
+                 * does not say (older ones leave role out). */
+                bool role = ++fk->hellos == 1;
+                jury_proto_pack_header(&pk, JURY_CMD_WELCOME, true, m.req, role ? 7 : 6);
+                jury_proto_pack_cstr(&pk, "dataset");
+                jury_proto_pack_cstr(&pk, "d");
+                jury_proto_pack_cstr(&pk, "annotator");
+                jury_proto_pack_cstr(&pk, "rita");
+                jury_proto_pack_cstr(&pk, "settings");
+                msgpack_pack_map(&pk, 0);
+                jury_proto_pack_cstr(&pk, "heartbeat_ms");
+                msgpack_pack_uint32(&pk, REVIEW_HEARTBEAT_MS);
+                jury_proto_pack_cstr(&pk, "lease_seconds");
+                msgpack_pack_uint32(&pk, 600);
+                jury_proto_pack_cstr(&pk, "batch_max");
+                msgpack_pack_uint32(&pk, 100);
+                if (role) {
+                    jury_proto_pack_cstr(&pk, "role");
+                    jury_proto_pack_cstr(&pk, "reviewer");
+                }
+                s_review_send(fk, &peer, &b);
+            } else if (m.cmd == JURY_CMD_HEARTBEAT) {
+                if (jury_proto_encode_heartbeat(&b) == JURY_OK)
+                    s_review_send(fk, &peer, &b);
+            } else if (m.cmd == JURY_CMD_BYE) {
+                bye = true;
+            } else if (m.cmd == JURY_CMD_REVIEW_FETCH && ++fk->review_fetches == 1) {
+                fk->last_n = m.u.fetch.n;
+                s_fake_review_batch(&b, m.req);
+                s_review_send(fk, &peer, &b);
+            } else if (m.cmd == JURY_CMD_REVIEW_FETCH) {
+                fk->last_n = m.u.fetch.n;
+                if (jury_proto_encode_error(&b, true, m.req, "EPERM",
+                                            "review_fetch: rita may not review dataset d") ==
+                    JURY_OK)
+                    s_review_send(fk, &peer, &b);
+            } else if (m.cmd == JURY_CMD_REVIEW_SUBMIT) {
+                int k = ++fk->review_submits;
+                s_fake_keep_decision(fk, &m);
+                if (k == 1 || k == 5) {
+                    s_fake_results(&b, m.req, fk->decisions[k - 1].record, true, NULL);
+                    s_review_send(fk, &peer, &b);
+                } else if (k == 2) {
+                    jury_proto_pack_header(&pk, JURY_CMD_RESULTS, true, m.req, 1);
+                    jury_proto_pack_cstr(&pk, "results");
+                    msgpack_pack_array(&pk, 1);
+                    msgpack_pack_map(&pk, 4);
+                    jury_proto_pack_cstr(&pk, "record");
+                    jury_proto_pack_cstr(&pk, "r2");
+                    jury_proto_pack_cstr(&pk, "ok");
+                    msgpack_pack_false(&pk);
+                    jury_proto_pack_cstr(&pk, "code");
+                    jury_proto_pack_cstr(&pk, "EINVAL");
+                    jury_proto_pack_cstr(&pk, "reason");
+                    jury_proto_pack_cstr(
+                        &pk, "/values/label: \"maybe\" is not one of the labels \"pos\", \"neg\"");
+                    s_review_send(fk, &peer, &b);
+                } else if (k == 3) {
+                    if (jury_proto_encode_error(&b, true, m.req, "EPERM",
+                                                "review_submit: rita may not review dataset d") ==
+                        JURY_OK)
+                        s_review_send(fk, &peer, &b);
+                } else if (k == 4) {
+                    /* The connection is lost: nothing more reaches this socket, heartbeats
+                     * included, so the juror gives it up and opens a new one. */
+                    fk->muted_len =
+                        zmq_msg_size(&peer) < sizeof fk->muted ? zmq_msg_size(&peer) : 0;
+                    memcpy(fk->muted, zmq_msg_data(&peer), fk->muted_len);
+                }
+            }
+        }
+        msgpack_zone_destroy(&zone);
+        zmq_msg_close(&peer);
+        zmq_msg_close(&body);
+    }
+    msgpack_sbuffer_destroy(&b);
+    return NULL;
+}
+
+/* Review through libjuror against a scripted coordinator: juror_role from welcome (and "" when a
+ * welcome has none), review_fetch's JSON, EPERM that leaves the session up, review_submit's
+ * acknowledgement, a refusal's reason, what libjuror refuses before sending, and a decision sent
+ * again on a new session after the connection was lost. */
+static void test_review(void **state)
+{
+    (void)state;
+    void *ctx = zmq_ctx_new();
+    review_fake_t fk = {.sock = zmq_socket(ctx, ZMQ_ROUTER)};
+    int timeout = 10000, zero = 0;
+    zmq_setsockopt(fk.sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    zmq_setsockopt(fk.sock, ZMQ_LINGER, &zero, sizeof zero);
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", s_free_port());
+    assert_int_equal(zmq_bind(fk.sock, endpoint), 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, s_review_fake_main, &fk), 0);
+
+    juror_opts_t o = {
+        .endpoint = endpoint, .dataset = "d", .annotator = "rita", .timeout_ms = 5000, .seed = 7};
+    char why[256];
+    juror_t *j = NULL;
+    assert_int_equal(juror_connect(&j, &o, why, sizeof why), JURY_OK);
+    assert_string_equal(juror_role(j), "reviewer");
+
+    char *json = NULL;
+    size_t count = 99;
+    assert_int_equal(juror_review_fetch(j, 0, &json, &count), JURY_EINVAL);
+    assert_string_equal(juror_error(j), "review_fetch: n must be 1 to 100, not 0");
+    assert_int_equal(juror_review_fetch(j, 101, &json, &count), JURY_EINVAL);
+    assert_int_equal(fk.review_fetches, 0);
+
+    assert_int_equal(juror_review_fetch(j, 10, &json, &count), JURY_OK);
+    assert_int_equal(fk.last_n, 10);
+    assert_int_equal(count, 2);
+    assert_string_equal(
+        json, "[{\"id\":\"r1\",\"fields\":{\"text\":\"one\"},"
+              "\"suggestions\":{\"label\":{\"value\":\"neg\",\"score\":0.5}},"
+              "\"metadata\":{\"source\":\"web\"},\"lease_expires\":\"2026-01-01T00:00:00.000Z\","
+              "\"why\":[\"contested\",\"rejected\"],\"reason\":\"min_agreement: label 0.5 < 0.6\","
+              "\"unified\":{\"label\":\"pos\"},\"responses\":["
+              "{\"annotator\":\"alice\",\"status\":\"submitted\",\"values\":{\"label\":\"pos\"},"
+              "\"updated\":\"2025-12-31T23:50:00.123Z\"},"
+              "{\"annotator\":\"bob\",\"status\":\"discarded\",\"values\":null,"
+              "\"updated\":\"2025-12-31T23:51:40.000Z\"}]},"
+              "{\"id\":\"r2\",\"fields\":{\"text\":\"two\"},\"suggestions\":{},\"metadata\":{},"
+              "\"lease_expires\":\"2026-01-01T00:00:00.000Z\",\"why\":[\"rejected\"],"
+              "\"reason\":null,\"unified\":null,\"responses\":[]}]");
+    free(json);
+
+    /* Not a reviewer: the call fails with the coordinator's reason; the session goes on. */
+    json = NULL;
+    assert_int_equal(juror_review_fetch(j, 5, &json, &count), JURY_EPERM);
+    assert_null(json);
+    assert_string_equal(juror_error(j), "review_fetch: rita may not review dataset d");
+    assert_true(juror_connected(j));
+    assert_int_equal(juror_tick(j), JURY_OK);
+
+    /* What libjuror refuses before sending. */
+    assert_int_equal(juror_review_submit(j, "r1", true, NULL, NULL), JURY_EINVAL);
+    assert_string_equal(
+        juror_error(j),
+        "review_submit: accepting record 'r1' needs values_json, the final answers");
+    assert_int_equal(juror_review_submit(j, "r1", true, "[\"pos\"]", NULL), JURY_EPROTO);
+    assert_string_equal(juror_error(j),
+                        "values_json: must be a JSON object of answers by question");
+    assert_int_equal(juror_review_submit(j, "", false, NULL, NULL), JURY_EINVAL);
+    assert_string_equal(juror_error(j),
+                        "review_submit: the record id must be 1 to 500 bytes of UTF-8");
+    char note[JURY_PROTO_REASON_MAX + 2];
+    memset(note, 'n', sizeof note - 1);
+    note[sizeof note - 1] = '\0';
+    assert_int_equal(juror_review_submit(j, "r1", false, NULL, note), JURY_ETOOBIG);
+    assert_string_equal(juror_error(j), "review_submit: note: 1025 bytes; at most 1024 fit");
+    assert_int_equal(juror_review_submit(j, "r1", false, NULL, "caf\xe9"), JURY_EINVAL);
+    assert_string_equal(juror_error(j), "review_submit: note: not valid UTF-8");
+    assert_int_equal(fk.review_submits, 0);
+
+    /* Accepted: on the coordinator's disk. */
+    assert_int_equal(juror_review_submit(j, "r1", true, "{\"label\":\"pos\",\"note\":\"ok\"}",
+                                         "alice was right"),
+                     JURY_OK);
+    assert_string_equal(juror_error(j), "");
+    assert_int_equal(fk.review_submits, 1);
+    assert_string_equal(fk.decisions[0].record, "r1");
+    assert_true(fk.decisions[0].accept);
+    assert_string_equal(fk.decisions[0].values, "{\"label\":\"pos\",\"note\":\"ok\"}");
+    assert_string_equal(fk.decisions[0].note, "alice was right");
+
+    /* Refused for its values, with the coordinator's reason word for word. */
+    assert_int_equal(juror_review_submit(j, "r2", true, "{\"label\":\"maybe\"}", NULL),
+                     JURY_EINVAL);
+    assert_string_equal(juror_error(j),
+                        "/values/label: \"maybe\" is not one of the labels \"pos\", \"neg\"");
+    assert_string_equal(fk.decisions[1].note, "");
+
+    /* EPERM for the whole request: passed through, the session goes on. */
+    assert_int_equal(juror_review_submit(j, "r2", false, NULL, "off topic"), JURY_EPERM);
+    assert_string_equal(juror_error(j), "review_submit: rita may not review dataset d");
+    assert_true(juror_connected(j));
+
+    /* The connection is lost before the acknowledgement: the same decision goes again on the new
+     * session, and that one is acknowledged. A rejection's values are never sent. */
+    assert_int_equal(juror_review_submit(j, "r2", false, "{\"label\":\"neg\"}", "off topic"),
+                     JURY_OK);
+    assert_int_equal(fk.hellos, 2);
+    assert_int_equal(fk.review_submits, 5);
+    for (int k = 3; k < 5; k++) {
+        assert_string_equal(fk.decisions[k].record, "r2");
+        assert_false(fk.decisions[k].accept);
+        assert_string_equal(fk.decisions[k].values, "");
+        assert_string_equal(fk.decisions[k].note, "off topic");
+    }
+    assert_true(juror_connected(j));
+    /* The new session's welcome says no role. */
+    assert_string_equal(juror_role(j), "");
+
+    juror_destroy(&j);
+    pthread_join(th, NULL);
+    zmq_close(fk.sock);
+    zmq_ctx_term(ctx);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -1068,6 +1431,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_silent_juror_loses_its_leases, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_coordinator_restart, s_setup, s_teardown),
         cmocka_unit_test(test_hostile_coordinator),
+        cmocka_unit_test(test_review),
         cmocka_unit_test(test_key_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -127,6 +127,11 @@ static void test_cmd_names(void **state)
     assert_string_equal(jury_proto_cmd_name(JURY_CMD_HELLO), "hello");
     assert_string_equal(jury_proto_cmd_name(JURY_CMD_RESULTS), "results");
     assert_string_equal(jury_proto_cmd_name(JURY_CMD_GOODBYE), "goodbye");
+    assert_string_equal(jury_proto_cmd_name(JURY_CMD_REVIEW_FETCH), "review_fetch");
+    assert_string_equal(jury_proto_cmd_name(JURY_CMD_REVIEW_BATCH), "review_batch");
+    assert_string_equal(jury_proto_cmd_name(JURY_CMD_REVIEW_SUBMIT), "review_submit");
+    for (int c = 0; c < JURY_CMD_COUNT; c++)
+        assert_non_null(jury_proto_cmd_name((jury_cmd)c));
     assert_null(jury_proto_cmd_name(JURY_CMD_COUNT));
     assert_null(jury_proto_cmd_name((jury_cmd)-1));
 }
@@ -218,6 +223,14 @@ static void test_golden_encoders(void **state)
                          "\xa3" "req" "\xcf\x00\x20\x00\x00\x00\x00\x00\x00"
                          "\xa1" "n" "\x64"));
 
+    /* {"v": 1, "cmd": "review_fetch", "req": 5, "n": 3} */
+    assert_int_equal(jury_proto_encode_review_fetch(&b, 5, 3), JURY_OK);
+    s_bytes_eq(&b, BYTES("\x84"
+                         "\xa1" "v" "\x01"
+                         "\xa3" "cmd" "\xac" "review_fetch"
+                         "\xa3" "req" "\x05"
+                         "\xa1" "n" "\x03"));
+
     /* {"v": 1, "cmd": "bye", "reason": "done for today"}, and without a reason. */
     assert_int_equal(jury_proto_encode_bye(&b, "done for today"), JURY_OK);
     s_bytes_eq(&b, BYTES("\x83"
@@ -286,6 +299,9 @@ static void test_encoder_limits(void **state)
                      JURY_EINVAL);
     assert_int_equal(jury_proto_encode_fetch(&b, 1, 0), JURY_EINVAL);
     assert_int_equal(jury_proto_encode_fetch(&b, 1, JURY_PROTO_BATCH_MAX + 1), JURY_EINVAL);
+    assert_int_equal(jury_proto_encode_review_fetch(&b, 1, 0), JURY_EINVAL);
+    assert_int_equal(jury_proto_encode_review_fetch(&b, 1, JURY_PROTO_BATCH_MAX + 1), JURY_EINVAL);
+    assert_int_equal(jury_proto_encode_review_fetch(&b, JURY_PROTO_REQ_MAX + 1, 1), JURY_EINVAL);
     assert_int_equal(jury_proto_encode_error(&b, false, 0, "", "x"), JURY_EINVAL);
     const char *ids[] = {"ok", ""};
     const size_t lens[] = {2, 0};
@@ -341,6 +357,14 @@ static void test_decode_simple(void **state)
     assert_int_equal(d->msg.cmd, JURY_CMD_FETCH);
     assert_int_equal(d->msg.req, JURY_PROTO_REQ_MAX);
     assert_int_equal(d->msg.u.fetch.n, 100);
+    msgpack_sbuffer_clear(&b);
+
+    assert_int_equal(jury_proto_encode_review_fetch(&b, 12, 7), JURY_OK);
+    assert_int_equal(s_decode(d, b.data, b.size), JURY_OK);
+    assert_int_equal(d->msg.cmd, JURY_CMD_REVIEW_FETCH);
+    assert_true(d->msg.has_req);
+    assert_int_equal(d->msg.req, 12);
+    assert_int_equal(d->msg.u.fetch.n, 7);
     msgpack_sbuffer_clear(&b);
 
     assert_int_equal(jury_proto_encode_heartbeat(&b), JURY_OK);
@@ -453,6 +477,19 @@ static void test_decode_submit(void **state)
     fb_free(&f);
 }
 
+/* Starts a welcome of the six required fields, with extra entries to come after them. */
+static void s_welcome_head(fb_t *f, uint32_t entries)
+{
+    fb_head(f, JURY_CMD_WELCOME, true, 1, entries);
+    fb_kstr(f, "dataset", "support");
+    fb_kstr(f, "annotator", "alice");
+    fb_str(f, "settings");
+    msgpack_pack_map(&f->pk, 0);
+    fb_kuint(f, "heartbeat_ms", 1000);
+    fb_kuint(f, "lease_seconds", 600);
+    fb_kuint(f, "batch_max", 100);
+}
+
 static void test_decode_welcome(void **state)
 {
     dec_t *d = *state;
@@ -480,6 +517,48 @@ static void test_decode_welcome(void **state)
     assert_int_equal(d->msg.u.welcome.heartbeat_ms, 1000);
     assert_int_equal(d->msg.u.welcome.lease_seconds, 600);
     assert_int_equal(d->msg.u.welcome.batch_max, 100);
+    s_str_eq(d->msg.u.welcome.role, ""); /* optional: coordinators before review */
+    fb_free(&f);
+
+    /* role: the three SPEC.md names, and any other short string for newer coordinators. */
+    static const char *const roles[] = {"annotator", "reviewer", "admin", "auditor", ""};
+    for (size_t i = 0; i < sizeof roles / sizeof *roles; i++) {
+        s_welcome_head(&f, 7);
+        fb_kstr(&f, "role", roles[i]);
+        assert_int_equal(s_decode(d, f.sb.data, f.sb.size), JURY_OK);
+        s_str_eq(d->msg.u.welcome.role, roles[i]);
+        fb_free(&f);
+    }
+    char role[JURY_PROTO_ROLE_MAX + 2];
+    memset(role, 'r', sizeof role - 1);
+    role[sizeof role - 1] = '\0';
+    s_welcome_head(&f, 7);
+    fb_kstr(&f, "role", role);
+    s_refuse(d, f.sb.data, f.sb.size, JURY_EPROTO,
+             "welcome: role: must be a string of 0..32 bytes, not 33");
+    fb_free(&f);
+    s_welcome_head(&f, 7);
+    fb_kuint(&f, "role", 2);
+    s_refuse(d, f.sb.data, f.sb.size, JURY_EPROTO,
+             "welcome: role: must be a string of 0..32 bytes, not an integer");
+    fb_free(&f);
+    s_welcome_head(&f, 8);
+    fb_kstr(&f, "role", "admin");
+    fb_kstr(&f, "role", "reviewer");
+    s_refuse(d, f.sb.data, f.sb.size, JURY_EPROTO, "welcome: role: given twice");
+    fb_free(&f);
+    /* 32 bytes fit; nil is absent. */
+    role[JURY_PROTO_ROLE_MAX] = '\0';
+    s_welcome_head(&f, 7);
+    fb_kstr(&f, "role", role);
+    assert_int_equal(s_decode(d, f.sb.data, f.sb.size), JURY_OK);
+    assert_int_equal(d->msg.u.welcome.role.len, JURY_PROTO_ROLE_MAX);
+    fb_free(&f);
+    s_welcome_head(&f, 7);
+    fb_str(&f, "role");
+    msgpack_pack_nil(&f.pk);
+    assert_int_equal(s_decode(d, f.sb.data, f.sb.size), JURY_OK);
+    s_str_eq(d->msg.u.welcome.role, "");
     fb_free(&f);
 
     /* With progress, as jury_proto_pack_progress packs it; then broken progress maps. */
@@ -607,6 +686,361 @@ static void test_decode_results(void **state)
     fb_free(&f);
 }
 
+/* Review (SPEC.md 6.13): a review_batch of two records. broken 0 is valid; the others break one
+ * rule each, as s_review_batch_cases lists them. */
+static void s_build_review_batch(fb_t *f, int broken)
+{
+    char *big = malloc(JURY_PROTO_REASON_MAX + 2);
+    assert_non_null(big);
+    memset(big, 'x', JURY_PROTO_REASON_MAX + 1);
+    big[JURY_PROTO_REASON_MAX + 1] = '\0';
+
+    fb_head(f, JURY_CMD_REVIEW_BATCH, true, 21, 2);
+    /* progress belongs to batch: a review_batch's is an unknown key, ignored. */
+    jury_proto_progress_t p = {true, 1, 2, 3};
+    assert_int_equal(jury_proto_pack_progress(&f->pk, &p), 0);
+    fb_str(f, "records");
+    msgpack_pack_array(&f->pk, 2);
+
+    bool omit = broken == 1 || broken == 7 || broken == 14 || broken == 15;
+    msgpack_pack_map(&f->pk, omit ? 9 : 10);
+    fb_kstr(f, "id", "ticket-0001");
+    if (broken != 15) {
+        fb_str(f, "fields");
+        msgpack_pack_map(&f->pk, 1);
+        fb_kstr(f, "instruction", "I was charged twice.");
+    }
+    fb_str(f, "suggestions");
+    msgpack_pack_map(&f->pk, 0);
+    fb_str(f, "metadata");
+    msgpack_pack_map(&f->pk, 1);
+    fb_kstr(f, "category", "billing");
+    if (broken != 14)
+        fb_kuint(f, "lease_expires", UINT64_C(1767225600000));
+    if (broken != 1) {
+        fb_str(f, "why");
+        if (broken == 4) {
+            fb_str(f, "contested");
+        } else if (broken == 2) {
+            msgpack_pack_array(&f->pk, 0);
+        } else if (broken == 17) {
+            msgpack_pack_array(&f->pk, JURY_PROTO_WHY_MAX + 1);
+            for (int i = 0; i <= JURY_PROTO_WHY_MAX; i++)
+                fb_str(f, "contested");
+        } else {
+            msgpack_pack_array(&f->pk, 2);
+            if (broken == 18)
+                fb_str(f, "0123456789abcdef0123456789abcdefX"); /* 33 bytes */
+            else
+                fb_str(f, "contested");
+            if (broken == 3)
+                msgpack_pack_uint32(&f->pk, 1);
+            else
+                fb_str(f, "rejected");
+        }
+    }
+    fb_kstr(f, "reason", broken == 5 ? big : "min_agreement: label 0.33 < 0.6");
+    fb_str(f, "unified");
+    if (broken == 6) {
+        msgpack_pack_array(&f->pk, 0);
+    } else {
+        msgpack_pack_map(&f->pk, 1);
+        fb_kuint(f, "quality", 3);
+    }
+    if (broken != 7) {
+        fb_str(f, "responses");
+        msgpack_pack_array(&f->pk, 2);
+        msgpack_pack_map(&f->pk, broken == 10 ? 3 : 4);
+        if (broken != 10)
+            fb_kstr(f, "annotator", "alice");
+        fb_kstr(f, "status", "submitted");
+        fb_str(f, "values");
+        if (broken == 11) {
+            fb_str(f, "quality: 2");
+        } else {
+            msgpack_pack_map(&f->pk, 1);
+            fb_kuint(f, "quality", 2);
+        }
+        fb_str(f, "updated_ms");
+        if (broken == 13)
+            msgpack_pack_double(&f->pk, 1.5);
+        else
+            msgpack_pack_uint64(&f->pk, UINT64_C(1767225000000));
+        if (broken == 8) {
+            msgpack_pack_uint32(&f->pk, 7);
+        } else {
+            msgpack_pack_map(&f->pk, broken == 12 ? 3 : 4);
+            fb_kstr(f, "annotator", "bob");
+            fb_kstr(f, "status", broken == 9 ? "draft" : "discarded");
+            fb_str(f, "values");
+            msgpack_pack_nil(&f->pk);
+            if (broken != 12)
+                fb_kuint(f, "updated_ms", UINT64_C(1767225100000));
+        }
+    }
+    /* draft belongs to batch: here an unknown key, ignored whatever it holds. */
+    fb_kstr(f, "draft", "ignored");
+
+    /* The second record: only what is required, and a why word this build does not know. */
+    msgpack_pack_map(&f->pk, broken == 16 ? 4 : 5);
+    if (broken != 16)
+        fb_kstr(f, "id", "17");
+    fb_str(f, "fields");
+    msgpack_pack_map(&f->pk, 0);
+    fb_kuint(f, "lease_expires", UINT64_C(1767225600000));
+    fb_str(f, "why");
+    msgpack_pack_array(&f->pk, 1);
+    fb_str(f, "disputed");
+    fb_str(f, "responses");
+    msgpack_pack_array(&f->pk, 0);
+    free(big);
+}
+
+/* The reason each broken review_batch of s_build_review_batch gets, by its number. */
+static const char *const s_review_batch_cases[] = {
+    NULL,
+    "review_batch: records[0].why: missing",
+    "review_batch: records[0].why: must hold 1..16 elements, not 0",
+    "review_batch: records[0].why[1]: must be a string of 1..32 bytes",
+    "review_batch: records[0].why: must be an array, not a string",
+    "review_batch: records[0].reason: must be a string of 0..1024 bytes, not 1025",
+    "review_batch: records[0].unified: must be a map, not an array",
+    "review_batch: records[0].responses: missing",
+    "review_batch: records[0].responses[1]: must be a map, not an integer",
+    "review_batch: records[0].responses[1].status: must be \"submitted\" or \"discarded\"",
+    "review_batch: records[0].responses[0].annotator: missing",
+    "review_batch: records[0].responses[0].values: must be a map, not a string",
+    "review_batch: records[0].responses[1].updated_ms: missing",
+    "review_batch: records[0].responses[0].updated_ms: must be an integer (ms since the Unix "
+    "epoch)",
+    "review_batch: records[0].lease_expires: missing",
+    "review_batch: records[0].fields: missing",
+    "review_batch: records[1].id: missing",
+    "review_batch: records[0].why: must hold 1..16 elements, not 17",
+    "review_batch: records[0].why[0]: must be a string of 1..32 bytes",
+};
+
+static void test_decode_review_batch(void **state)
+{
+    dec_t *d = *state;
+    fb_t f;
+    s_build_review_batch(&f, 0);
+    assert_int_equal(s_decode(d, f.sb.data, f.sb.size), JURY_OK);
+    assert_string_equal(d->why, "");
+    assert_int_equal(d->msg.cmd, JURY_CMD_REVIEW_BATCH);
+    assert_int_equal(d->msg.req, 21);
+    assert_false(d->msg.u.batch.progress.present);
+    const msgpack_object *recs = d->msg.u.batch.records;
+    assert_int_equal(recs->type, MSGPACK_OBJECT_ARRAY);
+    assert_int_equal(recs->via.array.size, 2);
+    assert_int_equal(recs->via.array.ptr[0].via.map.size, 10);
+    assert_int_equal(recs->via.array.ptr[1].via.map.size, 5);
+    fb_free(&f);
+
+    for (size_t i = 1; i < sizeof s_review_batch_cases / sizeof *s_review_batch_cases; i++) {
+        s_build_review_batch(&f, (int)i);
+        s_refuse(d, f.sb.data, f.sb.size, JURY_EPROTO, s_review_batch_cases[i]);
+        assert_int_equal(d->msg.cmd, JURY_CMD_REVIEW_BATCH);
+        assert_int_equal(d->msg.req, 21);
+        fb_free(&f);
+    }
+
+    /* Nothing waits for review now. */
+    fb_head(&f, JURY_CMD_REVIEW_BATCH, true, 22, 1);
+    fb_str(&f, "records");
+    msgpack_pack_array(&f.pk, 0);
+    assert_int_equal(s_decode(d, f.sb.data, f.sb.size), JURY_OK);
+    assert_int_equal(d->msg.u.batch.records->via.array.size, 0);
+    fb_free(&f);
+    fb_head(&f, JURY_CMD_REVIEW_BATCH, true, 22, 0);
+    s_refuse(d, f.sb.data, f.sb.size, JURY_EPROTO, "review_batch: records: missing");
+    fb_free(&f);
+}
+
+/* A review_submit of four decisions (SPEC.md 6.14): an accept with values and a note, then
+ * rejections without values, with nil values and with values. broken 0 is valid; the others
+ * break one rule each, as s_review_submit_cases lists them. */
+static void s_build_review_submit(fb_t *f, int broken)
+{
+    char id[JURY_PROTO_ID_MAX + 2];
+    memset(id, 'r', sizeof id - 1);
+    id[sizeof id - 1] = '\0';
+
+    fb_head(f, JURY_CMD_REVIEW_SUBMIT, true, 31, broken == 1 ? 1 : 2);
+    fb_kstr(f, "client", "ignored: unknown keys are allowed");
+    if (broken == 1)
+        return;
+    fb_str(f, "decisions");
+    if (broken == 16) {
+        msgpack_pack_map(&f->pk, 0);
+        return;
+    }
+    if (broken == 2 || broken == 3) {
+        uint32_t n = broken == 2 ? 0 : JURY_PROTO_BATCH_MAX + 1;
+        msgpack_pack_array(&f->pk, n);
+        for (uint32_t i = 0; i < n; i++) {
+            msgpack_pack_map(&f->pk, 2);
+            fb_kstr(f, "record", "r");
+            fb_str(f, "accept");
+            msgpack_pack_false(&f->pk);
+        }
+        return;
+    }
+    msgpack_pack_array(&f->pk, 4);
+    char *big = malloc(JURY_PROTO_REASON_MAX + 2);
+    assert_non_null(big);
+    memset(big, 'n', JURY_PROTO_REASON_MAX + 1);
+    big[JURY_PROTO_REASON_MAX + 1] = '\0';
+
+    int entries = 4 - (broken == 5) - (broken == 7) - (broken == 9) + (broken == 15);
+    msgpack_pack_map(&f->pk, (size_t)entries);
+    if (broken != 5)
+        fb_kstr(f, "record", broken == 6 ? id : "ticket-0001");
+    if (broken != 7) {
+        fb_str(f, "accept");
+        if (broken == 8)
+            fb_str(f, "yes");
+        else
+            msgpack_pack_true(&f->pk);
+    }
+    if (broken == 15) {
+        fb_str(f, "accept");
+        msgpack_pack_true(&f->pk);
+    }
+    if (broken != 9) {
+        fb_str(f, "values");
+        if (broken == 10) {
+            msgpack_pack_nil(&f->pk);
+        } else if (broken == 11) {
+            msgpack_pack_array(&f->pk, 1);
+            fb_str(f, "pos");
+        } else {
+            msgpack_pack_map(&f->pk, broken == 12 ? 3 : 2);
+            fb_kuint(f, "quality", 4);
+            fb_kstr(f, "label", "pos");
+            if (broken == 12)
+                fb_kuint(f, "quality", 5);
+        }
+    }
+    fb_str(f, "note");
+    if (broken == 14)
+        msgpack_pack_uint32(&f->pk, 1);
+    else
+        fb_str(f, broken == 13 ? big : "alice is right: the charge was doubled");
+
+    if (broken == 4) {
+        fb_str(f, "ticket-0002");
+    } else {
+        msgpack_pack_map(&f->pk, 3);
+        fb_kstr(f, "record", "ticket-0002");
+        fb_str(f, "accept");
+        msgpack_pack_false(&f->pk);
+        fb_kstr(f, "note", "");
+    }
+
+    msgpack_pack_map(&f->pk, 3);
+    fb_kstr(f, "record", "ticket-0003");
+    fb_str(f, "accept");
+    msgpack_pack_false(&f->pk);
+    fb_str(f, "values");
+    msgpack_pack_nil(&f->pk);
+
+    msgpack_pack_map(&f->pk, 3);
+    fb_kstr(f, "record", "ticket-0004");
+    fb_str(f, "accept");
+    msgpack_pack_false(&f->pk);
+    fb_str(f, "values");
+    msgpack_pack_map(&f->pk, broken == 17 ? 2 : 1);
+    fb_kuint(f, "quality", 1);
+    if (broken == 17)
+        fb_kuint(f, "quality", 1);
+    free(big);
+}
+
+/* The reason each broken review_submit of s_build_review_submit gets, by its number. */
+static const char *const s_review_submit_cases[] = {
+    NULL,
+    "review_submit: decisions: missing",
+    "review_submit: decisions: must hold 1..100 elements, not 0",
+    "review_submit: decisions: must hold 1..100 elements, not 101",
+    "review_submit: decisions[1]: must be a map, not a string",
+    "review_submit: decisions[0].record: missing",
+    "review_submit: decisions[0].record: must be a string of 1..500 bytes, not 501",
+    "review_submit: decisions[0].accept: missing",
+    "review_submit: decisions[0].accept: must be a boolean",
+    "review_submit: decisions[0].values: missing (an accepted decision needs values)",
+    "review_submit: decisions[0].values: missing (an accepted decision needs values)",
+    "review_submit: decisions[0].values: must be a map, not an array",
+    "review_submit: decisions[0].values: key \"quality\" given twice",
+    "review_submit: decisions[0].note: must be a string of 0..1024 bytes, not 1025",
+    "review_submit: decisions[0].note: must be a string of 0..1024 bytes, not an integer",
+    "review_submit: decisions[0].accept: given twice",
+    "review_submit: decisions: must be an array, not a map",
+    "review_submit: decisions[3].values: key \"quality\" given twice",
+};
+
+static void test_decode_review_submit(void **state)
+{
+    dec_t *d = *state;
+    fb_t f;
+    s_build_review_submit(&f, 0);
+    assert_int_equal(s_decode(d, f.sb.data, f.sb.size), JURY_OK);
+    assert_string_equal(d->why, "");
+    assert_int_equal(d->msg.cmd, JURY_CMD_REVIEW_SUBMIT);
+    assert_int_equal(d->msg.req, 31);
+    assert_int_equal(d->msg.u.review_submit.count, 4);
+    const jury_proto_decision_t *it = d->msg.u.review_submit.items;
+    s_str_eq(it[0].record, "ticket-0001");
+    assert_true(it[0].accept);
+    assert_non_null(it[0].values);
+    assert_int_equal(it[0].values->type, MSGPACK_OBJECT_MAP);
+    assert_int_equal(it[0].values->via.map.size, 2);
+    assert_memory_equal(it[0].values->via.map.ptr[1].key.via.str.ptr, "label", 5);
+    s_str_eq(it[0].note, "alice is right: the charge was doubled");
+    s_str_eq(it[1].record, "ticket-0002");
+    assert_false(it[1].accept);
+    assert_null(it[1].values);
+    s_str_eq(it[1].note, "");
+    s_str_eq(it[2].record, "ticket-0003");
+    assert_false(it[2].accept);
+    assert_null(it[2].values); /* nil is absent */
+    s_str_eq(it[2].note, "");
+    /* A rejection may carry values: decode keeps them for the coordinator to judge. */
+    s_str_eq(it[3].record, "ticket-0004");
+    assert_false(it[3].accept);
+    assert_int_equal(it[3].values->via.map.size, 1);
+    fb_free(&f);
+
+    for (size_t i = 1; i < sizeof s_review_submit_cases / sizeof *s_review_submit_cases; i++) {
+        s_build_review_submit(&f, (int)i);
+        s_refuse(d, f.sb.data, f.sb.size, JURY_EPROTO, s_review_submit_cases[i]);
+        assert_int_equal(d->msg.cmd, JURY_CMD_REVIEW_SUBMIT);
+        assert_int_equal(d->msg.req, 31);
+        fb_free(&f);
+    }
+
+    /* The limits themselves fit: a 500-byte record id and a 1024-byte note. */
+    char id[JURY_PROTO_ID_MAX + 1];
+    memset(id, 'r', sizeof id - 1);
+    id[sizeof id - 1] = '\0';
+    char note[JURY_PROTO_REASON_MAX + 1];
+    memset(note, 'n', sizeof note - 1);
+    note[sizeof note - 1] = '\0';
+    fb_head(&f, JURY_CMD_REVIEW_SUBMIT, true, 32, 1);
+    fb_str(&f, "decisions");
+    msgpack_pack_array(&f.pk, 1);
+    msgpack_pack_map(&f.pk, 3);
+    fb_kstr(&f, "record", id);
+    fb_str(&f, "accept");
+    msgpack_pack_false(&f.pk);
+    fb_kstr(&f, "note", note);
+    assert_int_equal(s_decode(d, f.sb.data, f.sb.size), JURY_OK);
+    assert_int_equal(d->msg.u.review_submit.count, 1);
+    assert_int_equal(d->msg.u.review_submit.items[0].record.len, JURY_PROTO_ID_MAX);
+    assert_int_equal(d->msg.u.review_submit.items[0].note.len, JURY_PROTO_REASON_MAX);
+    fb_free(&f);
+}
+
 /* ------------------------------------------------------------------------------------------- */
 
 /* clang-format off */
@@ -629,6 +1063,13 @@ static void test_refuse_header(void **state)
     assert_int_equal(d->msg.req, 3);
     fb_free(&f);
     s_refuse(d, BYTES("\x82" "\xa1" "v" "\x02" "\xa3" "cmd" "\xa7" "welcome"), JURY_EVERSION,
+             "protocol version 2; this worker speaks 1");
+    /* The review commands come after goodbye in jury_cmd but keep their direction. */
+    s_refuse(d, BYTES("\x82" "\xa1" "v" "\x02" "\xa3" "cmd" "\xac" "review_fetch"), JURY_EVERSION,
+             "protocol version 2; this coordinator speaks 1");
+    s_refuse(d, BYTES("\x82" "\xa1" "v" "\x02" "\xa3" "cmd" "\xad" "review_submit"),
+             JURY_EVERSION, "protocol version 2; this coordinator speaks 1");
+    s_refuse(d, BYTES("\x82" "\xa1" "v" "\x02" "\xa3" "cmd" "\xac" "review_batch"), JURY_EVERSION,
              "protocol version 2; this worker speaks 1");
 
     s_refuse(d, BYTES("\x81" "\xa3" "cmd" "\xa9" "heartbeat"), JURY_EPROTO, "v: missing");
@@ -653,6 +1094,14 @@ static void test_refuse_header(void **state)
              JURY_EPROTO, "fetch: req: missing");
     assert_int_equal(d->msg.cmd, JURY_CMD_FETCH);
     assert_false(d->msg.has_req);
+    /* The review requests and their batch need req as well. */
+    s_refuse(d, BYTES("\x83" "\xa1" "v" "\x01" "\xa3" "cmd" "\xac" "review_fetch" "\xa1" "n" "\x01"),
+             JURY_EPROTO, "review_fetch: req: missing");
+    s_refuse(d, BYTES("\x83" "\xa1" "v" "\x01" "\xa3" "cmd" "\xac" "review_batch"
+                      "\xa7" "records" "\x90"),
+             JURY_EPROTO, "review_batch: req: missing");
+    s_refuse(d, BYTES("\x82" "\xa1" "v" "\x01" "\xa3" "cmd" "\xad" "review_submit"), JURY_EPROTO,
+             "review_submit: req: missing");
     s_refuse(d,
              BYTES("\x84" "\xa1" "v" "\x01" "\xa3" "cmd" "\xa5" "fetch" "\xa3" "req" "\xff"
                    "\xa1" "n" "\x01"),
@@ -708,6 +1157,16 @@ static void test_refuse_fields(void **state)
     fb_head(&f, JURY_CMD_FETCH, true, 1, 1);
     fb_kstr(&f, "n", "10");
     s_refuse(d, f.sb.data, f.sb.size, JURY_EPROTO, "fetch: n: must be an integer 1..100");
+    fb_free(&f);
+    for (uint64_t n = 0; n <= 101; n += 101) {
+        fb_head(&f, JURY_CMD_REVIEW_FETCH, true, 1, 1);
+        fb_kuint(&f, "n", n);
+        s_refuse(d, f.sb.data, f.sb.size, JURY_EPROTO,
+                 "review_fetch: n: must be an integer 1..100");
+        fb_free(&f);
+    }
+    fb_head(&f, JURY_CMD_REVIEW_FETCH, true, 1, 0);
+    s_refuse(d, f.sb.data, f.sb.size, JURY_EPROTO, "review_fetch: n: missing");
     fb_free(&f);
 
     fb_head(&f, JURY_CMD_RELEASE, true, 1, 1);
@@ -1013,6 +1472,17 @@ static void test_truncated(void **state)
     for (size_t n = 0; n < b.size; n++)
         assert_int_equal(s_decode(d, b.data, n), JURY_EPROTO);
     msgpack_sbuffer_destroy(&b);
+
+    for (int which = 0; which < 2; which++) {
+        if (which == 0)
+            s_build_review_batch(&f, 0);
+        else
+            s_build_review_submit(&f, 0);
+        for (size_t n = 0; n < f.sb.size; n++)
+            assert_int_equal(s_decode(d, f.sb.data, n), JURY_EPROTO);
+        assert_int_equal(s_decode(d, f.sb.data, f.sb.size), JURY_OK);
+        fb_free(&f);
+    }
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -1042,9 +1512,11 @@ static void s_any(dec_t *d, const unsigned char *f, size_t n)
 static void s_random_value(fb_t *f, uint64_t *seed, int depth)
 {
     static const char *const words[] = {
-        "record",  "status",  "values",        "submitted", "discarded", "draft",
-        "id",      "fields",  "lease_expires", "ok",        "code",      "reason",
-        "records", "results", "responses",     "n",         "",          "caf\xc3\xa9"};
+        "record",  "status",   "values",        "submitted", "discarded", "draft",
+        "id",      "fields",   "lease_expires", "ok",        "code",      "reason",
+        "records", "results",  "responses",     "n",         "",          "caf\xc3\xa9",
+        "accept",  "note",     "decisions",     "why",       "unified",   "updated_ms",
+        "role",    "annotator"};
     const size_t nw = sizeof words / sizeof *words;
     uint64_t r = s_rand(seed);
     switch (r % (depth > 0 ? 9 : 6)) {
@@ -1111,10 +1583,14 @@ static void test_random_frames(void **state)
     assert_int_equal(jury_proto_encode_fetch(&fetch, 300, 10), JURY_OK);
     assert_int_equal(jury_proto_encode_error(&error, true, 5, "ENOTLEASED", "lease expired"),
                      JURY_OK);
-    fb_t sub;
+    fb_t sub, rb, rs;
     s_build_submit(&sub);
-    const msgpack_sbuffer *frames[] = {&hello, &fetch, &error, &sub.sb};
-    unsigned char *m = malloc(sub.sb.size + 64);
+    s_build_review_batch(&rb, 0);
+    s_build_review_submit(&rs, 0);
+    const msgpack_sbuffer *frames[] = {&hello, &fetch, &error, &sub.sb, &rb.sb, &rs.sb};
+    size_t longest = sub.sb.size > rb.sb.size ? sub.sb.size : rb.sb.size;
+    longest = longest > rs.sb.size ? longest : rs.sb.size;
+    unsigned char *m = malloc(longest + 64);
     assert_non_null(m);
     for (int i = 0; i < 20000; i++) {
         const msgpack_sbuffer *src = frames[s_rand(&seed) % (sizeof frames / sizeof *frames)];
@@ -1134,7 +1610,7 @@ static void test_random_frames(void **state)
                 n = at;
                 break;
             default:
-                if (n < sub.sb.size + 63) {
+                if (n < longest + 63) {
                     memmove(m + at + 1, m + at, n - at);
                     m[at] = (unsigned char)s_rand(&seed);
                     n++;
@@ -1145,6 +1621,8 @@ static void test_random_frames(void **state)
     }
     free(m);
     fb_free(&sub);
+    fb_free(&rb);
+    fb_free(&rs);
 
     /* Well-formed frames of random shape: they pass the pre-scan and test every field rule. */
     for (int i = 0; i < 20000; i++) {
@@ -1154,9 +1632,10 @@ static void test_random_frames(void **state)
         fb_head(&g, (jury_cmd)((r >> 8) % JURY_CMD_COUNT), (r >> 16) & 1, s_rand(&seed) % 1000,
                 extra);
         for (uint32_t k = 0; k < extra; k++) {
-            static const char *const keys[] = {"annotator", "dataset", "agent",        "n",
-                                               "responses", "records", "results",      "settings",
-                                               "code",      "reason",  "heartbeat_ms", "batch_max"};
+            static const char *const keys[] = {
+                "annotator",    "dataset",   "agent",         "n",         "responses",
+                "records",      "results",   "settings",      "code",      "reason",
+                "heartbeat_ms", "batch_max", "lease_seconds", "decisions", "role"};
             fb_str(&g, keys[s_rand(&seed) % (sizeof keys / sizeof *keys)]);
             s_random_value(&g, &seed, 3);
         }
@@ -1179,6 +1658,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_decode_welcome, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_decode_batch, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_decode_results, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_decode_review_batch, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_decode_review_submit, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_refuse_header, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_refuse_fields, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_refuse_submit, s_setup, s_teardown),

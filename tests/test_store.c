@@ -1,7 +1,11 @@
 /* test_store.c: the LMDB store on real files: datasets, records, responses, counters, growth,
- * versions, permissions, annotator access (roles, keys, grants). */
+ * versions, permissions, annotator access (roles, keys, grants), reviews and the review queue,
+ * backups and the consistency check. */
 #include "testutil.h"
 
+#include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -605,6 +609,107 @@ static void test_full_map_grows_and_retries(void **state)
     jury_counts_t c;
     s_counts(f->store, a.ds, &c);
     assert_int_equal(c.records, 2000);
+}
+
+/* A map at its limit (opts.map_max) refuses the write with JURY_EFULL and keeps what is stored; a
+ * store opened with a higher limit takes the same write. */
+static void test_map_limit(void **state)
+{
+    fixture_t *f = *state;
+    jury_store_destroy(&f->store);
+    tu_rmrf(f->dir);
+    jury_store_opts_t opts = {.create = true, .map_size = 1 << 20, .map_max = 2 << 20};
+    assert_int_equal(jury_store_open(&f->store, f->dir, &opts), JURY_OK);
+    bulk_arg_t small = {s_new_dataset(f->store, "small"), 100};
+    assert_int_equal(jury_store_write(f->store, s_bulk, &small), JURY_OK);
+    bulk_arg_t big = {s_new_dataset(f->store, "big"), 2000}; /* 8 MB: over the limit */
+    assert_int_equal(jury_store_write(f->store, s_bulk, &big), JURY_EFULL);
+    assert_int_equal(jury_store_map_size(f->store), 2 << 20);
+    jury_counts_t c;
+    s_counts(f->store, small.ds, &c);
+    assert_int_equal(c.records, 100);
+    s_counts(f->store, big.ds, &c);
+    assert_int_equal(c.records, 0);
+    jury_store_destroy(&f->store);
+    opts.map_max = 64 << 20;
+    assert_int_equal(jury_store_open(&f->store, f->dir, &opts), JURY_OK);
+    assert_int_equal(jury_store_write(f->store, s_bulk, &big), JURY_OK);
+    s_counts(f->store, big.ds, &c);
+    assert_int_equal(c.records, 2000);
+}
+
+/* A full disk, made with a file size limit (RLIMIT_FSIZE: writes past it fail with EFBIG, as they
+ * fail with ENOSPC on a full file system), in a child process: the write fails with JURY_EFULL at
+ * once, without growing the map; the store stays sound; once the limit is lifted, the same write
+ * succeeds. The child reports through its exit code (0 = every step as expected). */
+static int s_disk_full_child(const char *dir)
+{
+    jury_store_opts_t opts = {.create = true};
+    jury_store_t *s = NULL;
+    if (jury_store_open(&s, dir, &opts) != JURY_OK)
+        return 10;
+    bulk_arg_t small = {0, 10};
+    ds_arg_t d = {"small", 0};
+    if (jury_store_write(s, s_create_ds, &d) != JURY_OK)
+        return 11;
+    small.ds = d.id;
+    if (jury_store_write(s, s_bulk, &small) != JURY_OK)
+        return 12;
+    struct stat st;
+    char path[300];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    if (stat(path, &st) != 0)
+        return 13;
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = (rlim_t)st.st_size + 64 * 1024; /* room for 16 of the 4 KB records */
+    if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
+        return 14;
+    size_t map = jury_store_map_size(s);
+    d = (ds_arg_t){"big", 0};
+    if (jury_store_write(s, s_create_ds, &d) != JURY_OK)
+        return 15;
+    bulk_arg_t big = {d.id, 500}; /* 2 MB: past the limit */
+    if (jury_store_write(s, s_bulk, &big) != JURY_EFULL)
+        return 16;
+    if (jury_store_map_size(s) != map)
+        return 17; /* the map must not have grown for a full disk */
+    jury_txn_t *txn;
+    jury_counts_t c;
+    if (jury_store_read(s, &txn) != JURY_OK || jury_store_dataset_counts(txn, small.ds, &c) ||
+        c.records != 10 || jury_store_dataset_counts(txn, big.ds, &c) || c.records != 0)
+        return 18;
+    jury_txn_abort(&txn);
+    if (setrlimit(RLIMIT_FSIZE, &old) != 0)
+        return 19;
+    if (jury_store_write(s, s_bulk, &big) != JURY_OK)
+        return 20;
+    if (jury_store_read(s, &txn) != JURY_OK || jury_store_dataset_counts(txn, big.ds, &c) ||
+        c.records != 500)
+        return 21;
+    jury_txn_abort(&txn);
+    jury_store_destroy(&s);
+    return 0;
+}
+
+static void test_disk_full_is_retryable(void **state)
+{
+    fixture_t *f = *state;
+    jury_store_destroy(&f->store);
+    tu_rmrf(f->dir);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(s_disk_full_child(f->dir));
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    jury_store_opts_t opts = {.create = false};
+    assert_int_equal(jury_store_open(&f->store, f->dir, &opts), JURY_OK);
 }
 
 static void test_schema_version_mismatch(void **state)
@@ -1764,6 +1869,893 @@ static void test_store_from_before_annotator_access(void **state)
     jury_txn_abort(&txn);
 }
 
+/* ---- reviews and the review queue ---- */
+
+/* What a walk of reviews or of the queue saw, in order. */
+typedef struct {
+    int n;            /* entries seen */
+    uint64_t rid[8];  /* their record ids */
+    char text[8][32]; /* review blobs as text (reviews) */
+    unsigned why[8];  /* flags (queue) */
+    int stop_after;   /* return JURY_EBUSY after this many entries (0: never) */
+} walk_t;
+
+static jury_err s_walk_review(uint64_t rid, const void *blob, size_t len, void *arg)
+{
+    walk_t *w = arg;
+    assert_true(w->n < 8 && len < sizeof w->text[0]);
+    w->rid[w->n] = rid;
+    memcpy(w->text[w->n], blob, len);
+    w->text[w->n][len] = '\0';
+    w->n++;
+    return w->stop_after && w->n == w->stop_after ? JURY_EBUSY : JURY_OK;
+}
+
+static jury_err s_walk_queue(uint64_t rid, unsigned why, void *arg)
+{
+    walk_t *w = arg;
+    assert_true(w->n < 8);
+    w->rid[w->n] = rid;
+    w->why[w->n] = why;
+    w->n++;
+    return w->stop_after && w->n == w->stop_after ? JURY_EBUSY : JURY_OK;
+}
+
+static jury_err s_put_rev(jury_txn_t *txn, uint64_t rid, const char *text)
+{
+    return jury_store_review_put(txn, rid, text, strlen(text));
+}
+
+static void s_review_text(jury_txn_t *txn, uint64_t rid, const char *want)
+{
+    const void *blob;
+    size_t len;
+    assert_int_equal(jury_store_review_get(txn, rid, &blob, &len), JURY_OK);
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(blob, want, len);
+}
+
+static jury_err s_reviews_two(jury_txn_t *txn, void *arg)
+{
+    two_ds_t *d = arg;
+    jury_err err;
+    /* Out of order, with b's rows after a's and a replacement of a's first. */
+    if ((err = s_put_rev(txn, RID(d->a, 3), "a3")) != JURY_OK ||
+        (err = s_put_rev(txn, RID(d->b, 1), "b1")) != JURY_OK ||
+        (err = s_put_rev(txn, RID(d->a, 1), "a1")) != JURY_OK ||
+        (err = s_put_rev(txn, RID(d->a, 2), "a2")) != JURY_OK ||
+        (err = s_put_rev(txn, RID(d->a, 1), "a1, reviewed again")) != JURY_OK)
+        return err;
+    assert_int_equal(jury_store_review_put(txn, RID(d->a, 4), NULL, 1), JURY_EINVAL);
+    return JURY_OK;
+}
+
+static void test_reviews_put_get_each(void **state)
+{
+    fixture_t *f = *state;
+    two_ds_t d = {s_new_dataset(f->store, "a"), s_new_dataset(f->store, "b")};
+    assert_int_equal(jury_store_write(f->store, s_reviews_two, &d), JURY_OK);
+
+    jury_txn_t *txn;
+    const void *blob;
+    size_t len;
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    s_review_text(txn, RID(d.a, 1), "a1, reviewed again");
+    s_review_text(txn, RID(d.a, 2), "a2");
+    s_review_text(txn, RID(d.a, 3), "a3");
+    s_review_text(txn, RID(d.b, 1), "b1");
+    assert_int_equal(jury_store_review_get(txn, RID(d.a, 4), &blob, &len), JURY_ENOTFOUND);
+    assert_int_equal(jury_store_review_get(txn, RID(d.b, 2), &blob, &len), JURY_ENOTFOUND);
+
+    /* Each walks one dataset in record id order. */
+    walk_t w = {0};
+    assert_int_equal(jury_store_review_each(txn, d.a, s_walk_review, &w), JURY_OK);
+    assert_int_equal(w.n, 3);
+    assert_int_equal(w.rid[0], RID(d.a, 1));
+    assert_string_equal(w.text[0], "a1, reviewed again");
+    assert_int_equal(w.rid[1], RID(d.a, 2));
+    assert_string_equal(w.text[1], "a2");
+    assert_int_equal(w.rid[2], RID(d.a, 3));
+    assert_string_equal(w.text[2], "a3");
+    memset(&w, 0, sizeof w);
+    assert_int_equal(jury_store_review_each(txn, d.b, s_walk_review, &w), JURY_OK);
+    assert_int_equal(w.n, 1);
+    assert_int_equal(w.rid[0], RID(d.b, 1));
+    assert_string_equal(w.text[0], "b1");
+    memset(&w, 0, sizeof w);
+    assert_int_equal(jury_store_review_each(txn, 99, s_walk_review, &w), JURY_OK);
+    assert_int_equal(w.n, 0);
+    /* fn's error stops the walk and comes back. */
+    walk_t stop = {.stop_after = 2};
+    assert_int_equal(jury_store_review_each(txn, d.a, s_walk_review, &stop), JURY_EBUSY);
+    assert_int_equal(stop.n, 2);
+    /* Writing needs a write transaction. */
+    assert_int_equal(s_put_rev(txn, RID(d.a, 9), "x"), JURY_EPERM);
+    jury_txn_abort(&txn);
+}
+
+static jury_err s_queue_two(jury_txn_t *txn, void *arg)
+{
+    two_ds_t *d = arg;
+    jury_err err;
+    if ((err = jury_store_review_queue_set(txn, RID(d->b, 1), JURY_REVIEW_REJECTED)) != JURY_OK ||
+        (err = jury_store_review_queue_set(txn, RID(d->a, 5), JURY_REVIEW_CONTESTED)) != JURY_OK ||
+        (err = jury_store_review_queue_set(txn, RID(d->a, 1), JURY_REVIEW_CONTESTED)) != JURY_OK ||
+        (err = jury_store_review_queue_set(
+             txn, RID(d->a, 2), JURY_REVIEW_CONTESTED | JURY_REVIEW_REJECTED)) != JURY_OK ||
+        (err = jury_store_review_queue_set(txn, RID(d->a, 7), JURY_REVIEW_CONTESTED)) != JURY_OK ||
+        /* Replacing the flags, taking one out, and taking out one never queued. */
+        (err = jury_store_review_queue_set(txn, RID(d->a, 2), JURY_REVIEW_REJECTED)) != JURY_OK ||
+        (err = jury_store_review_queue_set(txn, RID(d->a, 5), 0)) != JURY_OK ||
+        (err = jury_store_review_queue_set(txn, RID(d->a, 9), 0)) != JURY_OK)
+        return err;
+    assert_int_equal(jury_store_review_queue_set(txn, RID(d->a, 3), 0x100), JURY_EINVAL);
+    return JURY_OK;
+}
+
+static void test_review_queue(void **state)
+{
+    fixture_t *f = *state;
+    two_ds_t d = {s_new_dataset(f->store, "a"), s_new_dataset(f->store, "b")};
+    assert_int_equal(jury_store_write(f->store, s_queue_two, &d), JURY_OK);
+
+    jury_txn_t *txn;
+    unsigned why = 77;
+    uint64_t n = 77;
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(jury_store_review_queue_get(txn, RID(d.a, 1), &why), JURY_OK);
+    assert_int_equal(why, JURY_REVIEW_CONTESTED);
+    assert_int_equal(jury_store_review_queue_get(txn, RID(d.a, 2), &why), JURY_OK);
+    assert_int_equal(why, JURY_REVIEW_REJECTED);
+    assert_int_equal(jury_store_review_queue_get(txn, RID(d.a, 5), &why), JURY_OK);
+    assert_int_equal(why, 0);
+    why = 77;
+    assert_int_equal(jury_store_review_queue_get(txn, RID(d.a, 9), &why), JURY_OK);
+    assert_int_equal(why, 0);
+    assert_int_equal(jury_store_review_queue_get(txn, RID(d.b, 1), &why), JURY_OK);
+    assert_int_equal(why, JURY_REVIEW_REJECTED);
+
+    walk_t w = {0};
+    assert_int_equal(jury_store_review_queue_each(txn, d.a, 0, s_walk_queue, &w), JURY_OK);
+    assert_int_equal(w.n, 3);
+    assert_int_equal(w.rid[0], RID(d.a, 1));
+    assert_int_equal(w.why[0], JURY_REVIEW_CONTESTED);
+    assert_int_equal(w.rid[1], RID(d.a, 2));
+    assert_int_equal(w.why[1], JURY_REVIEW_REJECTED);
+    assert_int_equal(w.rid[2], RID(d.a, 7));
+    assert_int_equal(w.why[2], JURY_REVIEW_CONTESTED);
+    /* after_rid resumes past a record, queued or not. */
+    memset(&w, 0, sizeof w);
+    assert_int_equal(jury_store_review_queue_each(txn, d.a, RID(d.a, 1), s_walk_queue, &w),
+                     JURY_OK);
+    assert_int_equal(w.n, 2);
+    assert_int_equal(w.rid[0], RID(d.a, 2));
+    assert_int_equal(w.rid[1], RID(d.a, 7));
+    memset(&w, 0, sizeof w);
+    assert_int_equal(jury_store_review_queue_each(txn, d.a, RID(d.a, 3), s_walk_queue, &w),
+                     JURY_OK);
+    assert_int_equal(w.n, 1);
+    assert_int_equal(w.rid[0], RID(d.a, 7));
+    memset(&w, 0, sizeof w);
+    assert_int_equal(jury_store_review_queue_each(txn, d.a, RID(d.a, 7), s_walk_queue, &w),
+                     JURY_OK);
+    assert_int_equal(w.n, 0);
+    /* A record id of an earlier dataset as after_rid walks all of b; b's walk stops at its end. */
+    memset(&w, 0, sizeof w);
+    assert_int_equal(jury_store_review_queue_each(txn, d.b, RID(d.a, 7), s_walk_queue, &w),
+                     JURY_OK);
+    assert_int_equal(w.n, 1);
+    assert_int_equal(w.rid[0], RID(d.b, 1));
+    assert_int_equal(w.why[0], JURY_REVIEW_REJECTED);
+    walk_t stop = {.stop_after = 1};
+    assert_int_equal(jury_store_review_queue_each(txn, d.a, 0, s_walk_queue, &stop), JURY_EBUSY);
+    assert_int_equal(stop.n, 1);
+
+    assert_int_equal(jury_store_review_queue_count(txn, d.a, &n), JURY_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(jury_store_review_queue_count(txn, d.b, &n), JURY_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(jury_store_review_queue_count(txn, 99, &n), JURY_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(jury_store_review_queue_set(txn, RID(d.a, 3), JURY_REVIEW_CONTESTED),
+                     JURY_EPERM);
+    jury_txn_abort(&txn);
+}
+
+static jury_err s_review_everything(jury_txn_t *txn, void *arg)
+{
+    two_ds_t *d = arg;
+    jury_err err;
+    if ((err = s_put_dec(txn, RID(d->a, 1), "dec a1")) != JURY_OK ||
+        (err = s_put_dec(txn, RID(d->b, 1), "dec b1")) != JURY_OK ||
+        (err = s_put_rev(txn, RID(d->a, 1), "rev a1")) != JURY_OK ||
+        (err = s_put_rev(txn, RID(d->b, 1), "rev b1")) != JURY_OK ||
+        (err = jury_store_review_queue_set(txn, RID(d->a, 2), JURY_REVIEW_CONTESTED)) != JURY_OK ||
+        (err = jury_store_review_queue_set(txn, RID(d->b, 2), JURY_REVIEW_REJECTED)) != JURY_OK)
+        return err;
+    return JURY_OK;
+}
+
+static jury_err s_clear_both(jury_txn_t *txn, void *arg)
+{
+    two_ds_t *d = arg;
+    jury_err err = jury_store_decision_clear(txn, d->a);
+    return err != JURY_OK ? err : jury_store_decision_clear(txn, d->b);
+}
+
+static void test_reviews_outlive_decisions_not_datasets(void **state)
+{
+    fixture_t *f = *state;
+    two_ds_t d = {s_new_dataset(f->store, "a"), s_new_dataset(f->store, "b")};
+    assert_int_equal(jury_store_write(f->store, s_review_everything, &d), JURY_OK);
+    /* A new consolidation clears the decisions; what reviewers decided and what waits for them
+     * stays. */
+    assert_int_equal(jury_store_write(f->store, s_clear_both, &d), JURY_OK);
+    jury_txn_t *txn;
+    char got[16];
+    unsigned why;
+    uint64_t n;
+    const void *blob;
+    size_t len;
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(s_decision(txn, RID(d.a, 1), got, sizeof got), JURY_ENOTFOUND);
+    assert_int_equal(s_decision(txn, RID(d.b, 1), got, sizeof got), JURY_ENOTFOUND);
+    s_review_text(txn, RID(d.a, 1), "rev a1");
+    s_review_text(txn, RID(d.b, 1), "rev b1");
+    assert_int_equal(jury_store_review_queue_get(txn, RID(d.a, 2), &why), JURY_OK);
+    assert_int_equal(why, JURY_REVIEW_CONTESTED);
+    jury_txn_abort(&txn);
+
+    /* Deleting a takes its reviews and queue; b keeps its own. */
+    assert_int_equal(jury_store_write(f->store, s_delete_ds, "a"), JURY_OK);
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(jury_store_review_get(txn, RID(d.a, 1), &blob, &len), JURY_ENOTFOUND);
+    assert_int_equal(jury_store_review_queue_get(txn, RID(d.a, 2), &why), JURY_OK);
+    assert_int_equal(why, 0);
+    assert_int_equal(jury_store_review_queue_count(txn, d.a, &n), JURY_OK);
+    assert_int_equal(n, 0);
+    s_review_text(txn, RID(d.b, 1), "rev b1");
+    assert_int_equal(jury_store_review_queue_count(txn, d.b, &n), JURY_OK);
+    assert_int_equal(n, 1);
+    jury_txn_abort(&txn);
+
+    assert_int_equal(jury_store_write(f->store, s_delete_ds, "b"), JURY_OK);
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(jury_store_review_get(txn, RID(d.b, 1), &blob, &len), JURY_ENOTFOUND);
+    assert_int_equal(jury_store_review_queue_count(txn, d.b, &n), JURY_OK);
+    assert_int_equal(n, 0);
+    jury_txn_abort(&txn);
+}
+
+static jury_err s_review_one(jury_txn_t *txn, void *arg)
+{
+    old_arg_t *a = arg;
+    jury_err err = jury_store_record_put(txn, a->ds, "r", 1, "p", 1, 1, &a->rid, NULL);
+    if (err == JURY_OK)
+        err = s_put_rev(txn, a->rid, "reviewed");
+    if (err == JURY_OK)
+        err = jury_store_review_queue_set(txn, a->rid, JURY_REVIEW_CONTESTED);
+    return err;
+}
+
+static void test_store_from_before_reviews(void **state)
+{
+    fixture_t *f = *state;
+    old_arg_t a = {s_new_dataset(f->store, "d"), 0};
+    assert_int_equal(jury_store_write(f->store, s_review_one, &a), JURY_OK);
+    jury_store_destroy(&f->store);
+
+    /* Remove the two tables with raw LMDB: the store an older jury wrote. */
+    MDB_env *env;
+    MDB_txn *raw;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 32);
+    assert_int_equal(mdb_env_open(env, f->dir, 0, 0640), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &raw), 0);
+    assert_int_equal(mdb_dbi_open(raw, "reviews", 0, &dbi), 0);
+    assert_int_equal(mdb_drop(raw, dbi, 1), 0);
+    assert_int_equal(mdb_dbi_open(raw, "review_queue", 0, &dbi), 0);
+    assert_int_equal(mdb_drop(raw, dbi, 1), 0);
+    assert_int_equal(mdb_txn_commit(raw), 0);
+    mdb_env_close(env);
+
+    /* A reader opens it and finds no reviews and an empty queue. */
+    jury_store_t *ro;
+    jury_store_opts_t opts = {.read_only = true};
+    assert_int_equal(jury_store_open(&ro, f->dir, &opts), JURY_OK);
+    jury_txn_t *txn;
+    const void *blob;
+    size_t len;
+    unsigned why = 77;
+    uint64_t n = 77;
+    walk_t w = {0};
+    assert_int_equal(jury_store_read(ro, &txn), JURY_OK);
+    assert_int_equal(jury_store_record_get(txn, a.rid, &blob, &len, NULL), JURY_OK);
+    assert_int_equal(jury_store_review_get(txn, a.rid, &blob, &len), JURY_ENOTFOUND);
+    assert_int_equal(jury_store_review_each(txn, a.ds, s_walk_review, &w), JURY_OK);
+    assert_int_equal(jury_store_review_queue_get(txn, a.rid, &why), JURY_OK);
+    assert_int_equal(why, 0);
+    assert_int_equal(jury_store_review_queue_each(txn, a.ds, 0, s_walk_queue, &w), JURY_OK);
+    assert_int_equal(w.n, 0);
+    assert_int_equal(jury_store_review_queue_count(txn, a.ds, &n), JURY_OK);
+    assert_int_equal(n, 0);
+    jury_txn_abort(&txn);
+    jury_store_destroy(&ro);
+
+    /* A writer adds the tables back, empty, and can use them. */
+    assert_int_equal(jury_store_open(&f->store, f->dir, NULL), JURY_OK);
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(jury_store_review_get(txn, a.rid, &blob, &len), JURY_ENOTFOUND);
+    jury_txn_abort(&txn);
+    assert_int_equal(jury_store_write(f->store, s_review_one, &a), JURY_OK);
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    s_review_text(txn, a.rid, "reviewed");
+    assert_int_equal(jury_store_review_queue_count(txn, a.ds, &n), JURY_OK);
+    assert_int_equal(n, 1);
+    jury_txn_abort(&txn);
+}
+
+/* ---- backup, schema versions and the consistency check ---- */
+
+/* The fixture's temporary directory (the store's parent), where backups go. */
+static void s_base(const fixture_t *f, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", f->dir);
+    *strrchr(out, '/') = '\0';
+}
+
+/* Raw LMDB on a closed store, to write what jury never would. */
+typedef struct {
+    MDB_env *env; /* the store's environment, opened without jury */
+    MDB_txn *txn; /* one write transaction on it */
+} raw_t;
+
+static void s_raw_begin(raw_t *r, const char *dir)
+{
+    assert_int_equal(mdb_env_create(&r->env), 0);
+    mdb_env_set_maxdbs(r->env, 32);
+    assert_int_equal(mdb_env_open(r->env, dir, 0, 0640), 0);
+    assert_int_equal(mdb_txn_begin(r->env, NULL, 0, &r->txn), 0);
+}
+
+static void s_raw_put(raw_t *r, const char *table, const void *k, size_t kl, const void *v,
+                      size_t vl)
+{
+    MDB_dbi dbi;
+    MDB_val key = {kl, (void *)k}, val = {vl, (void *)v};
+    assert_int_equal(mdb_dbi_open(r->txn, table, 0, &dbi), 0);
+    assert_int_equal(mdb_put(r->txn, dbi, &key, &val, 0), 0);
+}
+
+static void s_raw_del(raw_t *r, const char *table, const void *k, size_t kl)
+{
+    MDB_dbi dbi;
+    MDB_val key = {kl, (void *)k};
+    assert_int_equal(mdb_dbi_open(r->txn, table, 0, &dbi), 0);
+    assert_int_equal(mdb_del(r->txn, dbi, &key, NULL), 0);
+}
+
+/* Copies the value of key in table into out (cap bytes); returns its length. */
+static size_t s_raw_get(raw_t *r, const char *table, const void *k, size_t kl, void *out,
+                        size_t cap)
+{
+    MDB_dbi dbi;
+    MDB_val key = {kl, (void *)k}, val;
+    assert_int_equal(mdb_dbi_open(r->txn, table, 0, &dbi), 0);
+    assert_int_equal(mdb_get(r->txn, dbi, &key, &val), 0);
+    assert_true(val.mv_size <= cap);
+    memcpy(out, val.mv_data, val.mv_size);
+    return val.mv_size;
+}
+
+static void s_raw_commit(raw_t *r)
+{
+    assert_int_equal(mdb_txn_commit(r->txn), 0);
+    mdb_env_close(r->env);
+}
+
+static void s_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8), p[3] = (unsigned char)v;
+}
+
+static void s_be64(unsigned char *p, uint64_t v)
+{
+    s_be32(p, (uint32_t)(v >> 32));
+    s_be32(p + 4, (uint32_t)v);
+}
+
+/*
+ * A small campaign in dataset "c" (id 1), target 2, annotators ana (id 1) and bob (id 2):
+ *   r1 ana, bob submitted: completed, reviewed   r2 ana submitted: pending
+ *   r3 ana discarded (max_discards 1): set aside  r4 bob draft: pending
+ *   r5 gold, ana submitted                       r6 target raised to 3, contested, queued
+ */
+static jury_err s_campaign(jury_txn_t *txn, void *arg)
+{
+    (void)arg;
+    uint32_t ds, ana, bob;
+    uint64_t rid[7];
+    jury_err err;
+    if ((err = jury_store_dataset_create(txn, "c", "{}", 2, &ds)) != JURY_OK ||
+        (err = jury_store_annotator_ensure(txn, "ana", &ana, NULL)) != JURY_OK ||
+        (err = jury_store_annotator_ensure(txn, "bob", &bob, NULL)) != JURY_OK)
+        return err;
+    for (int i = 1; i <= 6; i++) {
+        char ext[4] = {'r', (char)('0' + i), 0};
+        if ((err = jury_store_record_put(txn, ds, ext, 2, "{}", 2, 2, &rid[i], NULL)) != JURY_OK)
+            return err;
+    }
+    if ((err = jury_store_response_put(txn, rid[1], ana, JURY_RESPONSE_SUBMITTED, "a", 1, 1, 0,
+                                       NULL)) != JURY_OK ||
+        (err = jury_store_response_put(txn, rid[1], bob, JURY_RESPONSE_SUBMITTED, "b", 1, 1, 0,
+                                       NULL)) != JURY_OK ||
+        (err = jury_store_response_put(txn, rid[2], ana, JURY_RESPONSE_SUBMITTED, "a", 1, 1, 0,
+                                       NULL)) != JURY_OK ||
+        (err = jury_store_response_put(txn, rid[3], ana, JURY_RESPONSE_DISCARDED, "", 0, 1, 1,
+                                       NULL)) != JURY_OK ||
+        (err = jury_store_response_put(txn, rid[4], bob, JURY_RESPONSE_DRAFT, "d", 1, 1, 0,
+                                       NULL)) != JURY_OK ||
+        (err = jury_store_record_mark_gold(txn, rid[5])) != JURY_OK ||
+        (err = jury_store_response_put(txn, rid[5], ana, JURY_RESPONSE_SUBMITTED, "g", 1, 1, 0,
+                                       NULL)) != JURY_OK ||
+        (err = jury_store_record_set_target(txn, rid[6], 3, true, NULL)) != JURY_OK ||
+        (err = s_put_rev(txn, rid[1], "reviewed")) != JURY_OK ||
+        (err = jury_store_review_queue_set(txn, rid[6], JURY_REVIEW_CONTESTED)) != JURY_OK)
+        return err;
+    return JURY_OK;
+}
+
+/* The problem lines a check reported. */
+typedef struct {
+    int n;              /* lines */
+    char line[16][200]; /* the first 16 */
+} reports_t;
+
+static void s_collect_report(const char *problem, void *arg)
+{
+    reports_t *r = arg;
+    if (r->n < 16)
+        snprintf(r->line[r->n], sizeof r->line[0], "%s", problem);
+    r->n++;
+}
+
+static jury_store_check_t s_check(jury_store_t *s, const char *name, uint64_t max,
+                                  reports_t *reports)
+{
+    jury_txn_t *txn;
+    jury_dataset_t d;
+    jury_store_check_t out;
+    memset(reports, 0, sizeof *reports);
+    assert_int_equal(jury_store_read(s, &txn), JURY_OK);
+    assert_int_equal(jury_store_dataset_get(txn, name, &d), JURY_OK);
+    assert_int_equal(jury_store_check(txn, d.id, max, s_collect_report, reports, &out), JURY_OK);
+    jury_txn_abort(&txn);
+    return out;
+}
+
+static void test_check_a_sound_dataset(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(jury_store_write(f->store, s_campaign, NULL), JURY_OK);
+    reports_t rep;
+    jury_store_check_t r = s_check(f->store, "c", 0, &rep);
+    assert_int_equal(rep.n, 0);
+    assert_int_equal(r.problems, 0);
+    assert_int_equal(r.records, 6);
+    assert_int_equal(r.gold, 1);
+    assert_int_equal(r.responses, 6);
+    jury_counts_t c;
+    s_counts(f->store, 1, &c);
+    assert_int_equal(c.records, 5);
+    assert_int_equal(c.completed, 1);
+    assert_int_equal(c.discarded, 1);
+    assert_int_equal(c.contested, 1);
+    assert_int_equal(c.gold, 1);
+
+    /* An empty dataset is sound too; an unknown one is not found. */
+    s_new_dataset(f->store, "empty");
+    r = s_check(f->store, "empty", 0, &rep);
+    assert_int_equal(r.problems + r.records + r.responses + (uint64_t)rep.n, 0);
+    jury_txn_t *txn;
+    assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
+    assert_int_equal(jury_store_check(txn, 77, 0, NULL, NULL, &r), JURY_ENOTFOUND);
+    jury_txn_abort(&txn);
+}
+
+static jury_err s_lower_target(jury_txn_t *txn, void *arg)
+{
+    (void)arg;
+    /* r1 has 2 submitted responses; nothing in jury lowers a target, but the store lets it. */
+    return jury_store_record_set_target(txn, RID(1, 1), 1, false, NULL);
+}
+
+static void test_check_more_submitted_than_target(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(jury_store_write(f->store, s_campaign, NULL), JURY_OK);
+    assert_int_equal(jury_store_write(f->store, s_lower_target, NULL), JURY_OK);
+    reports_t rep;
+    jury_store_check_t r = s_check(f->store, "c", 0, &rep);
+    assert_int_equal(r.problems, 1);
+    assert_int_equal(rep.n, 1);
+    assert_string_equal(rep.line[0],
+                        "record \"r1\": 2 submitted responses, more than its target 1");
+}
+
+static void test_check_reports_damage(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(jury_store_write(f->store, s_campaign, NULL), JURY_OK);
+    jury_store_destroy(&f->store);
+
+    raw_t raw;
+    unsigned char k[16], v[128];
+    s_raw_begin(&raw, f->dir);
+    /* The dataset row of counters: 7 records instead of 5. */
+    s_be32(k, 1), s_be32(k + 4, 0);
+    size_t n = s_raw_get(&raw, "counters", k, 8, v, sizeof v);
+    s_be64(v, 7);
+    s_raw_put(&raw, "counters", k, 8, v, n);
+    /* bob's row: 5 submitted instead of 1. */
+    s_be32(k + 4, 2);
+    n = s_raw_get(&raw, "counters", k, 8, v, sizeof v);
+    s_be64(v + 16, 5);
+    s_raw_put(&raw, "counters", k, 8, v, n);
+    /* r1 pending though complete; r2 counting 2 submitted responses where it has 1. */
+    s_be64(k, RID(1, 1));
+    n = s_raw_get(&raw, "rstate", k, 8, v, sizeof v);
+    v[0] = JURY_RECORD_PENDING;
+    s_raw_put(&raw, "rstate", k, 8, v, n);
+    s_be64(k, RID(1, 2));
+    n = s_raw_get(&raw, "rstate", k, 8, v, sizeof v);
+    s_be32(v + 5, 2);
+    s_raw_put(&raw, "rstate", k, 8, v, n);
+    /* r4 loses its index entry; "ghost" names a record that never was. */
+    s_be32(k, 1), memcpy(k + 4, "r4", 2);
+    s_raw_del(&raw, "extids", k, 6);
+    memcpy(k + 4, "ghost", 5);
+    s_be64(v, RID(1, 50));
+    s_raw_put(&raw, "extids", k, 9, v, 8);
+    /* ana's response to record #40, which does not exist. */
+    s_be64(k, RID(1, 40)), s_be32(k + 8, 1);
+    memset(v, 0, 9);
+    s_raw_put(&raw, "responses", k, 12, v, 9);
+    /* #60 waits for a reviewer but does not exist. */
+    s_be64(k, RID(1, 60));
+    v[0] = JURY_REVIEW_CONTESTED;
+    s_raw_put(&raw, "review_queue", k, 8, v, 1);
+    s_raw_commit(&raw);
+
+    jury_store_opts_t ro = {.read_only = true};
+    assert_int_equal(jury_store_open(&f->store, f->dir, &ro), JURY_OK);
+    reports_t rep;
+    jury_store_check_t r = s_check(f->store, "c", 0, &rep);
+    static const char *const want[] = {
+        "external id \"ghost\": names record #50, which does not exist",
+        "record \"r1\": status pending, but its 2 submitted responses reach its target 2",
+        "record \"r2\": its state counts 2 submitted responses; it has 1",
+        "record #4: no external id names it in the index",
+        "response of annotator \"ana\" to record #40, which does not exist",
+        "dataset counters: 7 records; the records say 5",
+        "dataset counters: 1 completed records; the records say 0",
+        "annotator \"bob\": counters say 5 submitted responses; the responses say 1",
+        "record #60: in the review queue, but the record does not exist",
+    };
+    int nwant = (int)(sizeof want / sizeof want[0]);
+    for (int i = 0; i < rep.n && i < nwant; i++)
+        assert_string_equal(rep.line[i], want[i]);
+    assert_int_equal(rep.n, nwant);
+    assert_int_equal(r.problems, nwant);
+    assert_int_equal(r.records, 6);
+    assert_int_equal(r.responses, 7);
+
+    /* A cap reports the first lines and still counts every problem. */
+    r = s_check(f->store, "c", 3, &rep);
+    assert_int_equal(rep.n, 3);
+    assert_string_equal(rep.line[2], want[2]);
+    assert_int_equal(r.problems, nwant);
+}
+
+static void s_no_leftovers(const char *base)
+{
+    DIR *d = opendir(base);
+    assert_non_null(d);
+    const struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strstr(e->d_name, ".tmp-"))
+            fail_msg("backup left %s/%s behind", base, e->d_name);
+    closedir(d);
+}
+
+static off_t s_file_size(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_size;
+}
+
+static void test_backup_is_a_compact_consistent_copy(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(jury_store_write(f->store, s_campaign, NULL), JURY_OK);
+    /* A dataset written and deleted again leaves free pages behind in the store's file. */
+    bulk_arg_t big = {s_new_dataset(f->store, "big"), 500};
+    assert_int_equal(jury_store_write(f->store, s_bulk, &big), JURY_OK);
+    assert_int_equal(jury_store_write(f->store, s_delete_ds, "big"), JURY_OK);
+
+    char base[256], bk[300], path[320], why[512] = "x";
+    s_base(f, base, sizeof base);
+    snprintf(bk, sizeof bk, "%s/bk", base);
+    assert_int_equal(jury_store_backup(f->store, bk, false, why, sizeof why), JURY_OK);
+    assert_string_equal(why, "");
+    struct stat st;
+    assert_int_equal(stat(bk, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0700);
+    snprintf(path, sizeof path, "%s/data.mdb", bk);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    /* Compacted: the 2 MB of the deleted dataset are not copied. */
+    char orig[320];
+    snprintf(orig, sizeof orig, "%s/data.mdb", f->dir);
+    assert_true(s_file_size(orig) > 2000000);
+    assert_true(s_file_size(path) < 200000);
+    s_no_leftovers(base);
+
+    /* The copy opens as a store and holds what the original holds. */
+    jury_store_t *copy;
+    jury_store_opts_t ro = {.read_only = true};
+    assert_int_equal(jury_store_open(&copy, bk, &ro), JURY_OK);
+    reports_t rep;
+    jury_store_check_t r = s_check(copy, "c", 0, &rep);
+    assert_int_equal(r.problems, 0);
+    assert_int_equal(r.records, 6);
+    assert_int_equal(r.responses, 6);
+    jury_counts_t c;
+    s_counts(copy, 1, &c);
+    assert_int_equal(c.records, 5);
+    assert_int_equal(c.completed, 1);
+    jury_txn_t *txn;
+    jury_dataset_t d;
+    unsigned why_q;
+    assert_int_equal(jury_store_read(copy, &txn), JURY_OK);
+    assert_int_equal(jury_store_dataset_get(txn, "big", &d), JURY_ENOTFOUND);
+    s_review_text(txn, RID(1, 1), "reviewed");
+    assert_int_equal(jury_store_review_queue_get(txn, RID(1, 6), &why_q), JURY_OK);
+    assert_int_equal(why_q, JURY_REVIEW_CONTESTED);
+    jury_txn_abort(&txn);
+    jury_store_destroy(&copy);
+}
+
+static jury_err s_one_more(jury_txn_t *txn, void *arg)
+{
+    (void)arg;
+    return jury_store_record_put(txn, 1, "r7", 2, "{}", 2, 2, NULL, NULL);
+}
+
+static void test_backup_refuses_and_replaces(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(jury_store_write(f->store, s_campaign, NULL), JURY_OK);
+    char base[256], p[300], want[600], why[512];
+    s_base(f, base, sizeof base);
+
+    /* An existing backup is refused without --force, replaced with it. */
+    snprintf(p, sizeof p, "%s/bk", base);
+    assert_int_equal(jury_store_backup(f->store, p, false, why, sizeof why), JURY_OK);
+    assert_int_equal(jury_store_backup(f->store, p, false, why, sizeof why), JURY_EEXIST);
+    snprintf(want, sizeof want, "%s exists already; --force replaces it", p);
+    assert_string_equal(why, want);
+    assert_int_equal(jury_store_write(f->store, s_one_more, NULL), JURY_OK);
+    /* A trailing slash names the same directory. */
+    snprintf(p, sizeof p, "%s/bk/", base);
+    assert_int_equal(jury_store_backup(f->store, p, true, why, sizeof why), JURY_OK);
+    jury_store_t *copy;
+    jury_store_opts_t ro = {.read_only = true};
+    assert_int_equal(jury_store_open(&copy, p, &ro), JURY_OK);
+    jury_counts_t c;
+    s_counts(copy, 1, &c);
+    assert_int_equal(c.records, 6);
+    jury_store_destroy(&copy);
+
+    /* A file, and an empty directory, are replaced with --force. */
+    snprintf(p, sizeof p, "%s/file", base);
+    tu_write_file(p, "x", 1);
+    assert_int_equal(jury_store_backup(f->store, p, false, why, sizeof why), JURY_EEXIST);
+    assert_int_equal(jury_store_backup(f->store, p, true, why, sizeof why), JURY_OK);
+    snprintf(p, sizeof p, "%s/file/data.mdb", base);
+    assert_true(s_file_size(p) > 0);
+    snprintf(p, sizeof p, "%s/empty", base);
+    assert_int_equal(mkdir(p, 0755), 0);
+    assert_int_equal(jury_store_backup(f->store, p, true, why, sizeof why), JURY_OK);
+
+    /* A directory of other files is never replaced, nor the store or what holds it. */
+    snprintf(p, sizeof p, "%s/other", base);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(want, sizeof want, "%s/other/keep.txt", base);
+    tu_write_file(want, "keep", 4);
+    assert_int_equal(jury_store_backup(f->store, p, true, why, sizeof why), JURY_EINVAL);
+    snprintf(want, sizeof want,
+             "%s is a directory of other files, not a backup (no data.mdb): not replacing it, "
+             "even with --force",
+             p);
+    assert_string_equal(why, want);
+    snprintf(p, sizeof p, "%s/other/keep.txt", base);
+    assert_int_equal(s_file_size(p), 4);
+    assert_int_equal(jury_store_backup(f->store, f->dir, true, why, sizeof why), JURY_EINVAL);
+    snprintf(want, sizeof want, "%s holds the store %s itself: back it up elsewhere", f->dir,
+             f->dir);
+    assert_string_equal(why, want);
+    assert_int_equal(jury_store_backup(f->store, base, true, why, sizeof why), JURY_EINVAL);
+    snprintf(p, sizeof p, "%s/data.mdb", f->dir);
+    assert_int_equal(jury_store_backup(f->store, p, true, why, sizeof why), JURY_EINVAL);
+    snprintf(want, sizeof want, "%s is the store's own data.mdb: back it up elsewhere", p);
+    assert_string_equal(why, want);
+    s_counts(f->store, 1, &c);
+    assert_int_equal(c.records, 6);
+
+    /* Missing parents are not made; bad names are refused. */
+    snprintf(p, sizeof p, "%s/no/such", base);
+    assert_int_equal(jury_store_backup(f->store, p, false, why, sizeof why), JURY_ENOTFOUND);
+    snprintf(want, sizeof want, "%s: directory %s/no does not exist", p, base);
+    assert_string_equal(why, want);
+    assert_int_equal(jury_store_backup(f->store, "", false, why, sizeof why), JURY_EINVAL);
+    snprintf(p, sizeof p, "%s/..", base);
+    assert_int_equal(jury_store_backup(f->store, p, true, why, sizeof why), JURY_EINVAL);
+    assert_int_equal(jury_store_backup(f->store, "/", true, NULL, 0), JURY_EINVAL);
+    s_no_leftovers(base);
+}
+
+static jury_err s_live_one(jury_txn_t *txn, void *arg)
+{
+    int *i = arg;
+    char ext[32];
+    int n = snprintf(ext, sizeof ext, "w%d", *i);
+    uint64_t rid;
+    uint32_t w;
+    jury_err err;
+    if ((err = jury_store_record_put(txn, 1, ext, (size_t)n, "{}", 2, 1, &rid, NULL)) != JURY_OK ||
+        (err = jury_store_annotator_ensure(txn, "w", &w, NULL)) != JURY_OK)
+        return err;
+    return jury_store_response_put(txn, rid, w, JURY_RESPONSE_SUBMITTED, "v", 1, 1, 0, NULL);
+}
+
+static void test_backup_while_another_process_writes(void **state)
+{
+    fixture_t *f = *state;
+    enum { WRITES = 400 };
+    s_new_dataset(f->store, "live");
+    jury_store_destroy(&f->store);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* The writer, as `jury serve` would be: one transaction per record and its response. */
+        jury_store_t *w;
+        if (jury_store_open(&w, f->dir, NULL) != JURY_OK)
+            _exit(2);
+        for (int i = 0; i < WRITES; i++)
+            if (jury_store_write(w, s_live_one, &i) != JURY_OK)
+                _exit(3);
+        jury_store_destroy(&w);
+        _exit(0);
+    }
+    assert_true(pid > 0);
+    jury_store_opts_t ro = {.read_only = true};
+    assert_int_equal(jury_store_open(&f->store, f->dir, &ro), JURY_OK);
+    char base[256], bk[300], why[512];
+    s_base(f, base, sizeof base);
+    snprintf(bk, sizeof bk, "%s/bk", base);
+    int status = -1, rounds = 0;
+    bool done = false;
+    while (!done || rounds < 3) {
+        done = done || waitpid(pid, &status, WNOHANG) == pid;
+        assert_int_equal(jury_store_backup(f->store, bk, true, why, sizeof why), JURY_OK);
+        /* Every copy is one committed state: each record with its response, counters agreeing. */
+        jury_store_t *copy;
+        assert_int_equal(jury_store_open(&copy, bk, &ro), JURY_OK);
+        reports_t rep;
+        jury_store_check_t r = s_check(copy, "live", 0, &rep);
+        assert_int_equal(r.problems, 0);
+        assert_int_equal(r.responses, r.records);
+        jury_counts_t c;
+        s_counts(copy, 1, &c);
+        assert_int_equal(c.records, r.records);
+        assert_int_equal(c.completed, r.records);
+        jury_store_destroy(&copy);
+        if (done && rounds >= 2)
+            assert_int_equal(r.records, WRITES); /* taken after the writer finished */
+        rounds++;
+    }
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    s_no_leftovers(base);
+}
+
+/* Runs jury_store_open on dir with stderr going to a file; returns its result and what it
+ * logged in log (cap bytes). */
+static jury_err s_open_logged(const char *dir, bool read_only, char *log, size_t cap)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s.log", dir);
+    fflush(stderr);
+    int saved = dup(2);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    jury_store_t *s = NULL;
+    jury_store_opts_t opts = {.read_only = read_only};
+    jury_err err = jury_store_open(&s, dir, &opts);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    jury_store_destroy(&s);
+    char *text = tu_read_file(path, NULL);
+    snprintf(log, cap, "%s", text ? text : "");
+    free(text);
+    remove(path);
+    return err;
+}
+
+static void test_newer_schema_is_refused(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(jury_store_write(f->store, s_campaign, NULL), JURY_OK);
+    char base[256], copy[300], log[1024], want[600];
+    s_base(f, base, sizeof base);
+    snprintf(copy, sizeof copy, "%s/copy", base);
+    assert_int_equal(jury_store_backup(f->store, copy, false, NULL, 0), JURY_OK);
+    uint32_t version = 0;
+    assert_int_equal(jury_store_schema_of(copy, &version), JURY_OK);
+    assert_int_equal(version, JURY_STORE_SCHEMA);
+
+    /* The copy as a later jury would leave it: schema 2, and without a table we know. */
+    raw_t raw;
+    s_raw_begin(&raw, copy);
+    unsigned char v[4];
+    s_be32(v, JURY_STORE_SCHEMA + 1);
+    s_raw_put(&raw, "meta", "schema_version", 14, v, 4);
+    MDB_dbi dbi;
+    assert_int_equal(mdb_dbi_open(raw.txn, "reviews", 0, &dbi), 0);
+    assert_int_equal(mdb_drop(raw.txn, dbi, 1), 0);
+    s_raw_commit(&raw);
+
+    snprintf(want, sizeof want,
+             "jury: error: store %s was written by a newer jury (store schema 2; this jury reads "
+             "1): upgrade jury\n",
+             copy);
+    assert_int_equal(s_open_logged(copy, false, log, sizeof log), JURY_EVERSION);
+    assert_string_equal(log, want);
+    assert_int_equal(s_open_logged(copy, true, log, sizeof log), JURY_EVERSION);
+    assert_string_equal(log, want);
+    assert_int_equal(jury_store_schema_of(copy, &version), JURY_OK);
+    assert_int_equal(version, 2);
+    /* The refused writer added nothing: the table it would have made is still missing. */
+    s_raw_begin(&raw, copy);
+    assert_int_equal(mdb_dbi_open(raw.txn, "reviews", 0, &dbi), MDB_NOTFOUND);
+    s_raw_commit(&raw);
+
+    /* A schema older than any jury wrote is refused too, with another message. */
+    s_raw_begin(&raw, copy);
+    s_be32(v, 0);
+    s_raw_put(&raw, "meta", "schema_version", 14, v, 4);
+    s_raw_commit(&raw);
+    assert_int_equal(s_open_logged(copy, true, log, sizeof log), JURY_EVERSION);
+    snprintf(want, sizeof want,
+             "jury: error: store %s has store schema 0, which this jury (store schema 1) does not "
+             "read\n",
+             copy);
+    assert_string_equal(log, want);
+
+    /* The original is untouched; schema_of of no store is not found. */
+    assert_int_equal(jury_store_schema_of(f->dir, &version), JURY_OK);
+    assert_int_equal(version, 1);
+    snprintf(copy, sizeof copy, "%s/none", base);
+    assert_int_equal(jury_store_schema_of(copy, &version), JURY_ENOTFOUND);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1776,6 +2768,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dataset_delete_removes_only_its_rows, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_full_map_grows_and_retries, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_map_limit, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_disk_full_is_retryable, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_schema_version_mismatch, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_reader_sees_snapshot_while_writer_runs, s_setup,
                                         s_teardown),
@@ -1806,6 +2800,20 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_annotator_each_in_id_order, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_store_from_before_annotator_access, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_reviews_put_get_each, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_review_queue, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_reviews_outlive_decisions_not_datasets, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_store_from_before_reviews, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_check_a_sound_dataset, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_check_more_submitted_than_target, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_check_reports_damage, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_backup_is_a_compact_consistent_copy, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_backup_refuses_and_replaces, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_backup_while_another_process_writes, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,8 +81,14 @@ typedef struct {
  * as given on the session that sends them, which only matters after a coordinator restart). */
 #define S_FETCHED_MAX 4096
 
-/* The blocking request in progress (fetch or release). */
-typedef enum { S_CALL_NONE, S_CALL_FETCH, S_CALL_RELEASE } s_call_kind;
+/* The blocking request in progress. */
+typedef enum {
+    S_CALL_NONE,
+    S_CALL_FETCH,
+    S_CALL_RELEASE,
+    S_CALL_REVIEW_FETCH, /* juror_review_fetch */
+    S_CALL_REVIEW_SUBMIT /* juror_review_submit */
+} s_call_kind;
 
 struct juror {
     char *endpoint;            /* coordinator endpoint (owned) */
@@ -96,41 +102,48 @@ struct juror {
     juror_progress_t progress; /* the last welcome's or batch's, plus submits acknowledged since */
     uint64_t sessions;         /* welcomes received: numbers the sessions */
     s_fetched_t *fetched;      /* records handed out and not answered yet, with their session */
-    size_t nfetched, capfetched;   /* entries used and allocated */
-    int timeout_ms;                /* longest a call waits */
-    unsigned rng;                  /* rand_r state for the jitter */
-    void *ctx;                     /* ZeroMQ context, one per juror */
-    void *sock;                    /* the DEALER socket, NULL between attempts */
-    s_state state;                 /* where the connection is */
-    jury_err fatal;                /* in S_DEAD: the error every call returns */
-    int64_t due;                   /* S_WAITING: next attempt; S_HELLO: the attempt gives up */
-    int attempts;                  /* reconnect attempts since the last stable session */
-    int64_t up_since;              /* monotonic ms the session opened */
-    int64_t last_sent;             /* monotonic ms of our last message */
-    int64_t last_heard;            /* monotonic ms of the coordinator's last message */
-    uint64_t next_req;             /* the next request id */
-    uint64_t hello_req;            /* req of the hello in S_HELLO */
-    uint32_t heartbeat_ms;         /* heartbeat interval (the welcome's, once there is one) */
-    uint32_t lease_seconds;        /* from the welcome */
-    uint32_t batch_max;            /* from the welcome */
-    char *settings;                /* the first welcome's settings as JSON (owned) */
-    s_pending_t *pend;             /* unacknowledged responses, in submission order (owned) */
-    size_t npend, cappend;         /* entries used and allocated */
-    uint64_t next_pend_id;         /* the next s_pending_t id */
-    int64_t resend_at;             /* when responses with req 0 may be sent again */
-    int resend_delay;              /* the next delay after a passing refusal */
-    jury_err lost_err;             /* first refusal nobody was told about, for juror_flush */
-    char lost_reason[S_ERROR_MAX]; /* its reason */
+    size_t nfetched, capfetched;        /* entries used and allocated */
+    int timeout_ms;                     /* longest a call waits */
+    unsigned rng;                       /* rand_r state for the jitter */
+    void *ctx;                          /* ZeroMQ context, one per juror */
+    void *sock;                         /* the DEALER socket, NULL between attempts */
+    s_state state;                      /* where the connection is */
+    jury_err fatal;                     /* in S_DEAD: the error every call returns */
+    int64_t due;                        /* S_WAITING: next attempt; S_HELLO: the attempt gives up */
+    int attempts;                       /* reconnect attempts since the last stable session */
+    int64_t up_since;                   /* monotonic ms the session opened */
+    int64_t last_sent;                  /* monotonic ms of our last message */
+    int64_t last_heard;                 /* monotonic ms of the coordinator's last message */
+    uint64_t next_req;                  /* the next request id */
+    uint64_t hello_req;                 /* req of the hello in S_HELLO */
+    uint32_t heartbeat_ms;              /* heartbeat interval (the welcome's, once there is one) */
+    uint32_t lease_seconds;             /* from the welcome */
+    uint32_t batch_max;                 /* from the welcome */
+    char *settings;                     /* the first welcome's settings as JSON (owned) */
+    char role[JURY_PROTO_ROLE_MAX + 1]; /* the last welcome's role; "" when it had none */
+    s_pending_t *pend;                  /* unacknowledged responses, in submission order (owned) */
+    size_t npend, cappend;              /* entries used and allocated */
+    uint64_t next_pend_id;              /* the next s_pending_t id */
+    int64_t resend_at;                  /* when responses with req 0 may be sent again */
+    int resend_delay;                   /* the next delay after a passing refusal */
+    jury_err lost_err;                  /* first refusal nobody was told about, for juror_flush */
+    char lost_reason[S_ERROR_MAX];      /* its reason */
     struct {
         s_call_kind kind;       /* what is being waited for */
         uint64_t req;           /* req of the request on this session; 0: to be sent */
         bool done;              /* the reply came */
         jury_err err;           /* its outcome */
-        uint32_t n;             /* fetch: records wanted */
+        uint32_t n;             /* fetch, review_fetch: records wanted */
         const char *const *ids; /* release: ids (borrowed for the call) */
         size_t nids;            /* release: how many */
-        char *json;             /* fetch: the records as JSON (owned until handed out) */
-        size_t count;           /* fetch: how many */
+        char *json;             /* fetch, review_fetch: the records as JSON (owned until handed
+                                   out) */
+        size_t count;           /* fetch, review_fetch: how many */
+        const char *record;     /* review_submit: the record id (borrowed for the call) */
+        bool accept;            /* review_submit: accept or reject */
+        char *values;           /* review_submit: packed values map (owned), NULL: none */
+        size_t values_len;      /* review_submit: bytes at values */
+        const char *note;       /* review_submit: note (borrowed), NULL or "": none */
     } call;
     struct {
         uint64_t id;           /* pending id juror_submit waits for; 0: none */
@@ -302,6 +315,31 @@ static int s_pack_submit(msgpack_sbuffer *buf, uint64_t req, s_pending_t *const 
     return rc;
 }
 
+/* Packs the review_submit of the call in progress: one decision. Returns 0 or a packer error. */
+static int s_pack_review_submit(msgpack_sbuffer *buf, uint64_t req, const juror_t *j)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+    bool has_note = j->call.note && *j->call.note;
+    int rc = jury_proto_pack_header(&pk, JURY_CMD_REVIEW_SUBMIT, true, req, 1);
+    rc = rc ? rc : jury_proto_pack_cstr(&pk, "decisions");
+    rc = rc ? rc : msgpack_pack_array(&pk, 1);
+    rc = rc ? rc : msgpack_pack_map(&pk, 2 + (j->call.values ? 1 : 0) + (has_note ? 1 : 0));
+    rc = rc ? rc : jury_proto_pack_cstr(&pk, "record");
+    rc = rc ? rc : jury_proto_pack_cstr(&pk, j->call.record);
+    rc = rc ? rc : jury_proto_pack_cstr(&pk, "accept");
+    rc = rc ? rc : (j->call.accept ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk));
+    if (j->call.values) {
+        rc = rc ? rc : jury_proto_pack_cstr(&pk, "values");
+        rc = rc ? rc : msgpack_sbuffer_write(buf, j->call.values, j->call.values_len);
+    }
+    if (has_note) {
+        rc = rc ? rc : jury_proto_pack_cstr(&pk, "note");
+        rc = rc ? rc : jury_proto_pack_cstr(&pk, j->call.note);
+    }
+    return rc;
+}
+
 /* Marks p to be sent again later: after a passing refusal, or when sending failed. */
 static void s_resend_later(juror_t *j, s_pending_t *p)
 {
@@ -365,6 +403,12 @@ static void s_send_call(juror_t *j)
     jury_err err;
     if (j->call.kind == S_CALL_FETCH) {
         err = jury_proto_encode_fetch(&buf, req, j->call.n);
+    } else if (j->call.kind == S_CALL_REVIEW_FETCH) {
+        err = jury_proto_encode_review_fetch(&buf, req, j->call.n);
+    } else if (j->call.kind == S_CALL_REVIEW_SUBMIT) {
+        err = s_pack_review_submit(&buf, req, j) == 0 ? JURY_OK : JURY_ENOMEM;
+        if (err != JURY_OK)
+            buf.size = 0;
     } else {
         size_t lens[JURY_PROTO_BATCH_MAX];
         for (size_t i = 0; i < j->call.nids; i++)
@@ -677,31 +721,102 @@ static cJSON *s_map_json(const msgpack_object *o)
     return o && o->type == MSGPACK_OBJECT_MAP ? jury_jsonpack_to_json(o) : cJSON_CreateObject();
 }
 
-/* Converts one batch record to the JSON object juror.h documents. NULL when it cannot be. */
-static cJSON *s_record_json(const msgpack_object *r)
+/* An int64 time field (ms since the epoch) as ISO 8601 UTC JSON; decode checked it is one. */
+static cJSON *s_time_json(const msgpack_object *o)
 {
-    const msgpack_object *id = s_get(r, "id"), *fields = s_get(r, "fields"),
-                         *lease = s_get(r, "lease_expires"), *draft = s_get(r, "draft");
-    if (!id || id->type != MSGPACK_OBJECT_STR || !fields || !lease)
-        return NULL;
-    int64_t ms = lease->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? lease->via.i64
-                 : lease->via.u64 > (uint64_t)INT64_MAX         ? INT64_MAX
-                                                                : (int64_t)lease->via.u64;
+    int64_t ms = o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? o->via.i64
+                 : o->via.u64 > (uint64_t)INT64_MAX         ? INT64_MAX
+                                                            : (int64_t)o->via.u64;
     char when[64];
     s_iso8601(when, sizeof when, ms);
+    return cJSON_CreateString(when);
+}
+
+/* A map as JSON, null when absent or nil. */
+static cJSON *s_map_or_null(const msgpack_object *o)
+{
+    return o && o->type == MSGPACK_OBJECT_MAP ? jury_jsonpack_to_json(o) : cJSON_CreateNull();
+}
+
+/*
+ * What a batch record and a review_batch record share, as the JSON object juror.h documents: id,
+ * fields, suggestions, metadata, lease_expires. NULL when it cannot be made (a string JSON cannot
+ * hold, out of memory).
+ */
+static cJSON *s_record_base_json(const msgpack_object *r)
+{
+    const msgpack_object *id = s_get(r, "id"), *fields = s_get(r, "fields"),
+                         *lease = s_get(r, "lease_expires");
+    if (!id || id->type != MSGPACK_OBJECT_STR || !fields || !lease)
+        return NULL;
     cJSON *o = cJSON_CreateObject();
     if (!o || !s_add(o, "id", jury_jsonpack_to_json(id)) ||
         !s_add(o, "fields", jury_jsonpack_to_json(fields)) ||
         !s_add(o, "suggestions", s_map_json(s_get(r, "suggestions"))) ||
         !s_add(o, "metadata", s_map_json(s_get(r, "metadata"))) ||
-        !s_add(o, "lease_expires", cJSON_CreateString(when)) ||
-        !s_add(o, "draft",
-               draft && draft->type == MSGPACK_OBJECT_MAP ? jury_jsonpack_to_json(draft)
-                                                          : cJSON_CreateNull())) {
+        !s_add(o, "lease_expires", s_time_json(lease))) {
         cJSON_Delete(o);
         return NULL;
     }
     return o;
+}
+
+/* Converts one batch record to the JSON object juror.h documents. NULL when it cannot be. */
+static cJSON *s_record_json(const msgpack_object *r)
+{
+    cJSON *o = s_record_base_json(r);
+    if (o && !s_add(o, "draft", s_map_or_null(s_get(r, "draft")))) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* One response of a review_batch record as JSON: {annotator, status, values, updated}. */
+static cJSON *s_review_response_json(const msgpack_object *r)
+{
+    const msgpack_object *annotator = s_get(r, "annotator"), *status = s_get(r, "status"),
+                         *updated = s_get(r, "updated_ms");
+    if (!annotator || !status || !updated)
+        return NULL;
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !s_add(o, "annotator", jury_jsonpack_to_json(annotator)) ||
+        !s_add(o, "status", jury_jsonpack_to_json(status)) ||
+        !s_add(o, "values", s_map_or_null(s_get(r, "values"))) ||
+        !s_add(o, "updated", s_time_json(updated))) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Converts one review_batch record to the JSON object juror.h documents: a batch record without
+ * draft, plus why, reason, unified and responses. NULL when it cannot be. */
+static cJSON *s_review_record_json(const msgpack_object *r)
+{
+    const msgpack_object *why = s_get(r, "why"), *reason = s_get(r, "reason"),
+                         *responses = s_get(r, "responses");
+    if (!why || !responses || responses->type != MSGPACK_OBJECT_ARRAY)
+        return NULL;
+    cJSON *o = s_record_base_json(r), *list = NULL;
+    if (!o || !s_add(o, "why", jury_jsonpack_to_json(why)) ||
+        !s_add(o, "reason",
+               reason && reason->type == MSGPACK_OBJECT_STR ? jury_jsonpack_to_json(reason)
+                                                            : cJSON_CreateNull()) ||
+        !s_add(o, "unified", s_map_or_null(s_get(r, "unified"))) ||
+        !s_add(o, "responses", list = cJSON_CreateArray()))
+        goto fail;
+    for (uint32_t i = 0; i < responses->via.array.size; i++) {
+        cJSON *resp = s_review_response_json(&responses->via.array.ptr[i]);
+        if (!resp || !cJSON_AddItemToArray(list, resp)) {
+            cJSON_Delete(resp);
+            goto fail;
+        }
+    }
+    return o;
+fail:
+    cJSON_Delete(o);
+    return NULL;
 }
 
 /* Keeps the progress a welcome or batch carried. */
@@ -761,11 +876,16 @@ static uint64_t s_fetched_session(juror_t *j, const char *record, bool drop, boo
     return j->sessions;
 }
 
-/* batch for the fetch in progress: records to JSON. Records that JSON cannot hold are released. */
+/*
+ * batch or review_batch for the (review) fetch in progress: records to JSON. Records that JSON
+ * cannot hold are released (release gives back review leases too, SPEC 9.7).
+ */
 static void s_on_batch(juror_t *j, const jury_msg_t *m)
 {
     const msgpack_object *recs = m->u.batch.records;
-    s_take_progress(j, &m->u.batch.progress);
+    bool review = m->cmd == JURY_CMD_REVIEW_BATCH;
+    if (!review)
+        s_take_progress(j, &m->u.batch.progress);
     const char *bad[JURY_PROTO_BATCH_MAX];
     size_t badlen[JURY_PROTO_BATCH_MAX];
     uint32_t nbad = 0;
@@ -774,10 +894,11 @@ static void s_on_batch(juror_t *j, const jury_msg_t *m)
     j->call.done = true;
     for (uint32_t i = 0; arr && i < recs->via.array.size; i++) {
         const msgpack_object *r = &recs->via.array.ptr[i];
-        cJSON *o = s_record_json(r);
+        cJSON *o = review ? s_review_record_json(r) : s_record_json(r);
         if (o && cJSON_AddItemToArray(arr, o)) {
             const msgpack_object *id = s_get(r, "id");
-            if (id && id->type == MSGPACK_OBJECT_STR)
+            /* Only answering leases matter to a response's reclaim (SPEC 9.3). */
+            if (!review && id && id->type == MSGPACK_OBJECT_STR)
                 s_fetched_add(j, id->via.str.ptr, id->via.str.size);
             count++;
             continue;
@@ -804,7 +925,8 @@ static void s_on_batch(juror_t *j, const jury_msg_t *m)
     j->call.count = count;
 }
 
-/* A batch nobody waits for (its fetch timed out): give the records back at once. */
+/* A batch or review_batch nobody waits for (its request timed out): give the records back at
+ * once. */
 static void s_on_stale_batch(juror_t *j, const jury_msg_t *m)
 {
     const msgpack_object *recs = m->u.batch.records;
@@ -838,6 +960,28 @@ static void s_on_release_results(juror_t *j, const jury_msg_t *m)
     }
 }
 
+/* results for the review_submit in progress: the one decision's outcome. */
+static void s_on_review_results(juror_t *j, const jury_msg_t *m)
+{
+    j->call.done = true;
+    size_t len = strlen(j->call.record);
+    for (uint32_t i = 0; i < m->u.results.count; i++) {
+        const jury_proto_result_t *it = &m->u.results.items[i];
+        if (it->record.len != len || memcmp(it->record.ptr, j->call.record, len) != 0)
+            continue;
+        j->call.err = it->ok ? JURY_OK : s_code(it->code);
+        if (!it->ok) {
+            char reason[JURY_PROTO_REASON_MAX + 1];
+            s_copy(reason, sizeof reason, it->reason);
+            s_seterr(j, "%s", reason);
+        }
+        return;
+    }
+    j->call.err = JURY_EPROTO;
+    s_seterr(j, "the coordinator's reply is malformed: results: no result for record '%s'",
+             j->call.record);
+}
+
 static void s_on_welcome(juror_t *j, const jury_msg_t *m)
 {
     if (!j->settings) {
@@ -858,6 +1002,7 @@ static void s_on_welcome(juror_t *j, const jury_msg_t *m)
     j->lease_seconds = m->u.welcome.lease_seconds;
     j->batch_max = m->u.welcome.batch_max;
     s_take_progress(j, &m->u.welcome.progress);
+    s_copy(j->role, sizeof j->role, m->u.welcome.role);
     /* Whatever was unacknowledged goes again at once (SPEC 9.2): one submit per 100. */
     for (size_t i = 0; i < j->npend; i++)
         j->pend[i].req = 0;
@@ -902,13 +1047,21 @@ static void s_on_error(juror_t *j, const jury_msg_t *m)
         s_disconnect(j, true);
         return;
     }
+    bool call_waits = j->call.kind != S_CALL_NONE && !j->call.done && j->call.req != 0;
+    bool review = j->call.kind == S_CALL_REVIEW_FETCH || j->call.kind == S_CALL_REVIEW_SUBMIT;
+    if (err == JURY_EPERM && review && call_waits && m->has_req && m->req == j->call.req) {
+        /* Not a reviewer (SPEC 6.12): the review call fails, the session goes on. */
+        j->call.done = true;
+        j->call.err = err;
+        s_seterr(j, "%s", reason);
+        return;
+    }
     if (err == JURY_EVERSION || err == JURY_EPERM) {
         /* EPERM for a whole request: the session was cut (its goodbye went missing). */
         s_seterr(j, "%s", reason);
         s_fatal(j, err);
         return;
     }
-    bool call_waits = j->call.kind != S_CALL_NONE && !j->call.done && j->call.req != 0;
     if (!m->has_req) {
         /* The coordinator could not tell which request it answers: fail the call in progress and
          * send in-flight responses again later (resubmits are safe). */
@@ -1008,11 +1161,21 @@ static void s_handle(juror_t *j, const void *data, size_t len)
         else
             s_on_stale_batch(j, &m);
         break;
+    case JURY_CMD_REVIEW_BATCH:
+        if (j->state != S_UP)
+            break;
+        if (j->call.kind == S_CALL_REVIEW_FETCH && !j->call.done && j->call.req == m.req)
+            s_on_batch(j, &m);
+        else
+            s_on_stale_batch(j, &m);
+        break;
     case JURY_CMD_RESULTS:
         if (j->state != S_UP)
             break;
         if (j->call.kind == S_CALL_RELEASE && !j->call.done && j->call.req == m.req)
             s_on_release_results(j, &m);
+        else if (j->call.kind == S_CALL_REVIEW_SUBMIT && !j->call.done && j->call.req == m.req)
+            s_on_review_results(j, &m);
         else
             s_on_submit_results(j, &m);
         break;
@@ -1207,6 +1370,7 @@ static void s_free(juror_t *j)
         free(j->fetched[i].record);
     free(j->fetched);
     free(j->call.json);
+    free(j->call.values);
     free(j->settings);
     if (j->curve) {
         sodium_memzero(j->curve, S_CURVE_BYTES);
@@ -1493,7 +1657,10 @@ static jury_err s_begin(juror_t *j)
     return JURY_OK;
 }
 
-jury_err juror_fetch(juror_t *j, uint32_t n, char **records_json, size_t *count)
+/* juror_fetch and juror_review_fetch: kind is S_CALL_FETCH or S_CALL_REVIEW_FETCH, name the
+ * request's name for messages. */
+static jury_err s_fetch_call(juror_t *j, s_call_kind kind, const char *name, uint32_t n,
+                             char **records_json, size_t *count)
 {
     if (!j || !records_json || !count)
         return JURY_EINVAL;
@@ -1501,11 +1668,11 @@ jury_err juror_fetch(juror_t *j, uint32_t n, char **records_json, size_t *count)
     if (err != JURY_OK)
         return err;
     if (n < 1 || n > JURY_PROTO_BATCH_MAX) {
-        s_seterr(j, "fetch: n must be 1 to %d, not %u", JURY_PROTO_BATCH_MAX, n);
+        s_seterr(j, "%s: n must be 1 to %d, not %u", name, JURY_PROTO_BATCH_MAX, n);
         return JURY_EINVAL;
     }
     memset(&j->call, 0, sizeof j->call);
-    j->call.kind = S_CALL_FETCH;
+    j->call.kind = kind;
     j->call.n = n;
     err = s_run(j, s_call_done, s_now() + j->timeout_ms);
     if (err == JURY_OK)
@@ -1515,11 +1682,21 @@ jury_err juror_fetch(juror_t *j, uint32_t n, char **records_json, size_t *count)
         *count = j->call.count;
         j->call.json = NULL;
     } else if (err == JURY_EIO) {
-        s_seterr(j, "fetch: no answer from %s within %d ms", j->endpoint, j->timeout_ms);
+        s_seterr(j, "%s: no answer from %s within %d ms", name, j->endpoint, j->timeout_ms);
     }
     free(j->call.json);
     memset(&j->call, 0, sizeof j->call);
     return err;
+}
+
+jury_err juror_fetch(juror_t *j, uint32_t n, char **records_json, size_t *count)
+{
+    return s_fetch_call(j, S_CALL_FETCH, "fetch", n, records_json, count);
+}
+
+jury_err juror_review_fetch(juror_t *j, uint32_t n, char **records_json, size_t *count)
+{
+    return s_fetch_call(j, S_CALL_REVIEW_FETCH, "review_fetch", n, records_json, count);
 }
 
 /* Checks a JSON value for what the wire refuses: duplicate keys and deep nesting. */
@@ -1685,6 +1862,72 @@ jury_err juror_submit(juror_t *j, const char *record, juror_status status, const
     }
     j->watch.id = 0;
     return err;
+}
+
+jury_err juror_review_submit(juror_t *j, const char *record, bool accept, const char *values_json,
+                             const char *note)
+{
+    if (!j)
+        return JURY_EINVAL;
+    jury_err err = s_begin(j);
+    if (err != JURY_OK)
+        return err;
+    if (!s_id_ok(record)) {
+        s_seterr(j, "review_submit: the record id must be 1 to %d bytes of UTF-8",
+                 JURY_PROTO_ID_MAX);
+        return JURY_EINVAL;
+    }
+    size_t note_len = note ? strlen(note) : 0;
+    if (note_len > JURY_PROTO_REASON_MAX) {
+        s_seterr(j, "review_submit: note: %zu bytes; at most %d fit", note_len,
+                 JURY_PROTO_REASON_MAX);
+        return JURY_ETOOBIG;
+    }
+    if (note_len && !jury_utf8_valid(note, note_len, NULL)) {
+        s_seterr(j, "review_submit: note: not valid UTF-8");
+        return JURY_EINVAL;
+    }
+    if (accept && !values_json) {
+        s_seterr(j, "review_submit: accepting record '%s' needs values_json, the final answers",
+                 record);
+        return JURY_EINVAL;
+    }
+    char *values = NULL;
+    size_t values_len = 0;
+    /* A rejection keeps the record out of the final datasets: values would mean nothing. */
+    if (accept) {
+        char why[400];
+        err = s_pack_values(values_json, &values, &values_len, why, sizeof why);
+        if (err != JURY_OK) {
+            s_seterr(j, "%s", why);
+            return err;
+        }
+    }
+    memset(&j->call, 0, sizeof j->call);
+    j->call.kind = S_CALL_REVIEW_SUBMIT;
+    j->call.record = record;
+    j->call.accept = accept;
+    j->call.values = values;
+    j->call.values_len = values_len;
+    j->call.note = note;
+    /* On a new session (a lost connection, ENOSESSION, a goodbye) s_send_call sends the same
+     * decision again: the coordinator acknowledges an identical decision again (SPEC 9.7). */
+    err = s_run(j, s_call_done, s_now() + j->timeout_ms);
+    if (err == JURY_OK)
+        err = j->call.err;
+    else if (err == JURY_EIO)
+        s_seterr(j,
+                 "review_submit: no acknowledgement for record '%s' within %d ms; it may or may "
+                 "not be stored: send the same decision again",
+                 record, j->timeout_ms);
+    free(j->call.values);
+    memset(&j->call, 0, sizeof j->call);
+    return err;
+}
+
+const char *juror_role(const juror_t *j)
+{
+    return j ? j->role : "";
 }
 
 jury_err juror_release(juror_t *j, const char *const *ids, size_t count)

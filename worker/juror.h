@@ -39,8 +39,9 @@
  * another protocol version (EVERSION), sent the juror away for malformed
  * messages (goodbye EPROTO), or refuses this annotator access (EPERM: its
  * key is unknown or disabled, it may not work on the dataset, or its access
- * was withdrawn during the session). Then the juror stops trying and every
- * call returns that code; destroy it.
+ * was withdrawn during the session; but not the EPERM that answers a review
+ * call of an annotator who may not review). Then the juror stops trying and
+ * every call returns that code; destroy it.
  *
  * Security (SPEC section 10): a coordinator serves CURVE unless it runs
  * with --insecure. Give the juror the annotator's key file (key_file, as
@@ -203,6 +204,70 @@ JURY_MUST_CHECK jury_err juror_submit(juror_t *j, const char *record, juror_stat
 JURY_MUST_CHECK jury_err juror_release(juror_t *j, const char *const *ids, size_t count);
 
 /*
+ * The session's role as the last welcome gave it: "annotator", "reviewer" or "admin" (or a newer
+ * role, at most 32 bytes: treat one you do not know like "annotator"); "" when that welcome did
+ * not say (coordinators before review). Each reconnect's welcome replaces it. Offer review to
+ * "reviewer" and "admin"; juror_review_fetch answers JURY_EPERM to the others. Borrowed: valid
+ * until the next call on j. "" for NULL.
+ */
+const char *juror_role(const juror_t *j);
+
+/*
+ * Review (SPEC.md 9.7). Asks for up to n (1..100) records of the dataset that
+ * wait for a reviewer, review-leased to this annotator (for lease_seconds;
+ * juror_release gives them back), who must have the reviewer or admin role.
+ * On success *records_json (caller frees with free()) is a JSON array of
+ * objects shaped like juror_fetch's records without "draft", plus
+ *   "why": ["contested", "rejected"] (one or both; a newer coordinator may
+ *          add other words),
+ *   "reason": the consolidation's rejection reason or null,
+ *   "unified": {question: value} from the last consolidation, or null,
+ *   "responses": [{"annotator": "...", "status": "submitted"|"discarded",
+ *                  "values": {...} or null, "updated": ISO 8601 UTC with ms}]
+ * in this key order, e.g.
+ *   [{"id":"r1","fields":{"text":"one"},"suggestions":{},"metadata":{},
+ *     "lease_expires":"2026-01-01T00:00:00.000Z","why":["contested"],
+ *     "reason":null,"unified":null,"responses":[{"annotator":"alice",
+ *     "status":"submitted","values":{"label":"pos"},
+ *     "updated":"2025-12-31T23:50:00.123Z"}]}]
+ * and *count their number (0: nothing waits now). Errors as juror_fetch, and
+ * JURY_EPERM when the annotator may not review (the coordinator's reason in
+ * juror_error): unlike an EPERM for anything else this one is not final, the
+ * session goes on. Records JSON cannot hold and a review_batch that arrives
+ * after its call gave up are released, as for juror_fetch.
+ */
+JURY_MUST_CHECK jury_err juror_review_fetch(juror_t *j, uint32_t n, char **records_json,
+                                            size_t *count);
+
+/*
+ * Sends a reviewer's final decision on record and waits until the coordinator
+ * has it on disk (JURY_OK): accept true with values_json (a JSON object
+ * answering every required question, as a submitted response; a ranking
+ * without ties), or accept false to keep the record out of the final datasets
+ * (values_json is then ignored and may be NULL). note (NULL or "" for none,
+ * at most 1024 bytes of UTF-8) is kept with the decision. Strings are
+ * borrowed for the call. Unlike juror_submit nothing is kept after the call
+ * returns: the decision is sent again only within the call, on a new session
+ * when the connection is lost (or the coordinator answers ENOSESSION or says
+ * goodbye) before its acknowledgement, until opts.timeout_ms; the coordinator
+ * acknowledges an identical decision again (SPEC.md 9.7), so calling again
+ * with the same arguments after JURY_EIO or a passing fault is safe.
+ * Errors: the coordinator's code with its reason in juror_error —
+ * JURY_EINVAL (the values break the dataset's rules; names the question),
+ * JURY_ENOTLEASED (review-leased to another reviewer, or no longer waiting),
+ * JURY_EEXIST (decided otherwise already), JURY_ENOTFOUND, JURY_EPERM (may not
+ * review; not final, the session goes on), JURY_EPROTO, or a passing fault
+ * (JURY_EINTERNAL, JURY_EFULL, JURY_EBUSY; an unknown code is EINTERNAL).
+ * Refused before sending: JURY_EINVAL (a record id that is not 1..500 bytes
+ * of UTF-8, accept without values_json, a note that is not UTF-8),
+ * JURY_EPROTO (values_json not a JSON object, or breaking a wire rule as for
+ * juror_submit), JURY_ETOOBIG (a note over 1024 bytes, values over a wire
+ * limit). JURY_EIO: no acknowledgement in time; it may or may not be stored.
+ */
+JURY_MUST_CHECK jury_err juror_review_submit(juror_t *j, const char *record, bool accept,
+                                             const char *values_json, const char *note);
+
+/*
  * Sends every kept response now and waits until each is acknowledged or
  * refused. Returns JURY_OK when all were acknowledged; the first refusal
  * (JURY_ENOTLEASED, JURY_EEXIST, ...) since the last juror_flush among
@@ -248,8 +313,9 @@ bool juror_connected(const juror_t *j);
 
 /*
  * The message of the last error; "" when none. juror_fetch, juror_submit,
- * juror_release and juror_flush reset it when they start; a successful
- * juror_connect leaves it "". Borrowed until the next call.
+ * juror_release, juror_flush, juror_review_fetch and juror_review_submit
+ * reset it when they start; a successful juror_connect leaves it "".
+ * Borrowed until the next call.
  */
 const char *juror_error(const juror_t *j);
 

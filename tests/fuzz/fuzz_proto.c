@@ -107,11 +107,14 @@ static void s_roundtrip(const jury_msg_t *m)
         break;
     }
     case JURY_CMD_FETCH:
-        rc = jury_proto_encode_fetch(&buf, m->req, m->u.fetch.n);
-        FUZZ_CHECK(rc == JURY_OK, "encode_fetch refuses a decoded fetch: %s", jury_errname(rc));
+    case JURY_CMD_REVIEW_FETCH:
+        rc = m->cmd == JURY_CMD_FETCH ? jury_proto_encode_fetch(&buf, m->req, m->u.fetch.n)
+                                      : jury_proto_encode_review_fetch(&buf, m->req, m->u.fetch.n);
+        FUZZ_CHECK(rc == JURY_OK, "encode_%s refuses a decoded one: %s",
+                   jury_proto_cmd_name(m->cmd), jury_errname(rc));
         s_redecode(&buf, &zone, &m2, m->cmd);
-        FUZZ_CHECK(m2.req == m->req && m2.u.fetch.n == m->u.fetch.n,
-                   "fetch changed in the round trip");
+        FUZZ_CHECK(m2.req == m->req && m2.u.fetch.n == m->u.fetch.n, "%s changed in the round trip",
+                   jury_proto_cmd_name(m->cmd));
         break;
     case JURY_CMD_RELEASE: {
         const char *ids[JURY_PROTO_BATCH_MAX];
@@ -166,7 +169,8 @@ static void s_roundtrip(const jury_msg_t *m)
         break;
     }
     default:
-        break; /* only the coordinator packs welcome, batch and results, inline in serve.c */
+        break; /* welcome, batch, review_batch and results are packed inline by the coordinator,
+                  submit and review_submit by libjuror */
     }
     msgpack_zone_destroy(&zone);
     msgpack_sbuffer_destroy(&buf);
@@ -221,9 +225,24 @@ static void s_check_msg(const uint8_t *frame, size_t len, const jury_msg_t *m)
         s_check_str(frame, len, m->u.hello.agent, 0, JURY_PROTO_NAME_MAX, "hello.agent");
         break;
     case JURY_CMD_FETCH:
+    case JURY_CMD_REVIEW_FETCH:
         FUZZ_CHECK(m->has_req, "fetch without req");
         FUZZ_CHECK(m->u.fetch.n >= 1 && m->u.fetch.n <= JURY_PROTO_BATCH_MAX, "fetch.n %u",
                    m->u.fetch.n);
+        break;
+    case JURY_CMD_REVIEW_SUBMIT:
+        FUZZ_CHECK(m->has_req, "review_submit without req");
+        FUZZ_CHECK(m->u.review_submit.count >= 1 &&
+                       m->u.review_submit.count <= JURY_PROTO_BATCH_MAX,
+                   "review_submit.count %u", m->u.review_submit.count);
+        for (uint32_t i = 0; i < m->u.review_submit.count; i++) {
+            const jury_proto_decision_t *r = &m->u.review_submit.items[i];
+            s_check_str(frame, len, r->record, 1, JURY_PROTO_ID_MAX, "review_submit.record");
+            s_check_str(frame, len, r->note, 0, JURY_PROTO_REASON_MAX, "review_submit.note");
+            FUZZ_CHECK(r->values || !r->accept, "decisions[%u]: accepted without values", i);
+            if (r->values)
+                s_use_values(r->values, true);
+        }
         break;
     case JURY_CMD_SUBMIT:
         FUZZ_CHECK(m->has_req, "submit without req");
@@ -262,6 +281,7 @@ static void s_check_msg(const uint8_t *frame, size_t len, const jury_msg_t *m)
                     "welcome.annotator");
         FUZZ_CHECK(m->u.welcome.settings && m->u.welcome.settings->type == MSGPACK_OBJECT_MAP,
                    "welcome.settings is not a map");
+        s_check_str(frame, len, m->u.welcome.role, 0, JURY_PROTO_ROLE_MAX, "welcome.role");
         FUZZ_CHECK(m->u.welcome.heartbeat_ms >= 1 && m->u.welcome.lease_seconds >= 1 &&
                        m->u.welcome.batch_max >= 1 &&
                        m->u.welcome.batch_max <= JURY_PROTO_BATCH_MAX,
@@ -269,9 +289,12 @@ static void s_check_msg(const uint8_t *frame, size_t len, const jury_msg_t *m)
                    m->u.welcome.heartbeat_ms, m->u.welcome.lease_seconds, m->u.welcome.batch_max);
         s_to_json(m->u.welcome.settings, true);
         break;
-    case JURY_CMD_BATCH: {
+    case JURY_CMD_BATCH:
+    case JURY_CMD_REVIEW_BATCH: {
         const msgpack_object *recs = m->u.batch.records;
         FUZZ_CHECK(m->has_req, "batch without req");
+        FUZZ_CHECK(m->cmd == JURY_CMD_BATCH || !m->u.batch.progress.present,
+                   "review_batch with progress");
         FUZZ_CHECK(recs && recs->type == MSGPACK_OBJECT_ARRAY &&
                        recs->via.array.size <= JURY_PROTO_BATCH_MAX,
                    "batch.records is not an array of at most 100");

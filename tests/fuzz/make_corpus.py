@@ -103,6 +103,32 @@ frames = {
          "metadata": {}, "lease_expires": 1767225600000,
          "draft": {"response": "It left the warehouse"}}]),
     "batch-empty": msg("batch", 8, records=[]),
+    "welcome-role": msg("welcome", 1, dataset="support", annotator="rita",
+                        settings={"fields": [], "questions": []}, heartbeat_ms=1000,
+                        lease_seconds=600, batch_max=100, role="reviewer"),
+    # Review (SPEC.md 6.12-6.14, 9.7).
+    "review-fetch": msg("review_fetch", 10, n=5),
+    "review-batch": msg("review_batch", 10, records=[
+        {"id": "ticket-0001",
+         "fields": {"instruction": "I was charged twice for order 4417."},
+         "suggestions": {}, "metadata": {"category": "billing"},
+         "lease_expires": 1767225600000, "why": ["contested", "rejected"],
+         "reason": "min_agreement: quality 0.33 < 0.6",
+         "unified": {"response": "Sorry!", "quality": 3},
+         "responses": [
+             {"annotator": "alice", "status": "submitted",
+              "values": {"response": "Sorry!", "quality": 2}, "updated_ms": 1767225000000},
+             {"annotator": "bob", "status": "discarded", "values": None,
+              "updated_ms": 1767225100000}]},
+        {"id": "17", "fields": {"instruction": "Where is my parcel?"},
+         "lease_expires": 1767225600000, "why": ["rejected"], "responses": []}]),
+    "review-batch-empty": msg("review_batch", 11, records=[]),
+    "review-submit": msg("review_submit", 12, decisions=[
+        {"record": "ticket-0001", "accept": True,
+         "values": {"response": "Sorry for the double charge.", "quality": 4},
+         "note": "alice was right"},
+        {"record": "17", "accept": False, "note": "off topic"},
+        {"record": "42", "accept": False, "values": None}]),
     "results": msg("results", 4, results=[
         {"record": "ticket-0001", "ok": True},
         {"record": "ticket-0002", "ok": True, "lease_expires": 1767225660000},
@@ -128,6 +154,11 @@ frames = {
     "bad-huge-array": b"\x81\xa1v\xdd\xff\xff\xff\xff",
     "bad-deep": b"\x81\xa1v" + b"\x91" * 40 + b"\x00",
     "bad-dup-key": b"\x83\xa1v\x01\xa3cmd\xa9heartbeat\xa1v\x01",
+    "bad-review-accept": msg("review_submit", 12, decisions=[
+        {"record": "ticket-0001", "accept": True}]),
+    "bad-review-status": msg("review_batch", 10, records=[
+        {"id": "1", "fields": {}, "lease_expires": 0, "why": ["contested"],
+         "responses": [{"annotator": "a", "status": "draft", "values": {}, "updated_ms": 0}]}]),
     "bad-dup-values": msg("submit", 4, responses=[
         {"record": "a", "status": "draft", "values": {"quality": 1}}]).replace(
             b"\x81\xa7quality\x01", b"\x82\xa7quality\x01\xa7quality\x02"),
@@ -141,6 +172,10 @@ write("proto", "multi-session",
 write("proto", "multi-replies",
       SEP.join([frames["welcome"], frames["batch"], frames["results"], frames["error"],
                 frames["goodbye"]]))
+write("proto", "multi-review",
+      SEP.join([frames["hello"], frames["welcome-role"], frames["review-fetch"],
+                frames["review-batch"], frames["review-submit"], frames["results"],
+                frames["bad-review-accept"]]))
 
 # ---- settings ----------------------------------------------------------------------------------
 
@@ -356,8 +391,9 @@ write_dict("import", ['"%s"' % w for w in RECORD_WORDS] + JSON_TOKENS)
 PROTO_WORDS = """v cmd req hello fetch submit release heartbeat bye welcome batch results error goodbye
 annotator dataset agent n responses record status values submitted discarded draft records settings
 heartbeat_ms lease_seconds batch_max id fields suggestions metadata lease_expires ok code reason
-token progress completed
-EPROTO ENOTLEASED EINVAL""".split()
+token progress completed role review_fetch review_batch review_submit decisions accept note why
+contested rejected unified updated_ms reviewer admin
+EPROTO ENOTLEASED EINVAL EPERM""".split()
 write_dict("proto", [pack(w) for w in PROTO_WORDS] + [
     b"\xc0", b"\xc2", b"\xc3", b"\xcb", b"\xcf\x00\x20\x00\x00\x00\x00\x00\x00", b"\xd9", b"\xda",
     b"\xdb", b"\xdc", b"\xdd", b"\xde", b"\xdf", b"\xc4", b"\xd4", b"\xc1"])

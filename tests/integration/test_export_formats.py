@@ -57,10 +57,11 @@ KEYS = {
     "dpo": ["prompt", "chosen", "rejected"],
     "rm": ["chosen", "rejected"],
     "coh": ["text"],
-    "records": ["id", "fields", "metadata", "suggestions", "responses", "status", "unified", "decision", "reason"],
+    "records": ["id", "fields", "metadata", "suggestions", "responses", "status", "unified", "decision", "reason",
+                "reviewed_by", "reviewed_ms", "review_note"],
     "responses": ["record", "annotator", "status", "values", "updated_ms"],
 }
-META_KEYS = ["id", "annotators", "agreement", "method"]
+META_KEYS = ["id", "annotators", "agreement", "method", "reviewed_by"]
 TRAINING = ["sft", "sft-messages", "dpo", "rm", "coh"]
 
 
@@ -275,7 +276,7 @@ def check_setup(root):
     expect("methods: reply=medoid quality=mean topic=majority flags=majority best=borda ents=majority\n"
            in p.stdout, f"consolidate methods line:\n{p.stdout}")
     summary = json.loads(run_jury(st.path, "consolidate", "all", "--json").stdout)
-    expect_eq(list(summary), ["dataset", "records", "accepted", "rejected", "pending", "methods", "rules",
+    expect_eq(list(summary), ["dataset", "records", "accepted", "rejected", "pending", "reviewed", "methods", "rules",
                               "rejections", "annotators", "consolidated_ms"], "summary keys")
     expect_eq((summary["records"], summary["accepted"], summary["rejected"], summary["pending"]),
               (n, acc, 4, 1), "records, accepted, rejected, pending")
@@ -412,7 +413,7 @@ def check_training_formats(root):
                        "meta": {"id": "r01", "annotators": ["alice", "bob"],
                                 "agreement": {"reply": 1, "quality": 0, "topic": 1, "flags": 1, "best": 1 - 1 / 3,
                                               "ents": 1},
-                                "method": METHODS}}, "sft --with-meta r01")
+                                "method": METHODS, "reviewed_by": None}}, "sft --with-meta r01")
     # r08: pairs of (a,b,c), (a,c,b), (b,a,c) agree on 2/3, 2/3, 1/3 of their 3 item pairs: 5/9.
     r08 = sft[ACCEPTED.index("r08")]["meta"]
     expect_eq(r08["annotators"], ["alice", "bob", "carol"], "r08 annotators")
