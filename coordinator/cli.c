@@ -20,7 +20,7 @@ void jury_cli_error(const char *fmt, ...)
 
 int jury_cli_open_store(const jury_cli_t *cli, bool create, bool read_only, jury_store_t **out)
 {
-    jury_store_opts_t opts = {.create = create, .read_only = read_only};
+    jury_store_opts_t opts = {.create = create, .read_only = read_only, .map_max = cli->map_max};
     jury_err err = jury_store_open(out, cli->store, &opts);
     switch (err) {
     case JURY_OK:

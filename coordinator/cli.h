@@ -19,6 +19,7 @@ enum {
 /* Options every subcommand accepts. */
 typedef struct {
     const char *store; /* store directory: --store, else $JURY_STORE, else ./jury-data */
+    size_t map_max;    /* the store's map limit in bytes (jury_store_opts_t.map_max), 0 for none */
 } jury_cli_t;
 
 /*

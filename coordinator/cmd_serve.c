@@ -17,6 +17,7 @@
 static const char s_usage[] =
     "usage: jury serve [--config FILE] [--bind ENDPOINT] [--insecure] [--log-level LEVEL]\n"
     "                  [--heartbeat-ms MS] [--store DIR] [--metrics ADDRESS:PORT]\n"
+    "                  [--map-max-mib N]\n"
     "                  [--max-message-bytes N] [--batch-max N] [--max-leases N]\n"
     "                  [--max-response-bytes N] [--max-rate N] [--burst N] [--abuse-max N]\n"
     "                  [--abuse-window-s S] [--max-malformed N]\n"
@@ -56,6 +57,10 @@ static const char s_usage[] =
     "                      serve Prometheus metrics over HTTP at\n"
     "                      http://ADDRESS:PORT/metrics (A.B.C.D, [IPv6] or localhost;\n"
     "                      port 0 picks a free one); default: none\n"
+    "  --map-max-mib N     the store may grow to N MiB at most, 1..1073741824\n"
+    "                      (default: no limit); past it, and when the disk is full,\n"
+    "                      answers are refused with EFULL (workers send them again)\n"
+    "                      while fetches go on, until there is room again\n"
     "\n"
     "limits, per connection unless said otherwise (a request over one gets an error\n"
     "reply: ETOOBIG for sizes, ELIMIT for rates and leases):\n"
@@ -227,6 +232,7 @@ int jury_cmd_serve(const jury_cli_t *cli_in, int argc, char **argv)
         jury_serve_config_destroy(&cfg);
         return JURY_EXIT_USAGE;
     }
+    cli.map_max = (size_t)jury_serve_config_map_max(cfg);
     jury_store_t *store;
     rc = jury_cli_open_store(&cli, false, false, &store);
     if (rc != JURY_EXIT_OK) {
@@ -281,6 +287,9 @@ int jury_cmd_serve(const jury_cli_t *cli_in, int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* A file size limit (RLIMIT_FSIZE) must fail the write that crosses it, as a full disk does
+     * (the store reports JURY_EFULL and writes are retried), not kill the coordinator. */
+    signal(SIGXFSZ, SIG_IGN);
     jury_err err = jury_serve_run(store, &o);
     o.secret_key = o.public_key = NULL;
     jury_keyfile_clear(&kf);

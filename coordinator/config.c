@@ -27,6 +27,7 @@ struct jury_serve_config {
     jury_serve_opts_t serve; /* jury_serve_run's options; strings point into strings */
     const char *store;       /* the store directory, or NULL */
     const char *metrics;     /* the metrics address, or NULL */
+    uint64_t map_max;        /* the store's map limit in bytes, 0 for none */
     bool cli[KEYS_MAX];      /* per key: set from the command line (a file keeps off it) */
     char **strings;          /* copies of every string value set (owned) */
     size_t nstrings;         /* entries in strings */
@@ -69,6 +70,12 @@ static const option_t s_options[] = {
      .empty_ok = true,
      .check = s_check_metrics,
      FIELD(metrics)},
+    {.name = "map-max-mib",
+     .kind = K_NUMBER,
+     .lo = 1,
+     .hi = 1ul << 30,
+     .scale = 1ul << 20,
+     FIELD(map_max)},
     {.name = "max-message-bytes",
      .kind = K_NUMBER,
      .lo = 1024,
@@ -485,6 +492,11 @@ const char *jury_serve_config_store(const jury_serve_config_t *cfg)
 const char *jury_serve_config_metrics(const jury_serve_config_t *cfg)
 {
     return cfg ? cfg->metrics : NULL;
+}
+
+uint64_t jury_serve_config_map_max(const jury_serve_config_t *cfg)
+{
+    return cfg ? cfg->map_max : 0;
 }
 
 bool jury_serve_config_from_cli(const jury_serve_config_t *cfg, const char *key)

@@ -100,6 +100,9 @@ const char *jury_serve_config_store(const jury_serve_config_t *cfg);
 /* Where to serve metrics (key "metrics", ADDRESS:PORT), or NULL for nowhere. Borrowed. */
 const char *jury_serve_config_metrics(const jury_serve_config_t *cfg);
 
+/* The most bytes the store's map may grow to (key "map-max-mib", in MiB), 0 for no limit. */
+uint64_t jury_serve_config_map_max(const jury_serve_config_t *cfg);
+
 /* Whether key was set from the command line (jury_serve_config_set); false for unknown keys. */
 bool jury_serve_config_from_cli(const jury_serve_config_t *cfg, const char *key);
 

@@ -149,9 +149,10 @@ typedef struct dataset {
     uint32_t max_submitted;    /* dynamic overlap: the most submitted responses a record gets */
     double until_agreement;    /* dynamic overlap: the agreement a record needs */
     rlease_t *rleases;         /* review leases, in record id order (owned) */
-    size_t nrleases;           /* entries in rleases */
-    size_t caprleases;         /* entries allocated */
-    struct dataset *next;      /* list */
+    jury_metrics_dataset_t *metrics; /* its counters in the metrics registry, or NULL */
+    size_t nrleases;                 /* entries in rleases */
+    size_t caprleases;               /* entries allocated */
+    struct dataset *next;            /* list */
 } dataset_t;
 
 /* ---- sessions ------------------------------------------------------------- */
@@ -256,7 +257,14 @@ typedef struct {
     int64_t wall;           /* wall-clock ms of this turn */
     char status_path[4096]; /* serve.status */
     int64_t started_wall;   /* start time */
+    bool store_full;        /* the last group commit failed (a full disk, an I/O error) */
+    int64_t write_retry_at; /* while store_full: monotonic ms before which writes are refused */
+    int64_t write_backoff;  /* while store_full: ms until the next try, doubling up to 5 s */
 } server_t;
+
+/* First and longest pause between group commits tried on a store whose last commit failed. */
+#define WRITE_BACKOFF_MIN_MS 250
+#define WRITE_BACKOFF_MAX_MS 5000
 
 /* Converts a monotonic deadline to wall-clock milliseconds for the wire. */
 static int64_t s_to_wall(const server_t *sv, int64_t mono)
@@ -876,6 +884,7 @@ static jury_err s_dataset(server_t *sv, const char *name, dataset_t **out)
         goto done;
     s_event(JURY_LOG_INFO, "dataset_loaded", "dataset=%s records=%zu open=%zu", name, n,
             jury_sched_open(ds->sched));
+    ds->metrics = jury_metrics_dataset(sv->o->metrics, name);
     ds->next = sv->datasets;
     sv->datasets = ds;
     *out = ds;
@@ -1230,6 +1239,7 @@ static void s_hello(server_t *sv, const inmsg_t *in, const jury_msg_t *m)
                          reason, sizeof reason)) {
         s_queue_error(sv, peer, plen, true, m->req, err, reason);
         if (err == JURY_EPERM) {
+            jury_metrics_auth_failure(sv->o->metrics, JURY_METRICS_AUTH_HELLO_DENIED);
             char hex[80], q[600];
             const char *by = sv->curve ? in->user : annotator;
             s_hex(hex, sizeof hex, peer, plen);
@@ -1272,6 +1282,7 @@ static void s_hello(server_t *sv, const inmsg_t *in, const jury_msg_t *m)
     /* A paused annotator is told why and gets no session. */
     if (s_paused(sv, NULL, ds, a.id, annotator, reason, sizeof reason)) {
         s_queue_error(sv, peer, plen, true, m->req, JURY_EPERM, reason);
+        jury_metrics_auth_failure(sv->o->metrics, JURY_METRICS_AUTH_HELLO_DENIED);
         s_audit(sv, "hello.denied", "annotator", annotator, "dataset", dataset, "reason", reason,
                 "by", "serve", NULL);
         return;
@@ -1745,8 +1756,25 @@ static jury_err s_submit_one(server_t *sv, session_t *s, jury_txn_t *txn,
     return JURY_OK;
 }
 
+/*
+ * Whether requests that write must be refused now because the store's last commit failed (a
+ * full disk) and its next try is not due: then the request gets EFULL at once, without
+ * touching any schedule, and the worker sends it again later (SPEC 7). Reads go on as usual.
+ */
+static bool s_writes_refused(server_t *sv, const session_t *s, const jury_msg_t *m)
+{
+    if (!sv->store_full || sv->now >= sv->write_retry_at)
+        return false;
+    s_queue_error(sv, s->peer, s->peer_len, true, m->req, JURY_EFULL,
+                  "the coordinator cannot store anything now (its disk is full); nothing was "
+                  "stored: send it again later");
+    return true;
+}
+
 static void s_submit(server_t *sv, session_t *s, jury_txn_t *txn, const jury_msg_t *m)
 {
+    if (s_writes_refused(sv, s, m))
+        return;
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);
     msgpack_packer pk;
@@ -2253,7 +2281,7 @@ static jury_err s_review_one(server_t *sv, session_t *s, jury_txn_t *txn,
 /* review_submit: one result per decision, sent after the turn's commit (SPEC 6.14). */
 static void s_review_submit(server_t *sv, session_t *s, jury_txn_t *txn, const jury_msg_t *m)
 {
-    if (!s_may_review(sv, s, txn, m))
+    if (!s_may_review(sv, s, txn, m) || s_writes_refused(sv, s, m))
         return;
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);
@@ -2923,10 +2951,29 @@ static void s_turn(server_t *sv)
     jury_txn_abort(&txn);
 
     /* Group commit: every response of this turn in one transaction, before any acknowledgement. */
-    jury_err werr = sv->nops ? jury_store_write(sv->store, s_write_body, sv) : JURY_OK;
+    jury_err werr = JURY_OK;
+    if (sv->nops) {
+        uint64_t t0 = jury_metrics_now_ns();
+        werr = jury_store_write(sv->store, s_write_body, sv);
+        jury_metrics_commit(sv->o->metrics, jury_metrics_now_ns() - t0, werr == JURY_OK);
+        if (werr == JURY_OK && sv->store_full) {
+            sv->store_full = false;
+            s_event(JURY_LOG_INFO, "store_writable", "responses=%zu", sv->nops);
+        }
+    }
     if (werr != JURY_OK) {
         s_event(JURY_LOG_ERROR, "commit_failed", "responses=%zu error=\"%s\"", sv->nops,
                 jury_strerror(werr));
+        /* Until a later commit succeeds, writes are refused at once between tries, which come
+         * further apart each time: a full disk must not cost a schedule rebuild every turn. */
+        sv->write_backoff = sv->store_full ? sv->write_backoff * 2 : WRITE_BACKOFF_MIN_MS;
+        if (sv->write_backoff > WRITE_BACKOFF_MAX_MS)
+            sv->write_backoff = WRITE_BACKOFF_MAX_MS;
+        sv->write_retry_at = sv->now + sv->write_backoff;
+        if (!sv->store_full)
+            s_event(JURY_LOG_ERROR, "store_full", "error=\"%s\" retry_ms=%lld", jury_strerror(werr),
+                    (long long)sv->write_backoff);
+        sv->store_full = true;
         /* Reviews touch no schedule: only datasets with responses are rebuilt. */
         for (dataset_t *d = sv->datasets; d; d = d->next)
             for (size_t i = 0; i < sv->nops; i++)
@@ -2946,6 +2993,7 @@ static void s_turn(server_t *sv)
                         op->accept ? "true" : "false");
                 continue;
             }
+            jury_metrics_responses(op->ds->metrics, op->status, 1);
             if (op->paused)
                 s_paused_now(sv, op);
             if (op->reopened)
@@ -3095,6 +3143,41 @@ static size_t s_live_sessions(const server_t *sv)
     return n;
 }
 
+/* Publishes the gauges of the metrics registry: connected workers, and per loaded dataset its
+ * leases, its records by status and the live alpha of each tracked question. */
+static void s_metrics_snapshot(server_t *sv)
+{
+    jury_metrics_t *m = sv->o->metrics;
+    jury_txn_t *txn;
+    if (jury_store_read(sv->store, &txn) != JURY_OK)
+        return; /* the last snapshot stays */
+    jury_metrics_snapshot_begin(m);
+    jury_metrics_snapshot_workers(m, s_live_sessions(sv));
+    for (dataset_t *d = sv->datasets; d; d = d->next) {
+        jury_counts_t c;
+        if (jury_store_dataset_counts(txn, d->id, &c) != JURY_OK)
+            continue;
+        jury_metrics_snapshot_dataset(m, d->name, jury_sched_leases(d->sched), &c);
+        for (size_t q = 0; q < d->ntracked; q++) {
+            const void *blob;
+            size_t len;
+            jury_live_state_t st;
+            memset(&st, 0, sizeof st);
+            if (jury_store_agreement_get(txn, d->id, d->tracked[q].name, &blob, &len) != JURY_OK ||
+                jury_live_decode(blob, len, &st) != JURY_OK) {
+                jury_live_free(&st);
+                continue;
+            }
+            jury_measure_t a = jury_live_alpha(&st);
+            if (a.ok)
+                jury_metrics_snapshot_alpha(m, d->name, d->tracked[q].name, a.value);
+            jury_live_free(&st);
+        }
+    }
+    jury_txn_abort(&txn);
+    jury_metrics_snapshot_publish(m);
+}
+
 static void s_tick(server_t *sv, bool poll_records, bool write_status)
 {
     sv->now = s_mono_ms();
@@ -3162,6 +3245,8 @@ static void s_tick(server_t *sv, bool poll_records, bool write_status)
             jury_txn_abort(&txn);
         }
     }
+    if (write_status && sv->o->metrics)
+        s_metrics_snapshot(sv);
     if (write_status) {
         char tmp[4200];
         snprintf(tmp, sizeof tmp, "%s.tmp", sv->status_path);
@@ -3271,6 +3356,11 @@ static void s_zap_answer(server_t *sv, zmq_msg_t *f, size_t nf)
         return;
     }
     s_zap_reply(sv, nf >= 2 ? &f[1] : NULL, code, why, "", "", 0);
+    jury_metrics_auth_failure(
+        sv->o->metrics, code[0] == '5'                           ? JURY_METRICS_AUTH_STORE_ERROR
+                        : strcmp(why, "unknown key") == 0        ? JURY_METRICS_AUTH_UNKNOWN_KEY
+                        : strcmp(why, "annotator disabled") == 0 ? JURY_METRICS_AUTH_DISABLED
+                                                                 : JURY_METRICS_AUTH_MALFORMED);
     s_event(JURY_LOG_WARN, "auth_failed", "key=%s ip=%s reason=\"%s\"%s%s", first8, ip, why,
             name[0] ? " annotator=" : "", name);
     if (name[0])

@@ -47,6 +47,7 @@ static void test_keys_and_defaults(void **state)
                                        "heartbeat-ms",
                                        "store",
                                        "metrics",
+                                       "map-max-mib",
                                        "max-message-bytes",
                                        "batch-max",
                                        "max-leases",
@@ -100,6 +101,7 @@ static void test_every_key(void **state)
                                         "heartbeat-ms = 2000  # two seconds\r\n"
                                         "store = \"/srv/jury data # 1\"  # quoted: blanks, #\n"
                                         "metrics = [::1]:9464\n"
+                                        "map-max-mib = 2048\n"
                                         "   # an indented comment\n"
                                         "max-message-bytes = 1048576\n"
                                         "batch-max = 50\n"
@@ -117,6 +119,7 @@ static void test_every_key(void **state)
     assert_int_equal(o->heartbeat_ms, 2000);
     assert_string_equal(jury_serve_config_store(cfg), "/srv/jury data # 1");
     assert_string_equal(jury_serve_config_metrics(cfg), "[::1]:9464");
+    assert_int_equal(jury_serve_config_map_max(cfg), (uint64_t)2048 << 20);
     assert_int_equal(o->max_message_bytes, 1048576);
     assert_int_equal(o->batch_max, 50);
     assert_int_equal(o->max_leases, 1000000);

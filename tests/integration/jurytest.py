@@ -224,7 +224,7 @@ class Server:
     """A `jury serve` process on a store; stderr (logfmt) goes to a file."""
 
     def __init__(self, store_path, endpoint=None, heartbeat_ms=1000, log_level="debug", log_path=None,
-                 insecure=True, probe_curve=None):
+                 insecure=True, probe_curve=None, extra_args=()):
         self.store_path = store_path
         # Plaintext (`serve --insecure`, identity from hello) unless insecure is False: then the
         # coordinator serves CURVE with the store's coordinator.key, and the readiness probe
@@ -235,6 +235,7 @@ class Server:
         self.heartbeat_ms = heartbeat_ms
         self.log_level = log_level
         self.log_path = log_path or (store_path.rstrip("/") + ".serve.log")
+        self.extra_args = list(extra_args)  # further `jury serve` options
         self.proc = None
         self.returncode = None
 
@@ -247,7 +248,7 @@ class Server:
             self.proc = popen_tied(
                 [JURY_BIN, "--store", self.store_path, "serve", "--bind", self.endpoint,
                  "--heartbeat-ms", str(self.heartbeat_ms), "--log-level", self.log_level]
-                + (["--insecure"] if self.insecure else []),
+                + (["--insecure"] if self.insecure else []) + self.extra_args,
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         finally:
             log.close()
