@@ -41,22 +41,11 @@ static void assert_config_error(const char *text, size_t len, const char *expect
 static void test_keys_and_defaults(void **state)
 {
     (void)state;
-    static const char *const keys[] = {"bind",
-                                       "insecure",
-                                       "log-level",
-                                       "heartbeat-ms",
-                                       "store",
-                                       "metrics",
-                                       "map-max-mib",
-                                       "max-message-bytes",
-                                       "batch-max",
-                                       "max-leases",
-                                       "max-response-bytes",
-                                       "max-rate",
-                                       "burst",
-                                       "abuse-max",
-                                       "abuse-window-s",
-                                       "max-malformed"};
+    static const char *const keys[] = {
+        "bind",      "insecure",   "log-level",          "heartbeat-ms",
+        "store",     "metrics",    "map-max-mib",        "max-message-bytes",
+        "batch-max", "max-leases", "max-response-bytes", "max-rate",
+        "burst",     "abuse-max",  "abuse-window-s",     "max-malformed"};
     assert_int_equal(jury_serve_config_key_count(), sizeof keys / sizeof keys[0]);
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         assert_string_equal(jury_serve_config_key_name(i), keys[i]);
