@@ -1046,3 +1046,36 @@ jury_err jury_consolidate_span(const jury_span_t *const *answers, const size_t *
                                   .note = NULL};
     return JURY_OK;
 }
+
+double jury_posterior_confidence(const uint32_t *answers, const double *accuracy, size_t n,
+                                 uint32_t k, uint32_t *best)
+{
+    if (best)
+        *best = 0;
+    if (k < 2)
+        return 1.0;
+    /* Log-likelihood of each category: log a_j where j chose it, log((1 - a_j) / (k - 1))
+     * elsewhere; a category nobody chose starts from the same sum of the latter. */
+    double *score = calloc(k, sizeof *score);
+    if (!score)
+        return 0.0;
+    for (size_t j = 0; j < n; j++) {
+        if (answers[j] >= k)
+            continue;
+        double a = accuracy[j] < 0.001 ? 0.001 : accuracy[j] > 0.999 ? 0.999 : accuracy[j];
+        double miss = log((1.0 - a) / (double)(k - 1)), hit = log(a);
+        for (uint32_t c = 0; c < k; c++)
+            score[c] += c == answers[j] ? hit : miss;
+    }
+    uint32_t top = 0;
+    for (uint32_t c = 1; c < k; c++)
+        if (score[c] > score[top] + 1e-12) /* rounding must not break a tie */
+            top = c;
+    double sum = 0;
+    for (uint32_t c = 0; c < k; c++)
+        sum += exp(score[c] - score[top]);
+    free(score);
+    if (best)
+        *best = top;
+    return 1.0 / sum;
+}

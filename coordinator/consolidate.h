@@ -91,6 +91,20 @@ typedef struct {
  */
 bool jury_consolidate_gold_accuracy(const jury_gold_t *gold, uint32_t c, double *acc);
 
+/*
+ * The Dawid-Skene posterior of one record's true category under the one-coin
+ * model (each annotator j right with probability accuracy[j], wrong answers
+ * spread evenly over the other k - 1 categories; uniform prior over the k
+ * categories): the E step of Dawid and Skene (1979) with those confusion
+ * matrices. answers[j] is annotator j's category (0..k-1), for n answers.
+ * Returns the largest posterior probability, and its category in *best when
+ * best is not NULL (the lowest index on a tie); 1/k when n is 0. Accuracies
+ * are clamped to [0.001, 0.999]. k must be at least 2; an answer out of range
+ * is skipped.
+ */
+double jury_posterior_confidence(const uint32_t *answers, const double *accuracy, size_t n,
+                                 uint32_t k, uint32_t *best);
+
 /* ---------------------------------------------------------------------------------------------
  * Labels
  * ------------------------------------------------------------------------------------------- */

@@ -21,6 +21,7 @@
 #include "jury_keys.h"
 #include "jury_proto.h"
 #include "jury_utf8.h"
+#include "consolidate.h"
 #include "live_agreement.h"
 #include "review.h"
 #include "sched.h"
@@ -2471,6 +2472,7 @@ static int s_category(const tracked_t *t, const msgpack_object *v)
 typedef struct {
     const dataset_t *ds; /* the dataset */
     uint32_t *vals;      /* ntracked x cap category indices */
+    uint32_t *who;       /* ntracked x cap: the annotator of each of vals */
     size_t *m;           /* per tracked question: how many */
     size_t cap;          /* room per question */
 } gather_t;
@@ -2493,8 +2495,10 @@ static jury_err s_gather(const jury_response_t *r, void *arg)
                     memcmp(key->via.str.ptr, tq->name, key->via.str.size) != 0)
                     continue;
                 int c = s_category(tq, &o.via.map.ptr[i].val);
-                if (c >= 0 && g->m[t] < g->cap)
+                if (c >= 0 && g->m[t] < g->cap) {
+                    g->who[t * g->cap + g->m[t]] = r->annotator;
                     g->vals[t * g->cap + g->m[t]++] = (uint32_t)c;
+                }
                 break;
             }
         }
@@ -2509,8 +2513,10 @@ static jury_err s_gather_record(jury_txn_t *txn, const op_t *op, gather_t *g)
     const dataset_t *ds = op->ds;
     *g = (gather_t){.ds = ds, .cap = op->state.submitted ? op->state.submitted : 1};
     g->vals = calloc(ds->ntracked * g->cap, sizeof *g->vals);
+    g->who = calloc(ds->ntracked * g->cap, sizeof *g->who);
     g->m = calloc(ds->ntracked ? ds->ntracked : 1, sizeof *g->m);
-    return g->vals && g->m ? jury_store_response_each(txn, op->rid, s_gather, g) : JURY_ENOMEM;
+    return g->vals && g->who && g->m ? jury_store_response_each(txn, op->rid, s_gather, g)
+                                     : JURY_ENOMEM;
 }
 
 /*
@@ -2583,6 +2589,40 @@ static jury_err s_queue_contested(jury_txn_t *txn, uint64_t rid)
  * op->reopened), or, at max_submitted, it is completed and marked contested. A completed record's
  * answers join the live agreement (s_track_completion) once, when it is done for good.
  */
+/*
+ * The posterior rule of dynamic overlap (settings.h, jury_settings_until_confidence): whether the
+ * one-coin Dawid-Skene posterior of the most likely answer to tracked question u, from the
+ * record's answers g, reaches the confidence asked. Each annotator counts with their gold accuracy
+ * on the question, read in this transaction, once they have JURY_CONSOLIDATE_GOLD_MIN gold
+ * answers (Laplace-smoothed), else with the prior accuracy. No answer never meets the rule.
+ */
+static jury_err s_confident(jury_txn_t *txn, const dataset_t *ds, size_t u, const gather_t *g,
+                            bool *met)
+{
+    const tracked_t *tq = &ds->tracked[u];
+    size_t n = g->m[u];
+    *met = false;
+    if (n == 0)
+        return JURY_OK;
+    double *acc = malloc(n * sizeof *acc);
+    if (!acc)
+        return JURY_ENOMEM;
+    double prior = jury_settings_until_prior_accuracy(ds->settings);
+    jury_err err = JURY_OK;
+    for (size_t j = 0; j < n && err == JURY_OK; j++) {
+        uint64_t answered, right;
+        err = jury_store_gold_get(txn, ds->id, g->who[u * g->cap + j], tq->name, &answered, &right);
+        acc[j] = answered >= JURY_CONSOLIDATE_GOLD_MIN
+                     ? ((double)right + 1.0) / ((double)answered + 2.0)
+                     : prior;
+    }
+    if (err == JURY_OK)
+        *met = jury_posterior_confidence(&g->vals[u * g->cap], acc, n, tq->k, NULL) >=
+               jury_settings_until_confidence(ds->settings);
+    free(acc);
+    return err;
+}
+
 static jury_err s_on_target(jury_txn_t *txn, op_t *op)
 {
     const dataset_t *ds = op->ds;
@@ -2592,9 +2632,15 @@ static jury_err s_on_target(jury_txn_t *txn, op_t *op)
     jury_err err = s_gather_record(txn, op, &g);
     if (err == JURY_OK && ds->until >= 0) {
         size_t u = (size_t)ds->until;
-        jury_measure_t a = jury_record_agreement(&g.vals[u * g.cap], g.m[u]);
-        /* Fewer than two answers to the question (it is optional) never meet the rule. */
-        if (!a.ok || a.value < ds->until_agreement) {
+        bool met;
+        if (jury_settings_until_confidence(ds->settings) > 0) {
+            err = s_confident(txn, ds, u, &g, &met);
+        } else {
+            jury_measure_t a = jury_record_agreement(&g.vals[u * g.cap], g.m[u]);
+            /* Fewer than two answers to the question (it is optional) never meet the rule. */
+            met = a.ok && a.value >= ds->until_agreement;
+        }
+        if (err == JURY_OK && !met) {
             bool more = op->state.target < ds->max_submitted;
             err = jury_store_record_set_target(txn, op->rid, op->state.target + (more ? 1 : 0),
                                                !more, &op->state);
@@ -2606,6 +2652,7 @@ static jury_err s_on_target(jury_txn_t *txn, op_t *op)
     if (err == JURY_OK && !op->reopened)
         err = s_track_completion(txn, op, &g);
     free(g.vals);
+    free(g.who);
     free(g.m);
     return err;
 }

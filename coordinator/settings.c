@@ -115,18 +115,20 @@ struct jury_settings {
     double pause_accuracy;      /* distribution.pause_below.accuracy, 0: never pause */
     uint32_t pause_after;       /* distribution.pause_below.after_gold */
     char *until_question;       /* distribution.until.question (dynamic overlap), or NULL */
-    double until_agreement;     /* distribution.until.agreement, 0..1 */
-    s_field *fields;            /* the fields, in the given order */
-    size_t field_count;         /* how many fields */
-    s_question *questions;      /* the questions, in the given order */
-    size_t question_count;      /* how many questions */
-    s_meta *metadata;           /* the metadata properties, in the given order */
-    size_t metadata_count;      /* how many metadata properties */
-    char *field_list;           /* "a, b" for error messages */
-    char *question_list;        /* "a, b" for error messages */
-    char *metadata_list;        /* "a, b" for error messages ("none" when empty) */
-    jury_rule_t *rules;         /* consolidation.accept in normalised order, or NULL */
-    size_t rule_count;          /* how many rules */
+    double until_agreement;     /* distribution.until.agreement, 0..1 (agreement rule) */
+    double until_confidence; /* distribution.until.confidence, 0.5..0.999 (posterior rule), or 0 */
+    double until_prior;      /* distribution.until.prior_accuracy (posterior rule) */
+    s_field *fields;         /* the fields, in the given order */
+    size_t field_count;      /* how many fields */
+    s_question *questions;   /* the questions, in the given order */
+    size_t question_count;   /* how many questions */
+    s_meta *metadata;        /* the metadata properties, in the given order */
+    size_t metadata_count;   /* how many metadata properties */
+    char *field_list;        /* "a, b" for error messages */
+    char *question_list;     /* "a, b" for error messages */
+    char *metadata_list;     /* "a, b" for error messages ("none" when empty) */
+    jury_rule_t *rules;      /* consolidation.accept in normalised order, or NULL */
+    size_t rule_count;       /* how many rules */
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -538,6 +540,16 @@ uint32_t jury_settings_max_submitted(const jury_settings_t *s)
 const char *jury_settings_until_question(const jury_settings_t *s)
 {
     return s->until_question;
+}
+
+double jury_settings_until_confidence(const jury_settings_t *s)
+{
+    return s->until_confidence;
+}
+
+double jury_settings_until_prior_accuracy(const jury_settings_t *s)
+{
+    return s->until_prior;
 }
 
 double jury_settings_until_agreement(const jury_settings_t *s)
@@ -1393,7 +1405,8 @@ static const char *const s_distribution_keys[] = {
     "lease_seconds", "max_submitted", "until",        "max_records_per_annotator",
     "gold_rate",     "onboarding",    "pause_below",  NULL};
 static const char *const s_pause_keys[] = {"accuracy", "after_gold", NULL};
-static const char *const s_until_keys[] = {"question", "agreement", NULL};
+static const char *const s_until_keys[] = {"question", "agreement", "confidence", "prior_accuracy",
+                                           NULL};
 
 /* Reads the optional integer member key of obj, lo..hi, into *out, or def when absent or null. */
 static jury_err s_opt_uint(const s_err *e, const cJSON *obj, const s_path *at, const char *key,
@@ -1542,17 +1555,45 @@ static jury_err s_parse_distribution(const s_err *e, jury_settings_t *s, const c
                       "0.8}");
     if ((rc = s_only_keys(e, until, &until_at, s_until_keys, "distribution.until")) != JURY_OK)
         return rc;
-    const cJSON *q = s_member(until, "question"), *agr = s_member(until, "agreement");
-    const s_path q_at = {&until_at, "question", 0}, agr_at = {&until_at, "agreement", 0};
+    const cJSON *q = s_member(until, "question"), *agr = s_member(until, "agreement"),
+                *conf = s_member(until, "confidence"), *prior = s_member(until, "prior_accuracy");
+    const s_path q_at = {&until_at, "question", 0}, agr_at = {&until_at, "agreement", 0},
+                 conf_at = {&until_at, "confidence", 0},
+                 prior_at = {&until_at, "prior_accuracy", 0};
     if (!cJSON_IsString(q))
         return s_fail(e, &q_at, "question must name a label_selection or rating question");
-    if (!cJSON_IsNumber(agr) || !(agr->valuedouble >= 0.0 && agr->valuedouble <= 1.0))
-        return s_fail(e, &agr_at,
-                      "agreement must be a number from 0 to 1: the share of agreeing pairs of "
-                      "responses a record needs");
+    if ((agr == NULL) == (conf == NULL))
+        return s_fail(e, &until_at,
+                      "until needs either agreement (the share of agreeing pairs of responses a "
+                      "record needs) or confidence (the Dawid-Skene posterior of its most likely "
+                      "answer), not %s",
+                      agr ? "both" : "neither");
+    if (agr != NULL) {
+        if (!cJSON_IsNumber(agr) || !(agr->valuedouble >= 0.0 && agr->valuedouble <= 1.0))
+            return s_fail(e, &agr_at,
+                          "agreement must be a number from 0 to 1: the share of agreeing pairs of "
+                          "responses a record needs");
+        if (prior != NULL)
+            return s_fail(e, &prior_at, "prior_accuracy goes with confidence, not with agreement");
+        s->until_agreement = agr->valuedouble;
+    } else {
+        if (!cJSON_IsNumber(conf) || !(conf->valuedouble >= 0.5 && conf->valuedouble <= 0.999))
+            return s_fail(e, &conf_at,
+                          "confidence must be a number from 0.5 to 0.999: the posterior "
+                          "probability of the most likely answer a record needs");
+        s->until_confidence = conf->valuedouble;
+        s->until_prior = 0.7;
+        if (prior != NULL) {
+            if (!cJSON_IsNumber(prior) ||
+                !(prior->valuedouble >= 0.5 && prior->valuedouble <= 0.999))
+                return s_fail(e, &prior_at,
+                              "prior_accuracy must be a number from 0.5 to 0.999: how often an "
+                              "annotator with too few gold answers is taken to be right");
+            s->until_prior = prior->valuedouble;
+        }
+    }
     if ((s->until_question = strdup(q->valuestring)) == NULL)
         return s_nomem(e);
-    s->until_agreement = agr->valuedouble;
     return JURY_OK;
 }
 
@@ -2158,8 +2199,12 @@ static bool s_pause_json(const jury_settings_t *s, cJSON *dist)
 static bool s_until_json(const jury_settings_t *s, cJSON *dist)
 {
     cJSON *u = cJSON_AddObjectToObject(dist, "until");
-    return u != NULL && cJSON_AddStringToObject(u, "question", s->until_question) &&
-           s_add_exact(u, "agreement", s->until_agreement);
+    if (u == NULL || !cJSON_AddStringToObject(u, "question", s->until_question))
+        return false;
+    if (s->until_confidence > 0)
+        return s_add_exact(u, "confidence", s->until_confidence) &&
+               s_add_exact(u, "prior_accuracy", s->until_prior);
+    return s_add_exact(u, "agreement", s->until_agreement);
 }
 
 /* The normalised settings as a cJSON document, or NULL when out of memory. Caller deletes it. */

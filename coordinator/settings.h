@@ -156,6 +156,17 @@ uint32_t jury_settings_max_submitted(const jury_settings_t *s);
 const char *jury_settings_until_question(const jury_settings_t *s);
 double jury_settings_until_agreement(const jury_settings_t *s);
 
+/*
+ * The posterior rule of dynamic overlap, instead of agreement: distribution.until.confidence
+ * (0.5..0.999; 0 when the rule is agreement) is the one-coin Dawid-Skene posterior probability of
+ * the record's most likely answer that it needs (jury_posterior_confidence), each annotator taken
+ * to be right with their gold accuracy on the question once they have JURY_CONSOLIDATE_GOLD_MIN
+ * gold answers (Laplace-smoothed: (right + 1) / (answered + 2)), else with
+ * distribution.until.prior_accuracy (0.5..0.999, default 0.7).
+ */
+double jury_settings_until_confidence(const jury_settings_t *s);
+double jury_settings_until_prior_accuracy(const jury_settings_t *s);
+
 /* Number of fields; field names and types by index 0 .. count-1. Strings are borrowed from s. */
 size_t jury_settings_field_count(const jury_settings_t *s);
 const char *jury_settings_field_name(const jury_settings_t *s, size_t i);

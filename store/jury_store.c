@@ -2301,6 +2301,32 @@ jury_err jury_store_gold_add(jury_txn_t *txn, uint32_t ds, uint32_t annotator, c
     return JURY_OK;
 }
 
+jury_err jury_store_gold_get(jury_txn_t *txn, uint32_t ds, uint32_t annotator, const char *question,
+                             uint64_t *answered, uint64_t *right)
+{
+    size_t qlen = question ? strlen(question) : 0;
+    if (qlen == 0 || qlen > JURY_STORE_NAME_MAX)
+        return JURY_EINVAL;
+    *answered = *right = 0;
+    if (txn->store->absent[DB_GOLD])
+        return JURY_OK;
+    unsigned char k[8 + JURY_STORE_NAME_MAX + 1];
+    s_put32(k, ds);
+    s_put32(k + 4, annotator);
+    memcpy(k + 8, question, qlen + 1);
+    MDB_val key = s_val(k, 8 + qlen + 1), val;
+    int rc = mdb_get(txn->txn, txn->store->dbi[DB_GOLD], &key, &val);
+    if (rc == MDB_NOTFOUND)
+        return JURY_OK;
+    if (rc != MDB_SUCCESS)
+        return s_err(rc, "read gold answers");
+    if (val.mv_size != 16)
+        return JURY_ECORRUPT;
+    *answered = s_get64(val.mv_data);
+    *right = s_get64((const unsigned char *)val.mv_data + 8);
+    return JURY_OK;
+}
+
 jury_err jury_store_gold_each(jury_txn_t *txn, uint32_t ds,
                               jury_err (*fn)(uint32_t annotator, const char *question,
                                              uint64_t answered, uint64_t correct, void *arg),

@@ -563,6 +563,11 @@ JURY_MUST_CHECK jury_err jury_store_grants_each(jury_txn_t *txn, uint32_t id,
 JURY_MUST_CHECK jury_err jury_store_gold_add(jury_txn_t *txn, uint32_t ds, uint32_t annotator,
                                              const char *question, bool correct, uint64_t *answered,
                                              uint64_t *right);
+/* One row: annotator's gold answers to question in ds into *answered and *right (0 and 0 when the
+ * annotator has none). Errors: JURY_EINVAL (question empty or too long), JURY_ECORRUPT. */
+JURY_MUST_CHECK jury_err jury_store_gold_get(jury_txn_t *txn, uint32_t ds, uint32_t annotator,
+                                             const char *question, uint64_t *answered,
+                                             uint64_t *right);
 JURY_MUST_CHECK jury_err jury_store_gold_each(jury_txn_t *txn, uint32_t ds,
                                               jury_err (*fn)(uint32_t annotator,
                                                              const char *question,

@@ -1229,6 +1229,39 @@ static void test_per_record_large(void **state)
     assert_true(fabs(ch.support - 0.5) < 1e-12);
 }
 
+/* The one-coin Dawid-Skene posterior, against values worked by hand: with accuracy 0.7 on two
+ * labels, two agreeing answers give 0.49 / (0.49 + 0.09), three give 0.343 / (0.343 + 0.027), two
+ * against one 0.147 / (0.147 + 0.063); three labels split evenly; an annotator known to be right
+ * 95% of the time outweighs two at 0.6. */
+/* |got - want| below 1e-12. */
+#define s_near(got, want) assert_true(fabs((got) - (want)) < 1e-12)
+
+static void test_posterior_confidence(void **state)
+{
+    (void)state;
+    const uint32_t agree3[] = {1, 1, 1}, split[] = {0, 0, 1}, three[] = {0, 1, 2};
+    const double a7[] = {0.7, 0.7, 0.7};
+    uint32_t best = 9;
+    s_near(jury_posterior_confidence(agree3, a7, 2, 2, &best), 0.49 / 0.58);
+    assert_int_equal(best, 1);
+    s_near(jury_posterior_confidence(agree3, a7, 3, 2, &best), 0.343 / 0.37);
+    s_near(jury_posterior_confidence(split, a7, 3, 2, &best), 0.147 / 0.21);
+    assert_int_equal(best, 0);
+    /* k = 3: 0.7 vs (0.3 / 2) for each of the others, once each: a three-way tie. */
+    s_near(jury_posterior_confidence(three, a7, 3, 3, &best), 1.0 / 3.0);
+    assert_int_equal(best, 0);
+    s_near(jury_posterior_confidence(three, a7, 0, 4, &best), 0.25);
+    /* 0 (0.6), 0 (0.6), 1 (0.95): L(0) = 0.6 * 0.6 * 0.05, L(1) = 0.4 * 0.4 * 0.95. */
+    const double mixed[] = {0.6, 0.6, 0.95};
+    double l0 = 0.6 * 0.6 * 0.05, l1 = 0.4 * 0.4 * 0.95;
+    s_near(jury_posterior_confidence(split, mixed, 3, 2, &best), l1 / (l0 + l1));
+    assert_int_equal(best, 1);
+    /* Out of range answers are skipped; accuracies are clamped. */
+    const uint32_t odd[] = {7, 1};
+    const double sure[] = {0.7, 1.0};
+    s_near(jury_posterior_confidence(odd, sure, 2, 2, &best), 0.999);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1253,6 +1286,7 @@ int main(void)
         cmocka_unit_test(test_span),
         cmocka_unit_test(test_span_einval),
         cmocka_unit_test(test_per_record_large),
+        cmocka_unit_test(test_posterior_confidence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

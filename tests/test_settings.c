@@ -874,10 +874,52 @@ static void test_distribution_dynamic_overlap(void **state)
         DYNAMIC("'max_submitted': 3, 'until': {'question': 'label', 'agreement': 1.2}"),
         "/distribution/until/agreement: agreement must be a number from 0 to 1: the share of "
         "agreeing pairs of responses a record needs");
+    /* The posterior rule: confidence, with a prior accuracy (0.7 unless given). */
+    s = parse_ok(DYNAMIC("'max_submitted': 4, 'until': {'question': 'label', 'confidence': 0.9}"));
+    assert_true(jury_settings_until_confidence(s) == 0.9);
+    assert_true(jury_settings_until_prior_accuracy(s) == 0.7);
+    json = jury_settings_to_json(s, false);
+    assert_non_null(strstr(json, "\"until\":{\"question\":\"label\",\"confidence\":0.9,"
+                                 "\"prior_accuracy\":0.7}"));
+    assert_int_equal(jury_settings_parse(&again, json, strlen(json), err, sizeof err), JURY_OK);
+    assert_true(jury_settings_until_confidence(again) == 0.9);
+    jury_settings_destroy(&again);
+    free(json);
+    jury_settings_destroy(&s);
+    s = parse_ok(DYNAMIC("'max_submitted': 4, 'until': {'question': 'stars', 'confidence': 0.95, "
+                         "'prior_accuracy': 0.8}"));
+    assert_true(jury_settings_until_prior_accuracy(s) == 0.8);
+    assert_true(jury_settings_until_agreement(s) == 0);
+    jury_settings_destroy(&s);
     assert_settings_error(
-        DYNAMIC("'max_submitted': 3, 'until': {'question': 'label', 'confidence': 0.9}"),
-        "/distribution/until/confidence: unknown key \"confidence\"; distribution.until has the "
-        "keys question, agreement");
+        DYNAMIC("'max_submitted': 3, 'until': {'question': 'label', 'confidence': 0.9, "
+                "'agreement': 0.8}"),
+        "/distribution/until: until needs either agreement (the share of agreeing pairs of "
+        "responses a record needs) or confidence (the Dawid-Skene posterior of its most likely "
+        "answer), not both");
+    assert_settings_error(
+        DYNAMIC("'max_submitted': 3, 'until': {'question': 'label'}"),
+        "/distribution/until: until needs either agreement (the share of agreeing pairs of "
+        "responses a record needs) or confidence (the Dawid-Skene posterior of its most likely "
+        "answer), not neither");
+    assert_settings_error(
+        DYNAMIC("'max_submitted': 3, 'until': {'question': 'label', 'confidence': 0.4}"),
+        "/distribution/until/confidence: confidence must be a number from 0.5 to 0.999: the "
+        "posterior probability of the most likely answer a record needs");
+    assert_settings_error(
+        DYNAMIC("'max_submitted': 3, 'until': {'question': 'label', 'confidence': 0.9, "
+                "'prior_accuracy': 1}"),
+        "/distribution/until/prior_accuracy: prior_accuracy must be a number from 0.5 to 0.999: "
+        "how often an annotator with too few gold answers is taken to be right");
+    assert_settings_error(
+        DYNAMIC("'max_submitted': 3, 'until': {'question': 'label', 'agreement': 0.9, "
+                "'prior_accuracy': 0.8}"),
+        "/distribution/until/prior_accuracy: prior_accuracy goes with confidence, not with "
+        "agreement");
+    assert_settings_error(
+        DYNAMIC("'max_submitted': 3, 'until': {'question': 'label', 'certainty': 0.9}"),
+        "/distribution/until/certainty: unknown key \"certainty\"; distribution.until has the "
+        "keys question, agreement, confidence, prior_accuracy");
     s = parse_ok(DYNAMIC("'max_records_per_annotator': 250"));
     assert_int_equal(jury_settings_max_records_per_annotator(s), 250);
     json = jury_settings_to_json(s, false);

@@ -452,6 +452,14 @@ static void test_gold_and_pauses(void **state)
     assert_int_equal(jury_store_read(f->store, &txn), JURY_OK);
     assert_int_equal(jury_store_gold_each(txn, ds, s_collect_gold, out), JURY_OK);
     assert_string_equal(out, "1:stars:1/1 3:label:1/2 ");
+    uint64_t answered, right;
+    assert_int_equal(jury_store_gold_get(txn, ds, 3, "label", &answered, &right), JURY_OK);
+    assert_int_equal(answered, 2);
+    assert_int_equal(right, 1);
+    assert_int_equal(jury_store_gold_get(txn, ds, 3, "stars", &answered, &right), JURY_OK);
+    assert_int_equal(answered, 0);
+    assert_int_equal(right, 0);
+    assert_int_equal(jury_store_gold_get(txn, ds, 3, "", &answered, &right), JURY_EINVAL);
     out[0] = '\0';
     assert_int_equal(jury_store_gold_each(txn, ds + 1, s_collect_gold, out), JURY_OK);
     assert_string_equal(out, "");

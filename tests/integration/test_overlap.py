@@ -1,4 +1,4 @@
-"""test_overlap: dynamic overlap (issue 9) on the real `jury serve`, driven by raw protocol peers answering scripted labels: a record whose first answers agree completes at min_submitted; one whose answers disagree gets its target raised one by one, goes back to pending for annotators who have not answered it, and at max_submitted is completed and marked contested; the target survives a restart; idempotent resubmissions change nothing; only completed records enter the live agreement."""
+"""test_overlap: dynamic overlap (issue 9) on the real `jury serve`, driven by raw protocol peers answering scripted labels: a record whose first answers agree completes at min_submitted; one whose answers disagree gets its target raised one by one, goes back to pending for annotators who have not answered it, and at max_submitted is completed and marked contested; the target survives a restart; idempotent resubmissions change nothing; only completed records enter the live agreement; the posterior rule (until.confidence) stops a record at the one-coin Dawid-Skene confidence asked, with the prior accuracy or, after 10 gold answers, each annotator's gold accuracy."""
 
 # Settings: one label question (pos/neg), distribution min_submitted 2, max_submitted 4,
 # until {question: label, agreement: 1.0}. Six records r0..r5; only r0 (A) and r1 (B) are
@@ -189,6 +189,73 @@ def main():
         expect_eq(len(recs[B]["responses"]["label"]), 4, "B exported with its four answers")
         expect_eq(recs[B]["decision"], "accepted", "B decided")
 
+    # The posterior rule (until.confidence), on two more datasets of the same coordinator.
+    # "post": prior accuracy 0.7 for everyone (no gold), pos/neg, min 2, max 4, confidence 0.9:
+    #   C: pos, pos -> 0.49/0.58 = 0.845: target 3; pos -> 0.343/0.370 = 0.927: completed at 3
+    #   D: pos, neg -> 0.5: target 3; pos -> 0.7: target 4; pos -> 0.845: completed, contested
+    # "postgold": onboarding 10 on gold records g0..g9 (label pos); eve answers hers right and fay
+    # hers wrong, so their gold accuracies are (10+1)/(10+2) and (0+1)/(10+2); then on E eve says
+    # pos and fay neg: the posterior of pos is 0.8403/(0.8403+0.0069) = 0.992, completed at 2,
+    # where the prior alone (0.5) would have asked for a third answer.
+    post_peers = {}
+
+    def post_answer(ds, name, rid, label):
+        key = (ds, name)
+        if key not in post_peers:
+            post_peers[key] = Peer(server.endpoint, name=f"{name}@{ds}")
+            post_peers[key].hello(name, ds)
+        p = post_peers[key]
+        ids = [r["id"] for r in p.fetch(20)]
+        expect(rid in ids, f"{name}@{ds}: {rid} is in the fetched batch {ids}")
+        res = p.submit([submitted(rid, label)])
+        expect_eq([(x["record"], x["ok"]) for x in res], [(rid, True)], f"{name}@{ds}: submit {rid}")
+        others = [i for i in ids if i != rid]
+        if others:
+            expect(all(x["ok"] for x in p.release(others)), f"release {others}")
+
+    def post_state(ds, rid):
+        r = store.dump(ds)[rid]
+        return (r["status"], r["target"], r["submitted"], r.get("contested", False))
+
+    def posterior_rule():
+        server.start()  # consolidate_and_export stopped it
+        store.create_dataset("post", label_settings(min_submitted=2, max_submitted=4,
+                                                    until={"question": "label", "confidence": 0.9}))
+        shown = run_jury(store.path, "dataset", "show", "post").stdout
+        expect('"prior_accuracy":\t0.7' in shown, f"dataset show has the default prior:\n{shown}")
+        store.import_records("post", [{"id": "C", "fields": {"text": "c"}}, {"id": "D", "fields": {"text": "d"}}])
+        steps = (("ana", "C", "pos", ("pending", 3, 2, False)),
+                 ("bob", "D", "neg", None), ("ana", "D", "pos", ("pending", 3, 2, False)),
+                 ("cat", "C", "pos", ("completed", 3, 3, False)),
+                 ("cat", "D", "pos", ("pending", 4, 3, False)),
+                 ("dan", "D", "pos", ("completed", 4, 4, True)))
+        post_answer("post", "bob", "C", "pos")
+        for name, rid, label, want in steps:
+            post_answer("post", name, rid, label)
+            if want:
+                expect_eq(post_state("post", rid), want, f"{rid} after {name} {label}")
+
+    def posterior_rule_with_gold():
+        settings = label_settings(min_submitted=2, max_submitted=4, onboarding=10,
+                                  until={"question": "label", "confidence": 0.9})
+        store.create_dataset("postgold", settings)
+        recs = [{"id": f"g{i}", "fields": {"text": f"gold {i}"}, "gold": {"label": "pos"}} for i in range(10)]
+        store.import_records("postgold", recs + [{"id": "E", "fields": {"text": "e"}}])
+        for name, label in (("eve", "pos"), ("fay", "neg")):
+            p = Peer(server.endpoint, name=f"{name}@postgold")
+            post_peers[("postgold", name)] = p
+            p.hello(name, "postgold")
+            for _ in range(10):
+                got = p.fetch(1)
+                expect(len(got) == 1 and got[0]["id"].startswith("g"), f"{name}: onboarding gold, got {got}")
+                res = p.submit([submitted(got[0]["id"], label)])
+                expect(res[0]["ok"], f"{name}: gold answer {res}")
+        post_answer("postgold", "eve", "E", "pos")
+        expect_eq(post_state("postgold", "E"), ("pending", 2, 1, False), "E after eve")
+        post_answer("postgold", "fay", "E", "neg")
+        expect_eq(post_state("postgold", "E"), ("completed", 2, 2, False),
+                  "E after eve pos (gold 11/12) and fay neg (gold 1/12)")
+
     try:
         for name, fn in (("setup", setup),
                          ("agreeing pair completes at min_submitted", agreeing_pair_completes_at_two),
@@ -198,11 +265,13 @@ def main():
                          ("max_submitted completes the record, contested", max_submitted_completes_contested),
                          ("identical resubmissions change nothing", resubmission_changes_nothing),
                          ("live agreement counts completed records only", live_agreement_counts_completed_only),
-                         ("consolidate and export", consolidate_and_export)):
+                         ("consolidate and export", consolidate_and_export),
+                         ("posterior rule: confidence with the prior accuracy", posterior_rule),
+                         ("posterior rule: gold accuracies weigh the answers", posterior_rule_with_gold)):
             if not checks.run(name, fn):
                 break  # every check builds on the one before
     finally:
-        for p in peers.values():
+        for p in list(peers.values()) + list(post_peers.values()):
             p.close()
         server.kill()
         rc = checks.finish()
