@@ -1,5 +1,5 @@
-/* test_tui_model.c: the terminal annotator's pure part: wrapping text, widgets, values JSON and
- * local checks, by example. */
+/* test_tui_model.c: the terminal annotator's pure part: wrapping text, widgets, values JSON, local
+ * checks and review mode, by example. */
 #include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -59,6 +59,29 @@ static const char s_record[] =
     " \"lease_expires\": \"2026-11-27T23:59:59.123Z\", \"draft\": null}";
 
 enum { Q_RESPONSE, Q_QUALITY, Q_TOPIC, Q_ISSUES, Q_BEST, Q_ENTS };
+
+/* A record to review, as juror_review_fetch gives it (protocol/SPEC.md 6.13): contested and
+ * rejected, decided by the consolidation, with two submitted responses and a discard. */
+static const char s_review[] =
+    "{\"id\": \"ticket-0007\", \"fields\": {\"instruction\": \"I was charged twice for order "
+    "4417.\"},"
+    " \"suggestions\": {\"response\": {\"value\": \"Sorry about that!\"}},"
+    " \"metadata\": {\"category\": \"billing\"}, \"lease_expires\": \"2026-11-27T23:59:59.123Z\","
+    " \"why\": [\"contested\", \"rejected\"],"
+    " \"reason\": \"agreement on \\\"quality\\\" below min_agreement 0.8\","
+    " \"unified\": {\"response\": \"We refunded the second charge.\", \"quality\": 3,"
+    "   \"topic\": \"billing\"},"
+    " \"responses\": ["
+    "  {\"annotator\": \"ana\", \"status\": \"submitted\", \"values\": {\"response\": \"We refunded"
+    " the second charge.\", \"quality\": 2, \"topic\": \"billing\", \"best\": [\"b\", \"a\", "
+    "\"c\"]},"
+    "   \"updated\": \"2026-11-27T23:50:00.000Z\"},"
+    "  {\"annotator\": \"bob\", \"status\": \"submitted\", \"values\": {\"response\": \"Refund "
+    "issued;"
+    " sorry for the trouble.\", \"quality\": 4, \"issues\": [\"vague\"], \"best\": [[\"a\", \"b\"],"
+    " \"c\"]}, \"updated\": \"2026-11-27T23:51:00.000Z\"},"
+    "  {\"annotator\": \"dan\", \"status\": \"discarded\", \"values\": {},"
+    "   \"updated\": \"2026-11-27T23:52:00.000Z\"}]}";
 
 static juror_tui_model_t *s_model(const char *record)
 {
@@ -587,6 +610,231 @@ static void test_line_editor(void **state)
     juror_tui_edit_free(&e);
 }
 
+/* A review record: the answers start from the consolidation's values; the pane shows why it
+ * waits, every response and the consolidation. */
+static void test_review_load_and_layout(void **state)
+{
+    (void)state;
+    juror_tui_model_t *m = s_model(NULL);
+    assert_int_equal(juror_tui_model_load_review(m, s_review), JURY_OK);
+    assert_true(juror_tui_reviewing(m));
+    assert_string_equal(juror_tui_record_id(m), "ticket-0007");
+    assert_int_equal(juror_tui_lease_expires(m), INT64_C(1795823999123));
+    assert_false(juror_tui_from_draft(m));
+    assert_false(juror_tui_dirty(m));
+    assert_int_equal(juror_tui_review_responses(m), 3);
+    assert_string_equal(juror_tui_review_annotator(m, 1), "ana");
+    assert_string_equal(juror_tui_review_annotator(m, 3), "dan");
+    assert_string_equal(juror_tui_review_annotator(m, 0), "");
+    assert_string_equal(juror_tui_review_annotator(m, 4), "");
+    /* The consolidation's value wins over the suggestion ("Sorry about that!"). */
+    s_values_equal(m, "{\"response\":\"We refunded the second charge.\",\"quality\":3,"
+                      "\"topic\":\"billing\",\"ents\":[]}");
+
+    /* At 100 columns the short columns keep their width and the long ones share the rest;
+     * what a column cuts is given in full under the table. */
+    juror_tui_lines_t ls = {0};
+    assert_int_equal(juror_tui_layout_review(m, 100, &ls), JURY_OK);
+    LINES_EQUAL(
+        &ls, "Waiting for review",
+        "  contested: the annotators did not reach the agreement asked within the most responses "
+        "allowed",
+        "  rejected by jury consolidate: agreement on \"quality\" below min_agreement 0.8", "",
+        "Responses (1-3 copies one into the answers)",
+        "  #  annotator  status     Corrected reply        Dra\xe2\x80\xa6  Topic    "
+        "Issu\xe2\x80\xa6  Best reply              Ent\xe2\x80\xa6",
+        "  1  ana        submitted  We refunded the seco\xe2\x80\xa6  2     Billing  -      "
+        "Reply B > Reply A > R\xe2\x80\xa6  -",
+        "  2  bob        submitted  Refund issued; sorry\xe2\x80\xa6  4     -        Vague  "
+        "Reply A = Reply B > R\xe2\x80\xa6  -",
+        "  3  dan        discarded  -                      -     -        -      -          "
+        "             -",
+        "  1 ana \xc2\xb7 Corrected reply: We refunded the second charge.",
+        "  1 ana \xc2\xb7 Best reply: Reply B > Reply A > Reply C",
+        "  2 bob \xc2\xb7 Corrected reply: Refund issued; sorry for the trouble.",
+        "  2 bob \xc2\xb7 Best reply: Reply A = Reply B > Reply C", "", "Consolidation",
+        "  Corrected reply: We refunded the second charge.", "  Draft quality: 3",
+        "  Topic: Billing");
+    assert_int_equal(ls.v[0].style, JUROR_TUI_TITLE);
+    assert_int_equal(ls.v[5].style, JUROR_TUI_DIM);  /* the table's head */
+    assert_int_equal(ls.v[6].style, JUROR_TUI_BODY); /* a submitted response */
+    assert_int_equal(ls.v[8].style, JUROR_TUI_DIM);  /* a discard */
+    assert_int_equal(ls.v[9].emph, strlen("  1 ana \xc2\xb7 Corrected reply: "));
+    juror_tui_lines_free(&ls);
+
+    /* The question says where its answer came from, and review mode's keys: digits copy a
+     * response, so a rating takes the arrows. */
+    assert_int_equal(juror_tui_layout_question(m, Q_QUALITY, 60, &ls), JURY_OK);
+    LINES_EQUAL(&ls, "Draft quality *", "   1   2  [3]  4   5 ", "  (the consolidation's value)",
+                "  Left/Right choose   Del: clear");
+    juror_tui_lines_free(&ls);
+    assert_int_equal(juror_tui_layout_question(m, Q_ISSUES, 60, &ls), JURY_OK);
+    LINES_EQUAL(&ls, "Issues", "  1 [ ] Rude", "  2 [ ] Wrong", "  3 [ ] Vague",
+                "  Up/Down and space toggle   Del: clear");
+    juror_tui_lines_free(&ls);
+
+    /* Loading a record to annotate ends review mode. */
+    assert_int_equal(juror_tui_model_load(m, s_record), JURY_OK);
+    assert_false(juror_tui_reviewing(m));
+    assert_int_equal(juror_tui_review_responses(m), 0);
+    assert_false(juror_tui_review_copy(m, 1));
+    assert_int_equal(juror_tui_layout_review(m, 100, &ls), JURY_OK);
+    assert_int_equal(ls.n, 0);
+    juror_tui_model_destroy(&m);
+}
+
+/* The reviewer's keys, one at a time, and the exact state after each. */
+static void test_review_keys(void **state)
+{
+    (void)state;
+    juror_tui_model_t *m = s_model(NULL);
+    juror_tui_lines_t ls = {0};
+    char why[256];
+    size_t bad = 0;
+    assert_int_equal(juror_tui_model_load_review(m, s_review), JURY_OK);
+
+    /* 2: bob's answers, every question; the ones bob left out become unanswered. */
+    assert_true(juror_tui_review_copy(m, 2));
+    assert_true(juror_tui_dirty(m));
+    s_values_equal(m, "{\"response\":\"Refund issued; sorry for the trouble.\",\"quality\":4,"
+                      "\"issues\":[\"vague\"],\"best\":[[\"a\",\"b\"],\"c\"],\"ents\":[]}");
+    assert_int_equal(juror_tui_layout_question(m, Q_QUALITY, 80, &ls), JURY_OK);
+    LINES_EQUAL(&ls, "Draft quality *", "   1   2   3  [4]  5 ",
+                "  (copied from response 2, bob; r goes back to the consolidation's value)",
+                "  Left/Right choose   Del: clear");
+    juror_tui_lines_free(&ls);
+    assert_int_equal(juror_tui_layout_question(m, Q_TOPIC, 80, &ls), JURY_OK);
+    assert_string_equal(ls.v[4].text, "  consolidation: Billing; r takes it");
+    juror_tui_lines_free(&ls);
+
+    /* s (accept): refused here already, in the coordinator's words: bob tied a and b. */
+    assert_int_equal(juror_tui_check(m, true, &bad, why, sizeof why), JURY_EINVAL);
+    assert_string_equal(why, "/values/best: item 0: a reviewer's ranking has no ties; give each "
+                             "value its own rank");
+    assert_int_equal(bad, Q_BEST);
+
+    /* Down, t on the ranking: b unties from a. */
+    assert_true(juror_tui_move(m, Q_BEST, 1));
+    assert_true(juror_tui_rank_tie(m, Q_BEST));
+    s_values_equal(m, "{\"response\":\"Refund issued; sorry for the trouble.\",\"quality\":4,"
+                      "\"issues\":[\"vague\"],\"best\":[\"a\",\"b\",\"c\"],\"ents\":[]}");
+    assert_int_equal(juror_tui_check(m, true, &bad, why, sizeof why), JURY_OK);
+
+    /* 3: dan discarded without values: nothing to copy. 4: there is no response 4. */
+    assert_false(juror_tui_review_copy(m, 3));
+    assert_false(juror_tui_review_copy(m, 4));
+    assert_false(juror_tui_review_copy(m, 0));
+    s_values_equal(m, "{\"response\":\"Refund issued; sorry for the trouble.\",\"quality\":4,"
+                      "\"issues\":[\"vague\"],\"best\":[\"a\",\"b\",\"c\"],\"ents\":[]}");
+
+    /* 1: ana's answers replace bob's, issues included (ana gave none). */
+    assert_true(juror_tui_review_copy(m, 1));
+    s_values_equal(m, "{\"response\":\"We refunded the second charge.\",\"quality\":2,"
+                      "\"topic\":\"billing\",\"best\":[\"b\",\"a\",\"c\"],\"ents\":[]}");
+
+    /* r on the rating: back to the consolidation's 3. Del, then r, on the label: billing. */
+    assert_true(juror_tui_reset(m, Q_QUALITY));
+    assert_true(juror_tui_clear(m, Q_TOPIC));
+    s_values_equal(m, "{\"response\":\"We refunded the second charge.\",\"quality\":3,"
+                      "\"best\":[\"b\",\"a\",\"c\"],\"ents\":[]}");
+    assert_true(juror_tui_reset(m, Q_TOPIC));
+    assert_int_equal(juror_tui_layout_question(m, Q_TOPIC, 80, &ls), JURY_OK);
+    assert_string_equal(ls.v[4].text, "  (the consolidation's value)");
+    juror_tui_lines_free(&ls);
+
+    /* Right on the rating: edited; the text answer, edited too. Then s: accepted as shown. */
+    assert_true(juror_tui_move(m, Q_QUALITY, 1));
+    assert_int_equal(juror_tui_set_text(m, Q_RESPONSE, "Refunded; sorry."), JURY_OK);
+    assert_int_equal(juror_tui_layout_question(m, Q_RESPONSE, 80, &ls), JURY_OK);
+    LINES_EQUAL(
+        &ls, "Corrected reply *", "  Fix the draft.", "  Refunded; sorry.",
+        "  (edited; r goes back to the consolidation's value)",
+        "  e: edit in $EDITOR   i: edit inline   r: the consolidation's value   Del:", "  clear");
+    juror_tui_lines_free(&ls);
+    assert_int_equal(juror_tui_check(m, true, &bad, why, sizeof why), JURY_OK);
+    s_values_equal(m, "{\"response\":\"Refunded; sorry.\",\"quality\":4,\"topic\":\"billing\","
+                      "\"best\":[\"b\",\"a\",\"c\"],\"ents\":[]}");
+    juror_tui_model_destroy(&m);
+}
+
+/* A record never consolidated (contested only): the suggestion prefills; a narrow pane cuts
+ * the table. A record to review needs a responses array. */
+static void test_review_contested_only(void **state)
+{
+    (void)state;
+    juror_tui_model_t *m = s_model(NULL);
+    const char *rec = "{\"id\": \"r9\", \"fields\": {\"instruction\": \"hi\"},"
+                      " \"suggestions\": {\"topic\": {\"value\": \"shipping\", \"agent\": \"m1\"}},"
+                      " \"lease_expires\": \"2026-01-01T00:00:00Z\", \"why\": [\"contested\"],"
+                      " \"reason\": null, \"unified\": null,"
+                      " \"responses\": [{\"annotator\": \"a-very-long-annotator-name\","
+                      "   \"status\": \"submitted\", \"values\": {\"quality\": 5}}]}";
+    assert_int_equal(juror_tui_model_load_review(m, rec), JURY_OK);
+    s_values_equal(m, "{\"topic\":\"shipping\",\"ents\":[]}");
+    juror_tui_lines_t ls = {0};
+    assert_int_equal(juror_tui_layout_review(m, 60, &ls), JURY_OK);
+    LINES_EQUAL(
+        &ls, "Waiting for review", "  contested: the annotators did not reach the agreement",
+        "  asked within the most responses allowed", "", "Responses (1 copies it into the answers)",
+        /* Six questions in 60 columns: each gets 3, and the head, 2 too wide, is cut. */
+        "  #  annotator         status     Co\xe2\x80\xa6  Dr\xe2\x80\xa6  To\xe2\x80\xa6  "
+        "Is\xe2\x80\xa6  Be\xe2\x80\xa6  \xe2\x80\xa6",
+        "  1  a-very-long-ann\xe2\x80\xa6  submitted  -    5    -    -    -    -",
+        "  1 a-very-long-annotator-name", "", "Consolidation",
+        "  not decided by jury consolidate yet");
+    juror_tui_lines_free(&ls);
+    /* r on the label goes back to the suggestion, as when annotating. */
+    assert_true(juror_tui_review_copy(m, 1));
+    s_values_equal(m, "{\"quality\":5,\"ents\":[]}");
+    assert_true(juror_tui_reset(m, Q_TOPIC));
+    s_values_equal(m, "{\"quality\":5,\"topic\":\"shipping\",\"ents\":[]}");
+
+    /* Not a record to review: refused, and the one on the model stays. */
+    assert_int_equal(juror_tui_model_load_review(m, s_record), JURY_EPROTO);
+    assert_int_equal(juror_tui_model_load_review(m, "{\"id\": \"x\", \"responses\": {}}"),
+                     JURY_EPROTO);
+    assert_string_equal(juror_tui_record_id(m), "r9");
+    assert_true(juror_tui_reviewing(m));
+    juror_tui_model_destroy(&m);
+}
+
+/* The table's columns: a short answer's column keeps its whole title, lent by the widest column,
+ * whose cell is cut and given in full below. */
+static void test_review_table_columns(void **state)
+{
+    (void)state;
+    juror_tui_model_t *m = NULL;
+    char err[128];
+    assert_int_equal(juror_tui_model_new(
+                         &m,
+                         "{\"fields\": [{\"name\": \"t\", \"type\": \"text\"}],"
+                         " \"questions\": [{\"name\": \"reply\", \"title\": \"Reply\", \"type\": "
+                         "\"text\"}, {\"name\": \"quality\", \"title\": \"Draft quality\","
+                         " \"type\": \"rating\", \"values\": [1, 2, 3, 4, 5]}]}",
+                         err, sizeof err),
+                     JURY_OK);
+    assert_int_equal(
+        juror_tui_model_load_review(
+            m, "{\"id\": \"1\", \"fields\": {\"t\": \"x\"}, \"why\": [\"rejected\"],"
+               " \"unified\": {\"quality\": 3}, \"responses\": [{\"annotator\": \"ann\","
+               " \"status\": \"submitted\", \"values\": {\"reply\": \"A reply far too long for "
+               "its column in a table eighty columns wide.\", \"quality\": 3}}]}"),
+        JURY_OK);
+    juror_tui_lines_t ls = {0};
+    /* 51 columns for the two questions: the reply needs 62, the rating 1 (its title cut to 4);
+     * the reply gets 47, then lends 9 so that "Draft quality" shows whole. */
+    assert_int_equal(juror_tui_layout_review(m, 80, &ls), JURY_OK);
+    LINES_EQUAL(&ls, "Waiting for review", "  rejected by jury consolidate", "",
+                "Responses (1 copies it into the answers)",
+                "  #  annotator  status     Reply                                   Draft quality",
+                "  1  ann        submitted  A reply far too long for its column i\xe2\x80\xa6  3",
+                "  1 ann \xc2\xb7 Reply: A reply far too long for its column in a table eighty "
+                "columns",
+                "    wide.", "", "Consolidation", "  Draft quality: 3");
+    juror_tui_lines_free(&ls);
+    juror_tui_model_destroy(&m);
+}
+
 int main(void)
 {
     /* Column widths follow LC_CTYPE (wcwidth); the tests assume UTF-8 as the terminal has. */
@@ -610,6 +858,10 @@ int main(void)
         cmocka_unit_test(test_layout_text_question),
         cmocka_unit_test(test_rating_ten),
         cmocka_unit_test(test_line_editor),
+        cmocka_unit_test(test_review_load_and_layout),
+        cmocka_unit_test(test_review_keys),
+        cmocka_unit_test(test_review_contested_only),
+        cmocka_unit_test(test_review_table_columns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,6 +27,8 @@ static const char s_usage[] =
     "                     answers with a JSON line of values\n"
     "  bot --simulate SPEC  a simulated annotator of known quality (demos, tests, benchmarks)\n"
     "  tui                a terminal annotator for a person\n"
+    "  tui --review       a reviewer's final decisions on contested and rejected\n"
+    "                     records (role reviewer or admin)\n"
     "  web                the annotation page in a browser, for one annotator or, with\n"
     "                     --gateway, many (worker/WEB.md)\n"
     "\n"

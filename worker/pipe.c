@@ -26,6 +26,8 @@
 #define S_BATCH_MAX 100
 /* The longest record id in bytes (protocol/SPEC.md, 4). */
 #define S_RECORD_ID_MAX 500
+/* The longest note of a review decision in bytes (protocol/SPEC.md, 6.14). */
+#define S_NOTE_MAX 1024
 /* How much of a request line -v -v echoes to stderr. */
 #define S_LOG_LINE_MAX 300
 
@@ -45,6 +47,11 @@ static const char s_usage[] =
     "  {\"op\": \"submit\", \"responses\": [{\"record\": ID, \"status\": S, \"values\": {...}}, "
     "...]}\n"
     "  {\"op\": \"release\", \"records\": [ID, ...]}     give records back unanswered\n"
+    "  {\"op\": \"review_fetch\", \"n\": 10}             lease up to n records waiting for a "
+    "reviewer\n"
+    "  {\"op\": \"review\", \"record\": ID, \"accept\": true, \"values\": {...}, \"note\": "
+    "\"...\"}\n"
+    "                                              a reviewer's final decision\n"
     "  {\"op\": \"flush\"}                             wait until every answer is acknowledged\n"
     "  {\"op\": \"ping\"}                              is the session up?\n"
     "  {\"op\": \"bye\"}                               flush, then exit (as end of input does)\n"
@@ -350,15 +357,18 @@ static bool s_op_settings(s_pipe_t *p, const cJSON *req, cJSON *reply, s_fail_t 
     }
     if (!cJSON_AddStringToObject(reply, "dataset", juror_dataset(p->j)) ||
         !cJSON_AddStringToObject(reply, "annotator", juror_annotator(p->j)) ||
-        !cJSON_AddNumberToObject(reply, "lease_seconds", (double)juror_lease_seconds(p->j)))
+        !cJSON_AddNumberToObject(reply, "lease_seconds", (double)juror_lease_seconds(p->j)) ||
+        !cJSON_AddStringToObject(reply, "role", juror_role(p->j)))
         return s_failf(f, JURY_ENOMEM, "out of memory");
     return true;
 }
 
-static bool s_op_fetch(s_pipe_t *p, const cJSON *req, cJSON *reply, s_fail_t *f)
+/* fetch and review_fetch: {n} -> {"records": [...]}, the records as libjuror gives them. */
+static bool s_fetch_records(s_pipe_t *p, const cJSON *req, cJSON *reply, s_fail_t *f,
+                            const char *op, bool review)
 {
     static const char *const keys[] = {"n", NULL};
-    if (!s_known_keys(req, "fetch", keys, f))
+    if (!s_known_keys(req, op, keys, f))
         return false;
     uint32_t n = 10;
     const cJSON *nv = cJSON_GetObjectItemCaseSensitive(req, "n");
@@ -366,13 +376,14 @@ static bool s_op_fetch(s_pipe_t *p, const cJSON *req, cJSON *reply, s_fail_t *f)
         char buf[40];
         double d = cJSON_IsNumber(nv) ? nv->valuedouble : NAN;
         if (!(d >= 1 && d <= S_BATCH_MAX && d == floor(d)))
-            return s_failf(f, JURY_EINVAL, "fetch: n: must be an integer within 1..%d, got %s",
+            return s_failf(f, JURY_EINVAL, "%s: n: must be an integer within 1..%d, got %s", op,
                            S_BATCH_MAX, s_describe(nv, buf, sizeof buf));
         n = (uint32_t)d;
     }
     char *records = NULL;
     size_t count = 0;
-    jury_err rc = juror_fetch(p->j, n, &records, &count);
+    jury_err rc = review ? juror_review_fetch(p->j, n, &records, &count)
+                         : juror_fetch(p->j, n, &records, &count);
     if (rc != JURY_OK) {
         s_fail_juror(f, p, rc);
         return false;
@@ -382,15 +393,81 @@ static bool s_op_fetch(s_pipe_t *p, const cJSON *req, cJSON *reply, s_fail_t *f)
     free(records);
     if (!cJSON_IsArray(list)) {
         cJSON_Delete(list);
-        return s_failf(f, JURY_EINTERNAL, "fetch: libjuror gave records that are not a JSON array");
+        return s_failf(f, JURY_EINTERNAL, "%s: libjuror gave records that are not a JSON array",
+                       op);
     }
     if ((size_t)cJSON_GetArraySize(list) != count)
-        s_log(p, 1, "fetch: libjuror counted %zu records but listed %d", count,
+        s_log(p, 1, "%s: libjuror counted %zu records but listed %d", op, count,
               cJSON_GetArraySize(list));
     if (!cJSON_AddItemToObject(reply, "records", list)) {
         cJSON_Delete(list);
         return s_failf(f, JURY_ENOMEM, "out of memory");
     }
+    return true;
+}
+
+static bool s_op_fetch(s_pipe_t *p, const cJSON *req, cJSON *reply, s_fail_t *f)
+{
+    return s_fetch_records(p, req, reply, f, "fetch", false);
+}
+
+static bool s_op_review_fetch(s_pipe_t *p, const cJSON *req, cJSON *reply, s_fail_t *f)
+{
+    return s_fetch_records(p, req, reply, f, "review_fetch", true);
+}
+
+/*
+ * review: {record, accept, values, note} -> {"ok": true} once the decision is on the
+ * coordinator's disk. values is required when accept is true; with accept false it may be given
+ * but is not sent (libjuror keeps a rejection without values). Nothing is held after the reply:
+ * after EIO the frontend sends the same decision again, which the coordinator acknowledges again.
+ */
+static bool s_op_review(s_pipe_t *p, const cJSON *req, cJSON *reply, s_fail_t *f)
+{
+    static const char *const keys[] = {"record", "accept", "values", "note", NULL};
+    if (!s_known_keys(req, "review", keys, f))
+        return false;
+    char buf[40];
+    const cJSON *record = cJSON_GetObjectItemCaseSensitive(req, "record");
+    if (!s_record_id(record, "review: record", f))
+        return false;
+    const cJSON *accept = cJSON_GetObjectItemCaseSensitive(req, "accept");
+    if (!cJSON_IsBool(accept))
+        return s_failf(f, JURY_EINVAL,
+                       "review: accept: must be true (the record goes into the final datasets "
+                       "with values) or false (it stays out), got %s",
+                       accept ? s_describe(accept, buf, sizeof buf) : "nothing");
+    const cJSON *values = cJSON_GetObjectItemCaseSensitive(req, "values");
+    if (cJSON_IsNull(values))
+        values = NULL;
+    if (values && !cJSON_IsObject(values))
+        return s_failf(f, JURY_EINVAL,
+                       "review: values: must be an object of answers by question name, got %s",
+                       s_describe(values, buf, sizeof buf));
+    if (cJSON_IsTrue(accept) && !values)
+        return s_failf(f, JURY_EINVAL,
+                       "review: values: required when accept is true (the final answers)");
+    const cJSON *note = cJSON_GetObjectItemCaseSensitive(req, "note");
+    if (cJSON_IsNull(note))
+        note = NULL;
+    if (note && !cJSON_IsString(note))
+        return s_failf(f, JURY_EINVAL, "review: note: must be a string, got %s",
+                       s_describe(note, buf, sizeof buf));
+    if (note && strlen(note->valuestring) > S_NOTE_MAX)
+        return s_failf(f, JURY_EINVAL, "review: note: must be at most %d bytes, got %zu",
+                       S_NOTE_MAX, strlen(note->valuestring));
+    char *text = NULL;
+    if (cJSON_IsTrue(accept) && !(text = cJSON_PrintUnformatted(values)))
+        return s_failf(f, JURY_ENOMEM, "out of memory");
+    jury_err rc = juror_review_submit(p->j, record->valuestring, cJSON_IsTrue(accept), text,
+                                      note ? note->valuestring : NULL);
+    free(text);
+    if (rc != JURY_OK) {
+        s_fail_juror(f, p, rc);
+        return false;
+    }
+    if (!cJSON_AddTrueToObject(reply, "ok"))
+        return s_failf(f, JURY_ENOMEM, "out of memory");
     return true;
 }
 
@@ -646,12 +723,18 @@ static const struct {
     const char *name; /* the "op" value */
     s_op_fn fn;       /* what it does */
 } s_ops[] = {
-    {"settings", s_op_settings}, {"fetch", s_op_fetch}, {"submit", s_op_submit},
-    {"release", s_op_release},   {"flush", s_op_flush}, {"ping", s_op_ping},
+    {"settings", s_op_settings},
+    {"fetch", s_op_fetch},
+    {"submit", s_op_submit},
+    {"release", s_op_release},
+    {"review_fetch", s_op_review_fetch},
+    {"review", s_op_review},
+    {"flush", s_op_flush},
+    {"ping", s_op_ping},
     {"bye", s_op_bye},
 };
 
-#define S_OP_NAMES "settings, fetch, submit, release, flush, ping, bye"
+#define S_OP_NAMES "settings, fetch, submit, release, review_fetch, review, flush, ping, bye"
 
 /* ---------------------------------------------------------------------------------------------
  * Replies.

@@ -1,5 +1,6 @@
 /* tui.c: `juror tui`, a terminal annotator for a person (ncurses): the record, its suggestions and
- * a widget per question; submit, draft, discard, skip. */
+ * a widget per question; submit, draft, discard, skip; with --review, a reviewer's final decisions
+ * on contested and rejected records. */
 #ifndef _XOPEN_SOURCE
 #define _XOPEN_SOURCE 700 /* wide-character curses, wcwidth */
 #endif
@@ -40,6 +41,12 @@
  *   status      what happened last: the coordinator's reason when it refuses an answer
  *   keys        which keys work now
  *
+ * With --review the records come from juror_review_fetch, the pane shows why
+ * each waits, a table of its responses and the consolidation's values above
+ * the record, the answers start from the consolidation's values, and s
+ * accepts (juror_review_submit with the answers), x rejects (with a note),
+ * n gives the record back, and a digit copies that response into the answers.
+ *
  * One loop waits on the keyboard and on libjuror's descriptor (poll), calling
  * juror_tick when the descriptor fires or juror_timeout_ms passes, so the
  * session keeps its heartbeats while the annotator reads; it does the same
@@ -57,14 +64,24 @@
 
 static const char s_usage[] =
     "usage: juror tui --dataset NAME (--key FILE | --annotator NAME) [--connect ENDPOINT]\n"
-    "                 [--batch N]\n"
+    "                 [--batch N] [--review]\n"
     "\n"
     "A terminal annotator: shows each leased record (fields, chat turns, metadata),\n"
     "the suggestions, and a widget per question; submits, saves drafts, discards\n"
     "and skips. Press ? inside for the keys. Needs a terminal of at least 60x15.\n"
     "\n"
+    "With --review, a reviewer (role reviewer or admin: `jury annotator add NAME\n"
+    "--role reviewer`) decides the records that wait for review: contested by\n"
+    "dynamic overlap, or rejected by `jury consolidate`. Each shows why it waits,\n"
+    "every response and the consolidation's values; the answers start from the\n"
+    "latter. s accepts the record with the answers shown, x rejects it (with an\n"
+    "optional note), n gives it back, and a digit 1-9 copies that response into\n"
+    "the answers. An annotator who may not review gets the coordinator's refusal\n"
+    "and exit code 1.\n"
+    "\n"
     "options:\n"
     "  --batch N   records leased at a time, 1..100 (default 3)\n"
+    "  --review    review instead of annotating\n"
     "\n"
     "environment: VISUAL or EDITOR is the editor `e` opens (default vi).\n";
 
@@ -92,6 +109,29 @@ static const char *const s_help[] = {
     "  D removes the last; with none, the answer is an empty list",
 };
 
+static const char *const s_review_help[] = {
+    "Keys (review)",
+    "  1-9   copy that response's answers into yours (every question)",
+    "  s   accept the record with your answers (every required question, marked *;",
+    "      a ranking without ties): they become its final answers",
+    "  x   reject the record, with an optional note: it stays out of the final datasets",
+    "  n   next record (give this one back undecided)",
+    "  Tab, j / Shift-Tab, k   next / previous question",
+    "  PgUp, PgDn, Home, End   scroll the record",
+    "  g   guidelines on / off      ?   this help on / off      Esc   back to the record",
+    "  q   quit",
+    "",
+    "Your answers start from the consolidation's values (else the suggestions);",
+    "  r goes back to them.",
+    "Text questions: e edits in $EDITOR, i inline; Del, Backspace clear the answer",
+    "Ratings: Left / Right (digits copy responses here)",
+    "Labels: Up / Down and Enter; several labels: Up / Down and space",
+    "Rankings: Up / Down choose an item, K / J move it up / down, t ties or unties it",
+    "  with the item above, Enter keeps the order shown",
+    "Spans: a adds one as START END LABEL (offsets count characters of the field),",
+    "  D removes the last; with none, the answer is an empty list",
+};
+
 typedef enum {
     S_PANE_RECORD = 0, /* the record's fields */
     S_PANE_GUIDELINES, /* the dataset's guidelines */
@@ -103,7 +143,8 @@ typedef enum {
     S_MODE_EDIT_TEXT,       /* the inline editor holds a text answer */
     S_MODE_EDIT_SPAN,       /* the inline editor holds a span entry */
     S_MODE_CONFIRM_DISCARD, /* y discards */
-    S_MODE_CONFIRM_QUIT     /* y quits with unsaved answers */
+    S_MODE_CONFIRM_QUIT,    /* y quits with unsaved answers */
+    S_MODE_EDIT_NOTE        /* review: the inline editor holds a rejection's note */
 } s_mode;
 
 typedef struct {
@@ -111,6 +152,7 @@ typedef struct {
     juror_t *j;                /* the session */
     juror_tui_model_t *m;      /* questions and the record on screen */
     uint32_t batch;            /* records per fetch */
+    bool review;               /* --review: records to review, decided with juror_review_submit */
     char **queue;              /* records (JSON) leased and waiting, oldest first */
     size_t qlen;               /* how many */
     size_t qcap;               /* allocated */
@@ -133,6 +175,8 @@ typedef struct {
     unsigned discarded;        /* discarded this session */
     unsigned skips;            /* released with `n` this session */
     unsigned leased;           /* records leased this session */
+    unsigned accepted;         /* review: records accepted this session */
+    unsigned rejected;         /* review: records rejected this session */
     bool quit;                 /* leave the loop */
     bool color;                /* the terminal has colours */
 } s_tui;
@@ -263,8 +307,16 @@ static void s_lease_left(char *out, size_t cap, int64_t expires_ms)
 static void s_draw_header(const s_tui *t)
 {
     char left[600], right[700], lease[32];
-    snprintf(left, sizeof left, " juror \xc2\xb7 %s \xc2\xb7 %s \xe2\x94\x82 answered %u/%u leased",
-             juror_dataset(t->j), juror_annotator(t->j), t->answered, t->leased);
+    if (t->review)
+        snprintf(
+            left, sizeof left,
+            " juror \xc2\xb7 %s \xc2\xb7 %s \xe2\x94\x82 review: %u accepted, %u rejected of %u "
+            "leased",
+            juror_dataset(t->j), juror_annotator(t->j), t->accepted, t->rejected, t->leased);
+    else
+        snprintf(left, sizeof left,
+                 " juror \xc2\xb7 %s \xc2\xb7 %s \xe2\x94\x82 answered %u/%u leased",
+                 juror_dataset(t->j), juror_annotator(t->j), t->answered, t->leased);
     size_t n = strlen(left);
     if (t->discarded)
         n += (size_t)snprintf(left + n, sizeof left - n, ", %u discarded", t->discarded);
@@ -375,19 +427,35 @@ static void s_pane_lines(const s_tui *t, int width, juror_tui_lines_t *out)
         if (rc == JURY_OK)
             rc = juror_tui_layout_guidelines(t->m, width, out);
         break;
-    case S_PANE_HELP:
+    case S_PANE_HELP: {
+        const char *const *help = t->review ? s_review_help : s_help;
+        size_t nhelp = t->review ? sizeof s_review_help / sizeof *s_review_help
+                                 : sizeof s_help / sizeof *s_help;
         rc = juror_tui_line(out, "(? or Esc: back to the record)", width, JUROR_TUI_DIM);
-        for (size_t i = 0; i < sizeof s_help / sizeof *s_help && rc == JURY_OK; i++)
-            rc = juror_tui_wrap(out, NULL, s_help[i], width, 0,
-                                i == 0 || (s_help[i][0] != ' ' && s_help[i][0] != '\0')
+        for (size_t i = 0; i < nhelp && rc == JURY_OK; i++)
+            rc = juror_tui_wrap(out, NULL, help[i], width, 0,
+                                i == 0 || (help[i][0] != ' ' && help[i][0] != '\0')
                                     ? JUROR_TUI_TITLE
                                     : JUROR_TUI_BODY);
         break;
+    }
     case S_PANE_RECORD:
-        if (t->have)
+        if (t->have && t->review) {
+            /* What the reviewer weighs first, then the record itself. */
+            rc = juror_tui_layout_review(t->m, width, out);
+            if (rc == JURY_OK)
+                rc = juror_tui_line(out, "", width, JUROR_TUI_BODY);
+            if (rc == JURY_OK)
+                rc = juror_tui_layout_record(t->m, width, out);
+        } else if (t->have)
             rc = juror_tui_layout_record(t->m, width, out);
         else if (t->dead)
             rc = juror_tui_wrap(out, NULL, "The session has ended (see below). Press q to quit.",
+                                width, 1, JUROR_TUI_DIM);
+        else if (t->review)
+            rc = juror_tui_wrap(out, NULL,
+                                "No record waits for review right now. Asking again every few "
+                                "seconds. Press q to quit.",
                                 width, 1, JUROR_TUI_DIM);
         else
             rc = juror_tui_wrap(out, NULL,
@@ -399,11 +467,20 @@ static void s_pane_lines(const s_tui *t, int width, juror_tui_lines_t *out)
     (void)rc; /* out of memory: whatever was laid out shows */
 }
 
+/* Whether the inline editor has the status row. */
+static bool s_editing(const s_tui *t)
+{
+    return t->mode == S_MODE_EDIT_TEXT || t->mode == S_MODE_EDIT_SPAN ||
+           t->mode == S_MODE_EDIT_NOTE;
+}
+
 /* What the status rows say: a question when one is asked, else the last news. */
 static const char *s_status_text(const s_tui *t)
 {
     if (t->mode == S_MODE_CONFIRM_DISCARD)
         return "Discard this record? You will not see it again. (y: discard, any other key: no)";
+    if (t->mode == S_MODE_CONFIRM_QUIT && t->review)
+        return "Quit? Your decision on this record is not sent. (y: quit, any other key: no)";
     if (t->mode == S_MODE_CONFIRM_QUIT)
         return "Quit? Your answers to this record are not saved (d saves a draft). (y: quit, any "
                "other key: no)";
@@ -413,6 +490,8 @@ static const char *s_status_text(const s_tui *t)
 static const char *s_keys_hint(const s_tui *t)
 {
     switch (t->mode) {
+    case S_MODE_EDIT_NOTE:
+        return " Enter reject  Esc cancel  Left/Right Home End  ^U clear  ^W delete word";
     case S_MODE_EDIT_TEXT:
     case S_MODE_EDIT_SPAN:
         return " Enter keep  Esc cancel  Left/Right Home End  ^U clear  ^W delete word";
@@ -424,6 +503,9 @@ static const char *s_keys_hint(const s_tui *t)
     }
     if (!t->have)
         return " g guidelines  ? help  q quit";
+    if (t->review)
+        return " s accept  x reject  n next  1-9 copy a response  Tab/j/k question  PgDn scroll  "
+               "? help  q quit";
     return " s submit  d draft  x discard  n skip  Tab/j/k question  PgDn scroll  g guide  "
            "? help  q quit";
 }
@@ -445,7 +527,7 @@ static void s_draw(s_tui *t)
     juror_tui_lines_t sl = {0};
     const char *stext = s_status_text(t);
     jury_err src = JURY_OK;
-    if (t->mode == S_MODE_EDIT_TEXT || t->mode == S_MODE_EDIT_SPAN || stext[0] == '\0')
+    if (s_editing(t) || stext[0] == '\0')
         src = juror_tui_line(&sl, "", W - 1, JUROR_TUI_BODY);
     else
         src = juror_tui_wrap(&sl, NULL, stext, W - 1, 0,
@@ -501,8 +583,10 @@ static void s_draw(s_tui *t)
     /* Status, or the inline editor. */
     int sy = H - 1 - srows;
     curs_set(0);
-    if (t->mode == S_MODE_EDIT_TEXT || t->mode == S_MODE_EDIT_SPAN) {
-        const char *prompt = t->mode == S_MODE_EDIT_TEXT ? "edit: " : "span (START END LABEL): ";
+    if (s_editing(t)) {
+        const char *prompt = t->mode == S_MODE_EDIT_TEXT   ? "edit: "
+                             : t->mode == S_MODE_EDIT_SPAN ? "span (START END LABEL): "
+                                                           : "reject; note (optional): ";
         int px = s_puts(sy, 0, W, prompt, A_BOLD);
         int fw = W - px - 1;
         t->edit_first = juror_tui_edit_first(&t->edit, t->edit_first, fw);
@@ -601,21 +685,24 @@ static void s_forget_skipped(s_tui *t)
 }
 
 /*
- * Asks for records. Records this annotator skipped come back when nothing else is
- * left; until then they are released again at once (fetching more than the batch
- * leaves room for them). Returns whether the queue has records.
+ * Asks for records (to review, with --review). Records this annotator skipped come
+ * back when nothing else is left; until then they are released again at once
+ * (fetching more than the batch leaves room for them). Returns the fetch's outcome;
+ * on JURY_OK the queue may still be empty.
  */
-static bool s_fetch(s_tui *t)
+static jury_err s_fetch(s_tui *t)
 {
     size_t want = t->batch + t->nskipped;
+    uint32_t n = want > 100 ? 100 : (uint32_t)want;
     char *json = NULL;
     size_t count = 0;
     t->next_fetch = s_mono_ms() + S_REFETCH_MS;
-    jury_err rc = juror_fetch(t->j, want > 100 ? 100 : (uint32_t)want, &json, &count);
+    jury_err rc = t->review ? juror_review_fetch(t->j, n, &json, &count)
+                            : juror_fetch(t->j, n, &json, &count);
     if (rc != JURY_OK) {
-        s_say(t, true, "cannot fetch records: %s",
+        s_say(t, true, "cannot fetch records%s: %s", t->review ? " to review" : "",
               *juror_error(t->j) ? juror_error(t->j) : jury_strerror(rc));
-        return false;
+        return rc;
     }
     cJSON *arr = cJSON_Parse(json);
     free(json);
@@ -660,23 +747,23 @@ static bool s_fetch(s_tui *t)
         free(held[i]);
     free(held);
     cJSON_Delete(arr);
-    if (t->qlen == 0) {
-        s_say(t, false, "nothing to annotate right now; asking again every few seconds");
-        return false;
-    }
-    return true;
+    if (t->qlen == 0)
+        s_say(t, false, "%s right now; asking again every few seconds",
+              t->review ? "nothing waits for review" : "nothing to annotate");
+    return JURY_OK;
 }
 
 /* Puts the next record on screen, fetching when the queue is empty. */
 static void s_next(s_tui *t)
 {
     while (!t->have) {
-        if (t->qlen == 0 && !s_fetch(t))
+        if (t->qlen == 0 && (s_fetch(t) != JURY_OK || t->qlen == 0))
             return;
         char *rec = t->queue[0];
         memmove(t->queue, t->queue + 1, (t->qlen - 1) * sizeof *t->queue);
         t->qlen--;
-        jury_err rc = juror_tui_model_load(t->m, rec);
+        jury_err rc =
+            t->review ? juror_tui_model_load_review(t->m, rec) : juror_tui_model_load(t->m, rec);
         free(rec);
         if (rc != JURY_OK) {
             s_say(t, true, "a record could not be read (%s); it was skipped", jury_strerror(rc));
@@ -771,6 +858,70 @@ static void s_send(s_tui *t, juror_status status)
         /* libjuror keeps the response and sends it again; the header counts it. */
         s_say(t, true, "%s", reason);
         s_advance(t);
+        return;
+    default:
+        s_say(t, true, "%s: %s", jury_strerror(rc), reason);
+        return;
+    }
+}
+
+/*
+ * Review: sends the decision on the record on screen, accepting it with the answers shown or
+ * rejecting it with note (NULL or "": none), and acts on the outcome.
+ */
+static void s_decide(s_tui *t, bool accept, const char *note)
+{
+    char why[1024], id[512];
+    size_t bad = (size_t)-1;
+    if (!t->have)
+        return;
+    snprintf(id, sizeof id, "%s", juror_tui_record_id(t->m));
+    if (accept && juror_tui_check(t->m, true, &bad, why, sizeof why) != JURY_OK) {
+        s_say(t, true, "cannot accept: %s", why);
+        if (bad != (size_t)-1)
+            t->focus = bad;
+        return;
+    }
+    /* A rejection has no answers: libjuror sends none. */
+    char *values = NULL;
+    if (accept && (values = juror_tui_values_json(t->m)) == NULL) {
+        s_say(t, true, "out of memory");
+        return;
+    }
+    s_say(t, false, "sending the %s\xe2\x80\xa6", accept ? "acceptance" : "rejection");
+    s_draw(t);
+    jury_err rc = juror_review_submit(t->j, id, accept, values, note);
+    free(values);
+    const char *reason = *juror_error(t->j) ? juror_error(t->j) : jury_strerror(rc);
+    switch (rc) {
+    case JURY_OK:
+        if (accept)
+            t->accepted++;
+        else
+            t->rejected++;
+        s_say(t, false, "%s %s", accept ? "accepted" : "rejected", id);
+        s_advance(t);
+        /* The last one: say what became of it rather than only that nothing is left. */
+        if (!t->have && !t->status_error)
+            s_say(t, false, "%s %s; nothing else waits for review right now",
+                  accept ? "accepted" : "rejected", id);
+        return;
+    case JURY_EINVAL: {
+        size_t q = juror_tui_question_of_reason(t->m, reason);
+        if (q != (size_t)-1)
+            t->focus = q;
+        s_say(t, true, "refused: %s", reason);
+        return;
+    }
+    case JURY_ENOTLEASED:
+    case JURY_ENOTFOUND:
+    case JURY_EEXIST:
+        s_say(t, true, "%s: %s; on to the next record", id, reason);
+        s_advance(t);
+        return;
+    case JURY_EIO:
+        /* Nothing is kept: the same decision again is safe (SPEC 9.7). */
+        s_say(t, true, "%s (press %s again to send the same decision)", reason, accept ? "s" : "x");
         return;
     default:
         s_say(t, true, "%s: %s", jury_strerror(rc), reason);
@@ -975,8 +1126,8 @@ static void s_key_edit(s_tui *t, wint_t ch, bool fkey)
     } else {
         switch (ch) {
         case S_ESC:
+            s_say(t, false, t->mode == S_MODE_EDIT_NOTE ? "not rejected" : "edit cancelled");
             t->mode = S_MODE_NORMAL;
-            s_say(t, false, "edit cancelled");
             return;
         case S_DEL:
         case S_CTRL_H:
@@ -1022,7 +1173,9 @@ static void s_key_edit(s_tui *t, wint_t ch, bool fkey)
         s_say(t, true, "out of memory");
         return;
     }
-    if (was == S_MODE_EDIT_TEXT) {
+    if (was == S_MODE_EDIT_NOTE) {
+        s_decide(t, false, text);
+    } else if (was == S_MODE_EDIT_TEXT) {
         if (juror_tui_set_text(t->m, t->focus, text) != JURY_OK)
             s_say(t, true, "the text could not be kept");
         else
@@ -1062,6 +1215,38 @@ static void s_scroll(s_tui *t, int delta)
     t->scroll += delta; /* s_draw clamps it */
     if (t->scroll < 0)
         t->scroll = 0;
+}
+
+/*
+ * The keys review mode gives another meaning: s accepts, x asks for a rejection's note, a digit
+ * copies a response, d does nothing (a review has no drafts). Returns whether ch was one.
+ */
+static bool s_key_review(s_tui *t, wint_t ch)
+{
+    switch (ch) {
+    case 's':
+        s_decide(t, true, NULL);
+        return true;
+    case 'x':
+        s_begin_edit(t, S_MODE_EDIT_NOTE, "");
+        return true;
+    case 'd':
+        s_say(t, true, "a review has no drafts: s accepts, x rejects, n gives the record back");
+        return true;
+    default:
+        break;
+    }
+    if (ch < '0' || ch > '9')
+        return false;
+    size_t k = (size_t)(ch - '0'), n = juror_tui_review_responses(t->m);
+    const char *who = juror_tui_review_annotator(t->m, k);
+    if (juror_tui_review_copy(t->m, k))
+        s_say(t, false, "copied response %zu (%s) into your answers", k, who);
+    else if (k >= 1 && k <= n)
+        s_say(t, true, "response %zu (%s) has no answers to copy", k, who);
+    else
+        s_say(t, true, "there is no response %zu (%zu responses)", k, n);
+    return true;
 }
 
 static void s_key_normal(s_tui *t, wint_t ch, bool fkey)
@@ -1146,6 +1331,8 @@ static void s_key_normal(s_tui *t, wint_t ch, bool fkey)
             return;
         }
     }
+    if (t->review && s_key_review(t, ch))
+        return;
     switch (ch) {
     case '\t':
     case 'j':
@@ -1231,6 +1418,7 @@ static void s_key(s_tui *t, wint_t ch, bool fkey)
     switch (t->mode) {
     case S_MODE_EDIT_TEXT:
     case S_MODE_EDIT_SPAN:
+    case S_MODE_EDIT_NOTE:
         s_key_edit(t, ch, fkey);
         return;
     case S_MODE_CONFIRM_DISCARD:
@@ -1258,14 +1446,19 @@ static void s_key(s_tui *t, wint_t ch, bool fkey)
  * The command.
  */
 
-static int s_parse_args(int argc, char **argv, uint32_t *batch)
+static int s_parse_args(int argc, char **argv, uint32_t *batch, bool *review)
 {
     *batch = S_BATCH_DEFAULT;
+    *review = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             fputs(s_usage, stdout);
             return -1;
+        }
+        if (strcmp(a, "--review") == 0) {
+            *review = true;
+            continue;
         }
         if (strncmp(a, "--batch=", 8) == 0)
             v = a + 8;
@@ -1293,7 +1486,7 @@ static int s_parse_args(int argc, char **argv, uint32_t *batch)
 int juror_cmd_tui(const juror_cli_t *cli, int argc, char **argv)
 {
     s_tui t = {.cli = cli};
-    int rc = s_parse_args(argc, argv, &t.batch);
+    int rc = s_parse_args(argc, argv, &t.batch, &t.review);
     if (rc != JUROR_EXIT_OK)
         return rc < 0 ? JUROR_EXIT_OK : rc;
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
@@ -1313,6 +1506,16 @@ int juror_cmd_tui(const juror_cli_t *cli, int argc, char **argv)
         juror_destroy(&t.j);
         return JUROR_EXIT_FAILURE;
     }
+    /* Whether this annotator may review is the coordinator's to say (at every review_fetch):
+     * ask once before the screen opens, so that a refusal reads as plain text. */
+    if (t.review && s_fetch(&t) == JURY_EPERM) {
+        juror_cli_error("tui --review: %s", t.status);
+        juror_tui_model_destroy(&t.m);
+        juror_destroy(&t.j);
+        return JUROR_EXIT_FAILURE;
+    }
+    if (t.qlen > 0)
+        t.next_fetch = 0; /* show the first record at once */
 
     /* A signal ends the loop like q; poll returns early (no SA_RESTART). */
     struct sigaction sa = {.sa_handler = s_on_signal}, oint, oterm, ohup;
@@ -1400,8 +1603,12 @@ int juror_cmd_tui(const juror_cli_t *cli, int argc, char **argv)
     sigaction(SIGTERM, &oterm, NULL);
     sigaction(SIGHUP, &ohup, NULL);
 
-    printf("juror tui: %u submitted, %u discarded, %u skipped this session\n", t.answered,
-           t.discarded, t.skips);
+    if (t.review)
+        printf("juror tui: %u accepted, %u rejected, %u skipped this session\n", t.accepted,
+               t.rejected, t.skips);
+    else
+        printf("juror tui: %u submitted, %u discarded, %u skipped this session\n", t.answered,
+               t.discarded, t.skips);
     if (frc != JURY_OK)
         juror_cli_error("tui: %s", flush_err);
     juror_destroy(&t.j);

@@ -456,7 +456,9 @@ typedef enum {
     S_FROM_NONE = 0,       /* nothing given yet, or cleared */
     S_FROM_SUGGESTION = 1, /* the record's suggestion */
     S_FROM_DRAFT = 2,      /* the annotator's saved draft */
-    S_FROM_EDIT = 3        /* changed by the annotator in this session */
+    S_FROM_EDIT = 3,       /* changed by the annotator in this session */
+    S_FROM_UNIFIED = 4,    /* review: the consolidation's value */
+    S_FROM_RESPONSE = 5    /* review: copied from a response (s_answer.response) */
 } s_origin;
 
 typedef struct {
@@ -477,6 +479,7 @@ typedef struct {
     size_t nspans;   /* how many */
     size_t spancap;  /* allocated */
     size_t cursor;   /* label, multi-label: option; ranking: position */
+    size_t response; /* S_FROM_RESPONSE: the response's number, from 1 */
 } s_answer;
 
 typedef struct {
@@ -498,6 +501,7 @@ struct juror_tui_model {
     char *id;           /* its id */
     int64_t lease_ms;   /* its lease's end, ms since the epoch; 0 unknown */
     bool from_draft;    /* loaded with a draft */
+    bool review;        /* loaded with juror_tui_model_load_review */
     bool dirty;         /* changed since loaded or saved */
     s_answer *a;        /* nq answers */
     s_suggestion *sugg; /* nq suggestions */
@@ -966,11 +970,33 @@ static bool s_answer_from(juror_tui_model_t *m, size_t qi, const cJSON *v, s_ori
     return true;
 }
 
-jury_err juror_tui_model_load(juror_tui_model_t *m, const char *record_json)
+/* The consolidation's value of question qi on the record under review; NULL when none. */
+static const cJSON *s_unified(const juror_tui_model_t *m, size_t qi)
+{
+    if (!m->review)
+        return NULL;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(m->record, "unified"), m->q[qi].name);
+    return v == NULL || cJSON_IsNull(v) ? NULL : v;
+}
+
+/* Sets answer qi to where a reset goes: while reviewing the consolidation's value, else (or
+ * without one) the suggestion, else unanswered. */
+static void s_answer_base(juror_tui_model_t *m, size_t qi)
+{
+    if (s_answer_from(m, qi, s_unified(m, qi), S_FROM_UNIFIED))
+        return;
+    if (!s_answer_from(m, qi, m->sugg[qi].value, S_FROM_SUGGESTION))
+        s_answer_default(&m->q[qi], &m->a[qi]);
+}
+
+/* juror_tui_model_load and juror_tui_model_load_review. */
+static jury_err s_load(juror_tui_model_t *m, const char *record_json, bool review)
 {
     cJSON *r = record_json ? cJSON_Parse(record_json) : NULL;
     const char *id = s_str(r, "id");
-    if (!cJSON_IsObject(r) || id == NULL) {
+    if (!cJSON_IsObject(r) || id == NULL ||
+        (review && !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(r, "responses")))) {
         cJSON_Delete(r);
         return JURY_EPROTO;
     }
@@ -1006,9 +1032,11 @@ jury_err juror_tui_model_load(juror_tui_model_t *m, const char *record_json)
     m->record = r;
     free(m->id);
     m->id = idc;
+    m->review = review;
     m->lease_ms = 0;
     (void)juror_tui_parse_time(s_str(r, "lease_expires"), &m->lease_ms);
-    const cJSON *draft = cJSON_GetObjectItemCaseSensitive(r, "draft");
+    /* A review record has no draft: the reviewer's answers are not responses. */
+    const cJSON *draft = review ? NULL : cJSON_GetObjectItemCaseSensitive(r, "draft");
     m->from_draft = cJSON_IsObject(draft);
     for (size_t i = 0; i < m->nq; i++) {
         m->a[i].cursor = 0;
@@ -1016,11 +1044,25 @@ jury_err juror_tui_model_load(juror_tui_model_t *m, const char *record_json)
             m->from_draft ? cJSON_GetObjectItemCaseSensitive(draft, m->q[i].name) : NULL;
         if (dv != NULL && !cJSON_IsNull(dv) && s_answer_from(m, i, dv, S_FROM_DRAFT))
             continue;
-        if (!s_answer_from(m, i, sugg[i].value, S_FROM_SUGGESTION))
-            s_answer_default(&m->q[i], &m->a[i]);
+        s_answer_base(m, i);
     }
     m->dirty = false;
     return JURY_OK;
+}
+
+jury_err juror_tui_model_load(juror_tui_model_t *m, const char *record_json)
+{
+    return s_load(m, record_json, false);
+}
+
+jury_err juror_tui_model_load_review(juror_tui_model_t *m, const char *record_json)
+{
+    return s_load(m, record_json, true);
+}
+
+bool juror_tui_reviewing(const juror_tui_model_t *m)
+{
+    return m->record != NULL && m->review;
 }
 
 bool juror_tui_has_record(const juror_tui_model_t *m)
@@ -1293,8 +1335,7 @@ bool juror_tui_reset(juror_tui_model_t *m, size_t qi)
     if (m->record == NULL || qi >= m->nq)
         return false;
     size_t cursor = m->a[qi].cursor;
-    if (!s_answer_from(m, qi, m->sugg[qi].value, S_FROM_SUGGESTION))
-        s_answer_default(&m->q[qi], &m->a[qi]);
+    s_answer_base(m, qi);
     m->a[qi].cursor = cursor;
     m->dirty = true;
     return true;
@@ -1761,7 +1802,24 @@ jury_err juror_tui_layout_question(const juror_tui_model_t *m, size_t qi, int wi
 
     /* Where the answer came from. */
     bool has_sugg = sg != NULL && sg->value != NULL;
-    if (a->answered && a->origin == S_FROM_DRAFT) {
+    const cJSON *unified = s_unified(m, qi);
+    const char *base = unified ? "the consolidation's value" : has_sugg ? "the suggestion" : NULL;
+    if (a->answered && a->origin == S_FROM_RESPONSE) {
+        s_buf_fmt(&b, "(copied from response %zu, %s", a->response,
+                  juror_tui_review_annotator(m, a->response));
+        if (base)
+            s_buf_fmt(&b, "; r goes back to %s", base);
+        s_buf_str(&b, ")");
+    } else if (unified && a->answered && a->origin == S_FROM_UNIFIED) {
+        s_buf_str(&b, "(the consolidation's value)");
+    } else if (unified && q->type == JUROR_TUI_TEXT) {
+        s_buf_str(&b, a->answered ? "(edited; r goes back to the consolidation's value)"
+                                  : "(cleared; r goes back to the consolidation's value)");
+    } else if (unified) {
+        s_buf_str(&b, "consolidation: ");
+        s_value_text(&b, q, unified);
+        s_buf_str(&b, "; r takes it");
+    } else if (a->answered && a->origin == S_FROM_DRAFT) {
         s_buf_str(&b, "(from your draft");
         s_buf_str(&b, has_sugg ? "; r goes back to the suggestion)" : ")");
     } else if (q->type == JUROR_TUI_TEXT && a->answered && a->origin == S_FROM_SUGGESTION) {
@@ -1781,7 +1839,33 @@ jury_err juror_tui_layout_question(const juror_tui_model_t *m, size_t qi, int wi
     if (b.n > 0 && (rc = s_wrap_take(out, s_buf_take(&b), width, 2, JUROR_TUI_DIM)) != JURY_OK)
         return rc;
 
-    /* Which keys work. */
+    /* Which keys work; while reviewing, digits copy a response, so choices take the arrows. */
+    if (m->review && q->type != JUROR_TUI_SPAN) {
+        switch (q->type) {
+        case JUROR_TUI_TEXT:
+            s_buf_str(&b, "e: edit in $EDITOR   i: edit inline");
+            if (base)
+                s_buf_fmt(&b, "   r: %s", base);
+            break;
+        case JUROR_TUI_RATING:
+            s_buf_str(&b, "Left/Right choose");
+            break;
+        case JUROR_TUI_LABEL:
+            s_buf_str(&b, "Up/Down and Enter choose");
+            break;
+        case JUROR_TUI_MULTI_LABEL:
+            s_buf_str(&b, "Up/Down and space toggle");
+            break;
+        default:
+            s_buf_str(&b,
+                      "Up/Down: choose an item   K/J: move it up/down   Enter: keep this order");
+            if (q->allow_ties)
+                s_buf_str(&b, "   t: tie or untie (a final ranking has no ties)");
+            return s_wrap_take(out, s_buf_take(&b), width, 2, JUROR_TUI_DIM);
+        }
+        s_buf_str(&b, "   Del: clear");
+        return s_wrap_take(out, s_buf_take(&b), width, 2, JUROR_TUI_DIM);
+    }
     switch (q->type) {
     case JUROR_TUI_TEXT:
         s_buf_str(&b, "e: edit in $EDITOR   i: edit inline   r: the suggestion   Del: clear");
@@ -1827,6 +1911,357 @@ jury_err juror_tui_layout_question(const juror_tui_model_t *m, size_t qi, int wi
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * Review.
+ */
+
+/* Columns of the annotator's name in the responses table, at most. */
+#define S_NAME_COLS 16
+/* Columns of a question's column in the responses table, at least (when the width allows). */
+#define S_CELL_MIN 3
+/* Spaces between two columns of the table. */
+#define S_GAP 2
+/* Columns of a question's title in the table's head while the table is narrowed. */
+#define S_HEAD_COLS 4
+/* Columns the widest question column keeps when it lends some to another's title. */
+#define S_DONOR_COLS 24
+
+/* The responses array of the record under review (NULL when not reviewing). */
+static const cJSON *s_responses(const juror_tui_model_t *m)
+{
+    if (m->record == NULL || !m->review)
+        return NULL;
+    return cJSON_GetObjectItemCaseSensitive(m->record, "responses");
+}
+
+/* Response k (from 1), or NULL. */
+static const cJSON *s_response(const juror_tui_model_t *m, size_t k)
+{
+    const cJSON *r = s_responses(m);
+    if (k == 0 || r == NULL)
+        return NULL;
+    return cJSON_GetArrayItem(r, k - 1 > (size_t)INT32_MAX ? INT32_MAX : (int)(k - 1));
+}
+
+size_t juror_tui_review_responses(const juror_tui_model_t *m)
+{
+    return s_count(s_responses(m));
+}
+
+const char *juror_tui_review_annotator(const juror_tui_model_t *m, size_t k)
+{
+    const char *name = s_str(s_response(m, k), "annotator");
+    return name ? name : "";
+}
+
+bool juror_tui_review_copy(juror_tui_model_t *m, size_t k)
+{
+    const cJSON *values = cJSON_GetObjectItemCaseSensitive(s_response(m, k), "values");
+    if (!cJSON_IsObject(values) || values->child == NULL)
+        return false;
+    for (size_t i = 0; i < m->nq; i++) {
+        size_t cursor = m->a[i].cursor;
+        if (s_answer_from(m, i, cJSON_GetObjectItemCaseSensitive(values, m->q[i].name),
+                          S_FROM_RESPONSE))
+            m->a[i].response = k;
+        m->a[i].cursor = cursor;
+    }
+    m->dirty = true;
+    return true;
+}
+
+/* A cell of the responses table: question q's value in values, for people; "-" when none. */
+static char *s_cell(const s_question *q, const cJSON *values)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(values, q->name);
+    s_buf b = {0};
+    if (v == NULL || cJSON_IsNull(v))
+        s_buf_str(&b, "-");
+    else
+        s_value_text(&b, q, v);
+    return s_buf_take(&b);
+}
+
+/* Appends text cut to cols columns and padded with spaces to exactly cols; *cut says whether it was
+ * cut. */
+static void s_buf_column(s_buf *b, const char *text, int cols, bool *cut)
+{
+    char *c = s_cut(text, cols);
+    if (c == NULL) {
+        b->failed = true;
+        return;
+    }
+    *cut = strcmp(c, text) != 0;
+    s_buf_str(b, c);
+    s_buf_spaces(b, cols - (int)juror_tui_text_width(c));
+    free(c);
+}
+
+/*
+ * Fits the question columns into room columns: each keeps its natural width when all fit,
+ * else the narrow ones keep theirs and the rest share what is left evenly (at least
+ * S_CELL_MIN each).
+ */
+static void s_fit_columns(int *w, size_t n, int room)
+{
+    int total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += w[i];
+    if (total <= room)
+        return;
+    bool *done = calloc(n ? n : 1, sizeof *done);
+    if (done == NULL) {
+        for (size_t i = 0; i < n; i++)
+            w[i] = S_CELL_MIN;
+        return;
+    }
+    size_t left = n;
+    bool again = true;
+    while (again && left > 0) {
+        again = false;
+        int share = room / (int)left;
+        for (size_t i = 0; i < n; i++)
+            if (!done[i] && w[i] <= share) {
+                done[i] = true;
+                room -= w[i];
+                left--;
+                again = true;
+            }
+    }
+    for (size_t i = 0; i < n && left > 0; i++)
+        if (!done[i]) {
+            int share = room / (int)left;
+            w[i] = share < S_CELL_MIN ? S_CELL_MIN : share;
+            room -= w[i];
+            left--;
+        }
+    free(done);
+}
+
+/* Why the record waits: one paragraph per word of "why". */
+static jury_err s_layout_why(const juror_tui_model_t *m, int width, juror_tui_lines_t *out)
+{
+    const cJSON *why = cJSON_GetObjectItemCaseSensitive(m->record, "why");
+    const char *reason = s_str(m->record, "reason");
+    jury_err rc = juror_tui_line(out, "Waiting for review", width, JUROR_TUI_TITLE);
+    bool any = false;
+    for (const cJSON *w = cJSON_IsArray(why) ? why->child : NULL; w != NULL && rc == JURY_OK;
+         w = w->next) {
+        if (!cJSON_IsString(w))
+            continue;
+        s_buf b = {0};
+        any = true;
+        if (strcmp(w->valuestring, "contested") == 0)
+            s_buf_str(&b, "contested: the annotators did not reach the agreement asked within the "
+                          "most responses allowed");
+        else if (strcmp(w->valuestring, "rejected") == 0 && reason != NULL && *reason)
+            s_buf_fmt(&b, "rejected by jury consolidate: %s", reason);
+        else if (strcmp(w->valuestring, "rejected") == 0)
+            s_buf_str(&b, "rejected by jury consolidate");
+        else
+            s_buf_str(&b, w->valuestring);
+        rc = s_wrap_take(out, s_buf_take(&b), width, 2, JUROR_TUI_BODY);
+    }
+    if (rc == JURY_OK && !any)
+        rc =
+            juror_tui_wrap(out, NULL, "(the coordinator did not say why)", width, 2, JUROR_TUI_DIM);
+    return rc;
+}
+
+/* The responses table, then the cells it had to cut, in full. */
+static jury_err s_layout_responses(const juror_tui_model_t *m, int width, juror_tui_lines_t *out)
+{
+    const cJSON *resp = s_responses(m);
+    size_t n = s_count(resp);
+    s_buf b = {0};
+    if (n == 0)
+        s_buf_str(&b, "Responses");
+    else if (n == 1)
+        s_buf_str(&b, "Responses (1 copies it into the answers)");
+    else
+        s_buf_fmt(&b, "Responses (1-%zu copies one into the answers)", n < 9 ? n : 9);
+    char *title = s_buf_take(&b);
+    if (title == NULL)
+        return JURY_ENOMEM;
+    jury_err rc = juror_tui_line(out, title, width, JUROR_TUI_TITLE);
+    free(title);
+    if (rc != JURY_OK || n == 0)
+        return rc != JURY_OK ? rc : juror_tui_wrap(out, NULL, "(none)", width, 2, JUROR_TUI_DIM);
+
+    /* Every cell's text, row by row: number, annotator, status, then the questions. */
+    size_t ncols = 3 + m->nq;
+    char **cells = calloc(n * ncols, sizeof *cells);
+    int *w = calloc(ncols, sizeof *w), *hw = calloc(ncols, sizeof *hw);
+    bool *cut = calloc(n * ncols, sizeof *cut);
+    if (cells == NULL || w == NULL || hw == NULL || cut == NULL) {
+        rc = JURY_ENOMEM;
+        goto done;
+    }
+    static const char *const heads[] = {"#", "annotator", "status"};
+    /* A column is as wide as its cells; a question's title widens it only when there is room
+     * left (it is cut to S_HEAD_COLS at first), so short answers leave room for long ones. */
+    for (size_t c = 0; c < ncols; c++) {
+        hw[c] = (int)juror_tui_text_width(c < 3 ? heads[c] : m->q[c - 3].title);
+        w[c] = c < 3 || hw[c] < S_HEAD_COLS ? hw[c] : S_HEAD_COLS;
+    }
+    size_t k = 0;
+    for (const cJSON *r = resp->child; r != NULL; r = r->next, k++) {
+        const char *name = s_str(r, "annotator"), *status = s_str(r, "status");
+        const cJSON *values = cJSON_GetObjectItemCaseSensitive(r, "values");
+        char **row = &cells[k * ncols];
+        s_buf_fmt(&b, "%zu", k + 1);
+        row[0] = s_buf_take(&b);
+        row[1] = s_strdup(name ? name : "?");
+        row[2] = s_strdup(status ? status : "?");
+        for (size_t q = 0; q < m->nq; q++)
+            row[3 + q] = s_cell(&m->q[q], values);
+        for (size_t c = 0; c < ncols; c++) {
+            if (row[c] == NULL) {
+                rc = JURY_ENOMEM;
+                goto done;
+            }
+            int cw = (int)juror_tui_text_width(row[c]);
+            if (cw > w[c])
+                w[c] = cw;
+        }
+    }
+    if (w[1] > S_NAME_COLS)
+        w[1] = S_NAME_COLS;
+    int room = width - 2 - w[0] - w[1] - w[2] - (int)(ncols - 1) * S_GAP;
+    s_fit_columns(&w[3], m->nq, room);
+    for (size_t c = 3; c < ncols; c++)
+        room -= w[c];
+    for (size_t c = 3; c < ncols && room > 0; c++) {
+        int more = hw[c] - w[c] < room ? hw[c] - w[c] : room;
+        if (more > 0) {
+            w[c] += more;
+            room -= more;
+        }
+    }
+    /* A title still cut may take columns from the widest column while that keeps S_DONOR_COLS:
+     * a wide cell is cut anyway, and given in full below. */
+    for (size_t c = 3; c < ncols; c++) {
+        size_t d = 3;
+        for (size_t e = 3; e < ncols; e++)
+            if (w[e] > w[d])
+                d = e;
+        int give = hw[c] - w[c] < w[d] - S_DONOR_COLS ? hw[c] - w[c] : w[d] - S_DONOR_COLS;
+        if (d != c && give > 0) {
+            w[d] -= give;
+            w[c] += give;
+        }
+    }
+
+    /* The head, then one row per response; a discard is dimmed. */
+    for (size_t row = 0; row <= n && rc == JURY_OK; row++) {
+        bool ignored;
+        s_buf_spaces(&b, 2);
+        for (size_t c = 0; c < ncols; c++) {
+            const char *text =
+                row == 0 ? (c < 3 ? heads[c] : m->q[c - 3].title) : cells[(row - 1) * ncols + c];
+            if (c > 0)
+                s_buf_spaces(&b, S_GAP);
+            if (c + 1 == ncols) {
+                /* The last column is not padded: no trailing spaces. */
+                char *cl = s_cut(text, w[c]);
+                if (cl == NULL) {
+                    b.failed = true;
+                } else {
+                    if (row > 0)
+                        cut[(row - 1) * ncols + c] = strcmp(cl, text) != 0;
+                    s_buf_str(&b, cl);
+                    free(cl);
+                }
+            } else {
+                s_buf_column(&b, text, w[c], row == 0 ? &ignored : &cut[(row - 1) * ncols + c]);
+            }
+        }
+        const char *status = row == 0 ? NULL : cells[(row - 1) * ncols + 2];
+        juror_tui_style style = row == 0                                     ? JUROR_TUI_DIM
+                                : status && strcmp(status, "discarded") == 0 ? JUROR_TUI_DIM
+                                                                             : JUROR_TUI_BODY;
+        char *line = s_buf_take(&b), *fit = line ? s_cut(line, width) : NULL;
+        free(line);
+        rc = s_push(out, fit, style, 0, false);
+    }
+    /* What the columns cut, in full: a text answer is worth reading whole. Each line names the
+     * response with its annotator's whole name, so a cut name alone gets a line of its own. */
+    for (size_t row = 0; row < n && rc == JURY_OK; row++) {
+        bool any = false;
+        for (size_t c = 3; c < ncols && rc == JURY_OK; c++) {
+            if (!cut[row * ncols + c])
+                continue;
+            any = true;
+            s_buf_fmt(&b, "%zu %s \xc2\xb7 %s: ", row + 1, cells[row * ncols + 1],
+                      m->q[c - 3].title);
+            char *prefix = s_buf_take(&b);
+            rc = prefix
+                     ? juror_tui_wrap(out, prefix, cells[row * ncols + c], width, 2, JUROR_TUI_BODY)
+                     : JURY_ENOMEM;
+            free(prefix);
+        }
+        if (rc == JURY_OK && !any && cut[row * ncols + 1]) {
+            s_buf_fmt(&b, "%zu %s", row + 1, cells[row * ncols + 1]);
+            rc = s_wrap_take(out, s_buf_take(&b), width, 2, JUROR_TUI_BODY);
+        }
+    }
+done:
+    for (size_t i = 0; cells != NULL && i < n * ncols; i++)
+        free(cells[i]);
+    free(cells);
+    free(w);
+    free(hw);
+    free(cut);
+    return rc;
+}
+
+/* The consolidation's values, one question a line. */
+static jury_err s_layout_unified(const juror_tui_model_t *m, int width, juror_tui_lines_t *out)
+{
+    const cJSON *unified = cJSON_GetObjectItemCaseSensitive(m->record, "unified");
+    jury_err rc = juror_tui_line(out, "Consolidation", width, JUROR_TUI_TITLE);
+    if (rc != JURY_OK)
+        return rc;
+    if (!cJSON_IsObject(unified))
+        return juror_tui_wrap(out, NULL, "not decided by jury consolidate yet", width, 2,
+                              JUROR_TUI_DIM);
+    bool any = false;
+    for (size_t q = 0; q < m->nq && rc == JURY_OK; q++) {
+        const cJSON *v = s_unified(m, q);
+        if (v == NULL)
+            continue;
+        any = true;
+        s_buf b = {0};
+        s_value_text(&b, &m->q[q], v);
+        char *text = s_buf_take(&b);
+        s_buf_fmt(&b, "%s: ", m->q[q].title);
+        char *prefix = s_buf_take(&b);
+        rc = text && prefix ? juror_tui_wrap(out, prefix, text, width, 2, JUROR_TUI_BODY)
+                            : JURY_ENOMEM;
+        free(text);
+        free(prefix);
+    }
+    if (rc == JURY_OK && !any)
+        rc = juror_tui_wrap(out, NULL, "no values (nothing was answered)", width, 2, JUROR_TUI_DIM);
+    return rc;
+}
+
+jury_err juror_tui_layout_review(const juror_tui_model_t *m, int width, juror_tui_lines_t *out)
+{
+    if (!juror_tui_reviewing(m))
+        return JURY_OK;
+    jury_err rc = s_layout_why(m, width, out);
+    if (rc == JURY_OK)
+        rc = juror_tui_line(out, "", width, JUROR_TUI_BODY);
+    if (rc == JURY_OK)
+        rc = s_layout_responses(m, width, out);
+    if (rc == JURY_OK)
+        rc = juror_tui_line(out, "", width, JUROR_TUI_BODY);
+    if (rc == JURY_OK)
+        rc = s_layout_unified(m, width, out);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
  * Answers.
  */
 
@@ -1856,6 +2291,16 @@ jury_err juror_tui_check(const juror_tui_model_t *m, bool submitted, size_t *bad
                           "/values/%s: a text answer must be at most %d bytes, and this one has "
                           "%zu",
                           q->name, S_TEXT_MAX, strlen(a->text));
+        /* A final ranking orders every value (SPEC 6.14); item counts the values list's items. */
+        for (size_t k = 0, item = 0; m->review && q->type == JUROR_TUI_RANKING && k < q->n; k++) {
+            if (k > 0 && !a->tied[k])
+                item++;
+            if (a->tied[k])
+                return s_fail(why, whycap,
+                              "/values/%s: item %zu: a reviewer's ranking has no ties; give each "
+                              "value its own rank",
+                              q->name, item);
+        }
         for (size_t k = 0; q->type == JUROR_TUI_SPAN && k < a->nspans; k++) {
             char at[300];
             snprintf(at, sizeof at, "%sspan %zu: ", where, k);

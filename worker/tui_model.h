@@ -25,6 +25,9 @@
  *    protocol/SPEC.md section 9.6 that can be made locally, with the
  *    coordinator's wording ("/values/quality: question \"quality\" is
  *    required in a submitted response");
+ *  - review (protocol/SPEC.md 9.7): a record of juror_review_fetch's array,
+ *    its responses laid out as a table, one of them copied into the answers,
+ *    and the checks a reviewer's final answers get;
  *  - a one-line editor (code points and a cursor).
  *
  * Column widths come from wcwidth(3), so they follow LC_CTYPE: call
@@ -138,6 +141,25 @@ void juror_tui_model_destroy(juror_tui_model_t **self_p);
  */
 JURY_MUST_CHECK jury_err juror_tui_model_load(juror_tui_model_t *m, const char *record_json);
 
+/*
+ * Puts a record to review on the model: record_json is one object of
+ * juror_review_fetch's array ({"id", "fields", "suggestions", "metadata",
+ * "lease_expires", "why", "reason", "unified", "responses"}). Every answer
+ * starts from the consolidation's value ("unified") when it has one for the
+ * question, else from the suggestion, else unanswered. Until the next
+ * juror_tui_model_load the model is reviewing: juror_tui_reset goes back to the
+ * consolidation's value, juror_tui_check also refuses a ranking with ties (a
+ * final ranking orders every value), and the question layout names the keys
+ * of review mode (digits copy a response; ratings and labels are chosen with
+ * the arrows). Returns JURY_OK, JURY_EPROTO (not an object with a string id
+ * and a "responses" array; the model keeps its previous record) or
+ * JURY_ENOMEM.
+ */
+JURY_MUST_CHECK jury_err juror_tui_model_load_review(juror_tui_model_t *m, const char *record_json);
+
+/* Whether the record on the model came from juror_tui_model_load_review. */
+bool juror_tui_reviewing(const juror_tui_model_t *m);
+
 /* Whether a record is loaded; its id (borrowed until the next load, "" when none). */
 bool juror_tui_has_record(const juror_tui_model_t *m);
 const char *juror_tui_record_id(const juror_tui_model_t *m);
@@ -203,7 +225,8 @@ bool juror_tui_rank_shift(juror_tui_model_t *m, size_t q, int delta);
 /* Ranking with allow_ties: ties the item under the cursor with the one above, or unties it. */
 bool juror_tui_rank_tie(juror_tui_model_t *m, size_t q);
 
-/* Back to the suggestion when there is one, else unanswered (a span question: no spans). */
+/* Back to the suggestion when there is one (while reviewing: to the consolidation's value when
+ * there is one, else the suggestion), else unanswered (a span question: no spans). */
 bool juror_tui_reset(juror_tui_model_t *m, size_t q);
 
 /* Unanswered (a span question: no spans). */
@@ -258,13 +281,47 @@ JURY_MUST_CHECK jury_err juror_tui_layout_guidelines(const juror_tui_model_t *m,
 JURY_MUST_CHECK jury_err juror_tui_layout_question(const juror_tui_model_t *m, size_t q, int width,
                                                    juror_tui_lines_t *out);
 
+/* ---- Review. ------------------------------------------------------------------------------ */
+
+/* The responses of the record under review (0 when not reviewing). */
+size_t juror_tui_review_responses(const juror_tui_model_t *m);
+
+/* Response k's annotator (k counts from 1, as the digit keys do); "" when there is no response k.
+ * Borrowed until the next load. */
+const char *juror_tui_review_annotator(const juror_tui_model_t *m, size_t k);
+
+/*
+ * A digit key in review mode: copies the values of response k (from 1) into
+ * every answer; a question the response left out (or answered with a value
+ * that does not fit it) becomes unanswered. Returns false, changing nothing,
+ * when there is no response k or it has no values (a discard sent without
+ * any).
+ */
+bool juror_tui_review_copy(juror_tui_model_t *m, size_t k);
+
+/*
+ * Appends what a reviewer weighs, laid out for width columns: why the record
+ * waits ("contested", or "rejected" with the consolidation's reason); a table
+ * of every response, one row each (its number, annotator, status and each
+ * question's value, "-" when it has none), its columns narrowed to fit width
+ * and a cell too wide for its column cut with "…" and then given in full
+ * below the table ("2 bob · Reply: ..."); and the consolidation's value of
+ * each question it decided. Nothing when not reviewing. Returns JURY_OK or
+ * JURY_ENOMEM.
+ */
+JURY_MUST_CHECK jury_err juror_tui_layout_review(const juror_tui_model_t *m, int width,
+                                                 juror_tui_lines_t *out);
+
 /* ---- Answers. ----------------------------------------------------------------------------- */
 
 /*
  * Checks the answers as the coordinator would, as far as it can without the
  * store: for a submitted response (submitted true) every required question
  * must be answered; every answer must fit its question (text at most 65,536
- * bytes, spans within the field's text and not overlapping unless allowed).
+ * bytes, spans within the field's text and not overlapping unless allowed);
+ * while reviewing, a ranking must have no ties ("/values/best: item 1: a
+ * reviewer's ranking has no ties; give each value its own rank", counting
+ * the items of the values list).
  * Returns JURY_OK, or JURY_EINVAL with the first problem in why (the
  * coordinator's wording, e.g. "/values/quality: question \"quality\" is
  * required in a submitted response") and its question in *bad_q when bad_q

@@ -1,4 +1,4 @@
-"""test_pipe: `juror pipe` (worker/PIPE.md) as a frontend's child process, against the real `jury serve`: a whole session, bad input, a coordinator crash mid-batch, and the Python example."""
+"""test_pipe: `juror pipe` (worker/PIPE.md) as a frontend's child process, against the real `jury serve`: a whole session, bad input, review, a coordinator crash mid-batch, and the Python example."""
 
 # Every check drives a real `juror pipe` process over its stdin/stdout, the
 # way a frontend in another language would, and verifies what the coordinator
@@ -24,7 +24,7 @@ JUROR_BIN = os.environ.get("JUROR_BIN") or os.path.join(SOURCE_DIR, "build", "bi
 EXAMPLE = os.path.join(SOURCE_DIR, "worker", "examples", "pipe_frontend.py")
 REPLY_TIMEOUT_S = 60  # a bound, not a measure: replies take milliseconds
 LEASE_S = 300
-OPS = "settings, fetch, submit, release, flush, ping, bye"
+OPS = "settings, fetch, submit, release, review_fetch, review, flush, ping, bye"
 ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z$")
 
 
@@ -213,6 +213,14 @@ class Suite:
         with open(os.path.join(ex, "support-sft.records.jsonl")) as f:
             self.support_records = [json.loads(line) for line in f if line.strip()]
         s.import_records("support", self.support_records)
+        # Review: one answer per record, accepted only when labelled pos; rev may review. The
+        # coordinator is --insecure, so the key file goes unused: the role comes from the store.
+        s.create_dataset("rev", dict(label_settings(1, lease_seconds=LEASE_S),
+                                     consolidation={"accept": {"require": {"label": ["pos"]}}}))
+        s.import_records("rev", text_records("v", 3))
+        run_jury(s.path, "keygen")
+        run_jury(s.path, "annotator", "add", "rev", "--role", "reviewer", "--datasets", "rev",
+                 "--out", os.path.join(root, "rev.key"))
         self.server = Server(s.path, heartbeat_ms=1000)
         self.pipes = []
 
@@ -237,7 +245,8 @@ class Suite:
         shown = json.loads(run_jury(self.store.path, "dataset", "show", "sess").stdout)
         expect_eq(p.call({"op": "settings", "id": "s"}),
                   {"id": "s", "settings": shown, "dataset": "sess", "annotator": "ann",
-                   "lease_seconds": LEASE_S}, "settings (the settings are `jury dataset show`'s)")
+                   "lease_seconds": LEASE_S, "role": "annotator"},
+                  "settings (the settings are `jury dataset show`'s; a plaintext newcomer is an annotator)")
 
         lo = now_ms() + LEASE_S * 1000 - 5000
         got = p.call({"op": "fetch", "n": 2, "id": {"any": ["json", 1]}})
@@ -431,7 +440,107 @@ class Suite:
         expect_eq(p.wait(), 0, "exit code after SIGTERM")
         wait_until(lambda: self.store.live("bad")["leases"] == 0, 10, "the lease to be released")
 
-    # -- 3. the command line
+    # -- 3. review: review_fetch and review, against records `jury consolidate` rejected
+
+    def t_review(self):
+        ann = self.pipe("rev", "ava")
+        expect_eq([r["id"] for r in ann.ok("fetch", n=3)["records"]], ["v0", "v1", "v2"], "ava fetches 3")
+        got = ann.ok("submit", responses=[{"record": "v0", "values": {"label": "neg"}},
+                                          {"record": "v1", "values": {"label": "pos"}},
+                                          {"record": "v2", "values": {"label": "neg"}}])
+        expect_eq(got, {"results": [{"record": r, "ok": True} for r in ("v0", "v1", "v2")]}, "ava answers all 3")
+        summary = json.loads(run_jury(self.store.path, "consolidate", "rev", "--json").stdout)
+        expect_eq((summary["accepted"], summary["rejected"]), (1, 2), "consolidate: v1 accepted, v0 and v2 rejected")
+
+        # An annotator may not review: EPERM with the coordinator's reason, and the pipe carries on.
+        expect_eq(ann.ok("settings")["role"], "annotator", "ava's role")
+        for req, cmd in (({"op": "review_fetch", "n": 5}, "review_fetch"),
+                         ({"op": "review", "record": "v0", "accept": False}, "review_submit")):
+            expect_eq(ann.call(req), {"error": {"code": "EPERM", "message":
+                      f"{cmd}: ava has the role annotator; reviewing needs the role reviewer or admin"}},
+                      f"{req['op']} by an annotator")
+        ann.expect_pong("ava's pipe after EPERM")
+
+        rev = self.pipe("rev", "rev")
+        expect_eq(rev.ok("settings")["role"], "reviewer", "rev's role")
+        lo = now_ms() + LEASE_S * 1000 - 5000
+        got = rev.ok("review_fetch", n=1)
+        hi = now_ms() + LEASE_S * 1000 + 5000
+        updated = got["records"][0]["responses"][0].pop("updated") if got.get("records") else None
+        t = iso_ms(updated)
+        expect(now_ms() - 60000 <= t <= now_ms(), f"the response's updated time {updated} is recent")
+        expect_eq(mask_leases(got, lo, hi), {"records": [{
+            "id": "v0", "fields": {"text": "text of v0"}, "suggestions": {}, "metadata": {},
+            "lease_expires": "<lease>", "why": ["rejected"],
+            "reason": '"label" not one of the required labels: pos', "unified": {"label": "neg"},
+            "responses": [{"annotator": "ava", "status": "submitted", "values": {"label": "neg"}}]}]},
+            "review_fetch n 1: the first rejected record, with its responses")
+
+        # Malformed decisions are refused by juror, naming the key; nothing reaches the coordinator.
+        cases = [
+            ({"op": "review", "record": "v0", "accept": True, "valeus": {}},
+             'review: unknown key "valeus" (review takes record, accept, values, note)'),
+            ({"op": "review", "accept": False}, "review: record: must be a record id (a string), got nothing"),
+            ({"op": "review", "record": "v0"},
+             "review: accept: must be true (the record goes into the final datasets with values) or false "
+             "(it stays out), got nothing"),
+            ({"op": "review", "record": "v0", "accept": "yes"},
+             "review: accept: must be true (the record goes into the final datasets with values) or false "
+             "(it stays out), got a string"),
+            ({"op": "review", "record": "v0", "accept": True},
+             "review: values: required when accept is true (the final answers)"),
+            ({"op": "review", "record": "v0", "accept": True, "values": ["pos"]},
+             "review: values: must be an object of answers by question name, got an array"),
+            ({"op": "review", "record": "v0", "accept": False, "note": 3}, "review: note: must be a string, got 3"),
+            ({"op": "review", "record": "v0", "accept": False, "note": "n" * 1025},
+             "review: note: must be at most 1024 bytes, got 1025"),
+            ({"op": "review_fetch", "n": 0}, "review_fetch: n: must be an integer within 1..100, got 0"),
+            ({"op": "review_fetch", "m": 1}, 'review_fetch: unknown key "m" (review_fetch takes n)'),
+        ]
+        for req, message in cases:
+            expect_eq(rev.call(req), {"error": {"code": "EINVAL", "message": message}},
+                      f"reply to {json.dumps(req)[:80]}")
+        # Refused by the coordinator: the question named.
+        expect_eq(rev.call({"op": "review", "id": 1, "record": "v0", "accept": True, "values": {}}),
+                  {"id": 1, "error": {"code": "EINVAL", "message":
+                   '/values/label: question "label" is required in a submitted response'}},
+                  "an acceptance without the required label")
+
+        # Accept v0 with the reviewer's values; the same decision again is acknowledged again, another is not.
+        decision = {"op": "review", "record": "v0", "accept": True, "values": {"label": "pos"},
+                    "note": "reads positive"}
+        expect_eq(rev.call(dict(decision, id=2)), {"id": 2, "ok": True}, "review: accept v0")
+        expect_eq(rev.call(dict(decision, id=3)), {"id": 3, "ok": True}, "the same decision again")
+        expect_eq(rev.call({"op": "review", "id": 4, "record": "v0", "accept": False}),
+                  {"id": 4, "error": {"code": "EEXIST", "message":
+                   "record 'v0' was already accepted by reviewer rev; a decision cannot change"}},
+                  "another decision on v0")
+
+        # release gives a review lease back; the record comes again; reject it.
+        expect_eq([r["id"] for r in rev.ok("review_fetch")["records"]], ["v2"], "review_fetch: v2 waits")
+        expect_eq(rev.ok("release", records=["v2"]), {"released": 1}, "release v2's review lease")
+        expect_eq([r["id"] for r in rev.ok("review_fetch")["records"]], ["v2"], "v2 again")
+        expect_eq(rev.ok("review", record="v2", accept=False, values={"label": "neg"}, note="off topic"),
+                  {"ok": True}, "review: reject v2 (values given with a rejection are not sent)")
+        expect_eq(rev.ok("review_fetch", n=5), {"records": []}, "nothing waits any more")
+        for p, who in ((ann, "ava"), (rev, "rev")):
+            expect_eq(p.ok("bye"), {"ok": True}, f"{who}: bye")
+            p.stdout_done()
+            expect_eq(p.wait(), 0, f"{who}: exit code")
+
+        out = run_jury(self.store.path, "export", "rev", "--format", "records").stdout
+        got = {r["id"]: {k: r.get(k) for k in ("decision", "unified", "reason", "reviewed_by", "review_note")}
+               for r in map(json.loads, out.splitlines())}
+        expect_eq(got, {
+            "v0": {"decision": "accepted", "unified": {"label": "pos"}, "reason": None,
+                   "reviewed_by": "rev", "review_note": "reads positive"},
+            "v1": {"decision": "accepted", "unified": {"label": "pos"}, "reason": None,
+                   "reviewed_by": None, "review_note": None},
+            "v2": {"decision": "rejected", "unified": {}, "reason": "rejected by reviewer rev: off topic",
+                   "reviewed_by": "rev", "review_note": "off topic"},
+        }, "export --format records: the reviewer's values and decisions")
+
+    # -- 4. the command line
 
     def t_usage(self):
         def run(*args, stdin=b""):
@@ -453,7 +562,7 @@ class Suite:
         r = run("pipe", "--connect", self.server.endpoint, "--dataset", "bad", "--annotator", "x")
         expect_eq((r.returncode, r.stdout), (0, b""), "empty input: exit 0, no output")
 
-    # -- 4. the Python example, run as a user would
+    # -- 5. the Python example, run as a user would
 
     def t_example(self):
         r = subprocess.run([PYTHON, EXAMPLE, "--juror", JUROR_BIN, "--connect", self.server.endpoint,
@@ -474,7 +583,7 @@ class Suite:
                       f"{rec['id']}: the example's response (the suggestion, the middle rating)")
 
 
-# -- 5. the coordinator killed mid-batch and restarted on the same store and endpoint
+# -- 6. the coordinator killed mid-batch and restarted on the same store and endpoint
 
 CRASH_RECORDS = 150
 CRASH_HEARTBEAT_MS = 200
@@ -602,7 +711,7 @@ def crash(root):
         server.kill()
 
 
-# -- 6. answers not acknowledged in time
+# -- 7. answers not acknowledged in time
 
 def timeouts(root):
     store = Store(os.path.join(root, "timeout-store"))
@@ -663,6 +772,8 @@ def main():
             ("a whole session: settings, fetch, submit (3 statuses, batch), release, flush, bye", suite.t_session),
             ("bad input: an error reply each, the pipe stays usable", suite.t_bad_input),
             ("SIGTERM: juror flushes, says bye and exits 0", suite.t_signal),
+            ("review: review_fetch and review against rejected records; EPERM; export shows the decisions",
+             suite.t_review),
             ("command line: --help, bad option, no such dataset, empty input", suite.t_usage),
             ("worker/examples/pipe_frontend.py runs to completion", suite.t_example),
         ]

@@ -15,8 +15,12 @@
 #   d. a terminal smaller than 60x15 shows a clear message, and the UI once it
 #      is resized; q quits from either.
 #   e. guidelines and help toggle.
+#   f. --review: an annotator is refused (exit 1, the coordinator's reason); a
+#      reviewer sees why two rejected records wait, their responses and the
+#      consolidation; 1 copies the first response and s accepts it; x rejects
+#      the second with a note; `jury export --format records` shows both.
 #
-# Usage: test_tui.py [a|b|c|d|e ...] (default: all).
+# Usage: test_tui.py [a|b|c|d|e|f ...] (default: all).
 
 import itertools
 import json
@@ -29,8 +33,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jurytest import (SOURCE_DIR, Checks, CheckFailed, Server, Store, expect, expect_eq,  # noqa: E402
-                      make_tmpdir, rmtree, wait_until)
+from jurytest import (SOURCE_DIR, Checks, CheckFailed, Peer, Server, Store, expect, expect_eq,  # noqa: E402
+                      make_tmpdir, rmtree, run_jury, wait_until)
 
 JUROR_BIN = os.environ.get("JUROR_BIN") or os.path.join(SOURCE_DIR, "build", "bin", "juror")
 SCREEN_TIMEOUT_S = 30  # a bound, not a measure: screens change within milliseconds
@@ -395,8 +399,90 @@ def check_panes(env):
         tui.close()
 
 
+def check_review(env):
+    """f: --review: refused to an annotator; a reviewer accepts one record and rejects another."""
+    settings = dict(SUPPORT, distribution={"min_submitted": 2},
+                    consolidation={"accept": {"min_agreement": {"quality": 1.0}}})
+    env.store.create_dataset("rv", settings)
+    recs = {r["id"]: r for r in records("v", 2)}
+    env.store.import_records("rv", list(recs.values()))
+    # Two annotators who disagree on the draft's quality: consolidate rejects both records.
+    answers = {"ann1": {"response": "Reply from ann1", "quality": 2},
+               "ann2": {"response": "Reply from ann2", "quality": 4}}
+    for name, values in answers.items():
+        peer = Peer(env.server.endpoint, name=name)
+        try:
+            peer.hello(name, "rv")
+            ids = [r["id"] for r in peer.fetch(2)]
+            expect_eq(ids, ["v-1", "v-2"], f"{name}'s batch")
+            res = peer.submit([{"record": rid, "status": "submitted", "values": values} for rid in ids])
+            expect(all(r["ok"] for r in res), f"{name}'s answers: {res}")
+            peer.bye()
+        finally:
+            peer.close()
+    summary = json.loads(run_jury(env.store.path, "consolidate", "rv", "--json").stdout)
+    expect_eq((summary["accepted"], summary["rejected"]), (0, 2), "consolidate rejects both")
+    before = {r["id"]: r for r in map(json.loads, run_jury(env.store.path, "export", "rv", "--format",
+                                                            "records").stdout.splitlines())}
+    reason = before["v-1"]["reason"]
+    expect_eq(before["v-1"]["unified"]["quality"], 3, "the consolidation's quality (the mean of 2 and 4)")
+    run_jury(env.store.path, "keygen")
+    run_jury(env.store.path, "annotator", "add", "rita", "--role", "reviewer", "--datasets", "rv",
+             "--out", os.path.join(env.dir, "rita.key"))
+
+    # An annotator may not review: the coordinator's reason on stderr, exit 1, no screen.
+    tui = env.tui("rv", "ann1", args=["--review"])
+    try:
+        expect_eq(tui.exit_code(), 1, "juror tui --review's exit code for an annotator")
+        expect_eq(tui.stderr().strip(),
+                  "juror: tui --review: cannot fetch records to review: review_fetch: ann1 has the role "
+                  "annotator; reviewing needs the role reviewer or admin", "the refusal")
+    finally:
+        tui.close()
+
+    tui = env.tui("rv", "rita", args=["--review"], cols=120, rows=50)
+    try:
+        expect_eq(tui.record_id(), "v-1", "the first record to review")
+        tui.wait_for("juror · rv · rita", "review: 0 accepted, 0 rejected of 2 leased",
+                     "Waiting for review", f"rejected by jury consolidate: {reason}",
+                     "Responses (1-2 copies one into the answers)",
+                     "1 ann1 submitted Reply from ann1 2", "2 ann2 submitted Reply from ann2 4",
+                     "Consolidation", "Draft quality: 3", "Customer message",
+                     recs["v-1"]["fields"]["instruction"], "(the consolidation's value)")
+        # 1 copies ann1's answers; s accepts them.
+        tui.keys("1")
+        tui.wait_for("copied response 1 (ann1) into your answers", "(copied from response 1, ann1;")
+        tui.keys("s")
+        tui.wait_for("accepted v-1", "review: 1 accepted, 0 rejected of 2 leased")
+        expect_eq(tui.record_id(not_id="v-1"), "v-2", "the next record to review")
+        # x asks for a note; Enter rejects.
+        tui.keys("x")
+        tui.wait_for("reject; note (optional):", "Enter reject")
+        tui.type("both replies invent a refund")
+        tui.keys("Enter")
+        tui.wait_for("rejected v-2", "review: 1 accepted, 1 rejected of 2 leased",
+                     "No record waits for review right now")
+        tui.keys("q")
+        expect_eq(tui.exit_code(), 0, "juror tui --review's exit code")
+        tui.wait_for("juror tui: 1 accepted, 1 rejected, 0 skipped this session")
+        tui.expect_clean_stderr()
+    finally:
+        tui.close()
+    after = {r["id"]: r for r in map(json.loads, run_jury(env.store.path, "export", "rv", "--format",
+                                                           "records").stdout.splitlines())}
+    expect_eq({rid: {k: r[k] for k in ("decision", "unified", "reason", "reviewed_by", "review_note")}
+               for rid, r in after.items()},
+              {"v-1": {"decision": "accepted", "unified": answers["ann1"], "reason": None,
+                       "reviewed_by": "rita", "review_note": None},
+               "v-2": {"decision": "rejected", "unified": {},
+                       "reason": "rejected by reviewer rita: both replies invent a refund",
+                       "reviewed_by": "rita", "review_note": "both replies invent a refund"}},
+              "export --format records after the review")
+
+
 CHECKS = {"a": ("session", check_session), "b": ("editor", check_editor),
-          "c": ("refusal", check_refusal), "d": ("small", check_small), "e": ("panes", check_panes)}
+          "c": ("refusal", check_refusal), "d": ("small", check_small), "e": ("panes", check_panes),
+          "f": ("review", check_review)}
 
 
 def main(argv):
