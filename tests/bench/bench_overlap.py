@@ -60,6 +60,8 @@ CAMPAIGNS = {
     "dynamic-2..5@1.0": {"min_submitted": 2, "max_submitted": 5, "until": {"question": "label", "agreement": 1.0}},
     "dynamic-2..5@0.8": {"min_submitted": 2, "max_submitted": 5, "until": {"question": "label", "agreement": 0.8}},
     "dynamic-2..5@0.5": {"min_submitted": 2, "max_submitted": 5, "until": {"question": "label", "agreement": 0.5}},
+    "dynamic-2..5@p0.9": {"min_submitted": 2, "max_submitted": 5,
+                          "until": {"question": "label", "confidence": 0.9}},
 }
 
 
@@ -182,7 +184,20 @@ def model(dist, errors):
     counts half)."""
     lo = int(dist["min_submitted"])
     hi = int(dist.get("max_submitted", lo))
-    thr = dist["until"]["agreement"] if is_dynamic(dist) else None
+    thr = dist["until"].get("agreement") if is_dynamic(dist) else None
+    conf = dist["until"].get("confidence") if is_dynamic(dist) else None
+    prior = dist["until"].get("prior_accuracy", 0.7) if conf else None
+
+    def posterior(r, w):
+        """The one-coin Dawid-Skene posterior of the majority label when every annotator counts
+        with the prior accuracy (no gold here): it depends on r - w only."""
+        d = abs(r - w)
+        return 1.0 / (1.0 + ((1 - prior) / prior) ** d)
+
+    def met(r, w, k):
+        if conf is not None:
+            return posterior(r, w) >= conf
+        return thr is None or pair_agreement((r, w), k) >= thr
     n = len(errors)
     perms = list(itertools.permutations(range(n), hi))
     spent = acc = 0.0
@@ -197,7 +212,7 @@ def model(dist, errors):
                 nxt.append((p * e, r, w + 1))
             states = []
             for p, r, w in nxt:
-                done = k == hi or (k >= lo and (thr is None or pair_agreement((r, w), k) >= thr))
+                done = k == hi or (k >= lo and met(r, w, k))
                 if done:
                     spent += p * k
                     acc += p * (1.0 if r > w else 0.5 if r == w else 0.0)
@@ -391,6 +406,9 @@ def build_table(results, models, with_contested):
 def label(name):
     """A campaign's name for people: `fixed 3`, `dynamic 2..5 until 0.8`."""
     d = CAMPAIGNS[name]
+    if is_dynamic(d) and "confidence" in d["until"]:
+        return (f"dynamic {d['min_submitted']}..{d['max_submitted']} until posterior "
+                f"{d['until']['confidence']:.2f}")
     if is_dynamic(d):
         return f"dynamic {d['min_submitted']}..{d['max_submitted']} until {d['until']['agreement']:.1f}"
     return f"fixed {d['min_submitted']}"
@@ -460,6 +478,10 @@ def paragraph(args, results, nrec, errors, with_contested):
                      "decides exactly as 1.0: one dissent sends a record to five answers and marks it contested "
                      "even when the other four agree; 0.5 lets a 3-1 record stop at four and gives the same "
                      "majority label as going on to five.")
+        if "dynamic-2..5@p0.9" in results:
+            text += (" The posterior rule with the prior accuracy 0.7 (no gold answers here) depends only on "
+                     "the margin between the labels: 0.9 needs a margin of three (0.927; two give 0.845), so it "
+                     "stops a record at 3-0 or 4-1 and otherwise goes to five.")
         text += ("\n\nThe seed fixes each annotator's answer to each record; who answers which record depends "
                  "on timing, so a rerun gives figures within the ranges above, not the same ones.")
     return text + "\n"
