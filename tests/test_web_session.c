@@ -1,5 +1,6 @@
 /* test_web_session.c: the pure part of `juror web`: secrets, web sessions and their records, the
- * failed-login limit, and the checks on names, --listen, Origin and refusal reasons, by example. */
+ * failed-login limit, and the checks on names, --listen, Origin, refusal reasons and roles, by
+ * example. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -311,8 +312,31 @@ static void test_question(void **state)
         juror_web_question("/values: must be a map of question names to answers", q, sizeof q));
     assert_false(juror_web_question("the rating values/ were wrong", q, sizeof q));
     assert_false(juror_web_question("record 'r1' is not leased to alice", q, sizeof q));
+    /* A reviewer's decision refused (coordinator/serve.c, s_review_values). */
+    assert_true(juror_web_question("/values/best: item 0: a reviewer's ranking has no ties; give "
+                                   "each value its own rank",
+                                   q, sizeof q));
+    assert_string_equal(q, "best");
     char tiny[4];
     assert_false(juror_web_question("/values/quality: no", tiny, sizeof tiny));
+}
+
+static void test_role_reviews(void **state)
+{
+    (void)state;
+    /* The roles of SPEC.md 6.2: review is offered to reviewers and admins only. */
+    assert_true(juror_web_role_reviews("reviewer"));
+    assert_true(juror_web_role_reviews("admin"));
+    assert_false(juror_web_role_reviews("annotator"));
+    /* A coordinator before review says no role; a role added later counts as "annotator". */
+    assert_false(juror_web_role_reviews(""));
+    assert_false(juror_web_role_reviews(NULL));
+    assert_false(juror_web_role_reviews("curator"));
+    /* Exact words only. */
+    assert_false(juror_web_role_reviews("Reviewer"));
+    assert_false(juror_web_role_reviews("reviewers"));
+    assert_false(juror_web_role_reviews("admin "));
+    assert_false(juror_web_role_reviews("gateway"));
 }
 
 static void test_iso8601(void **state)
@@ -345,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_limiter),       cmocka_unit_test(test_name),
         cmocka_unit_test(test_listen),        cmocka_unit_test(test_origin),
         cmocka_unit_test(test_question),      cmocka_unit_test(test_iso8601),
+        cmocka_unit_test(test_role_reviews),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

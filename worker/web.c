@@ -35,6 +35,12 @@
 #define S_TOKEN_MAX 1024
 /* The longest record id (protocol/SPEC.md, 4). */
 #define S_RECORD_ID_MAX 500
+/* The longest note of a reviewer's decision, in bytes (protocol/SPEC.md 6.14). */
+#define S_NOTE_MAX 1024
+/* Records /api/review/fetch asks for when the body does not say, and the most it may ask for
+ * (protocol/SPEC.md 6.12). */
+#define S_REVIEW_N     10
+#define S_REVIEW_N_MAX 100
 /* Client addresses the failed-login limit remembers. */
 #define S_LOGIN_ADDRS 4096
 /* Seconds an HTTP connection may stay idle before microhttpd closes it. */
@@ -588,13 +594,23 @@ static bool s_nomem(s_fail_t *f)
  * The API.
  */
 
+/* Adds "role" (as the coordinator's last welcome said; "" from one before review) and "review"
+ * (whether the page offers review). Returns false when out of memory. */
+static bool s_add_role(cJSON *obj, const s_annotator_t *a)
+{
+    const char *role = juror_role(a->j);
+    return cJSON_AddStringToObject(obj, "role", role) &&
+           cJSON_AddBoolToObject(obj, "review", juror_web_role_reviews(role));
+}
+
 /* Adds what /api/login and /api/session both say. */
 static bool s_add_identity(const s_web_t *w, const s_call_t *call, cJSON *reply)
 {
     return cJSON_AddStringToObject(reply, "annotator", call->a->name) &&
            cJSON_AddStringToObject(reply, "dataset", w->opts.dataset) &&
            cJSON_AddStringToObject(reply, "mode", w->gateway ? "gateway" : "single") &&
-           cJSON_AddStringToObject(reply, "csrf", juror_web_session_csrf(call->session));
+           cJSON_AddStringToObject(reply, "csrf", juror_web_session_csrf(call->session)) &&
+           s_add_role(reply, call->a);
 }
 
 /* A failed login: counted against the client's address. */
@@ -762,7 +778,7 @@ static bool s_api_state(s_web_t *w, s_call_t *call, cJSON *reply, s_fail_t *f)
     (void)w;
     if (!cJSON_AddBoolToObject(reply, "connected", juror_connected(call->a->j)) ||
         !cJSON_AddNumberToObject(reply, "pending", (double)juror_pending(call->a->j)) ||
-        !s_add_progress(reply, call->a))
+        !s_add_progress(reply, call->a) || !s_add_role(reply, call->a))
         return s_nomem(f);
     return true;
 }
@@ -930,6 +946,111 @@ static bool s_api_release(s_web_t *w, s_call_t *call, cJSON *reply, s_fail_t *f)
     return true;
 }
 
+/*
+ * Review (WEB.md, "POST /api/review/fetch"): the records waiting for a reviewer, review-leased to
+ * this annotator by the coordinator. Nothing is kept here: records this annotator holds come again
+ * from the coordinator (renewed), so the page asks again whenever it wants the list. The
+ * coordinator, not the page or this server, decides who may review (EPERM, 403).
+ */
+static bool s_api_review_fetch(s_web_t *w, s_call_t *call, cJSON *reply, s_fail_t *f)
+{
+    static const char *const keys[] = {"n", NULL};
+    if (!s_members(call->body, "review fetch", keys, f))
+        return false;
+    uint32_t n = S_REVIEW_N;
+    const cJSON *nv = cJSON_GetObjectItemCaseSensitive(call->body, "n");
+    if (nv && !cJSON_IsNull(nv)) {
+        double d = cJSON_IsNumber(nv) ? nv->valuedouble : 0;
+        if (!(d >= 1 && d <= S_REVIEW_N_MAX) || d != (double)(uint32_t)d)
+            return s_failf(f, MHD_HTTP_BAD_REQUEST, "EPROTO",
+                           "review fetch: n: must be a whole number within 1..%d", S_REVIEW_N_MAX);
+        n = (uint32_t)d;
+    }
+    s_annotator_t *a = call->a;
+    if (!juror_connected(a->j))
+        return s_failf(f, MHD_HTTP_SERVICE_UNAVAILABLE, "EIO",
+                       "the coordinator is not reachable now; the worker keeps trying");
+    char *text = NULL;
+    size_t count = 0;
+    jury_err err = juror_review_fetch(a->j, n, &text, &count);
+    if (err != JURY_OK) {
+        s_fail_juror(f, a, err);
+        s_log(w, "%s: review fetch: %s: %s", a->name, f->code, f->message);
+        return false;
+    }
+    cJSON *list = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    if (!cJSON_IsArray(list)) {
+        cJSON_Delete(list);
+        return s_failf(f, MHD_HTTP_INTERNAL_SERVER_ERROR, "EINTERNAL",
+                       "the records to review from libjuror are not a JSON array");
+    }
+    if (!cJSON_AddItemToObject(reply, "records", list)) {
+        cJSON_Delete(list);
+        return s_nomem(f);
+    }
+    return true;
+}
+
+/*
+ * A reviewer's final decision on one record (WEB.md, "POST /api/review"): sent at once and
+ * answered when the coordinator has it on disk. Unlike an answer it is not kept when the
+ * coordinator is away (503): the page sends it again, and an identical decision is acknowledged
+ * again (SPEC.md 9.7).
+ */
+static bool s_api_review(s_web_t *w, s_call_t *call, cJSON *reply, s_fail_t *f)
+{
+    static const char *const keys[] = {"record", "accept", "values", "note", NULL};
+    if (!s_members(call->body, "review", keys, f))
+        return false;
+    const char *record = s_record_member(call->body, "review", f);
+    if (!record)
+        return false;
+    const cJSON *av = cJSON_GetObjectItemCaseSensitive(call->body, "accept");
+    if (!cJSON_IsBool(av))
+        return s_failf(f, MHD_HTTP_BAD_REQUEST, "EPROTO",
+                       "review: accept: must be true (accept with values) or false (reject)");
+    bool accept = cJSON_IsTrue(av);
+    const cJSON *values = cJSON_GetObjectItemCaseSensitive(call->body, "values");
+    if (cJSON_IsNull(values))
+        values = NULL;
+    if (values && !cJSON_IsObject(values))
+        return s_failf(f, MHD_HTTP_BAD_REQUEST, "EPROTO",
+                       "review: values: must be an object of answers by question name");
+    if (accept && !values)
+        return s_failf(f, MHD_HTTP_BAD_REQUEST, "EPROTO",
+                       "review: values: required to accept (the record's final answers)");
+    const cJSON *nv = cJSON_GetObjectItemCaseSensitive(call->body, "note");
+    const char *note = NULL;
+    if (nv && !cJSON_IsNull(nv)) {
+        if (!cJSON_IsString(nv))
+            return s_failf(f, MHD_HTTP_BAD_REQUEST, "EPROTO", "review: note: must be a string");
+        size_t len = strlen(nv->valuestring);
+        if (len > S_NOTE_MAX)
+            return s_failf(f, MHD_HTTP_BAD_REQUEST, "EPROTO",
+                           "review: note: at most %d bytes, got %zu", S_NOTE_MAX, len);
+        note = nv->valuestring;
+    }
+    s_annotator_t *a = call->a;
+    if (!juror_connected(a->j))
+        return s_failf(f, MHD_HTTP_SERVICE_UNAVAILABLE, "EIO",
+                       "the coordinator is not reachable now; nothing was sent");
+    /* A rejection's values are not sent: libjuror's review call takes values only to accept. */
+    char *text = accept ? cJSON_PrintUnformatted(values) : NULL;
+    if (accept && !text)
+        return s_nomem(f);
+    jury_err err = juror_review_submit(a->j, record, accept, text, note);
+    free(text);
+    if (err != JURY_OK) {
+        s_fail_juror(f, a, err);
+        s_log(w, "%s: review %s %s: %s: %s", a->name, record, accept ? "accept" : "reject", f->code,
+              f->message);
+        return false;
+    }
+    s_log(w, "%s: review %s %s: stored", a->name, record, accept ? "accepted" : "rejected");
+    return cJSON_AddTrueToObject(reply, "ok") || s_nomem(f);
+}
+
 /* The API's routes. */
 static const struct {
     const char *path;   /* the URL path */
@@ -945,6 +1066,8 @@ static const struct {
     {"/api/next", "POST", true, true, s_api_next},
     {"/api/respond", "POST", true, true, s_api_respond},
     {"/api/release", "POST", true, true, s_api_release},
+    {"/api/review/fetch", "POST", true, true, s_api_review_fetch},
+    {"/api/review", "POST", true, true, s_api_review},
 };
 
 #define S_NROUTES (sizeof s_routes / sizeof s_routes[0])

@@ -1,5 +1,5 @@
 /* web_session.c: the pure part of `juror web`: secrets, web sessions with their records, the
- * failed-login limit and the checks on names, addresses and origins. */
+ * failed-login limit and the checks on names, addresses, origins and roles. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -627,6 +627,11 @@ bool juror_web_origin_ok(const char *origin, const char *host)
         !s_authority(host, strlen(host), &hh, &hhl, &hp, &hpl))
         return false;
     return ohl == hhl && strncasecmp(oh, hh, ohl) == 0 && s_same_port(op, opl, hp, hpl, dflt);
+}
+
+bool juror_web_role_reviews(const char *role)
+{
+    return role && (strcmp(role, "reviewer") == 0 || strcmp(role, "admin") == 0);
 }
 
 bool juror_web_question(const char *reason, char *out, size_t cap)

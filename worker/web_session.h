@@ -1,5 +1,5 @@
 /* web_session.h: the pure part of `juror web`: secrets, web sessions with their records, the
- * failed-login limit and the checks on names, addresses and origins. No sockets, no HTTP. */
+ * failed-login limit and the checks on names, addresses, origins and roles. No sockets, no HTTP. */
 #ifndef JUROR_WEB_SESSION_H
 #define JUROR_WEB_SESSION_H
 
@@ -25,7 +25,8 @@
  *    records, oldest first;
  *  - a limit of failed logins per client address;
  *  - small checks: gateway login names, --listen addresses, Origin against
- *    Host, and the question a coordinator's refusal names.
+ *    Host, the question a coordinator's refusal names, and whether a role is
+ *    offered review.
  *
  * Clocks are milliseconds passed in by the caller: monotonic ones for idle
  * times and the login limit, the Unix epoch for leases. Nothing here is
@@ -224,6 +225,14 @@ JURY_MUST_CHECK jury_err juror_web_listen_parse(const char *text, struct sockadd
  * either side.
  */
 bool juror_web_origin_ok(const char *origin, const char *host);
+
+/*
+ * Whether to offer review (SPEC.md 9.7) to a session whose role, as juror_role gives it, is role:
+ * true for "reviewer" and "admin"; false for "annotator", for "" (a coordinator before review),
+ * for NULL and for any other word (a role added later counts as "annotator", SPEC.md 6.2). This
+ * only decides what the page shows: the coordinator checks the role at every review call.
+ */
+bool juror_web_role_reviews(const char *role);
 
 /*
  * Finds the question a coordinator's refusal of an answer is about: the

@@ -302,7 +302,9 @@ def main():
     os.environ["JURY_BIN"] = os.path.abspath(args.jury)
     import jurytest as jt
 
-    raise_fd_limit(4 * args.workers + 1024)
+    # Each connection costs this process a socket and a ZeroMQ mailbox; the coordinator (which
+    # inherits the limit) a socket.
+    raise_fd_limit(2 * args.workers + 1024)
     work = args.dir or tempfile.mkdtemp(prefix="bench_conns.")
     os.makedirs(work, exist_ok=True)
     store = os.path.join(work, "store")

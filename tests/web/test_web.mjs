@@ -29,6 +29,17 @@
 //      is kept (503 kept:true) and reaches the store once it is back;
 //   8. logout: the API answers 401, the session and its leases leave the
 //      coordinator;
+//   9. one annotator alone (juror web --key): the #token address logs in;
+//  10. review, through a second gateway on dataset rev, whose records ana and
+//      bob answered (imported) and `jury consolidate` rejected two of for
+//      disagreeing: ana (an annotator) sees no Review switch and the review
+//      API answers 403 EPERM; rita (`--role reviewer`) switches to Review by
+//      keyboard, sees why v1 waits, every response in a table and the form
+//      prefilled with the consolidation's answers, copies bob's with "Use
+//      these answers" and accepts (a screenshot of the review page goes to
+//      $JURY_WEB_ARTIFACTS); she skips v3, gets it again and rejects it with
+//      a note; `jury export --format records` has bob's values as the final
+//      ones with reviewed_by rita, and v3 rejected by her;
 //   and no page errors, CSP violations or sanitizer reports anywhere, and both
 //   servers exit 0 on SIGTERM. Known bugs are marked expectedFailure (xfail).
 // Stops at the first failure with a clear message; every child is killed on
@@ -266,6 +277,50 @@ for (let i = 1; i <= 20; i++) {
 }
 const RECORD = Object.fromEntries(RECORDS.map((r) => [r.id, r]));
 
+// Dataset rev: the same questions, consolidated with a rule that two disagreeing annotators fail.
+const REVIEW_DATASET = 'rev';
+const REVIEW_SETTINGS = { ...SETTINGS, consolidation: { accept: { min_agreement: { topic: 1 } } } };
+const REVIEW_PROMPTS = {
+  v1: '🧾 Order 7001 arrived without the lamp.',
+  v2: '🙂 Order 7002 was perfect, thanks.',
+  v3: '📦 Box 7003 came crushed.',
+};
+// Code-point offsets of each [substring, label] in text.
+function spansIn(text, marks) {
+  return marks.map(([sub, label]) => {
+    const i = text.indexOf(sub);
+    expect(i >= 0, `test bug: "${sub}" not in ${JSON.stringify(text)}`);
+    return { start: cp(text, i), end: cp(text, i) + [...sub].length, label };
+  });
+}
+// What ana and bob answered (imported as their submitted responses): v1 and v3 disagree on the
+// topic, so `jury consolidate` rejects them and they wait for a reviewer; v2 is accepted.
+const REVIEW_ANSWERS = {
+  v1: {
+    ana: { reply: 'We will send the lamp today.', quality: 2, topic: 'billing', issues: ['wrong'],
+           best: ['reply-b', 'reply-a', 'reply-c'], entities: spansIn(REVIEW_PROMPTS.v1, [['7001', 'order-id']]) },
+    bob: { reply: 'Sorry! The lamp from order 7001 ships today.', quality: 4, topic: 'shipping', issues: ['rude', 'vague'],
+           best: ['reply-c', 'reply-a', 'reply-b'], entities: spansIn(REVIEW_PROMPTS.v1, [['7001', 'order-id'], ['lamp', 'product']]) },
+  },
+  v2: {
+    ana: { reply: 'Glad to hear it!', quality: 5, topic: 'other', issues: ['vague'], best: ['reply-a', 'reply-b', 'reply-c'], entities: [] },
+    bob: { reply: 'Glad to hear it!', quality: 5, topic: 'other', issues: ['vague'], best: ['reply-a', 'reply-b', 'reply-c'], entities: [] },
+  },
+  v3: {
+    ana: { reply: 'A new box is on its way.', quality: 3, topic: 'shipping', issues: ['wrong'], best: ['reply-a', 'reply-b', 'reply-c'],
+           entities: spansIn(REVIEW_PROMPTS.v3, [['7003', 'order-id']]) },
+    // Record text from annotators is untrusted too.
+    bob: { reply: XSS.suggestion, quality: 1, topic: 'other', issues: ['vague'], best: ['reply-b', 'reply-c', 'reply-a'], entities: [] },
+  },
+};
+const REVIEW_RECORDS = Object.entries(REVIEW_PROMPTS).map(([id, prompt]) => {
+  const responses = {};
+  for (const [who, values] of Object.entries(REVIEW_ANSWERS[id])) {
+    for (const [q, value] of Object.entries(values)) (responses[q] = responses[q] || []).push({ value, user_id: who });
+  }
+  return { id, fields: { prompt }, responses };
+});
+
 // ---------------------------------------------------------------------------
 // Page conventions (worker/WEB.md and the page's own selectors).
 
@@ -495,6 +550,18 @@ function normalise(resps) {
     out[id] = { status: r.status, values };
   }
   return out;
+}
+
+// `jury export DATASET --format records`: record id -> its line.
+function exportRecords(store, dataset) {
+  const out = jury(store, ['export', dataset, '--format', 'records']);
+  const got = {};
+  for (const line of out.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const r = JSON.parse(line);
+    got[r.id] = r;
+  }
+  return got;
 }
 
 function liveStatus(store) {
@@ -1004,6 +1071,198 @@ async function main() {
       return `${rec.id} answered by bob at ${soloBase}`;
     });
 
+    // 10. Review through a gateway on dataset rev.
+    let webRev = null;
+    let revBase;
+    await check('review setup: dataset rev consolidated (v1, v3 rejected for disagreeing), rita a reviewer, a gateway on rev', async () => {
+      const settingsFile = path.join(tmp, 'rev-settings.json');
+      fs.writeFileSync(settingsFile, JSON.stringify(REVIEW_SETTINGS));
+      jury(store, ['dataset', 'create', REVIEW_DATASET, '--settings', settingsFile]);
+      jury(store, ['import', REVIEW_DATASET, '-'], { input: REVIEW_RECORDS.map((r) => JSON.stringify(r)).join('\n') + '\n' });
+      const c = JSON.parse(jury(store, ['consolidate', REVIEW_DATASET, '--json']));
+      expectEq([c.accepted, c.rejected, c.pending], [1, 2, 0], 'jury consolidate rev: accepted, rejected, pending');
+      const out = jury(store, ['annotator', 'add', 'rita', '--role', 'reviewer', '--datasets', REVIEW_DATASET, '--web-token',
+                               '--out', path.join(tmp, 'rita.key'), '--endpoint', endpoint]);
+      const m = out.match(/^web-token: (rita:\S+)$/m);
+      expect(m, `jury annotator add rita --web-token printed no "web-token: rita:SECRET" line:\n${out}`);
+      tokens.rita = m[1];
+      jury(store, ['annotator', 'grant', 'ana', REVIEW_DATASET]);
+      const st = JSON.parse(jury(store, ['status', REVIEW_DATASET, '--json']));
+      expectEq(st.review, { waiting: 2, reviewed: 0 }, 'jury status rev: review');
+      webRev = startChild('juror-web-rev', JUROR_BIN, ['web', '--gateway', '--key', path.join(tmp, 'gw.key'), '--dataset', REVIEW_DATASET,
+                                                       '--listen', '127.0.0.1:0', '-v'], tmp);
+      const g = await waitFor(() => {
+        expect(webRev.exitCode === null, `juror web (rev) exited with ${webRev.exitCode}:\n${tail(webRev.err)}`);
+        return webRev.out.match(/^juror web: gateway for dataset rev at (http:\/\/\S+)/m);
+      }, UI_TIMEOUT_MS, 'the "juror web: gateway for dataset rev at http://..." line');
+      revBase = new URL(g[1]).origin;
+      diagnostics.push(() => console.log(`--- ${webRev.label} (${webRev.logPath}), last lines:\n${tail(webRev.err + webRev.out)}`));
+    });
+
+    const newRevPage = async (who) => {
+      const ctx = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+      const page = await ctx.newPage();
+      page.setDefaultTimeout(UI_TIMEOUT_MS);
+      const w = watch(page, who);
+      pages.push({ page, w });
+      await page.goto(revBase + '/');
+      return { page, w };
+    };
+
+    await check('review: ana (an annotator) sees no Review switch; POST /api/review/fetch and /api/review answer 403 EPERM', async () => {
+      const { page } = await newRevPage('ana-rev');
+      const resp = await login(page, tokens.ana);
+      expectEq(resp.status(), 200, 'ana\'s POST /api/login status at the rev gateway');
+      // Every record of rev is complete: nothing to annotate.
+      await page.locator('#done').waitFor({ state: 'visible' });
+      const s = await api(page, 'GET', '/api/session');
+      expectEq([s.status, s.json.role, s.json.review], [200, 'annotator', false], 'GET /api/session: role, review');
+      expect(await page.locator('#mode-switch').isHidden(), 'the Annotate | Review switch is shown to an annotator');
+      expect(await page.locator('#mode-review').isHidden(), 'the Review button is shown to an annotator');
+      const f = await api(page, 'POST', '/api/review/fetch', { body: { n: 5 }, csrf: s.json.csrf });
+      expectEq([f.status, f.json && f.json.error, f.json && f.json.message], [403, 'EPERM',
+               'review_fetch: ana has the role annotator; reviewing needs the role reviewer or admin'], 'POST /api/review/fetch as ana');
+      const d = await api(page, 'POST', '/api/review', { body: { record: 'v1', accept: false }, csrf: s.json.csrf });
+      expectEq([d.status, d.json && d.json.error], [403, 'EPERM'], `POST /api/review as ana (${d.text})`);
+      await page.click(SEL.logout);
+      await page.locator(SEL.loginToken).waitFor({ state: 'visible' });
+      await page.context().close();
+    });
+
+    const rita = await newRevPage('rita');
+    let v1 = null;
+    await check('review: rita switches to Review by keyboard, sees why v1 waits, every response and the consolidation\'s answers in the form', async () => {
+      const { page } = rita;
+      const resp = await login(page, tokens.rita);
+      expectEq(resp.status(), 200, 'rita\'s POST /api/login status');
+      expectEq([(await resp.json()).role, (await resp.json()).review], ['reviewer', true], 'the login reply: role, review');
+      await page.locator('#done').waitFor({ state: 'visible' });
+      await page.locator('#mode-review').waitFor({ state: 'visible' });
+      expectEq(await page.locator('#mode-review').getAttribute('aria-pressed'), 'false', '#mode-review aria-pressed before');
+      const fetched = page.waitForResponse((r) => r.url().endsWith('/api/review/fetch'), { timeout: UI_TIMEOUT_MS });
+      await page.locator('#mode-review').focus();
+      await page.keyboard.press('Enter');
+      const f = await fetched;
+      expectEq(f.status(), 200, 'POST /api/review/fetch status');
+      const recs = (await f.json()).records;
+      expectEq(recs.map((r) => r.id), ['v1'], 'the records fetched (one: nothing was skipped)');
+      v1 = recs[0];
+      expectEq([v1.why, v1.reason], [['rejected'], 'agreement on "topic" below min_agreement 1'], 'v1: why and reason');
+      expectEq(v1.responses.map((r) => [r.annotator, r.status, r.values]),
+               [['ana', 'submitted', REVIEW_ANSWERS.v1.ana], ['bob', 'submitted', REVIEW_ANSWERS.v1.bob]], 'v1: the responses');
+      expect(v1.unified && typeof v1.unified.reply === 'string', `v1: the consolidation's answers: ${JSON.stringify(v1.unified)}`);
+      expectEq(await page.locator('#mode-review').getAttribute('aria-pressed'), 'true', '#mode-review aria-pressed after');
+      await page.locator('#accept').waitFor({ state: 'visible' });
+      expect(await page.locator('#submit').isHidden(), '#submit is shown in review mode');
+      expectEq(await page.locator('#record-id').textContent(), 'v1', '#record-id');
+      const why = await page.locator('#review-why').textContent();
+      for (const t of ['Rejected by the consolidation', 'agreement on "topic" below min_agreement 1']) {
+        expect(why.includes(t), `#review-why does not say "${t}": ${JSON.stringify(why)}`);
+      }
+      expectEq(await page.locator('#responses-table thead th').allTextContents(), ['Question', 'Consolidation', 'ana', 'bob'],
+               'the columns of the responses table');
+      const row = (q) => page.locator(`#responses-table tr[data-row="${q}"] td`).allTextContents();
+      expectEq(await row('reply'), [v1.unified.reply, REVIEW_ANSWERS.v1.ana.reply, REVIEW_ANSWERS.v1.bob.reply], 'the reply row');
+      expectEq(await row('topic'), [{ billing: 'Billing', shipping: 'Shipping', other: 'Other' }[v1.unified.topic], 'Billing', 'Shipping'], 'the topic row');
+      expectEq(await row('issues'), [v1.unified.issues.join(', ') || '(none)', 'wrong', 'rude, vague'], 'the issues row');
+      expectEq((await row('entities')).slice(1), ['“7001” order-id', '“7001” order-id“lamp” product'], 'the entities row (ana, bob)');
+      expectEq(await page.locator('#responses-table tr.differs').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-row'))),
+               ['reply', 'quality', 'topic', 'issues', 'best', 'entities'], 'the rows marked as differing');
+      // The form starts from the consolidation's answers.
+      expectEq(await page.locator(SEL.textInput('reply')).inputValue(), v1.unified.reply, 'the reply in the form');
+      expectEq(await pressed(page, SEL.rating('quality', v1.unified.quality)), 'true', 'the consolidation\'s quality is pressed');
+      expectEq(await pressed(page, SEL.label('topic', v1.unified.topic)), 'true', 'the consolidation\'s topic is pressed');
+      expect((await page.locator('#review-source').textContent()).includes('consolidation'), '#review-source names the consolidation');
+      return `unified ${JSON.stringify(v1.unified)}`;
+    });
+
+    await check('review: refused decisions: no X-CSRF-Token 403, accept without values 400, a bad value 422 naming the question', async () => {
+      const { page } = rita;
+      const { json: { csrf } } = await api(page, 'GET', '/api/session');
+      const c = await api(page, 'POST', '/api/review', { body: { record: 'v1', accept: false } });
+      expectEq([c.status, c.json && c.json.error], [403, 'ECSRF'], 'POST /api/review without X-CSRF-Token');
+      const n = await api(page, 'POST', '/api/review', { body: { record: 'v1', accept: true }, csrf });
+      expectEq([n.status, n.json && n.json.error], [400, 'EPROTO'], `accept without values (${n.text})`);
+      const x = await api(page, 'POST', '/api/review', { body: { record: 'v1', accept: true, values: { ...REVIEW_ANSWERS.v1.bob, quality: 9 } }, csrf });
+      expectEq([x.status, x.json && x.json.error, x.json && x.json.question], [422, 'EINVAL', 'quality'], `a rating of 9 (${x.text})`);
+      const k = await api(page, 'POST', '/api/review/fetch', { body: { n: 0 }, csrf });
+      expectEq([k.status, k.json && k.json.error], [400, 'EPROTO'], `n 0 (${k.text})`);
+      const st = JSON.parse(jury(store, ['status', REVIEW_DATASET, '--json']));
+      expectEq(st.review, { waiting: 2, reviewed: 0 }, 'jury status rev: review, nothing decided');
+    });
+
+    await check('review: "Use these answers" of bob fills the form with his answers; Accept stores them, reviewed_by rita in the export', async () => {
+      const { page } = rita;
+      await page.click('#responses-table button[data-action="use-answers"][data-annotator="bob"]');
+      const bob = REVIEW_ANSWERS.v1.bob;
+      expectEq(await page.locator(SEL.textInput('reply')).inputValue(), bob.reply, 'the reply after copying bob\'s');
+      expectEq(await pressed(page, SEL.rating('quality', bob.quality)), 'true', 'bob\'s quality is pressed');
+      for (const l of ['billing', 'shipping', 'other']) {
+        expectEq(await pressed(page, SEL.label('topic', l)), String(l === bob.topic), `topic ${l} aria-pressed`);
+      }
+      for (const l of ['rude', 'wrong', 'vague']) {
+        expectEq(await pressed(page, SEL.label('issues', l)), String(bob.issues.includes(l)), `issues ${l} aria-pressed`);
+      }
+      expectEq(await rankOrder(page, 'best'), bob.best, 'the ranking after copying bob\'s');
+      expectEq(await page.locator(`${SEL.question('entities')} .span-item`).evaluateAll((els) => els.map((e) => [
+        Number(e.getAttribute('data-start')), Number(e.getAttribute('data-end')), e.getAttribute('data-label')])),
+               bob.entities.map((x) => [x.start, x.end, x.label]), 'the spans after copying bob\'s');
+      expect((await page.locator('#review-source').textContent()).includes('bob'), '#review-source names bob');
+      expectEq(await page.locator('#responses-table th.is-source').allTextContents(), ['bob'], 'the column marked as the form\'s');
+      const shot = path.join(ARTIFACTS, 'juror-web-review.png');
+      await page.locator('#guidelines').evaluate((d) => { d.open = false; });
+      await page.setViewportSize({ width: 1280, height: 1800 });
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.screenshot({ path: shot });
+      await page.setViewportSize({ width: 1280, height: 1000 });
+      console.log(`      screenshot: ${shot}`);
+      await page.fill('#review-note', 'bob read the order right');
+      const decided = page.waitForResponse((r) => r.url().endsWith('/api/review'), { timeout: UI_TIMEOUT_MS });
+      await page.click('#accept');
+      const d = await decided;
+      const sent = d.request().postDataJSON();
+      expectEq([d.status(), await d.json()], [200, { ok: true }], 'POST /api/review status and reply');
+      expectEq([sent.record, sent.accept, sent.note], ['v1', true, 'bob read the order right'], 'the decision sent');
+      expectEq(normalise({ v1: { status: 'x', values: sent.values } }), normalise({ v1: { status: 'x', values: bob } }), 'the values sent');
+      const line = exportRecords(store, REVIEW_DATASET).v1;
+      expectEq([line.decision, line.reason, line.reviewed_by, line.review_note], ['accepted', null, 'rita', 'bob read the order right'],
+               'v1 in jury export --format records: decision, reason, reviewed_by, review_note');
+      expectEq(normalise({ v1: { status: 'x', values: line.unified } }), normalise({ v1: { status: 'x', values: bob } }),
+               'v1\'s final values in the export: bob\'s');
+      await waitFor(async () => (await page.locator('#record-id').textContent()) === 'v3', UI_TIMEOUT_MS, 'v3 shown next');
+    });
+
+    await check('review: v3 skipped comes again (nothing else waits), then rejected with a note; the queue is empty; no injected code ran', async () => {
+      const { page } = rita;
+      // bob's reply holds <script> and <img onerror>: text in the table, never run.
+      const cell = await page.locator('#responses-table tr[data-row="reply"] td[data-col="response-1"]').textContent();
+      expectEq(cell, XSS.suggestion, 'bob\'s reply to v3 in the table, as text');
+      expectEq(await page.evaluate(() => window.__pwned), undefined, 'window.__pwned (set only by injected code that ran)');
+      expectEq(await page.locator('#responses-table img, #responses-table script').count(), 0, 'elements injected into the table');
+      const fetched = page.waitForResponse((r) => r.url().endsWith('/api/review/fetch'), { timeout: UI_TIMEOUT_MS });
+      await page.click('#review-skip');
+      expectEq((await (await fetched).json()).records.map((r) => r.id), ['v3'], 'the records fetched after skipping v3');
+      await page.locator('#status', { hasText: 'You skipped every record that waits' }).waitFor();
+      expectEq(await page.locator('#record-id').textContent(), 'v3', 'v3 shown again');
+      await page.fill('#review-note', 'the box photo is missing');
+      const decided = page.waitForResponse((r) => r.url().endsWith('/api/review'), { timeout: UI_TIMEOUT_MS });
+      await page.click('#reject');
+      const d = await decided;
+      expectEq([d.status(), d.request().postDataJSON()], [200, { record: 'v3', accept: false, note: 'the box photo is missing' }],
+               'POST /api/review (reject) status and body');
+      await page.locator('#review-done').waitFor({ state: 'visible' });
+      const lines = exportRecords(store, REVIEW_DATASET);
+      expectEq([lines.v3.decision, lines.v3.reason, lines.v3.reviewed_by, lines.v3.review_note],
+               ['rejected', 'rejected by reviewer rita: the box photo is missing', 'rita', 'the box photo is missing'], 'v3 in the export');
+      expectEq([lines.v2.decision, lines.v2.reviewed_by], ['accepted', null], 'v2 in the export (accepted by the consolidation)');
+      const st = JSON.parse(jury(store, ['status', REVIEW_DATASET, '--json']));
+      expectEq(st.review, { waiting: 0, reviewed: 2 }, 'jury status rev: review');
+      // Back to annotating: nothing left there either.
+      await page.click('#mode-annotate');
+      await page.locator('#done').waitFor({ state: 'visible' });
+      expectEq(await page.locator('#mode-review').getAttribute('aria-pressed'), 'false', '#mode-review aria-pressed after switching back');
+    });
+
     await check('no page errors, no console errors but the refused requests made on purpose (400/401/403/404/409/413/415/422/503)', async () => {
       const errs = [];
       for (const { w } of pages) {
@@ -1018,7 +1277,8 @@ async function main() {
     await check('juror web and jury serve stop cleanly on SIGTERM, no sanitizer reports', async () => {
       await browser.close();
       browser = null;
-      for (const c of [web, serve]) {
+      for (const c of [web, webRev, serve]) {
+        if (!c) continue;
         const r = await stopChild(c);
         expectEq(r, { code: 0, signal: null }, `${c.label}'s exit after SIGTERM`);
         expect(!SANITIZER_RE.test(c.err), `sanitizer report from ${c.label}:\n${tail(c.err, 60)}`);

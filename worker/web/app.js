@@ -1,4 +1,5 @@
-/* jury: the annotation page served by `juror web` (worker/WEB.md is its API).
+/* jury: the annotation page served by `juror web` (worker/WEB.md is its API), with a review mode
+ * for reviewers and admins.
  *
  * Plain script, no dependencies. Record text is untrusted: it only ever reaches the DOM through
  * createElement + textContent (the markdown renderer below builds nodes, never HTML strings), and
@@ -696,7 +697,10 @@
     leaseTimer: 0,
     view: 'loading',
     loadSeq: 0,
-    dragItem: null
+    dragItem: null,
+    work: 'annotate', /* what the page does: 'annotate' or 'review' (WEB.md, "Review") */
+    canReview: false, /* the session's role is offered review ("review" of /api/session) */
+    skipped: null /* review: ids skipped for now, shown again only when nothing else waits */
   };
 
   /* ------------------------------------------------------------------------------------------
@@ -791,8 +795,13 @@
     S.pending = 0;
     S.offline = false;
     S.loadSeq++;
+    S.work = 'annotate';
+    S.canReview = false;
+    S.skipped = null;
+    renderWork();
     clear($('questions'));
     clear($('fields'));
+    clear($('responses-table'));
     setView('login');
     var err = $('login-error');
     err.textContent = error || '';
@@ -851,6 +860,11 @@
     $('dataset').textContent = S.dataset;
     document.title = (S.dataset ? S.dataset + ' · ' : '') + 'jury';
     renderGuidelines();
+    S.work = 'annotate';
+    S.skipped = new Set();
+    S.canReview = sess.review === true;
+    show($('mode-switch'), S.canReview);
+    renderWork();
     setView('app');
     setProgress(sess.progress);
     applyState(sess);
@@ -914,6 +928,7 @@
     if (!isObject(d)) return;
     if (typeof d.pending === 'number') S.pending = d.pending;
     if (d.progress) setProgress(d.progress);
+    if (typeof d.review === 'boolean' && d.review !== S.canReview) setCanReview(d.review);
     if (typeof d.connected === 'boolean') setOffline(!d.connected, false);
     else renderPending();
   }
@@ -958,7 +973,7 @@
         var wasOffline = S.offline;
         applyState(r.data);
         /* back online while waiting for a record: try at once */
-        if (wasOffline && !S.offline && !S.record && !S.busy) loadNext(true);
+        if (wasOffline && !S.offline && !S.record && !S.busy) loadWork(true);
       } else if (r.network || r.status === 503) {
         setOffline(true, r.network);
       }
@@ -981,7 +996,7 @@
 
   function setBusy(on) {
     S.busy = on;
-    ['submit', 'save-draft', 'discard'].forEach(function (id) {
+    ['submit', 'save-draft', 'discard', 'accept', 'reject', 'review-skip'].forEach(function (id) {
       $(id).disabled = on;
     });
     $('answer').setAttribute('aria-busy', on ? 'true' : 'false');
@@ -994,6 +1009,7 @@
   function showPane(which) {
     show($('workspace'), which === 'record');
     show($('done'), which === 'done');
+    show($('review-done'), which === 'review-done');
     show($('waiting'), which === 'waiting');
   }
 
@@ -1004,7 +1020,7 @@
     var seq = ++S.loadSeq;
     setBusy(true);
     var r = await call('POST', '/api/next', {});
-    if (seq !== S.loadSeq || S.view !== 'app') return;
+    if (seq !== S.loadSeq || S.view !== 'app' || S.work !== 'annotate') return;
     setBusy(false);
     if (r.handled) return;
     if (r.ok) {
@@ -1056,16 +1072,19 @@
     }
     var left = until - Date.now();
     var at = new Date(until).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    var review = !!S.record.review;
     if (left <= 0) {
-      p.textContent = 'Your hold on this record has run out; it may go to someone else.';
+      p.textContent = review
+        ? 'Your hold on this record has run out; another reviewer may take it.'
+        : 'Your hold on this record has run out; it may go to someone else.';
       p.classList.add('lease-warn');
     } else if (left < 120000) {
       var secs = Math.ceil(left / 1000);
       p.textContent = 'Held for you for ' + Math.floor(secs / 60) + ':' + String(secs % 60).padStart(2, '0') +
-        ' more. Save a draft to keep it longer.';
+        ' more.' + (review ? '' : ' Save a draft to keep it longer.');
       p.classList.add('lease-warn');
     } else {
-      p.textContent = 'Held for you until ' + at;
+      p.textContent = (review ? 'Held for your review until ' : 'Held for you until ') + at;
       p.classList.remove('lease-warn');
     }
   }
@@ -1077,15 +1096,18 @@
     return name;
   }
 
-  function showRecord(rec, focus) {
+  /* Shows rec: to answer, or (review not null: what showReviewRecord makes) to review. */
+  function showRecord(rec, focus, review) {
     disposeRecord();
     S.record = {
       id: String(rec.id),
       raw: rec,
       fields: isObject(rec.fields) ? rec.fields : {},
       suggestions: isObject(rec.suggestions) ? rec.suggestions : {},
-      draft: isObject(rec.draft) ? rec.draft : null,
-      leaseUntil: leaseMillis(rec.lease_expires)
+      /* the values the form starts from: a saved draft, or under review the chosen column's */
+      draft: review ? review.source.values : isObject(rec.draft) ? rec.draft : null,
+      leaseUntil: leaseMillis(rec.lease_expires),
+      review: review || null
     };
     setFormError('');
     $('record-id').textContent = S.record.id;
@@ -1113,23 +1135,32 @@
       if (isObject(f)) fbox.appendChild(renderField(f, own(S.record.fields, f.name)));
     });
 
-    /* questions */
-    var qbox = $('questions');
-    clear(qbox);
-    S.qs = [];
-    var questions = Array.isArray(S.settings.questions) ? S.settings.questions : [];
-    questions.forEach(function (q) {
-      if (!isObject(q) || typeof q.name !== 'string') return;
-      var w = buildQuestion(q);
-      S.qs.push(w);
-      qbox.appendChild(w.el);
-      w.refresh();
-    });
+    renderReview();
+    buildQuestions();
     showPane('record');
     S.qs.forEach(function (w) {
       if (w.afterMount) w.afterMount();
     });
     if (focus) focusFirstQuestion();
+  }
+
+  function settingsQuestions() {
+    return (Array.isArray(S.settings.questions) ? S.settings.questions : []).filter(function (q) {
+      return isObject(q) && typeof q.name === 'string';
+    });
+  }
+
+  /* The form: one widget per question, prefilled from S.record (draft, else suggestion). */
+  function buildQuestions() {
+    var qbox = $('questions');
+    clear(qbox);
+    S.qs = [];
+    settingsQuestions().forEach(function (q) {
+      var w = buildQuestion(q);
+      S.qs.push(w);
+      qbox.appendChild(w.el);
+      w.refresh();
+    });
   }
 
   /* A new record starts at the top of the page; focus goes to the first question's control. */
@@ -1210,6 +1241,8 @@
     var d = S.record.draft;
     var dv = own(d, q.name);
     if (dv !== null && dv !== undefined) return { value: dv, from: 'draft' };
+    /* under review the form holds exactly the column chosen (#review-source says which) */
+    if (S.record.review) return null;
     var s = suggestionFor(q);
     if (s) return { value: s.value, from: 'suggestion' };
     return null;
@@ -1237,7 +1270,9 @@
       box.appendChild(renderMarkdown(q.description, el('div', { className: 'q-desc', id: descId })));
     }
     var sug = suggestionFor(q);
-    if (sug) {
+    if (S.record.review) {
+      /* what the form holds is said once, above the questions */
+    } else if (sug) {
       var bits = ['Suggestion'];
       if (typeof sug.agent === 'string' && sug.agent) bits.push('by ' + sug.agent);
       if (typeof sug.score === 'number') bits.push('(score ' + Math.round(sug.score * 100) / 100 + ')');
@@ -1977,8 +2012,15 @@
   }
 
   async function submit() {
-    if (S.busy || !S.record || S.view !== 'app') return;
+    if (S.busy || !S.record || S.record.review || S.view !== 'app') return;
     clearErrors();
+    if (!checkComplete()) return;
+    await respond('submitted', collect(false));
+  }
+
+  /* Whether every required question is answered and every answer valid; otherwise flags each
+   * question that is not and focuses the first. */
+  function checkComplete() {
     var bad = [];
     S.qs.forEach(function (w) {
       var msg = null;
@@ -1989,24 +2031,38 @@
         bad.push(w);
       }
     });
-    if (bad.length) {
-      setStatus(bad.length === 1 ? 'One question needs your attention.' : bad.length + ' questions need your attention.', 'error');
-      var t = bad[0].focusTarget ? bad[0].focusTarget() : null;
-      (t || bad[0].el).focus();
-      bad[0].el.scrollIntoView({ block: 'nearest' });
-      return;
+    if (!bad.length) return true;
+    setStatus(bad.length === 1 ? 'One question needs your attention.' : bad.length + ' questions need your attention.', 'error');
+    var t = bad[0].focusTarget ? bad[0].focusTarget() : null;
+    (t || bad[0].el).focus();
+    bad[0].el.scrollIntoView({ block: 'nearest' });
+    return false;
+  }
+
+  /* A 422 from the coordinator: the message goes next to the question it names, else above the
+   * form. */
+  function showInvalid(r) {
+    var d = r.data;
+    var w = typeof d.question === 'string' ? S.qs.find(function (x) { return x.name === d.question; }) : null;
+    var msg = message(r, 'This answer is not valid.');
+    if (w) {
+      w.setError(msg);
+      var t = w.focusTarget ? w.focusTarget() : null;
+      (t || w.el).focus();
+    } else {
+      setFormError(msg);
+      $('form-error').scrollIntoView({ block: 'nearest' });
     }
-    await respond('submitted', collect(false));
   }
 
   async function discard() {
-    if (S.busy || !S.record || S.view !== 'app') return;
+    if (S.busy || !S.record || S.record.review || S.view !== 'app') return;
     clearErrors();
     await respond('discarded', null);
   }
 
   async function saveDraft() {
-    if (S.busy || !S.record || S.view !== 'app') return;
+    if (S.busy || !S.record || S.record.review || S.view !== 'app') return;
     clearErrors();
     var bad = null;
     S.qs.forEach(function (w) {
@@ -2065,16 +2121,7 @@
     }
     setStatus('');
     if (r.status === 422) {
-      var w = typeof d.question === 'string' ? S.qs.find(function (x) { return x.name === d.question; }) : null;
-      var msg = message(r, 'This answer is not valid.');
-      if (w) {
-        w.setError(msg);
-        var t = w.focusTarget ? w.focusTarget() : null;
-        (t || w.el).focus();
-      } else {
-        setFormError(msg);
-        $('form-error').scrollIntoView({ block: 'nearest' });
-      }
+      showInvalid(r);
       return;
     }
     if (r.status === 409) {
@@ -2102,6 +2149,438 @@
       return;
     }
     showLogin('You are signed out.');
+  }
+
+  /* ------------------------------------------------------------------------------------------
+   * Review (WEB.md, "Review"): for reviewers and admins, the records that wait for a final
+   * decision, each with every annotator's response and the consolidation's answers; the form is
+   * the answering form, prefilled with the consolidation's answers (or a response's, copied with
+   * "Use these answers"); Accept stores those answers as the record's final ones, Reject keeps
+   * the record out; both may carry a note. The page holds one record to review at a time.
+   * ---------------------------------------------------------------------------------------- */
+
+  var REVIEW_FETCH_MAX = 100; /* the most records /api/review/fetch hands over */
+  var NOTE_MAX_BYTES = 1024;
+  var REVIEW_WHY = {
+    contested: 'Contested: the annotators never reached the agreement asked',
+    rejected: 'Rejected by the consolidation'
+  };
+
+  /* What is being done now, annotating or reviewing: loads the next record of it. */
+  function loadWork(focus) {
+    return S.work === 'review' ? loadReview(focus) : loadNext(focus);
+  }
+
+  function renderWork() {
+    var review = S.work === 'review';
+    $('mode-annotate').setAttribute('aria-pressed', review ? 'false' : 'true');
+    $('mode-review').setAttribute('aria-pressed', review ? 'true' : 'false');
+    show($('actions'), !review);
+    show($('review-panel'), review);
+    document.body.classList.toggle('reviewing', review);
+  }
+
+  /* The session's role may review or not (the coordinator decides at every review request). */
+  function setCanReview(on) {
+    S.canReview = !!on;
+    show($('mode-switch'), S.canReview);
+    if (!S.canReview && S.work === 'review') setWork('annotate', 'Your role no longer includes review.');
+  }
+
+  /* Switches between annotating and reviewing. A record under review goes back to the other
+   * reviewers at once; a record to answer stays leased to this session and is shown again first
+   * (unsaved changes to it are lost: save a draft first). note: an error to show afterwards. */
+  async function setWork(work, note) {
+    if (work === S.work || S.view !== 'app' || (work === 'review' && !S.canReview)) return;
+    var rec = S.record;
+    S.loadSeq++;
+    clearTimeout(S.nextPoll);
+    S.nextPoll = 0;
+    disposeRecord();
+    S.record = null;
+    S.qs = [];
+    clear($('questions'));
+    setBusy(false);
+    S.work = work;
+    renderWork();
+    clearErrors();
+    noteError('');
+    setStatus(note || '', note ? 'error' : '');
+    if (note) announce(note);
+    else announce(work === 'review' ? 'Review mode' : 'Annotate mode');
+    if (rec && rec.review) api('POST', '/api/release', { record: rec.id });
+    if (work === 'review') S.skipped = new Set();
+    await loadWork(true);
+  }
+
+  /* POST /api/review/fetch and show the first record not skipped. */
+  async function loadReview(focus) {
+    clearTimeout(S.nextPoll);
+    S.nextPoll = 0;
+    var seq = ++S.loadSeq;
+    setBusy(true);
+    /* one more than the records skipped, so that one not skipped comes if any waits */
+    var n = Math.min(REVIEW_FETCH_MAX, S.skipped.size + 1);
+    var r = await call('POST', '/api/review/fetch', { n: n });
+    if (seq !== S.loadSeq || S.view !== 'app' || S.work !== 'review') return;
+    setBusy(false);
+    if (r.handled) return;
+    if (r.ok) {
+      var list = (Array.isArray(r.data.records) ? r.data.records : []).filter(function (x) {
+        return isObject(x) && x.id !== undefined && x.id !== null;
+      });
+      var pick = list.find(function (x) { return !S.skipped.has(String(x.id)); }) || null;
+      var again = false;
+      if (!pick && list.length) {
+        /* every record that waits was skipped: round again */
+        S.skipped.clear();
+        pick = list[0];
+        again = true;
+      }
+      /* the others fetched were skipped: back to the other reviewers */
+      list.forEach(function (x) {
+        if (x !== pick) api('POST', '/api/release', { record: String(x.id) });
+      });
+      if (!pick) {
+        disposeRecord();
+        S.record = null;
+        S.qs = [];
+        showPane('review-done');
+        S.nextPoll = setTimeout(function () {
+          loadReview(true);
+        }, 5000);
+        return;
+      }
+      showReviewRecord(pick, focus);
+      if (again) setStatus('You skipped every record that waits; here they are again.', 'warn');
+      return;
+    }
+    if (r.status === 403 && r.data.error === 'EPERM') {
+      S.canReview = false;
+      show($('mode-switch'), false);
+      setWork('annotate', message(r, 'You may not review records.'));
+      return;
+    }
+    disposeRecord();
+    S.record = null;
+    S.qs = [];
+    $('waiting-text').textContent = r.network
+      ? 'This page cannot reach the juror web server. Trying again…'
+      : r.status === 503
+        ? 'The coordinator cannot be reached right now. Trying again…'
+        : message(r, 'The records to review cannot be loaded (HTTP ' + r.status + ').') + ' Trying again…';
+    showPane('waiting');
+    S.nextPoll = setTimeout(function () {
+      loadReview(true);
+    }, 5000);
+  }
+
+  function cloneJson(v) {
+    return v === undefined ? undefined : JSON.parse(JSON.stringify(v));
+  }
+
+  /* A record of /api/review/fetch: its columns (the consolidation's answers, then each response),
+   * the form prefilled with the consolidation's. */
+  function showReviewRecord(rec, focus) {
+    var cols = [];
+    if (isObject(rec.unified)) {
+      cols.push({ key: 'consolidation', title: 'Consolidation', who: 'the consolidation', values: rec.unified, status: null });
+    }
+    (Array.isArray(rec.responses) ? rec.responses : []).forEach(function (x, k) {
+      if (!isObject(x)) return;
+      var name = typeof x.annotator === 'string' && x.annotator ? x.annotator : '(unknown)';
+      cols.push({ key: 'response-' + k, title: name, who: name, values: isObject(x.values) ? x.values : null,
+                  status: typeof x.status === 'string' ? x.status : null });
+    });
+    var review = {
+      why: (Array.isArray(rec.why) ? rec.why : []).map(String),
+      reason: typeof rec.reason === 'string' && rec.reason !== '' ? rec.reason : null,
+      cols: cols,
+      source: cols.length && cols[0].key === 'consolidation'
+        ? { key: 'consolidation', who: 'the consolidation', values: cloneJson(rec.unified) }
+        : { key: null, who: null, values: {} }
+    };
+    $('review-note').value = '';
+    noteError('');
+    showRecord(rec, focus, review);
+  }
+
+  /* The "why it waits" box, the responses table and the line saying what the form holds. */
+  function renderReview() {
+    var rv = S.record ? S.record.review : null;
+    show($('review-why'), !!rv);
+    show($('review-responses'), !!rv);
+    show($('review-source'), !!rv);
+    $('record-kind').textContent = rv ? 'Record to review' : 'Record';
+    if (!rv) return;
+    var words = $('review-why-words');
+    clear(words);
+    rv.why.forEach(function (w) {
+      words.appendChild(el('span', { className: 'why-tag', 'data-why': w, text: own(REVIEW_WHY, w) || w }));
+    });
+    var reason = $('review-reason');
+    reason.textContent = rv.reason ? 'Reason: ' + rv.reason : '';
+    show(reason, !!rv.reason);
+    renderResponses();
+    renderSource();
+  }
+
+  /* Canonical text of a value, for "the answers differ": sets sorted. */
+  function canonical(q, v) {
+    if (Array.isArray(v) && q.type === 'multi_label_selection') v = v.map(String).sort();
+    if (Array.isArray(v) && q.type === 'span') {
+      v = v.map(function (x) { return isObject(x) ? [x.start, x.end, x.label] : x; }).sort(function (a, b) {
+        return JSON.stringify(a) < JSON.stringify(b) ? -1 : JSON.stringify(a) > JSON.stringify(b) ? 1 : 0;
+      });
+    }
+    return JSON.stringify(v);
+  }
+
+  function titlesOf(spec) {
+    var m = new Map();
+    options(spec).forEach(function (o) { m.set(o.value, o.title); });
+    return m;
+  }
+
+  function noAnswer() {
+    return el('span', { className: 'muted' }, [
+      el('span', { 'aria-hidden': 'true', text: '—' }),
+      el('span', { className: 'visually-hidden', text: 'no answer' })
+    ]);
+  }
+
+  /* One answer as the table shows it: record text only ever as text. */
+  function answerNode(q, v) {
+    if (v === undefined || v === null) return noAnswer();
+    var titles;
+    switch (q.type) {
+      case 'text':
+        return el('div', { className: 'cell-text plain-text', text: toText(v) });
+      case 'rating':
+        return el('span', { className: 'cell-rating', text: String(v) });
+      case 'label_selection':
+      case 'multi_label_selection': {
+        titles = titlesOf(q.labels);
+        var list = Array.isArray(v) ? v : [v];
+        if (!list.length) return el('span', { className: 'muted', text: '(none)' });
+        return el('span', { text: list.map(function (x) { return titles.get(String(x)) || String(x); }).join(', ') });
+      }
+      case 'ranking': {
+        if (!Array.isArray(v)) break;
+        titles = titlesOf(q.values);
+        return el('ol', { className: 'cell-ranking' }, v.map(function (item) {
+          var tied = Array.isArray(item) ? item : [item];
+          return el('li', { text: tied.map(function (x) { return titles.get(String(x)) || String(x); }).join(' = ') });
+        }));
+      }
+      case 'span': {
+        if (!Array.isArray(v)) break;
+        if (!v.length) return el('span', { className: 'muted', text: '(nothing marked)' });
+        titles = titlesOf(q.labels);
+        var chars = Array.from(typeof own(S.record.fields, q.field) === 'string' ? own(S.record.fields, q.field) : '');
+        return el('ul', { className: 'cell-spans' }, v.map(function (x) {
+          if (!isObject(x)) return el('li', { text: JSON.stringify(x) });
+          var t = chars.slice(x.start, x.end).join('');
+          if (t.length > 60) t = t.slice(0, 57) + '…';
+          return el('li', null, [
+            el('span', { className: 'cell-span-text', text: '“' + t + '”' }), ' ',
+            el('span', { className: 'muted small', text: titles.get(String(x.label)) || String(x.label) })
+          ]);
+        }));
+      }
+      default:
+        break;
+    }
+    return el('span', { text: typeof v === 'object' ? JSON.stringify(v) : String(v) });
+  }
+
+  /* Questions down the side, the consolidation's answers and each response across; a row whose
+   * submitted answers differ is marked; "Use these answers" under each column. */
+  function renderResponses() {
+    var rv = S.record.review;
+    var table = $('responses-table');
+    clear(table);
+    table.appendChild(el('caption', { className: 'visually-hidden',
+      text: 'Answers to record ' + S.record.id + ': one row per question, one column per annotator' }));
+    var head = el('tr', null, el('th', { scope: 'col', text: 'Question' }));
+    rv.cols.forEach(function (c) {
+      var th = el('th', { scope: 'col', 'data-col': c.key, className: c.key === 'consolidation' ? 'col-consolidation' : null },
+                  el('span', { className: 'col-title', text: c.title }));
+      if (c.status && c.status !== 'submitted') th.appendChild(el('span', { className: 'col-status', text: c.status }));
+      head.appendChild(th);
+    });
+    table.appendChild(el('thead', null, head));
+    var body = el('tbody');
+    settingsQuestions().forEach(function (q) {
+      var title = typeof q.title === 'string' && q.title ? q.title : q.name;
+      var seen = new Set();
+      rv.cols.forEach(function (c) {
+        if (c.key === 'consolidation' || c.status !== 'submitted' || !c.values) return;
+        var v = own(c.values, q.name);
+        if (v !== undefined && v !== null) seen.add(canonical(q, v));
+      });
+      var differ = seen.size > 1;
+      var th = el('th', { scope: 'row' }, el('span', { text: title }));
+      if (differ) {
+        th.appendChild(el('span', { className: 'differ-mark', 'aria-hidden': 'true', title: 'the answers differ', text: '≠' }));
+        th.appendChild(el('span', { className: 'visually-hidden', text: ' (the answers differ)' }));
+      }
+      var tr = el('tr', { 'data-row': q.name, className: differ ? 'differs' : null }, th);
+      rv.cols.forEach(function (c) {
+        tr.appendChild(el('td', { 'data-col': c.key }, answerNode(q, c.values ? own(c.values, q.name) : undefined)));
+      });
+      body.appendChild(tr);
+    });
+    table.appendChild(body);
+    var foot = el('tr', null, el('td'));
+    rv.cols.forEach(function (c) {
+      var empty = !c.values || Object.keys(c.values).length === 0;
+      var b = el('button', { type: 'button', className: 'btn btn-small', 'data-action': 'use-answers',
+                             'data-col': c.key, 'data-annotator': c.key === 'consolidation' ? null : c.who,
+                             'aria-label': c.key === 'consolidation' ? 'Use the consolidation\u2019s answers' : 'Use ' + c.who + '\u2019s answers',
+                             text: 'Use these answers', disabled: empty });
+      b.addEventListener('click', function () {
+        useAnswers(c);
+      });
+      foot.appendChild(el('td', { 'data-col': c.key }, b));
+    });
+    table.appendChild(el('tfoot', null, foot));
+  }
+
+  /* Says what the form holds and marks that column. */
+  function renderSource() {
+    var rv = S.record.review;
+    var line = $('review-source');
+    if (rv.source.key === 'consolidation') {
+      line.textContent = 'The form holds the consolidation\u2019s answers. Change them, or copy a response\u2019s with “Use these answers”.';
+    } else if (rv.source.key) {
+      line.textContent = 'The form holds ' + rv.source.who + '\u2019s answers. Change them, or copy another column.';
+    } else {
+      line.textContent = 'No consolidation has decided this record yet: copy a response\u2019s answers with “Use these answers”, or answer yourself.';
+    }
+    Array.prototype.forEach.call($('responses-table').querySelectorAll('[data-col]'), function (cell) {
+      cell.classList.toggle('is-source', cell.getAttribute('data-col') === rv.source.key);
+    });
+  }
+
+  /* "Use these answers": the column's values replace what the form holds. */
+  function useAnswers(c) {
+    if (S.busy || !S.record || !S.record.review || !c.values) return;
+    var rv = S.record.review;
+    rv.source = { key: c.key, who: c.who, values: cloneJson(c.values) };
+    disposeRecord();
+    S.record.draft = rv.source.values;
+    buildQuestions();
+    S.qs.forEach(function (w) {
+      if (w.afterMount) w.afterMount();
+    });
+    clearErrors();
+    setStatus('');
+    renderSource();
+    announce((c.key === 'consolidation' ? 'The consolidation' : c.who) + '\u2019s answers are in the form');
+    $('answer').scrollTop = 0;
+    var w = S.qs[0];
+    if (w) {
+      var t = w.focusTarget ? w.focusTarget() : null;
+      (t || w.el).focus({ preventScroll: true });
+    }
+  }
+
+  function noteError(msg) {
+    var e = $('review-note-error');
+    e.textContent = msg || '';
+    show(e, !!msg);
+    $('review-note').setAttribute('aria-invalid', msg ? 'true' : 'false');
+  }
+
+  /* The note, or null when it is too long (flagged). */
+  function readNote() {
+    var note = $('review-note').value.trim();
+    var bytes = new TextEncoder().encode(note).length;
+    if (bytes > NOTE_MAX_BYTES) {
+      noteError('This note is ' + bytes + ' bytes long; at most ' + NOTE_MAX_BYTES + ' are allowed.');
+      $('review-note').focus();
+      return null;
+    }
+    return note;
+  }
+
+  async function reviewAccept() {
+    if (S.busy || !S.record || !S.record.review || S.view !== 'app') return;
+    clearErrors();
+    noteError('');
+    if (!checkComplete()) return;
+    var note = readNote();
+    if (note === null) return;
+    await decide(true, collect(false), note);
+  }
+
+  async function reviewReject() {
+    if (S.busy || !S.record || !S.record.review || S.view !== 'app') return;
+    clearErrors();
+    noteError('');
+    var note = readNote();
+    if (note === null) return;
+    await decide(false, null, note);
+  }
+
+  /* "Skip for now": the record goes back to the other reviewers; this page shows it again only
+   * when nothing else waits. */
+  async function reviewSkip() {
+    if (S.busy || !S.record || !S.record.review || S.view !== 'app') return;
+    var rec = S.record;
+    S.skipped.add(rec.id);
+    setBusy(true);
+    await call('POST', '/api/release', { record: rec.id });
+    if (S.record !== rec) return;
+    setBusy(false);
+    setStatus('Skipped ' + rec.id + ' for now.', 'ok');
+    disposeRecord();
+    await loadReview(true);
+  }
+
+  async function decide(accept, values, note) {
+    var rec = S.record;
+    var body = { record: rec.id, accept: accept };
+    if (values) body.values = values;
+    if (note) body.note = note;
+    setBusy(true);
+    setStatus(accept ? 'Accepting…' : 'Rejecting…');
+    var r = await call('POST', '/api/review', body);
+    if (S.record !== rec) return; /* logged out or replaced meanwhile */
+    setBusy(false);
+    if (r.handled) return;
+    if (r.ok) {
+      setStatus((accept ? 'Accepted ' : 'Rejected ') + rec.id + '. Here is the next record to review.', 'ok');
+      disposeRecord();
+      await loadReview(true);
+      return;
+    }
+    setStatus('');
+    if (r.status === 422) {
+      showInvalid(r);
+      return;
+    }
+    if (r.status === 409) {
+      setStatus(message(r, 'This record is no longer yours to review.') + ' Your decision was not stored; here is the next record.', 'error');
+      disposeRecord();
+      await loadReview(true);
+      return;
+    }
+    if (r.status === 403 && r.data.error === 'EPERM') {
+      S.canReview = false;
+      show($('mode-switch'), false);
+      setWork('annotate', message(r, 'You may not review records.'));
+      return;
+    }
+    var text;
+    if (r.network) text = 'This page cannot reach the juror web server; nothing was stored. Try again in a moment.';
+    else if (r.status === 503) text = 'The coordinator cannot be reached right now; your decision may not be stored. Try again in a moment.';
+    else if (r.status === 413) text = message(r, 'These answers are too large.');
+    else if (r.status === 429) text = message(r, 'Too many requests; wait a moment and try again.');
+    else text = message(r, 'The decision could not be stored (HTTP ' + r.status + ').');
+    setFormError(text);
+    $('form-error').scrollIntoView({ block: 'nearest' });
   }
 
   /* ------------------------------------------------------------------------------------------
@@ -2141,7 +2620,8 @@
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && !e.altKey) {
       if (!onRecord) return;
       e.preventDefault();
-      submit();
+      if (S.record.review) reviewAccept();
+      else submit();
       return;
     }
     if (e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
@@ -2200,7 +2680,22 @@
       loadNext(true);
     });
     $('retry-now').addEventListener('click', function () {
-      loadNext(true);
+      loadWork(true);
+    });
+    $('review-check-now').addEventListener('click', function () {
+      loadReview(true);
+    });
+    $('mode-annotate').addEventListener('click', function () {
+      setWork('annotate');
+    });
+    $('mode-review').addEventListener('click', function () {
+      setWork('review');
+    });
+    $('accept').addEventListener('click', reviewAccept);
+    $('reject').addEventListener('click', reviewReject);
+    $('review-skip').addEventListener('click', reviewSkip);
+    $('review-note').addEventListener('input', function () {
+      noteError('');
     });
     document.addEventListener('keydown', onKeyDown);
   }
