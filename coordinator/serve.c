@@ -3225,10 +3225,19 @@ static void s_metrics_snapshot(server_t *sv)
     jury_metrics_snapshot_publish(m);
 }
 
+/* Room kept free in the store's map. LMDB can grow a map only while no transaction is open, and
+ * small writes made inside a turn's read transaction (a plaintext hello recording its annotator)
+ * could not: the map is grown ahead, between turns, when less than this is left. */
+#define MAP_HEADROOM ((size_t)64 << 20)
+
 static void s_tick(server_t *sv, bool poll_records, bool write_status)
 {
     sv->now = s_mono_ms();
     sv->wall = s_wall_ms();
+    if (write_status)
+        if (jury_store_reserve(sv->store, MAP_HEADROOM) != JURY_OK) {
+            /* Nothing to do: a write that does not fit fails with EFULL and says so. */
+        }
     int64_t dead_after = 3 * (int64_t)sv->o->heartbeat_ms;
     for (size_t i = 0; i < sv->nsessions;) {
         session_t *s = &sv->sessions[i];
