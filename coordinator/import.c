@@ -16,13 +16,17 @@
 
 #include "jury_jsonpack.h"
 #include "jury_log.h"
+#include "jury_proto.h"
 #include "jury_utf8.h"
 
 _Static_assert(JURY_SETTINGS_ID_MAX <= JURY_STORE_EXTID_MAX,
                "every id the settings accept must fit the store's index");
 
-#define READ_CHUNK     ((size_t)1 << 20)
-#define PROGRESS_EVERY 65536
+#define READ_CHUNK ((size_t)1 << 20)
+/* The most bytes a record may take encoded: what one batch frame (SPEC 4) carries with room for
+ * the batch's header and the lease and draft keys the coordinator adds. */
+#define RECORD_SENDABLE_MAX (JURY_PROTO_FRAME_MAX - 4096)
+#define PROGRESS_EVERY      65536
 
 /* ---- a line reader that never holds more than one line of 16 MiB -------- */
 
@@ -398,6 +402,35 @@ static bool s_unclosed(const char *s, size_t n)
 
 /* Checks one line and, when valid and encode is set, appends it to b. JURY_EINVAL after reporting
  * it. */
+/* Finds under node (at path) a string longer than the protocol carries (SPEC 4: 1 MiB): writes
+ * "PATH: ..." into reason and returns true. */
+static bool s_long_string(const cJSON *node, const char *path, char *reason, size_t cap)
+{
+    if (node == NULL)
+        return false;
+    if (cJSON_IsString(node)) {
+        size_t n = strlen(node->valuestring);
+        if (n <= JURY_PROTO_STR_MAX)
+            return false;
+        snprintf(reason, cap,
+                 "%s: a string of %zu bytes; annotators can be sent strings of at most %zu bytes "
+                 "(protocol limit)",
+                 path, n, JURY_PROTO_STR_MAX);
+        return true;
+    }
+    char sub[400];
+    size_t i = 0;
+    for (const cJSON *c = node->child; c != NULL; c = c->next, i++) {
+        if (c->string)
+            snprintf(sub, sizeof sub, "%s/%s", path, c->string);
+        else
+            snprintf(sub, sizeof sub, "%s/%zu", path, i);
+        if (s_long_string(c, sub, reason, cap))
+            return true;
+    }
+    return false;
+}
+
 static jury_err s_import_line(import_ctx_t *c, batch_t *b, const char *line, size_t len,
                               bool encode)
 {
@@ -447,6 +480,13 @@ static jury_err s_import_line(import_ctx_t *c, batch_t *b, const char *line, siz
             err = JURY_EINVAL;
         }
     }
+    /* What annotators are sent must fit the protocol: a record that could never be sent is
+     * refused here, where the line can be named. */
+    if (err == JURY_OK && (s_long_string(cJSON_GetObjectItemCaseSensitive(rec, "fields"), "/fields",
+                                         reason, sizeof reason) ||
+                           s_long_string(cJSON_GetObjectItemCaseSensitive(rec, "suggestions"),
+                                         "/suggestions", reason, sizeof reason)))
+        err = JURY_EINVAL;
     if (err == JURY_EINVAL)
         s_problem(c, c->stats.lines, reason, line, len);
     if (err != JURY_OK || !encode) {
@@ -459,6 +499,15 @@ static jury_err s_import_line(import_ctx_t *c, batch_t *b, const char *line, siz
     uint32_t target =
         gold && !cJSON_IsNull(gold) ? 0 : jury_settings_record_target(c->settings, ext, ext_len);
     err = jury_import_encode_record(&c->buf, rec, ext, ext_len);
+    if (err == JURY_OK && c->buf.size > RECORD_SENDABLE_MAX) {
+        snprintf(reason, sizeof reason,
+                 "/: the record takes %zu bytes encoded; a record sent to annotators takes at most "
+                 "%zu (one %zu MiB message)",
+                 c->buf.size, RECORD_SENDABLE_MAX, JURY_PROTO_FRAME_MAX >> 20);
+        s_problem(c, c->stats.lines, reason, line, len);
+        cJSON_Delete(rec);
+        return JURY_EINVAL;
+    }
     if (err == JURY_OK &&
         (!s_batch_put_blob(b, ext, ext_len) || !s_batch_put_blob(b, c->buf.data, c->buf.size) ||
          !s_batch_put(b, &target, 4)))

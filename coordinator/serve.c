@@ -1455,6 +1455,70 @@ static size_t s_leases_held(const server_t *sv, uint32_t annotator)
     return held;
 }
 
+/* Room for the records of one batch: the frame limit less its header (v, cmd, req, progress,
+ * "records" and the array's header take well under 512 bytes). */
+#define BATCH_FRAME_ROOM (JURY_PROTO_FRAME_MAX - 512)
+
+/* Packs into buf a reply cmd for request req whose "records" are the first k of the records packed
+ * one after another in recs (ends[i]: where record i ends), after progress when present. */
+static int s_pack_batch(msgpack_sbuffer *buf, jury_cmd cmd, uint64_t req,
+                        const jury_proto_progress_t *progress, const msgpack_sbuffer *recs,
+                        const size_t *ends, size_t k)
+{
+    msgpack_sbuffer_clear(buf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+    bool with = progress && progress->present;
+    int rc = jury_proto_pack_header(&pk, cmd, true, req, with ? 2 : 1);
+    rc = rc ? rc : with ? jury_proto_pack_progress(&pk, progress) : 0;
+    rc = rc ? rc : jury_proto_pack_cstr(&pk, "records");
+    rc = rc ? rc : msgpack_pack_array(&pk, (uint32_t)k);
+    rc = rc ? rc : k ? msgpack_sbuffer_write(buf, recs->data, ends[k - 1]) : 0;
+    return rc;
+}
+
+/* Why a record that cannot be sent was left out of a batch: its id, size and reason. */
+typedef struct {
+    char id[JURY_PROTO_ID_MAX + 1];
+    size_t bytes;
+    char why[200];
+} unsendable_t;
+
+/*
+ * Whether the record packed in recs from start can go in a batch by itself: within the frame's
+ * room and the protocol's limits (SPEC 4: a string of more than 1 MiB cannot be sent). When not,
+ * fills *u (the record's id, its size and the reason) for the caller to log.
+ */
+static bool s_record_sendable(const msgpack_sbuffer *recs, size_t start, unsendable_t *u)
+{
+    const char *data = recs->data + start;
+    size_t len = recs->size - start;
+    if (len > BATCH_FRAME_ROOM)
+        snprintf(u->why, sizeof u->why, "more than one frame holds");
+    else if (jury_proto_check(data, len, u->why, sizeof u->why) == JURY_OK)
+        return true;
+    u->bytes = len;
+    snprintf(u->id, sizeof u->id, "?");
+    /* The record's id is the value of its first key (s_pack_record_head). */
+    msgpack_zone zone;
+    msgpack_zone_init(&zone, 1024);
+    msgpack_object o;
+    if (msgpack_unpack(data, len, NULL, &zone, &o) == MSGPACK_UNPACK_SUCCESS &&
+        o.type == MSGPACK_OBJECT_MAP && o.via.map.size > 0 &&
+        o.via.map.ptr[0].val.type == MSGPACK_OBJECT_STR &&
+        o.via.map.ptr[0].val.via.str.size <= JURY_PROTO_ID_MAX)
+        snprintf(u->id, sizeof u->id, "%.*s", (int)o.via.map.ptr[0].val.via.str.size,
+                 o.via.map.ptr[0].val.via.str.ptr);
+    msgpack_zone_destroy(&zone);
+    return false;
+}
+
+/*
+ * fetch: leases to the session's annotator up to min(n, batch_max) records (no more than its
+ * lease allowance) and answers with batch. Records stop where the next would take the frame over
+ * the protocol's limits (SPEC 6.3); the leases of those not sent are given back at once, and a
+ * record too big for a frame by itself is logged.
+ */
 static void s_fetch(server_t *sv, session_t *s, jury_txn_t *txn, const jury_msg_t *m)
 {
     uint64_t seqs[JURY_PROTO_BATCH_MAX];
@@ -1483,29 +1547,58 @@ static void s_fetch(server_t *sv, session_t *s, jury_txn_t *txn, const jury_msg_
         s_violation(sv, s, s->name, "leases held");
         return;
     }
-    msgpack_sbuffer buf;
+    /* Each record is packed on its own, so that the batch can stop at the frame's limits. */
+    msgpack_sbuffer recs, buf;
+    msgpack_sbuffer_init(&recs);
     msgpack_sbuffer_init(&buf);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
-    jury_proto_progress_t progress;
-    s_progress(sv, txn, ds, s->annotator, &progress);
-    int rc = jury_proto_pack_header(&pk, JURY_CMD_BATCH, true, m->req, progress.present ? 2 : 1);
-    rc = rc ? rc : progress.present ? jury_proto_pack_progress(&pk, &progress) : 0;
-    rc = rc ? rc : jury_proto_pack_cstr(&pk, "records");
-    rc = rc ? rc : msgpack_pack_array(&pk, n);
+    msgpack_packer_init(&pk, &recs, msgpack_sbuffer_write);
+    size_t ends[JURY_PROTO_BATCH_MAX], k = 0;
+    bool sent[JURY_PROTO_BATCH_MAX] = {false};
+    unsendable_t u;
+    int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         uint64_t rid = ((uint64_t)ds->id << JURY_RECORD_SEQ_BITS) | seqs[i];
-        rc = s_pack_record(sv, &pk, &buf, ds, txn, rid, s->annotator, expires[i]);
+        size_t start = recs.size;
+        rc = s_pack_record(sv, &pk, &recs, ds, txn, rid, s->annotator, expires[i]);
+        if (rc == 0 && !s_record_sendable(&recs, start, &u)) {
+            s_event(JURY_LOG_WARN, "record_too_big",
+                    "dataset=%s record=\"%s\" bytes=%zu reason=\"%s\"", ds->name, u.id, u.bytes,
+                    u.why);
+            recs.size = start;
+            continue;
+        }
+        if (rc == 0 && recs.size > BATCH_FRAME_ROOM) {
+            recs.size = start;
+            break;
+        }
+        sent[i] = true;
+        ends[k++] = recs.size;
     }
-    if (rc != 0) {
-        /* Give the leases back: the worker never learns of them. */
-        for (size_t i = 0; i < n; i++)
+    jury_proto_progress_t progress;
+    s_progress(sv, txn, ds, s->annotator, &progress);
+    /* The object limit too (SPEC 4): the receiver checks the frame as a whole. */
+    while (rc == 0 &&
+           (rc = s_pack_batch(&buf, JURY_CMD_BATCH, m->req, &progress, &recs, ends, k)) == 0 &&
+           k > 0 && jury_proto_check(buf.data, buf.size, NULL, 0) != JURY_OK) {
+        k--;
+        for (size_t i = n; i-- > 0;)
+            if (sent[i]) {
+                sent[i] = false;
+                break;
+            }
+    }
+    /* Give back the leases of the records not sent (all of them on a failure): the worker never
+     * learns of them. */
+    for (size_t i = 0; i < n; i++)
+        if (rc != 0 || !sent[i])
             jury_sched_release(ds->sched, s->annotator, seqs[i]);
+    if (rc != 0)
         s_queue_error(sv, s->peer, s->peer_len, true, m->req, JURY_EINTERNAL,
                       "fetch: a record could not be read");
-    } else {
+    else
         s_queue(sv, s->peer, s->peer_len, &buf, false, true, m->req);
-    }
+    msgpack_sbuffer_destroy(&recs);
     msgpack_sbuffer_destroy(&buf);
 }
 
@@ -1844,10 +1937,6 @@ static void s_release(server_t *sv, session_t *s, jury_txn_t *txn, const jury_ms
 
 /* ---- review (SPEC 6.12-6.14, 9.7) ----------------------------------------- */
 
-/* Room for the records of one review_batch: the frame limit less its header (v, cmd, req,
- * "records" and the array's header take well under 64 bytes). */
-#define REVIEW_FRAME_ROOM (JURY_PROTO_FRAME_MAX - 64)
-
 /*
  * Whether s's annotator may review: the reviewer or admin role, as txn sees it now (a role changed
  * since hello counts at once; hello checked the dataset). Otherwise queues an error for request
@@ -2014,19 +2103,6 @@ static int s_pack_review_record(server_t *sv, msgpack_packer *pk, msgpack_sbuffe
 
 /* Packs a review_batch answering req with the first k records of recs (ends[i]: where record i
  * ends) into buf, which is cleared first. Returns 0 or a packer error. */
-static int s_pack_review_batch(msgpack_sbuffer *buf, uint64_t req, const msgpack_sbuffer *recs,
-                               const size_t *ends, size_t k)
-{
-    msgpack_sbuffer_clear(buf);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    int rc = jury_proto_pack_header(&pk, JURY_CMD_REVIEW_BATCH, true, req, 1);
-    rc = rc ? rc : jury_proto_pack_cstr(&pk, "records");
-    rc = rc ? rc : msgpack_pack_array(&pk, (uint32_t)k);
-    rc = rc ? rc : k ? msgpack_sbuffer_write(buf, recs->data, ends[k - 1]) : 0;
-    return rc;
-}
-
 /*
  * review_fetch: review-leases to the session's reviewer up to min(n, batch_max) records of the
  * review queue, in record id order, skipping those review-leased to another reviewer (its own
@@ -2059,18 +2135,19 @@ static void s_review_fetch(server_t *sv, session_t *s, jury_txn_t *txn, const ju
     msgpack_packer_init(&pk, &recs, msgpack_sbuffer_write);
     size_t ends[JURY_PROTO_BATCH_MAX], k = 0;
     uint64_t took[JURY_PROTO_BATCH_MAX];
+    unsendable_t u;
     int rc = 0;
     for (size_t i = 0; i < w->n && rc == 0; i++) {
         size_t start = recs.size;
         rc = s_pack_review_record(sv, &pk, &recs, ds, txn, w->rid[i], w->why[i], expires);
-        if (rc == 0 && recs.size - start > REVIEW_FRAME_ROOM) {
+        if (rc == 0 && !s_record_sendable(&recs, start, &u)) {
             s_event(JURY_LOG_WARN, "review_record_too_big",
-                    "dataset=%s record=%llu bytes=%zu reason=\"more than one frame holds\"",
-                    ds->name, (unsigned long long)w->rid[i], recs.size - start);
+                    "dataset=%s record=\"%s\" bytes=%zu reason=\"%s\"", ds->name, u.id, u.bytes,
+                    u.why);
             recs.size = start;
             continue;
         }
-        if (rc == 0 && recs.size > REVIEW_FRAME_ROOM) {
+        if (rc == 0 && recs.size > BATCH_FRAME_ROOM) {
             recs.size = start;
             break;
         }
@@ -2078,8 +2155,9 @@ static void s_review_fetch(server_t *sv, session_t *s, jury_txn_t *txn, const ju
         ends[k++] = recs.size;
     }
     /* The object limit too (SPEC 4): the receiver checks the frame as a whole. */
-    while (rc == 0 && (rc = s_pack_review_batch(&buf, m->req, &recs, ends, k)) == 0 && k > 0 &&
-           jury_proto_check(buf.data, buf.size, NULL, 0) != JURY_OK)
+    while (rc == 0 &&
+           (rc = s_pack_batch(&buf, JURY_CMD_REVIEW_BATCH, m->req, NULL, &recs, ends, k)) == 0 &&
+           k > 0 && jury_proto_check(buf.data, buf.size, NULL, 0) != JURY_OK)
         k--;
     for (size_t i = 0; i < k && rc == 0; i++)
         if (s_rlease_set(ds, took[i], s->annotator, expires) != JURY_OK) {

@@ -13,7 +13,8 @@
 
 static const char s_settings[] =
     "{\"fields\": [{\"name\": \"instruction\", \"type\": \"text\"},"
-    "              {\"name\": \"context\", \"type\": \"text\", \"required\": false}],"
+    "              {\"name\": \"context\", \"type\": \"text\", \"required\": false},"
+    "              {\"name\": \"history\", \"type\": \"chat\", \"required\": false}],"
     " \"questions\": [{\"name\": \"response\", \"type\": \"text\"},"
     "                 {\"name\": \"quality\", \"type\": \"rating\", \"values\": [1, 2, 3, 4, 5]}],"
     " \"distribution\": {\"min_submitted\": 2}}";
@@ -187,7 +188,7 @@ static void test_one_bad_line_imports_nothing(void **state)
                         "settings");
     assert_int_equal(f->lines[1], 3);
     assert_string_equal(f->reasons[1], "/fields/extra: unknown field \"extra\"; the dataset has "
-                                       "fields: instruction, context");
+                                       "fields: instruction, context, history");
     assert_int_equal(f->lines[2], 4);
     assert_string_equal(f->reasons[2], "/: a record must be a JSON object");
     assert_int_equal(f->lines[3], 5);
@@ -241,6 +242,78 @@ static void test_overlong_line_is_rejected_without_holding_it(void **state)
     assert_int_equal(f->lines[0], 1);
     assert_string_equal(f->reasons[0], "line is longer than 16 MiB");
     assert_true(f->line_null[0]);
+}
+
+/* Appends n copies of c to the string at *p (grown with realloc). */
+static void s_append_run(char **p, size_t *len, char c, size_t n)
+{
+    *p = realloc(*p, *len + n + 1);
+    assert_non_null(*p);
+    memset(*p + *len, c, n);
+    *len += n;
+    (*p)[*len] = '\0';
+}
+
+static void s_append(char **p, size_t *len, const char *s)
+{
+    size_t n = strlen(s);
+    *p = realloc(*p, *len + n + 1);
+    assert_non_null(*p);
+    memcpy(*p + *len, s, n + 1);
+    *len += n;
+}
+
+static void test_records_annotators_cannot_be_sent_are_rejected(void **state)
+{
+    fixture_t *f = *state;
+    char *text = NULL;
+    size_t len = 0;
+    const size_t mib = (size_t)1 << 20;
+    /* 1: a field one byte over the protocol's 1 MiB string limit. */
+    s_append(&text, &len, "{\"id\": \"a\", \"fields\": {\"instruction\": \"");
+    s_append_run(&text, &len, 'x', mib + 1);
+    /* 2: exactly 1 MiB: sent. */
+    s_append(&text, &len, "\"}}\n{\"id\": \"b\", \"fields\": {\"instruction\": \"");
+    s_append_run(&text, &len, 'x', mib);
+    /* 3: nine chat turns of 1 MiB: every string fits, the record does not fit one message. Encoded:
+     * map(2) 1, "id" 3, "c" 2, "fields" 7, map(2) 1, "instruction" 12, "ok" 3, "history" 8,
+     * array(9) 1, and per turn map(2) 1 + "role" 5 + "user" 5 + "content" 8 + str32 5 + 1 MiB. */
+    s_append(&text, &len,
+             "\"}}\n{\"id\": \"c\", \"fields\": {\"instruction\": \"ok\", \"history\": [");
+    for (int i = 0; i < 9; i++) {
+        s_append(&text, &len,
+                 i ? ", {\"role\": \"user\", \"content\": \""
+                   : "{\"role\": \"user\", \"content\": \"");
+        s_append_run(&text, &len, 'y', mib);
+        s_append(&text, &len, "\"}");
+    }
+    /* 4: a suggestion over the string limit: the answer's own limit says so first. */
+    s_append(&text, &len,
+             "]}}\n{\"id\": \"d\", \"fields\": {\"instruction\": \"ok\"}, "
+             "\"suggestions\": {\"response\": {\"value\": \"");
+    s_append_run(&text, &len, 'z', mib + 5);
+    s_append(&text, &len, "\"}}}\n");
+    jury_import_stats_t st;
+    tu_write_file(f->file, text, len);
+    free(text);
+    jury_import_opts_t opts = {.skip_invalid = true, .problem = s_problem, .arg = f};
+    f->nproblems = 0;
+    assert_int_equal(jury_import_file(f->store, "d", f->file, &opts, &st), JURY_OK);
+    assert_int_equal(st.lines, 4);
+    assert_int_equal(st.created, 1);
+    assert_int_equal(st.rejected, 3);
+    assert_int_equal(f->nproblems, 3);
+    assert_int_equal(f->lines[0], 1);
+    assert_string_equal(f->reasons[0], "/fields/instruction: a string of 1048577 bytes; annotators "
+                                       "can be sent strings of at most 1048576 bytes (protocol "
+                                       "limit)");
+    assert_int_equal(f->lines[1], 3);
+    assert_string_equal(f->reasons[1], "/: the record takes 9437438 bytes encoded; a record sent "
+                                       "to annotators takes at most 8384512 (one 8 MiB message)");
+    assert_int_equal(f->lines[2], 4);
+    assert_string_equal(f->reasons[2], "/suggestions/response/value: a text answer must be at "
+                                       "most 65536 bytes, and this one has 1048581");
+    assert_int_equal(s_counts(f).records, 1);
 }
 
 static void test_unknown_dataset_and_missing_file(void **state)
@@ -297,6 +370,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_skip_invalid_imports_the_rest, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_overlong_line_is_rejected_without_holding_it, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_records_annotators_cannot_be_sent_are_rejected,
+                                        s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_dataset_and_missing_file, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_records_without_id_get_uuids, s_setup, s_teardown),
     };

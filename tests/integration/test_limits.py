@@ -52,6 +52,8 @@ RESPONSE_MAX = 4096
 RATE = 500
 BURST = 100
 ABUSE_MAX = 30
+# The text of a record of dataset big: two fit an 8 MiB frame, three do not.
+BIG = 3200 << 10
 SMALL_LIMITS = ["--max-message-bytes", MSG_MAX, "--batch-max", BATCH_MAX, "--max-leases", LEASES_MAX,
                 "--max-response-bytes", RESPONSE_MAX, "--max-rate", RATE, "--burst", BURST,
                 "--abuse-max", ABUSE_MAX, "--abuse-window-s", 10]
@@ -120,10 +122,17 @@ class Suite:
         self.store.import_records("live", text_records("l", 30))
         self.store.create_dataset("after", label_settings(min_submitted=2))
         self.store.import_records("after", text_records("a", 12))
+        # Records near the frame: BIG bytes each in four fields (a string may not pass 1 MiB),
+        # two to a batch but not three.
+        big = label_settings(min_submitted=1)
+        big["fields"] = [{"name": f"t{k}", "type": "text"} for k in range(4)]
+        self.store.create_dataset("big", big)
+        self.store.import_records("big", [{"id": f"g{i}", "fields": {f"t{k}": "abcde"[i] * (BIG // 4) for k in range(4)}}
+                                          for i in range(5)])
         run_jury(self.store.path, "keygen")
         for name, datasets in [("ana", "lim,lim2"), ("bob", "lim"), ("flo", "lim"), ("root", None),
                                ("fuzz", "live,after"), ("wit", "done,live"), ("pat", "done,live"),
-                               ("fay", "after"), ("gus", "after")]:
+                               ("fay", "after"), ("gus", "after"), ("max", "big")]:
             path = os.path.join(root, name + ".key")
             extra = ["--role", "admin"] if datasets is None else ["--datasets", datasets]
             run_jury(self.store.path, "annotator", "add", name, "--out", path, *extra)
@@ -239,6 +248,26 @@ class Suite:
         r.release(back)
         q.bye()
         r.bye()
+
+    def t_frame(self):
+        p = self.as_("max")
+        p.hello("max", "big")
+        got = []
+        for k, want in enumerate((2, 2, 1, 0), 1):
+            recs = p.fetch(5)
+            expect_eq(len(recs), want, f"fetch {k}: records in one 8 MiB frame (SPEC 6.3)")
+            wait_until(lambda: self.leases("big") == want, 10,
+                       f"fetch {k}: the status file shows {want} leases, only those of the records sent")
+            for r in recs:
+                expect_eq(r["fields"], {f"t{j}": "abcde"[int(r["id"][1:])] * (BIG // 4)
+                                        for j in range(4)}, f"{r['id']}'s fields")
+            got += [r["id"] for r in recs]
+            if recs:
+                res = p.submit([submitted(r["id"], "pos") for r in recs])
+                expect_eq([x["ok"] for x in res], [True] * want, f"fetch {k}: submits")
+        expect_eq(sorted(got), [f"g{i}" for i in range(5)], "each record sent once")
+        st = self.store.status("big")
+        expect_eq((st["records"], st["pending"], st["completed"]), (5, 0, 5), "big: all completed")
 
     def t_response_size(self):
         p = self.as_("bob")
@@ -602,6 +631,7 @@ def main():
             ("message size: ETOOBIG unread; over twice it ZeroMQ drops the connection", suite.t_message_size),
             ("leases per annotator: ELIMIT over all datasets; reconnects get theirs back", suite.t_leases),
             ("response size: ETOOBIG in the result, the rest stored", suite.t_response_size),
+            ("a batch stops at the 8 MiB frame; the leases of records not sent are given back", suite.t_frame),
             ("a flood: ELIMIT, then goodbye, leases released, silence, audit line", suite.t_flood),
             ("hostile frames over the size limit: ETOOBIG, then goodbye", suite.t_hostile_over_limits),
             ("limit options out of range: exit 2", suite.t_options),
