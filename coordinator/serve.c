@@ -244,6 +244,12 @@ typedef struct {
     dataset_t *datasets;         /* loaded datasets */
     session_t *sessions;         /* connections (with their sessions), see session_t */
     size_t nsessions, capsessions;
+    /* sessions by routing id: open addressing with linear probing, slot = session index + 1 (0:
+     * empty), capacity a power of two at least twice nsessions; hashed with a random SipHash key
+     * (crypto_shorthash), since a client may choose its routing id. */
+    uint32_t *peer_slots;
+    size_t peer_cap;
+    unsigned char peer_key[crypto_shorthash_KEYBYTES];
     ban_t bans[BANS_MAX]; /* peers sent away */
     size_t nbans;
     jury_serve_opts_t lim; /* the options with every limit resolved (defaults filled in) */
@@ -281,11 +287,64 @@ static void s_hex(char *out, size_t cap, const unsigned char *p, size_t n)
     out[o] = '\0';
 }
 
+static size_t s_peer_home(const server_t *sv, const unsigned char *peer, size_t len)
+{
+    unsigned char h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, peer, len, sv->peer_key);
+    uint64_t v;
+    memcpy(&v, h, sizeof v);
+    return (size_t)v & (sv->peer_cap - 1);
+}
+
+/* The slot of the index that holds session i (which must be in it). */
+static size_t s_peer_slot_of(const server_t *sv, size_t i)
+{
+    size_t mask = sv->peer_cap - 1;
+    size_t k = s_peer_home(sv, sv->sessions[i].peer, sv->sessions[i].peer_len);
+    while (sv->peer_slots[k] != i + 1)
+        k = (k + 1) & mask;
+    return k;
+}
+
+/* Puts session i into the index, which has room. */
+static void s_peer_put(server_t *sv, size_t i)
+{
+    size_t mask = sv->peer_cap - 1;
+    size_t k = s_peer_home(sv, sv->sessions[i].peer, sv->sessions[i].peer_len);
+    while (sv->peer_slots[k])
+        k = (k + 1) & mask;
+    sv->peer_slots[k] = (uint32_t)(i + 1);
+}
+
+/* Takes session i out of the index, shifting back the entries probed past its slot. */
+static void s_peer_remove(server_t *sv, size_t i)
+{
+    size_t mask = sv->peer_cap - 1;
+    size_t hole = s_peer_slot_of(sv, i);
+    sv->peer_slots[hole] = 0;
+    for (size_t j = (hole + 1) & mask; sv->peer_slots[j]; j = (j + 1) & mask) {
+        const session_t *o = &sv->sessions[sv->peer_slots[j] - 1];
+        size_t home = s_peer_home(sv, o->peer, o->peer_len);
+        /* The entry stays when its home lies cyclically in (hole, j]. */
+        bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+        if (!stays) {
+            sv->peer_slots[hole] = sv->peer_slots[j];
+            sv->peer_slots[j] = 0;
+            hole = j;
+        }
+    }
+}
+
 static session_t *s_session(server_t *sv, const unsigned char *peer, size_t len)
 {
-    for (size_t i = 0; i < sv->nsessions; i++)
-        if (sv->sessions[i].peer_len == len && memcmp(sv->sessions[i].peer, peer, len) == 0)
-            return &sv->sessions[i];
+    if (sv->peer_cap == 0)
+        return NULL;
+    size_t mask = sv->peer_cap - 1;
+    for (size_t k = s_peer_home(sv, peer, len); sv->peer_slots[k]; k = (k + 1) & mask) {
+        session_t *s = &sv->sessions[sv->peer_slots[k] - 1];
+        if (s->peer_len == len && memcmp(s->peer, peer, len) == 0)
+            return s;
+    }
     return NULL;
 }
 
@@ -299,6 +358,17 @@ static session_t *s_session_new(server_t *sv, const unsigned char *peer, size_t 
         sv->sessions = v;
         sv->capsessions = ncap;
     }
+    if (2 * (sv->nsessions + 1) > sv->peer_cap) {
+        size_t ncap = sv->peer_cap ? 2 * sv->peer_cap : 128;
+        uint32_t *slots = calloc(ncap, sizeof *slots);
+        if (!slots)
+            return NULL;
+        free(sv->peer_slots);
+        sv->peer_slots = slots;
+        sv->peer_cap = ncap;
+        for (size_t i = 0; i < sv->nsessions; i++)
+            s_peer_put(sv, i);
+    }
     session_t *s = &sv->sessions[sv->nsessions++];
     memset(s, 0, sizeof *s);
     memcpy(s->peer, peer, len);
@@ -306,7 +376,20 @@ static session_t *s_session_new(server_t *sv, const unsigned char *peer, size_t 
     s->last_heard = s->last_sent = sv->now;
     s->tokens = sv->lim.burst;
     s->refilled = sv->now;
+    s_peer_put(sv, sv->nsessions - 1);
     return s;
+}
+
+/* Forgets session s: the last session takes its place (in the array and in the index). */
+static void s_session_drop(server_t *sv, session_t *s)
+{
+    size_t i = (size_t)(s - sv->sessions), last = sv->nsessions - 1;
+    s_peer_remove(sv, i);
+    if (i != last) {
+        sv->peer_slots[s_peer_slot_of(sv, last)] = (uint32_t)(i + 1);
+        sv->sessions[i] = sv->sessions[last];
+    }
+    sv->nsessions--;
 }
 
 /* Whether another live session speaks for the same annotator on the same dataset. */
@@ -351,7 +434,7 @@ static size_t s_session_stop(server_t *sv, session_t *s, const char *why)
 static void s_session_end(server_t *sv, session_t *s, const char *why)
 {
     s_session_stop(sv, s, why);
-    *s = sv->sessions[--sv->nsessions];
+    s_session_drop(sv, s);
 }
 
 /* Ignores everything peer sends for JURY_SERVE_BAN_MS; when the list is full, the ban nearest its
@@ -548,7 +631,7 @@ static bool s_violation(server_t *sv, session_t *s, const char *who, const char 
     snprintf(n, sizeof n, "%zu", released);
     s_audit(sv, "abuse.disconnect", "annotator", who, "dataset", dataset, "peer", hex, "reason",
             reason, "released", n, "by", "serve", NULL);
-    *s = sv->sessions[--sv->nsessions];
+    s_session_drop(sv, s);
     return true;
 }
 
@@ -1302,7 +1385,7 @@ static void s_hello(server_t *sv, const inmsg_t *in, const jury_msg_t *m)
             s_event(JURY_LOG_INFO, "disconnect",
                     "peer=%s annotator=%s dataset=%s reason=\"taken over\" released=0", ohex,
                     o->name, ds->name);
-            *o = sv->sessions[--sv->nsessions];
+            s_session_drop(sv, o);
             i--;
         }
     }
@@ -3597,6 +3680,7 @@ jury_err jury_serve_run(jury_store_t *store, const jury_serve_opts_t *opts)
     s_limits(&sv->lim);
     sv->slot_ms = sv->lim.abuse_window_ms / ABUSE_SLOTS ? sv->lim.abuse_window_ms / ABUSE_SLOTS : 1;
     sv->started_wall = s_wall_ms();
+    crypto_shorthash_keygen(sv->peer_key);
     msgpack_sbuffer_init(&sv->values);
     snprintf(sv->status_path, sizeof sv->status_path, "%s/%s", jury_store_dir(store),
              JURY_SERVE_STATUS_FILE);
@@ -3725,6 +3809,7 @@ done:
         s_dataset_free(d);
     }
     free(sv->sessions);
+    free(sv->peer_slots);
     msgpack_sbuffer_destroy(&sv->values);
     free(sv);
     return err;
