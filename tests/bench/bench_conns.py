@@ -2,14 +2,18 @@
 """bench_conns: thousands of CURVE workers connected at once to the real `jury serve`.
 
 W workers (5,000 by default), one annotator and one CURVE DEALER connection
-each, all in this process, connect to one coordinator, open their sessions and
-stay for S seconds (60 by default). Each keeps its session alive with
+each, all in this process, connect to one coordinator (250 a second, as
+annotators arrive: a connection's first request waits for its CURVE handshake,
+and one client process doing thousands of handshakes at once is a benchmark of
+itself), open their sessions and stay for S seconds (60 by default) after the
+last has opened. Each keeps its session alive with
 heartbeats and, once every P seconds (10 by default, at a random phase), fetches
 one record and submits an answer: the slow, steady trickle of a large human
 campaign. Measured:
 
-  * sessions: opened, and lost (a goodbye, an ENOSESSION, a request with no
-    reply within 10 s) — the target is none lost;
+  * sessions: opened, and lost (a goodbye, an ENOSESSION, a hello with no
+    reply within 30 s, libjuror's default call timeout, or another request
+    with no reply within 10 s) — the target is none lost;
   * the coordinator's heartbeats as the workers see them: the gap between two
     messages on an idle session (1000 ms when on time), p50, p99, max;
   * request round trips (fetch sent -> batch received, submit sent -> results
@@ -43,6 +47,8 @@ import msgpack  # noqa: E402
 import zmq  # noqa: E402
 
 REPLY_TIMEOUT_S = 10.0
+# A hello waits for the CURVE handshake too: libjuror's default call timeout.
+HELLO_TIMEOUT_S = 30.0
 HEARTBEAT_S = 1.0
 
 ECHO_SERVER = r'''
@@ -149,24 +155,22 @@ def run_phase(args, endpoint, server_key, keys, echo, duration_s, label):
         s.curve_serverkey = server_key
         s.curve_publickey = pub
         s.curve_secretkey = sec
-        s.connect(endpoint)
         w = Worker(s, name)
         workers.append(w)
         by_sock[s] = w
         poller.register(s, zmq.POLLIN)
-        if i % 500 == 0:
-            progress(f"{label}: connecting {i}/{len(keys)}")
     rng = random.Random(7)
-    rtt_fetch, rtt_submit, gaps = [], [], []
+    rtt_fetch, rtt_submit, rtt_hello, gaps = [], [], [], []
     counts = {"fetch": 0, "submit": 0, "acked": 0, "empty": 0, "refused": 0}
 
     def send(w, data, now):
         w.sock.send(data, zmq.NOBLOCK)
         w.last_sent = now
 
-    # Open the sessions (the echo reference has none: a first ping stands in for hello).
-    now = time.monotonic()
-    for w in workers:
+    def start(w, now):
+        """Connects w and opens its session (the echo reference has none: a first ping stands in
+        for hello)."""
+        w.sock.connect(endpoint)
         w.req += 1
         w.pending = ("hello", w.req, now)
         if echo:
@@ -174,12 +178,18 @@ def run_phase(args, endpoint, server_key, keys, echo, duration_s, label):
         else:
             send(w, pack("hello", req=w.req, annotator=w.name, dataset="bench", agent="bench_conns/1"),
                  now)
+
+    started = 0
     opened = 0
-    ramp_deadline = now + 120.0
+    ramp_deadline = t0 + len(workers) / args.connect_rate + 120.0
     phase_end = None
     last_progress = 0.0
     while True:
         now = time.monotonic()
+        # Annotators arrive at --connect-rate a second.
+        while started < len(workers) and started < (now - t0) * args.connect_rate:
+            start(workers[started], now)
+            started += 1
         if phase_end is None and (opened == len(workers) or now > ramp_deadline):
             ramp_s = now - t0
             phase_end = now + duration_s
@@ -218,6 +228,7 @@ def run_phase(args, endpoint, server_key, keys, echo, duration_s, label):
                 kind, _, sent = w.pending
                 w.pending = None
                 if kind == "hello":
+                    rtt_hello.append(t - sent)
                     if cmd == "welcome" or (echo and cmd == "ping"):
                         w.open = True
                         opened += 1
@@ -243,11 +254,12 @@ def run_phase(args, endpoint, server_key, keys, echo, duration_s, label):
                     if cmd == "results":
                         counts["acked"] += sum(1 for r in m["results"] if r.get("ok"))
         now = time.monotonic()
-        for w in workers:
+        for w in workers[:started]:
             if w.lost is not None:
                 continue
-            if w.pending is not None and now - w.pending[2] > REPLY_TIMEOUT_S:
-                w.lost = f"no reply to {w.pending[0]} within {REPLY_TIMEOUT_S:.0f} s"
+            limit = HELLO_TIMEOUT_S if w.pending is not None and w.pending[0] == "hello" else REPLY_TIMEOUT_S
+            if w.pending is not None and now - w.pending[2] > limit:
+                w.lost = f"no reply to {w.pending[0]} within {limit:.0f} s"
                 continue
             if (phase_end is not None and now < phase_end and w.open and w.pending is None and
                     now >= w.next_work):
@@ -284,6 +296,7 @@ def run_phase(args, endpoint, server_key, keys, echo, duration_s, label):
         "empty_fetches": counts["empty"],
         "heartbeat_gap_ms": {p: (pct(gaps, p) or 0) * 1000 for p in (50, 99, 100)},
         "heartbeats_seen": len(gaps),
+        "hello_rtt_ms": {p: (pct(rtt_hello, p) or 0) * 1000 for p in (50, 99)},
         "fetch_rtt_ms": {p: (pct(rtt_fetch, p) or 0) * 1000 for p in (50, 99)},
         "submit_rtt_ms": {p: (pct(rtt_submit, p) or 0) * 1000 for p in (50, 99)},
     }
@@ -294,6 +307,8 @@ def main():
     ap.add_argument("--workers", type=int, default=5000)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--period", type=float, default=10.0, help="seconds between a worker's answers")
+    ap.add_argument("--connect-rate", type=float, default=250.0,
+                    help="workers that connect a second while the others are already working")
     ap.add_argument("--echo-seconds", type=float, default=20.0)
     ap.add_argument("--records", type=int, default=100000)
     ap.add_argument("--dir", default=None)
@@ -365,6 +380,8 @@ def main():
     row("sessions opened / lost", f"{res['sessions_opened']} / {res['sessions_lost']}",
         f"{ref['sessions_opened']} / {ref['sessions_lost']}")
     row("all connected after (s)", f"{res['ramp_s']:.1f}", f"{ref['ramp_s']:.1f}")
+    row("hello round trip p50 / p99 (ms)", f"{res['hello_rtt_ms'][50]:.2f} / {res['hello_rtt_ms'][99]:.2f}",
+        f"{ref['hello_rtt_ms'][50]:.2f} / {ref['hello_rtt_ms'][99]:.2f}")
     hg, rg = res["heartbeat_gap_ms"], ref["heartbeat_gap_ms"]
     row("heartbeat gap p50 / p99 / max (ms)", f"{hg[50]:.0f} / {hg[99]:.0f} / {hg[100]:.0f}",
         f"{rg[50]:.0f} / {rg[99]:.0f} / {rg[100]:.0f}")
