@@ -379,7 +379,7 @@ jury_err jury_serve_config_parse(jury_serve_config_t *cfg, const char *path, con
         const char *next = eol ? eol + 1 : stop;
         if (end > p && end[-1] == '\r')
             end--;
-        if (memchr(p, '\0', (size_t)(end - p)))
+        if (end > p && memchr(p, '\0', (size_t)(end - p)))
             return s_line_error(why, cap, path, line, JURY_EINVAL,
                                 "a NUL byte: this is not a text file");
         while (p < end && s_blank(*p))
