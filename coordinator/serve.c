@@ -1596,6 +1596,25 @@ static bool s_record_sendable(const msgpack_sbuffer *recs, size_t start, unsenda
     return false;
 }
 
+/* Where a record packed into a batch's records went (s_batch_fit). */
+typedef enum { FIT_ADDED, FIT_UNSENDABLE, FIT_FULL } fit_t;
+
+/* Keeps the record packed into recs from start when it can be sent and fits the frame with those
+ * before it (its end goes to ends[(*k)++]); otherwise drops it from recs and says why: it cannot
+ * be sent at all (*u says why, for the caller to log), or the frame is full. */
+static fit_t s_batch_fit(msgpack_sbuffer *recs, size_t start, size_t *ends, size_t *k,
+                         unsendable_t *u)
+{
+    fit_t f = !s_record_sendable(recs, start, u) ? FIT_UNSENDABLE
+              : recs->size > BATCH_FRAME_ROOM    ? FIT_FULL
+                                                 : FIT_ADDED;
+    if (f == FIT_ADDED)
+        ends[(*k)++] = recs->size;
+    else
+        recs->size = start;
+    return f;
+}
+
 /*
  * fetch: leases to the session's annotator up to min(n, batch_max) records (no more than its
  * lease allowance) and answers with batch. Records stop where the next would take the frame over
@@ -1644,19 +1663,14 @@ static void s_fetch(server_t *sv, session_t *s, jury_txn_t *txn, const jury_msg_
         uint64_t rid = ((uint64_t)ds->id << JURY_RECORD_SEQ_BITS) | seqs[i];
         size_t start = recs.size;
         rc = s_pack_record(sv, &pk, &recs, ds, txn, rid, s->annotator, expires[i]);
-        if (rc == 0 && !s_record_sendable(&recs, start, &u)) {
+        fit_t f = rc == 0 ? s_batch_fit(&recs, start, ends, &k, &u) : FIT_FULL;
+        if (f == FIT_UNSENDABLE)
             s_event(JURY_LOG_WARN, "record_too_big",
                     "dataset=%s record=\"%s\" bytes=%zu reason=\"%s\"", ds->name, u.id, u.bytes,
                     u.why);
-            recs.size = start;
-            continue;
-        }
-        if (rc == 0 && recs.size > BATCH_FRAME_ROOM) {
-            recs.size = start;
+        if (f == FIT_FULL)
             break;
-        }
-        sent[i] = true;
-        ends[k++] = recs.size;
+        sent[i] = f == FIT_ADDED;
     }
     jury_proto_progress_t progress;
     s_progress(sv, txn, ds, s->annotator, &progress);
@@ -2223,19 +2237,15 @@ static void s_review_fetch(server_t *sv, session_t *s, jury_txn_t *txn, const ju
     for (size_t i = 0; i < w->n && rc == 0; i++) {
         size_t start = recs.size;
         rc = s_pack_review_record(sv, &pk, &recs, ds, txn, w->rid[i], w->why[i], expires);
-        if (rc == 0 && !s_record_sendable(&recs, start, &u)) {
+        fit_t f = rc == 0 ? s_batch_fit(&recs, start, ends, &k, &u) : FIT_FULL;
+        if (f == FIT_UNSENDABLE)
             s_event(JURY_LOG_WARN, "review_record_too_big",
                     "dataset=%s record=\"%s\" bytes=%zu reason=\"%s\"", ds->name, u.id, u.bytes,
                     u.why);
-            recs.size = start;
-            continue;
-        }
-        if (rc == 0 && recs.size > BATCH_FRAME_ROOM) {
-            recs.size = start;
+        if (f == FIT_FULL)
             break;
-        }
-        took[k] = w->rid[i];
-        ends[k++] = recs.size;
+        if (f == FIT_ADDED)
+            took[k - 1] = w->rid[i];
     }
     /* The object limit too (SPEC 4): the receiver checks the frame as a whole. */
     while (rc == 0 &&
