@@ -4,6 +4,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <pthread.h>
 
 /* Category counts up to this size use stack scratch; larger ones allocate. */
 #define S_STACK_K 256
@@ -411,10 +414,13 @@ done:
     return rc;
 }
 
+/* splitmix64 steps its state by this constant per number drawn (s_rand). */
+#define S_SPLITMIX_STEP 0x9E3779B97F4A7C15ULL
+
 /* splitmix64: a small, well-mixed, seedable generator (Steele, Lea, Flood 2014). */
 static uint64_t s_rand(uint64_t *state)
 {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+    uint64_t z = (*state += S_SPLITMIX_STEP);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     return z ^ (z >> 31);
@@ -608,11 +614,104 @@ done:
             drawn[(unit_pat)[s_rand_below(&state, nu)]]++;                                         \
     } while (0)
 
+/* The most threads a bootstrap uses, and the fewest draws (replicates x units) worth a thread. */
+#define S_BOOT_THREADS_MAX      8
+#define S_BOOT_DRAWS_PER_THREAD 2000000ULL
+
+/* Replicates [from, to) of a bootstrap: vals[t] and ok[t] for each. */
+typedef struct {
+    const s_patterns_t *pat;
+    uint32_t k;
+    jury_alpha_level_t level;
+    const double *numeric;
+    uint64_t seed;
+    uint32_t from, to;
+    double *vals;
+    bool *ok;
+    jury_err rc;
+} s_boot_job_t;
+
+/*
+ * Runs the replicates of job. Replicate t draws nunits numbers, each one s_rand step, so it
+ * starts from seed + t * nunits steps whatever thread runs it: the replicates, and so the
+ * interval, are the same for any number of threads.
+ */
+static void *s_boot_run(void *arg)
+{
+    s_boot_job_t *job = arg;
+    const s_patterns_t *pat = job->pat;
+    uint32_t k = job->k;
+    size_t np = pat->npat;
+    uint32_t nu = (uint32_t)pat->nunits;
+    double *o = malloc((size_t)k * k * sizeof(double));
+    /* S_DRAW_LANES tallies, one per lane of draws, summed after: consecutive draws of the same
+     * pattern then do not wait on each other's increment. The counts, and so the replicate, are
+     * the same as with one tally. */
+    uint32_t *drawn = calloc((np ? np : 1) * S_DRAW_LANES, sizeof(uint32_t));
+    if (!o || !drawn) {
+        job->rc = JURY_ENOMEM;
+        goto done;
+    }
+    for (uint32_t t = job->from; t < job->to; t++) {
+        uint64_t state = job->seed + (uint64_t)t * nu * S_SPLITMIX_STEP;
+        memset(drawn, 0, np * S_DRAW_LANES * sizeof(uint32_t));
+        if (pat->unit_pat8)
+            S_DRAW(pat->unit_pat8);
+        else if (pat->unit_pat16)
+            S_DRAW(pat->unit_pat16);
+        else
+            S_DRAW(pat->unit_pat);
+        for (size_t q = 0; q < np; q++)
+            for (size_t l = 1; l < S_DRAW_LANES; l++)
+                drawn[q] += drawn[l * np + q];
+        memset(o, 0, (size_t)k * k * sizeof(double));
+        for (size_t q = 0; q < np; q++) {
+            if (!drawn[q])
+                continue;
+            for (size_t c = pat->cell_start[q]; c < pat->cell_start[q + 1]; c++)
+                o[pat->cell[c]] += (double)drawn[q] * pat->weight[c];
+        }
+        jury_measure_t r = jury_alpha_from_coincidence(o, k, job->level, job->numeric);
+        job->ok[t] = r.ok;
+        job->vals[t] = r.value;
+    }
+    job->rc = JURY_OK;
+done:
+    free(o);
+    free(drawn);
+    return NULL;
+}
+
+/* Threads for a bootstrap of `replicates` x `nunits` draws: one per online CPU, at most
+ * S_BOOT_THREADS_MAX, and none that would have less than S_BOOT_DRAWS_PER_THREAD draws. */
+static size_t s_boot_threads(uint32_t replicates, size_t nunits)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t want = cpus > 1 ? (size_t)cpus : 1;
+    if (want > S_BOOT_THREADS_MAX)
+        want = S_BOOT_THREADS_MAX;
+    unsigned long long draws = (unsigned long long)replicates * nunits;
+    size_t worth = (size_t)(draws / S_BOOT_DRAWS_PER_THREAD);
+    if (want > worth)
+        want = worth ? worth : 1;
+    return want > replicates ? replicates : want;
+}
+
 jury_err jury_alpha_bootstrap(const jury_rating_t *ratings, size_t n, uint32_t nunits, uint32_t k,
                               jury_alpha_level_t level, const double *numeric, uint32_t replicates,
                               double confidence, uint64_t seed, jury_interval_t *out)
 {
-    if (!out || replicates == 0 || !(confidence > 0 && confidence < 1))
+    return jury_alpha_bootstrap_threads(ratings, n, nunits, k, level, numeric, replicates,
+                                        confidence, seed, 0, out);
+}
+
+jury_err jury_alpha_bootstrap_threads(const jury_rating_t *ratings, size_t n, uint32_t nunits,
+                                      uint32_t k, jury_alpha_level_t level, const double *numeric,
+                                      uint32_t replicates, double confidence, uint64_t seed,
+                                      unsigned threads, jury_interval_t *out)
+{
+    if (!out || replicates == 0 || !(confidence > 0 && confidence < 1) ||
+        threads > S_BOOT_THREADS_MAX)
         return JURY_EINVAL;
     jury_measure_t point;
     jury_err rc = jury_alpha(ratings, n, nunits, k, level, numeric, &point);
@@ -631,42 +730,49 @@ jury_err jury_alpha_bootstrap(const jury_rating_t *ratings, size_t n, uint32_t n
         s_units_free(&u);
         return rc;
     }
-    double *o = malloc((size_t)k * k * sizeof(double));
     double *vals = malloc((size_t)replicates * sizeof(double));
-    /* S_DRAW_LANES tallies, one per lane of draws, summed after: consecutive draws of the same
-     * pattern then do not wait on each other's increment. The counts, and so the replicate, are
-     * the same as with one tally. */
-    uint32_t *drawn = calloc((pat.npat ? pat.npat : 1) * S_DRAW_LANES, sizeof(uint32_t));
-    if (!o || !vals || !drawn) {
+    bool *ok = calloc(replicates, sizeof(bool));
+    s_boot_job_t jobs[S_BOOT_THREADS_MAX];
+    pthread_t tids[S_BOOT_THREADS_MAX];
+    bool started[S_BOOT_THREADS_MAX] = {false};
+    size_t nthreads = threads == 0           ? s_boot_threads(replicates, pat.nunits)
+                      : threads > replicates ? replicates
+                                             : threads;
+    if (!vals || !ok) {
         rc = JURY_ENOMEM;
         goto done;
     }
-    uint64_t state = seed;
-    uint32_t good = 0;
-    size_t np = pat.npat;
-    uint32_t nu = (uint32_t)pat.nunits;
-    for (uint32_t t = 0; t < replicates; t++) {
-        memset(drawn, 0, np * S_DRAW_LANES * sizeof(uint32_t));
-        if (pat.unit_pat8)
-            S_DRAW(pat.unit_pat8);
-        else if (pat.unit_pat16)
-            S_DRAW(pat.unit_pat16);
-        else
-            S_DRAW(pat.unit_pat);
-        for (size_t q = 0; q < np; q++)
-            for (size_t l = 1; l < S_DRAW_LANES; l++)
-                drawn[q] += drawn[l * np + q];
-        memset(o, 0, (size_t)k * k * sizeof(double));
-        for (size_t q = 0; q < pat.npat; q++) {
-            if (!drawn[q])
-                continue;
-            for (size_t c = pat.cell_start[q]; c < pat.cell_start[q + 1]; c++)
-                o[pat.cell[c]] += (double)drawn[q] * pat.weight[c];
-        }
-        jury_measure_t r = jury_alpha_from_coincidence(o, k, level, numeric);
-        if (r.ok)
-            vals[good++] = r.value;
+    /* The replicates in nthreads contiguous shares; the first runs on this thread, and so does
+     * any share whose thread cannot be started. */
+    for (size_t i = 0; i < nthreads; i++) {
+        jobs[i] = (s_boot_job_t){.pat = &pat,
+                                 .k = k,
+                                 .level = level,
+                                 .numeric = numeric,
+                                 .seed = seed,
+                                 .from = (uint32_t)((uint64_t)replicates * i / nthreads),
+                                 .to = (uint32_t)((uint64_t)replicates * (i + 1) / nthreads),
+                                 .vals = vals,
+                                 .ok = ok,
+                                 .rc = JURY_OK};
+        if (i > 0)
+            started[i] = pthread_create(&tids[i], NULL, s_boot_run, &jobs[i]) == 0;
     }
+    for (size_t i = 0; i < nthreads; i++)
+        if (!started[i])
+            s_boot_run(&jobs[i]);
+    for (size_t i = 1; i < nthreads; i++)
+        if (started[i])
+            pthread_join(tids[i], NULL);
+    for (size_t i = 0; i < nthreads; i++)
+        if (jobs[i].rc != JURY_OK)
+            rc = jobs[i].rc;
+    if (rc != JURY_OK)
+        goto done;
+    uint32_t good = 0;
+    for (uint32_t t = 0; t < replicates; t++)
+        if (ok[t])
+            vals[good++] = vals[t];
     if (good == 0) {
         jury_interval_t none = {false, 0, 0, 0, JURY_NOTE_NO_REPLICATES};
         *out = none;
@@ -677,9 +783,8 @@ jury_err jury_alpha_bootstrap(const jury_rating_t *ratings, size_t n, uint32_t n
         *out = ci;
     }
 done:
-    free(o);
     free(vals);
-    free(drawn);
+    free(ok);
     s_patterns_free(&pat);
     s_units_free(&u);
     return rc;

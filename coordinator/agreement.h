@@ -183,6 +183,8 @@ typedef struct {
  * without variation are skipped. When the point estimate is absent, so is the
  * interval, with its note. Cost O(replicates x (pairable units + distinct
  * unit patterns + k^2)); about 3.5 ms per replicate for 1M records x 3.
+ * Large ones run on one thread per CPU (at most 8, each with at least 2M
+ * draws); the interval is the same, bit for bit, on any number of threads.
  * Errors: JURY_EINVAL (index out of range, replicates 0, confidence outside
  * (0, 1)), JURY_ENOMEM.
  */
@@ -191,6 +193,15 @@ JURY_MUST_CHECK jury_err jury_alpha_bootstrap(const jury_rating_t *ratings, size
                                               const double *numeric, uint32_t replicates,
                                               double confidence, uint64_t seed,
                                               jury_interval_t *out);
+
+/* jury_alpha_bootstrap on `threads` threads (1..8, at most one per replicate; 0: as
+ * jury_alpha_bootstrap chooses). */
+JURY_MUST_CHECK jury_err jury_alpha_bootstrap_threads(const jury_rating_t *ratings, size_t n,
+                                                      uint32_t nunits, uint32_t k,
+                                                      jury_alpha_level_t level,
+                                                      const double *numeric, uint32_t replicates,
+                                                      double confidence, uint64_t seed,
+                                                      unsigned threads, jury_interval_t *out);
 
 /* ---------------------------------------------------------------------------------------------
  * Krippendorff's alpha with any distance (multi-label sets, rankings, texts)

@@ -450,6 +450,22 @@ static void test_alpha_bootstrap(void **state)
     /* Same seed, same interval to the bit; another seed, another interval. */
     assert_true(a.low == b.low && a.high == b.high && a.replicates == b.replicates);
     assert_true(a.low != c.low || a.high != c.high);
+    /* The interval the single stream of draws gave before the bootstrap ran on threads (printed
+     * with %a then): the replicates come from the same draws now. */
+    assert_true(a.low == 0x1.ae18fbf409265p-2 && a.high == 1.0 && a.replicates == 2000);
+    /* Nor does the number of threads: replicate t starts t x units draws into the seed's stream
+     * wherever it runs. */
+    for (unsigned t = 1; t <= 8; t++) {
+        assert_int_equal(jury_alpha_bootstrap_threads(dat.r, dat.n, dat.nunits, dat.k,
+                                                      JURY_ALPHA_INTERVAL, dat.num, 2000, 0.95, 42,
+                                                      t, &b),
+                         JURY_OK);
+        assert_true(a.low == b.low && a.high == b.high && a.replicates == b.replicates);
+    }
+    assert_int_equal(jury_alpha_bootstrap_threads(dat.r, dat.n, dat.nunits, dat.k,
+                                                  JURY_ALPHA_INTERVAL, dat.num, 2000, 0.95, 42, 9,
+                                                  &b),
+                     JURY_EINVAL);
     /* The order of the ratings does not matter either. */
     for (size_t i = 0; i < dat.n / 2; i++) {
         jury_rating_t t = dat.r[i];
