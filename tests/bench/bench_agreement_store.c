@@ -32,7 +32,8 @@
 #endif
 
 /* The target: the full JSON report of a dataset of 1M records x 3 responses. */
-#define TARGET_S 5.0
+#define TARGET_S       5.0
+#define TARGET_RECORDS 1000000.0
 /* Work directory names stay short so that paths inside it fit PATH_CAP. */
 #define DIR_CAP  1024
 #define PATH_CAP (DIR_CAP + 64)
@@ -642,10 +643,12 @@ static void s_print_summary(const bench_args_t *a, bench_sample_t res[M_COUNT][B
     printf(
         "  throughput: %s responses/s read and measured\n",
         bench_thousands(b1, sizeof b1, (uint64_t)((double)a->records * a->responses / med + 0.5)));
-    printf("  target: the full JSON report of %llu records x %d responses in < %.0f s: %s "
-           "(median %.3f s)\n",
-           (unsigned long long)a->records, a->responses, TARGET_S,
-           med < TARGET_S ? "met" : "NOT met", med);
+    /* The target is set for 1M records x 3: at another size, scale it. */
+    double target = TARGET_S * ((double)a->records * a->responses) / (TARGET_RECORDS * 3.0);
+    printf("  target: the full JSON report of %llu records x %d responses in < %.1f s (%.0f s for "
+           "1,000,000 x 3, in proportion): %s (median %.3f s)\n",
+           (unsigned long long)a->records, a->responses, target, TARGET_S,
+           med < target ? "met" : "NOT met", med);
 }
 
 /* ---- main ----------------------------------------------------------------------- */
