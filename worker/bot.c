@@ -28,6 +28,10 @@ static const char s_usage[] =
     "submits the answer (status submitted, or discarded), until nothing is available\n"
     "for --idle-exit seconds or --max records are answered. Prints one summary line\n"
     "to stderr at the end: answered, discarded, released, errors.\n"
+    "SIGINT or SIGTERM: finish the record in hand, give back the rest and stop; no\n"
+    "call waits more than 2 s after it, so a bot whose coordinator is gone still\n"
+    "stops within seconds (exit 1: what was not acknowledged is said). A second\n"
+    "signal ends it at once.\n"
     "\n"
     "  --exec CMD            answer with CMD, run once with /bin/sh -c as a long-lived\n"
     "                        child (started again when it exits or times out)\n"
@@ -79,11 +83,15 @@ static const char s_usage[] =
 
 /* Set by SIGINT and SIGTERM: finish the record in hand, return the rest, summarise. */
 static volatile sig_atomic_t s_stop;
+/* The juror the signal also hurries (juror_interrupt: no call waits more than 2 s after it), so
+ * that the bot stops within seconds even when the coordinator is gone; NULL when there is none. */
+static juror_t *volatile s_stop_juror;
 
 static void s_on_signal(int sig)
 {
     (void)sig;
     s_stop = 1;
+    juror_interrupt(s_stop_juror);
 }
 
 static int64_t s_now_ms(void)
@@ -997,6 +1005,9 @@ int juror_cmd_bot(const juror_cli_t *cli, int argc, char **argv)
         rc = JUROR_EXIT_FAILURE;
         goto done;
     }
+    s_stop_juror = b.j;
+    if (s_stop) /* a signal before there was a juror to hurry */
+        juror_interrupt(b.j);
     if (!(b.settings = s_compact_settings(b.j))) {
         juror_cli_error("bot: the session's settings are not a JSON object");
         rc = JUROR_EXIT_FAILURE;
@@ -1025,6 +1036,7 @@ done:
     if (b.child.pid > 0 || b.child.in_fd >= 0 || b.child.out_fd >= 0)
         s_child_stop(&b, 0, NULL, 0);
     free(b.child.buf);
+    s_stop_juror = NULL;
     juror_destroy(&b.j);
     juror_sim_destroy(&b.sim);
     free(b.settings);

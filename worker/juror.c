@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,9 @@
 #endif
 
 /* Defaults of juror_opts_t. */
-#define S_TIMEOUT_DEFAULT   30000
+#define S_TIMEOUT_DEFAULT 30000
+/* After juror_interrupt: the longest a call waits, ms (enough for a live coordinator's fsync). */
+#define S_INTERRUPTED_WAIT  2000
 #define S_HEARTBEAT_DEFAULT 1000
 /* Reconnect backoff: 0.5 s doubling to 30 s, each delay jittered down to half. */
 #define S_BACKOFF_MIN 500
@@ -104,6 +107,8 @@ struct juror {
     s_fetched_t *fetched;      /* records handed out and not answered yet, with their session */
     size_t nfetched, capfetched;        /* entries used and allocated */
     int timeout_ms;                     /* longest a call waits */
+    volatile sig_atomic_t interrupted;  /* juror_interrupt was called (from a signal handler) */
+    int waited_ms;                      /* what the last call could wait: timeout_ms or less */
     unsigned rng;                       /* rand_r state for the jitter */
     void *ctx;                          /* ZeroMQ context, one per juror */
     void *sock;                         /* the DEALER socket, NULL between attempts */
@@ -1300,9 +1305,14 @@ static int64_t s_due(const juror_t *j)
     }
 }
 
-/* Runs the juror until done(j) holds, it dies, or deadline (monotonic ms) passes (JURY_EIO). */
+/* Runs the juror until done(j) holds, it dies, or deadline (monotonic ms) passes (JURY_EIO); once
+ * juror_interrupt was called, no later than S_INTERRUPTED_WAIT ms after it was noticed. What the
+ * call could wait goes to j->waited_ms, for its error message. */
 static jury_err s_run(juror_t *j, bool (*done)(const juror_t *), int64_t deadline)
 {
+    int64_t start = s_now();
+    bool cut = false;
+    j->waited_ms = (int)(deadline - start);
     for (;;) {
         s_receive(j);
         s_service(j);
@@ -1311,6 +1321,13 @@ static jury_err s_run(juror_t *j, bool (*done)(const juror_t *), int64_t deadlin
         if (j->state == S_DEAD)
             return j->fatal;
         int64_t now = s_now();
+        if (j->interrupted && !cut) {
+            cut = true;
+            if (deadline > now + S_INTERRUPTED_WAIT) {
+                deadline = now + S_INTERRUPTED_WAIT;
+                j->waited_ms = (int)(deadline - start);
+            }
+        }
         if (now >= deadline)
             return JURY_EIO;
         int64_t until = s_due(j);
@@ -1550,7 +1567,7 @@ jury_err juror_connect(juror_t **out, const juror_opts_t *opts, char *errmsg, si
         if (err == JURY_EIO) {
             char msg[S_ERROR_MAX + 200];
             snprintf(msg, sizeof msg, "no welcome from %s within %d ms%s%s", j->endpoint,
-                     j->timeout_ms, j->error[0] ? ": " : "", j->error);
+                     j->waited_ms, j->error[0] ? ": " : "", j->error);
             s_errmsg(errmsg, errcap, msg);
         } else {
             s_errmsg(errmsg, errcap, j->error);
@@ -1587,6 +1604,12 @@ void juror_destroy(juror_t **self_p)
     }
     s_free(j);
     *self_p = NULL;
+}
+
+void juror_interrupt(juror_t *j)
+{
+    if (j)
+        j->interrupted = 1;
 }
 
 const char *juror_settings(const juror_t *j)
@@ -1682,7 +1705,7 @@ static jury_err s_fetch_call(juror_t *j, s_call_kind kind, const char *name, uin
         *count = j->call.count;
         j->call.json = NULL;
     } else if (err == JURY_EIO) {
-        s_seterr(j, "%s: no answer from %s within %d ms", name, j->endpoint, j->timeout_ms);
+        s_seterr(j, "%s: no answer from %s within %d ms", name, j->endpoint, j->waited_ms);
     }
     free(j->call.json);
     memset(&j->call, 0, sizeof j->call);
@@ -1858,7 +1881,7 @@ jury_err juror_submit(juror_t *j, const char *record, juror_status status, const
         s_seterr(j,
                  "submit: no acknowledgement for record '%s' within %d ms; it is kept and sent "
                  "again",
-                 record, j->timeout_ms);
+                 record, j->waited_ms);
     }
     j->watch.id = 0;
     return err;
@@ -1919,7 +1942,7 @@ jury_err juror_review_submit(juror_t *j, const char *record, bool accept, const 
         s_seterr(j,
                  "review_submit: no acknowledgement for record '%s' within %d ms; it may or may "
                  "not be stored: send the same decision again",
-                 record, j->timeout_ms);
+                 record, j->waited_ms);
     free(j->call.values);
     memset(&j->call, 0, sizeof j->call);
     return err;
@@ -1955,7 +1978,7 @@ jury_err juror_release(juror_t *j, const char *const *ids, size_t count)
     if (err == JURY_OK)
         err = j->call.err;
     else if (err == JURY_EIO)
-        s_seterr(j, "release: no answer from %s within %d ms", j->endpoint, j->timeout_ms);
+        s_seterr(j, "release: no answer from %s within %d ms", j->endpoint, j->waited_ms);
     for (size_t i = 0; err == JURY_OK && i < count; i++)
         (void)s_fetched_session(j, ids[i], true, NULL);
     memset(&j->call, 0, sizeof j->call);
@@ -1975,7 +1998,7 @@ jury_err juror_flush(juror_t *j)
     err = s_run(j, s_all_acknowledged, s_now() + j->timeout_ms);
     if (err == JURY_EIO) {
         s_seterr(j, "flush: %zu responses still unacknowledged after %d ms", j->npend,
-                 j->timeout_ms);
+                 j->waited_ms);
         return err;
     }
     if (err != JURY_OK)

@@ -112,6 +112,17 @@ JURY_MUST_CHECK jury_err juror_connect(juror_t **out, const juror_opts_t *opts, 
 void juror_destroy(juror_t **self_p);
 
 /*
+ * For a SIGINT or SIGTERM handler (async-signal-safe: it only sets a flag):
+ * from now on no call waits more than 2 s for its answer, the call in
+ * progress included, which then fails as a timeout does (JURY_EIO, the
+ * error naming the 2,000 ms). With a live coordinator, calls still get their
+ * answers, so a program can finish what it has in hand (submit, release,
+ * juror_flush) and stop within seconds even when the coordinator is gone.
+ * There is no undoing it. Accepts NULL.
+ */
+void juror_interrupt(juror_t *j);
+
+/*
  * The dataset's settings as annotators see them, as JSON text (the shape of
  * `jury dataset show`: guidelines, fields, questions, visible metadata,
  * distribution). Borrowed: valid until the juror is destroyed.

@@ -980,11 +980,14 @@ static bool s_input_line(s_input_t *in, const char **line, size_t *n)
 
 /* Set by SIGINT or SIGTERM: stop reading, flush and leave as at the end of input. */
 static volatile sig_atomic_t s_stop;
+/* The juror the signal also hurries (juror_interrupt), while there is one. */
+static juror_t *volatile s_stop_juror;
 
 static void s_on_signal(int sig)
 {
     (void)sig;
     s_stop = 1;
+    juror_interrupt(s_stop_juror);
 }
 
 static void s_handle_input_line(s_pipe_t *p, const char *line, size_t n)
@@ -1039,6 +1042,9 @@ int juror_cmd_pipe(const juror_cli_t *cli, int argc, char **argv)
     if (!p.j)
         return JUROR_EXIT_FAILURE;
     p.was_connected = true;
+    s_stop_juror = p.j;
+    if (s_stop) /* a signal before there was a juror to hurry */
+        juror_interrupt(p.j);
     s_log(&p, 1, "session open on %s: dataset %s, annotator %s, leases of %" PRIu32 " s",
           juror_endpoint(p.j), juror_dataset(p.j), juror_annotator(p.j), juror_lease_seconds(p.j));
 
@@ -1095,6 +1101,7 @@ int juror_cmd_pipe(const juror_cli_t *cli, int argc, char **argv)
     if (p.undelivered || p.out_broken)
         rc = JUROR_EXIT_FAILURE;
     s_log(&p, 1, "%lu requests; bye", p.seq);
+    s_stop_juror = NULL;
     juror_destroy(&p.j);
     return rc;
 }

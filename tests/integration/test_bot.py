@@ -14,9 +14,11 @@
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from jurytest import (PYTHON, SOURCE_DIR, Checks, CheckFailed, Server, Store, expect, expect_eq,  # noqa: E402
@@ -445,6 +447,49 @@ def check_simulate_three_bots(root):
         expect_eq((st["completed"], st["responses"]["submitted"]), (300, 600), "status")
 
 
+def check_stop_signal(root):
+    """SIGTERM stops a bot within seconds: with a live coordinator every answer it gave is stored
+    (exit 0); with a coordinator that stopped answering (SIGSTOP) the call in progress gives up
+    after 2 s instead of its 30 s timeout, and so does the final flush (exit 1)."""
+    with Setup(root, "signal", sim_settings(), sim_records(3000, "t")) as s:
+        def run_and_stop(annotator, freeze):
+            cmd = [JUROR_BIN, "bot", "--connect", s.server.endpoint, "--dataset", "ds", "--annotator",
+                   annotator, "--simulate", "think=20", "--batch", "5"]
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE)
+            try:
+                wait_until(lambda: s.store.status("ds")["annotators"].get(annotator, {}).get("submitted", 0) >= 5,
+                           30, f"{annotator}: 5 answers stored")
+                if freeze:
+                    os.kill(s.server.proc.pid, signal.SIGSTOP)
+                    time.sleep(1.0)  # the bot is now waiting for an answer that does not come
+                t0 = time.monotonic()
+                proc.send_signal(signal.SIGTERM)
+                out, err = proc.communicate(timeout=BOT_TIMEOUT_S)
+                took = time.monotonic() - t0
+            finally:
+                if freeze:
+                    os.kill(s.server.proc.pid, signal.SIGCONT)
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            return proc.returncode, err.decode("utf-8", "replace"), took
+
+        rc, err, took = run_and_stop("live", False)
+        expect_eq(rc, 0, f"live coordinator: exit code (stderr: {err})")
+        expect(", stopped by a signal)" in err, f"the summary says why it stopped: {err}")
+        answered = int(SUMMARY.search(err).group(1))
+        wait_until(lambda: s.store.status("ds")["annotators"].get("live", {}).get("submitted") == answered,
+                   10, f"the {answered} answers the bot counted are stored")
+
+        rc, err, took = run_and_stop("frozen", True)
+        expect_eq(rc, 1, f"frozen coordinator: exit code (stderr: {err})")
+        expect(took < 15, f"stopped {took:.1f} s after SIGTERM; a call's timeout is 30 s (stderr: {err})")
+        expect(re.search(r"no (answer|acknowledgement).* within \d+ ms|unacknowledged after \d+ ms", err),
+               f"the bot says which call gave up: {err}")
+        expect(", stopped by a signal)" in err, f"the summary says why it stopped: {err}")
+
+
 def check_max_and_discard(root):
     """--max stops after N answers (submitted or discarded); discard=1 discards everything."""
     with Setup(root, "max", sim_settings(), sim_records(30, "q")) as s:
@@ -499,7 +544,8 @@ def main():
                          ("simulate_gold_exact", check_simulate_gold),
                          ("simulate_error_rate_seed7", check_simulate_error_rate),
                          ("simulate_three_bots_n2", check_simulate_three_bots),
-                         ("max_and_discard", check_max_and_discard)]:
+                         ("max_and_discard", check_max_and_discard),
+                         ("stop_signal", check_stop_signal)]:
             if len(sys.argv) > 1 and name not in sys.argv[1:]:
                 continue
             checks.run(name, fn, root)
