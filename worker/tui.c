@@ -183,10 +183,13 @@ typedef struct {
 
 /* Set by SIGINT, SIGTERM, SIGHUP: quit as with q. */
 static volatile sig_atomic_t s_signalled;
+/* The juror a signal also hurries (juror_interrupt: no call waits more than 2 s after it). */
+static juror_t *volatile s_signal_juror;
 
 static void s_on_signal(int sig)
 {
     s_signalled = sig;
+    juror_interrupt(s_signal_juror);
 }
 
 static int64_t s_mono_ms(void)
@@ -1518,6 +1521,7 @@ int juror_cmd_tui(const juror_cli_t *cli, int argc, char **argv)
         t.next_fetch = 0; /* show the first record at once */
 
     /* A signal ends the loop like q; poll returns early (no SA_RESTART). */
+    s_signal_juror = t.j;
     struct sigaction sa = {.sa_handler = s_on_signal}, oint, oterm, ohup;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &oint);
@@ -1532,6 +1536,7 @@ int juror_cmd_tui(const juror_cli_t *cli, int argc, char **argv)
         juror_cli_error("tui: cannot start curses on this terminal (TERM=%s)",
                         getenv("TERM") ? getenv("TERM") : "");
         juror_tui_model_destroy(&t.m);
+        s_signal_juror = NULL;
         juror_destroy(&t.j);
         return JUROR_EXIT_FAILURE;
     }
@@ -1611,6 +1616,7 @@ int juror_cmd_tui(const juror_cli_t *cli, int argc, char **argv)
                t.discarded, t.skips);
     if (frc != JURY_OK)
         juror_cli_error("tui: %s", flush_err);
+    s_signal_juror = NULL;
     juror_destroy(&t.j);
     juror_tui_model_destroy(&t.m);
     juror_tui_edit_free(&t.edit);
